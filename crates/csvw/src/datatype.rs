@@ -1,0 +1,1567 @@
+//! Built-in datatypes, their lexical spaces, formats (numbers, booleans, dates and times,
+//! regular expressions) and value constraints — tabular-data-model §4.6 and §6.4,
+//! tabular-metadata §5.11.
+
+use crate::context::{CSVW, RDF, XSD};
+use regex::Regex;
+
+/// The built-in datatypes of tabular-metadata §5.11.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Base {
+    AnyAtomicType,
+    AnyUri,
+    Base64Binary,
+    Boolean,
+    Date,
+    DateTime,
+    DateTimeStamp,
+    Decimal,
+    Integer,
+    Long,
+    Int,
+    Short,
+    Byte,
+    NonNegativeInteger,
+    PositiveInteger,
+    UnsignedLong,
+    UnsignedInt,
+    UnsignedShort,
+    UnsignedByte,
+    NonPositiveInteger,
+    NegativeInteger,
+    Double,
+    Float,
+    Duration,
+    DayTimeDuration,
+    YearMonthDuration,
+    GDay,
+    GMonth,
+    GMonthDay,
+    GYear,
+    GYearMonth,
+    HexBinary,
+    QName,
+    String,
+    NormalizedString,
+    Token,
+    Language,
+    Name,
+    NCName,
+    NMToken,
+    Id,
+    IdRef,
+    Entity,
+    Xml,
+    Html,
+    Json,
+    Time,
+}
+
+const NAMES: &[(&str, Base)] = &[
+    ("anyAtomicType", Base::AnyAtomicType),
+    ("any", Base::AnyAtomicType),
+    ("anyURI", Base::AnyUri),
+    ("base64Binary", Base::Base64Binary),
+    ("binary", Base::Base64Binary),
+    ("boolean", Base::Boolean),
+    ("date", Base::Date),
+    ("dateTime", Base::DateTime),
+    ("datetime", Base::DateTime),
+    ("dateTimeStamp", Base::DateTimeStamp),
+    ("decimal", Base::Decimal),
+    ("integer", Base::Integer),
+    ("long", Base::Long),
+    ("int", Base::Int),
+    ("short", Base::Short),
+    ("byte", Base::Byte),
+    ("nonNegativeInteger", Base::NonNegativeInteger),
+    ("positiveInteger", Base::PositiveInteger),
+    ("unsignedLong", Base::UnsignedLong),
+    ("unsignedInt", Base::UnsignedInt),
+    ("unsignedShort", Base::UnsignedShort),
+    ("unsignedByte", Base::UnsignedByte),
+    ("nonPositiveInteger", Base::NonPositiveInteger),
+    ("negativeInteger", Base::NegativeInteger),
+    ("double", Base::Double),
+    ("number", Base::Double),
+    ("float", Base::Float),
+    ("duration", Base::Duration),
+    ("dayTimeDuration", Base::DayTimeDuration),
+    ("yearMonthDuration", Base::YearMonthDuration),
+    ("gDay", Base::GDay),
+    ("gMonth", Base::GMonth),
+    ("gMonthDay", Base::GMonthDay),
+    ("gYear", Base::GYear),
+    ("gYearMonth", Base::GYearMonth),
+    ("hexBinary", Base::HexBinary),
+    ("QName", Base::QName),
+    ("string", Base::String),
+    ("normalizedString", Base::NormalizedString),
+    ("token", Base::Token),
+    ("language", Base::Language),
+    ("Name", Base::Name),
+    ("NCName", Base::NCName),
+    ("NMTOKEN", Base::NMToken),
+    ("ID", Base::Id),
+    ("IDREF", Base::IdRef),
+    ("ENTITY", Base::Entity),
+    ("xml", Base::Xml),
+    ("html", Base::Html),
+    ("json", Base::Json),
+    ("time", Base::Time),
+];
+
+impl Base {
+    /// Looks a datatype up by its name in the CSVW context, or by its absolute IRI.
+    pub fn from_name(name: &str) -> Option<Base> {
+        if let Some((_, b)) = NAMES.iter().find(|(n, _)| *n == name) {
+            return Some(*b);
+        }
+        NAMES.iter().find(|(_, b)| b.iri() == name).map(|(_, b)| *b)
+    }
+
+    /// The canonical name (as the metadata vocabulary spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Base::AnyAtomicType => "anyAtomicType",
+            Base::Base64Binary => "base64Binary",
+            Base::DateTime => "dateTime",
+            Base::Double => "double",
+            _ => NAMES
+                .iter()
+                .find(|(_, b)| *b == self)
+                .map(|(n, _)| *n)
+                .unwrap_or("string"),
+        }
+    }
+
+    /// The RDF datatype IRI.
+    pub fn iri(self) -> String {
+        match self {
+            Base::Xml => format!("{RDF}XMLLiteral"),
+            Base::Html => format!("{RDF}HTML"),
+            Base::Json => format!("{CSVW}JSON"),
+            _ => format!("{XSD}{}", self.name()),
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        self.is_integer() || matches!(self, Base::Decimal | Base::Double | Base::Float)
+    }
+
+    pub fn is_integer(self) -> bool {
+        matches!(
+            self,
+            Base::Integer
+                | Base::Long
+                | Base::Int
+                | Base::Short
+                | Base::Byte
+                | Base::NonNegativeInteger
+                | Base::PositiveInteger
+                | Base::UnsignedLong
+                | Base::UnsignedInt
+                | Base::UnsignedShort
+                | Base::UnsignedByte
+                | Base::NonPositiveInteger
+                | Base::NegativeInteger
+        )
+    }
+
+    /// Decimal or one of its sub-types (integers included).
+    pub fn is_decimal_family(self) -> bool {
+        self.is_integer() || self == Base::Decimal
+    }
+
+    pub fn is_date_time(self) -> bool {
+        matches!(
+            self,
+            Base::Date
+                | Base::DateTime
+                | Base::DateTimeStamp
+                | Base::Time
+                | Base::GDay
+                | Base::GMonth
+                | Base::GMonthDay
+                | Base::GYear
+                | Base::GYearMonth
+        )
+    }
+
+    pub fn is_duration(self) -> bool {
+        matches!(
+            self,
+            Base::Duration | Base::DayTimeDuration | Base::YearMonthDuration
+        )
+    }
+
+    /// String or a sub-type of string.
+    pub fn is_string_family(self) -> bool {
+        matches!(
+            self,
+            Base::String
+                | Base::NormalizedString
+                | Base::Token
+                | Base::Language
+                | Base::Name
+                | Base::NCName
+                | Base::NMToken
+                | Base::Id
+                | Base::IdRef
+                | Base::Entity
+                | Base::Xml
+                | Base::Html
+                | Base::Json
+        )
+    }
+
+    pub fn is_binary(self) -> bool {
+        matches!(self, Base::Base64Binary | Base::HexBinary)
+    }
+
+    /// Whitespace is kept as is (tabular-data-model §6.4 steps 1 and 2).
+    pub fn keeps_whitespace(self) -> bool {
+        matches!(
+            self,
+            Base::String | Base::Json | Base::Xml | Base::Html | Base::AnyAtomicType
+        )
+    }
+
+    /// Values of this type are JSON numbers in csv2json.
+    pub fn is_json_number(self) -> bool {
+        self.is_numeric()
+    }
+}
+
+/// A value that can be compared with the bounds of a datatype.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub enum Ordinal {
+    Number(f64),
+    /// Seconds from 0001-01-01 (timezone applied when present).
+    Instant(f64),
+    /// Months and seconds.
+    Duration(f64, f64),
+}
+
+impl Ordinal {
+    fn partial_cmp_with(&self, other: &Ordinal) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Ordinal::Number(a), Ordinal::Number(b)) => a.partial_cmp(b),
+            (Ordinal::Instant(a), Ordinal::Instant(b)) => a.partial_cmp(b),
+            (Ordinal::Duration(am, asec), Ordinal::Duration(bm, bsec)) => {
+                let a = am * 30.436875 * 86400.0 + asec;
+                let b = bm * 30.436875 * 86400.0 + bsec;
+                a.partial_cmp(&b)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A parsed value: its lexical form in the target datatype and what is needed to compare it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The XSD lexical form (the source text when it was already one).
+    pub lexical: String,
+    pub ordinal: Option<Ordinal>,
+    /// For booleans.
+    pub boolean: Option<bool>,
+}
+
+impl Parsed {
+    fn text(s: impl Into<String>) -> Self {
+        Parsed {
+            lexical: s.into(),
+            ordinal: None,
+            boolean: None,
+        }
+    }
+}
+
+/// The format annotation of a datatype, parsed.
+#[derive(Debug, Clone)]
+pub enum Format {
+    None,
+    Regex(Regex),
+    Number(NumberFormat),
+    Boolean(String, String),
+    DateTime(DatePattern),
+}
+
+/// A bound on values (minimum, maximum…), with the source text for messages.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub ordinal: Ordinal,
+    pub text: String,
+}
+
+/// A datatype description, normalized.
+#[derive(Debug, Clone)]
+pub struct Datatype {
+    pub base: Base,
+    /// `@id` of a derived datatype: used as the RDF datatype IRI.
+    pub id: Option<String>,
+    pub format: Format,
+    pub length: Option<u64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub min_inclusive: Option<Bound>,
+    pub max_inclusive: Option<Bound>,
+    pub min_exclusive: Option<Bound>,
+    pub max_exclusive: Option<Bound>,
+}
+
+impl Datatype {
+    pub fn builtin(base: Base) -> Self {
+        Datatype {
+            base,
+            id: None,
+            format: Format::None,
+            length: None,
+            min_length: None,
+            max_length: None,
+            min_inclusive: None,
+            max_inclusive: None,
+            min_exclusive: None,
+            max_exclusive: None,
+        }
+    }
+
+    /// The RDF datatype IRI of values of this type.
+    pub fn iri(&self) -> String {
+        self.id.clone().unwrap_or_else(|| self.base.iri())
+    }
+
+    /// Parses one (already whitespace-normalized) string into a value, or says why not.
+    pub fn parse(&self, s: &str) -> Result<Parsed, String> {
+        let parsed = match &self.format {
+            Format::Number(nf) if self.base.is_numeric() => nf.parse(s, self.base)?,
+            Format::Boolean(t, f) if self.base == Base::Boolean => {
+                if s == t {
+                    Parsed {
+                        lexical: "true".into(),
+                        ordinal: None,
+                        boolean: Some(true),
+                    }
+                } else if s == f {
+                    Parsed {
+                        lexical: "false".into(),
+                        ordinal: None,
+                        boolean: Some(false),
+                    }
+                } else {
+                    return Err(format!("is neither {t:?} nor {f:?}"));
+                }
+            }
+            Format::DateTime(p) if self.base.is_date_time() => p.parse_value(s, self.base)?,
+            Format::Regex(re) => {
+                if !re.is_match(s) {
+                    return Err(format!("does not match the format {:?}", re.as_str()));
+                }
+                parse_lexical(s, self.base)?
+            }
+            _ => parse_lexical(s, self.base)?,
+        };
+        Ok(parsed)
+    }
+
+    /// Checks length and value constraints; returns the broken rule and a message.
+    pub fn check_constraints(&self, source: &str, v: &Parsed) -> Option<(&'static str, String)> {
+        if self.length.is_some() || self.min_length.is_some() || self.max_length.is_some() {
+            let len = value_length(self.base, &v.lexical, source);
+            if let Some(l) = self.length {
+                if len != l {
+                    return Some(("length", format!("has length {len}, not {l}")));
+                }
+            }
+            if let Some(l) = self.min_length {
+                if len < l {
+                    return Some(("minLength", format!("has length {len}, less than {l}")));
+                }
+            }
+            if let Some(l) = self.max_length {
+                if len > l {
+                    return Some(("maxLength", format!("has length {len}, more than {l}")));
+                }
+            }
+        }
+        if let Some(o) = &v.ordinal {
+            use std::cmp::Ordering::*;
+            if let Some(b) = &self.min_inclusive {
+                if o.partial_cmp_with(&b.ordinal) == Some(Less) {
+                    return Some(("minimum", format!("is less than the minimum {}", b.text)));
+                }
+            }
+            if let Some(b) = &self.max_inclusive {
+                if o.partial_cmp_with(&b.ordinal) == Some(Greater) {
+                    return Some(("maximum", format!("is more than the maximum {}", b.text)));
+                }
+            }
+            if let Some(b) = &self.min_exclusive {
+                if matches!(o.partial_cmp_with(&b.ordinal), Some(Less | Equal)) {
+                    return Some((
+                        "minExclusive",
+                        format!("is not more than the exclusive minimum {}", b.text),
+                    ));
+                }
+            }
+            if let Some(b) = &self.max_exclusive {
+                if matches!(o.partial_cmp_with(&b.ordinal), Some(Greater | Equal)) {
+                    return Some((
+                        "maxExclusive",
+                        format!("is not less than the exclusive maximum {}", b.text),
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn value_length(base: Base, lexical: &str, source: &str) -> u64 {
+    match base {
+        Base::HexBinary => (lexical.len() / 2) as u64,
+        Base::Base64Binary => {
+            let clean: Vec<u8> = lexical
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            let pad = clean.iter().rev().take_while(|b| **b == b'=').count();
+            ((clean.len() / 4) * 3).saturating_sub(pad) as u64
+        }
+        _ => {
+            let _ = source;
+            lexical.chars().count() as u64
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lexical spaces (XML Schema 1.1 Part 2)
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        fn $name() -> &'static Regex {
+            static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+            R.get_or_init(|| Regex::new($pat).expect("static regex"))
+        }
+    };
+}
+
+re!(re_integer, r"^[+-]?[0-9]+$");
+re!(re_decimal, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$");
+re!(
+    re_double,
+    r"^([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)$"
+);
+re!(
+    re_duration,
+    r"^-?P(([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?)$"
+);
+re!(re_hex, r"^([0-9a-fA-F]{2})*$");
+re!(
+    re_base64,
+    r"^((([A-Za-z0-9+/] ?){4})*(([A-Za-z0-9+/] ?){3}[A-Za-z0-9+/]|([A-Za-z0-9+/] ?){2}[AEIMQUYcgkosw048] ?=|[A-Za-z0-9+/] ?[AQgw] ?= ?=))?$"
+);
+re!(re_language, r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$");
+re!(re_name, r"^[\p{L}_:][\p{L}\p{N}._:\-\p{Mn}\p{Mc}·]*$");
+re!(re_ncname, r"^[\p{L}_][\p{L}\p{N}._\-\p{Mn}\p{Mc}·]*$");
+re!(re_nmtoken, r"^[\p{L}\p{N}._:\-\p{Mn}\p{Mc}·]+$");
+re!(
+    re_qname,
+    r"^([\p{L}_][\p{L}\p{N}._\-\p{Mn}\p{Mc}·]*:)?[\p{L}_][\p{L}\p{N}._\-\p{Mn}\p{Mc}·]*$"
+);
+re!(
+    re_datetime,
+    r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+);
+re!(
+    re_date,
+    r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$"
+);
+re!(
+    re_time,
+    r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+);
+re!(re_gyear, r"^(-?[0-9]{4,})(Z|[+-][0-9]{2}:[0-9]{2})?$");
+re!(
+    re_gyearmonth,
+    r"^(-?[0-9]{4,})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$"
+);
+re!(re_gmonth, r"^--([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$");
+re!(
+    re_gmonthday,
+    r"^--([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$"
+);
+re!(re_gday, r"^---([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$");
+
+fn integer_range(base: Base) -> (Option<i128>, Option<i128>) {
+    match base {
+        Base::Long => (Some(i64::MIN as i128), Some(i64::MAX as i128)),
+        Base::Int => (Some(i32::MIN as i128), Some(i32::MAX as i128)),
+        Base::Short => (Some(i16::MIN as i128), Some(i16::MAX as i128)),
+        Base::Byte => (Some(i8::MIN as i128), Some(i8::MAX as i128)),
+        Base::NonNegativeInteger => (Some(0), None),
+        Base::PositiveInteger => (Some(1), None),
+        Base::UnsignedLong => (Some(0), Some(u64::MAX as i128)),
+        Base::UnsignedInt => (Some(0), Some(u32::MAX as i128)),
+        Base::UnsignedShort => (Some(0), Some(u16::MAX as i128)),
+        Base::UnsignedByte => (Some(0), Some(u8::MAX as i128)),
+        Base::NonPositiveInteger => (None, Some(0)),
+        Base::NegativeInteger => (None, Some(-1)),
+        _ => (None, None),
+    }
+}
+
+fn check_integer_range(lexical: &str, base: Base) -> Result<f64, String> {
+    let (min, max) = integer_range(base);
+    let digits = lexical
+        .trim_start_matches(['+', '-'])
+        .trim_start_matches('0');
+    let negative = lexical.starts_with('-') && !digits.is_empty();
+    let value: Option<i128> = if digits.len() > 38 {
+        None
+    } else if digits.is_empty() {
+        Some(0)
+    } else {
+        digits
+            .parse::<i128>()
+            .ok()
+            .map(|v| if negative { -v } else { v })
+    };
+    match value {
+        Some(v) => {
+            if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
+                return Err(format!("is out of the range of {}", base.name()));
+            }
+            Ok(v as f64)
+        }
+        None => {
+            // Beyond i128: only unbounded types on the right side accept it.
+            let ok = if negative {
+                min.is_none()
+            } else {
+                max.is_none()
+            };
+            if !ok {
+                return Err(format!("is out of the range of {}", base.name()));
+            }
+            Ok(lexical
+                .parse::<f64>()
+                .unwrap_or(if negative { f64::MIN } else { f64::MAX }))
+        }
+    }
+}
+
+fn parse_tz(tz: Option<&str>) -> Result<Option<i32>, String> {
+    match tz {
+        None | Some("") => Ok(None),
+        Some("Z") => Ok(Some(0)),
+        Some(t) => {
+            let sign = if t.starts_with('-') { -1 } else { 1 };
+            let h: i32 = t[1..3].parse().map_err(|_| "bad timezone".to_string())?;
+            let m: i32 = t[4..6].parse().map_err(|_| "bad timezone".to_string())?;
+            if h > 14 || m > 59 || (h == 14 && m > 0) {
+                return Err("has an out-of-range timezone".into());
+            }
+            Ok(Some(sign * (h * 60 + m)))
+        }
+    }
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 => {
+            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            }
+        }
+        _ => 0,
+    }
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Components of a date/time value.
+#[derive(Debug, Clone, Default)]
+struct Dt {
+    year: Option<i64>,
+    month: Option<u32>,
+    day: Option<u32>,
+    hour: Option<u32>,
+    minute: Option<u32>,
+    second: Option<u32>,
+    fraction: Option<String>,
+    tz: Option<i32>,
+}
+
+impl Dt {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(m) = self.month {
+            if !(1..=12).contains(&m) {
+                return Err(format!("has month {m}, out of range"));
+            }
+            if let Some(d) = self.day {
+                let max = days_in_month(self.year.unwrap_or(2000), m);
+                if d < 1 || d > max {
+                    return Err(format!("has day {d}, out of range for month {m}"));
+                }
+            }
+        } else if let Some(d) = self.day {
+            if !(1..=31).contains(&d) {
+                return Err(format!("has day {d}, out of range"));
+            }
+        }
+        if let Some(h) = self.hour {
+            let end_of_day =
+                h == 24 && self.minute == Some(0) && self.second.unwrap_or(0) == 0 && {
+                    self.fraction
+                        .as_deref()
+                        .is_none_or(|f| f.chars().all(|c| c == '0'))
+                };
+            if h > 23 && !end_of_day {
+                return Err(format!("has hour {h}, out of range"));
+            }
+        }
+        if self.minute.is_some_and(|m| m > 59) {
+            return Err("has minutes out of range".into());
+        }
+        if self.second.is_some_and(|s| s > 59) {
+            return Err("has seconds out of range".into());
+        }
+        Ok(())
+    }
+
+    fn ordinal(&self) -> Ordinal {
+        let days = days_from_civil(
+            self.year.unwrap_or(1972),
+            self.month.unwrap_or(1),
+            self.day.unwrap_or(1),
+        ) as f64;
+        let frac: f64 = self
+            .fraction
+            .as_deref()
+            .map(|f| format!("0.{f}").parse().unwrap_or(0.0))
+            .unwrap_or(0.0);
+        let secs = days * 86400.0
+            + self.hour.unwrap_or(0) as f64 * 3600.0
+            + self.minute.unwrap_or(0) as f64 * 60.0
+            + self.second.unwrap_or(0) as f64
+            + frac
+            - self.tz.unwrap_or(0) as f64 * 60.0;
+        Ordinal::Instant(secs)
+    }
+
+    fn tz_lexical(&self) -> String {
+        match self.tz {
+            None => String::new(),
+            Some(0) => "Z".into(),
+            Some(t) => {
+                let sign = if t < 0 { '-' } else { '+' };
+                let t = t.abs();
+                format!("{sign}{:02}:{:02}", t / 60, t % 60)
+            }
+        }
+    }
+
+    fn year_lexical(&self) -> String {
+        let y = self.year.unwrap_or(0);
+        if y < 0 {
+            format!("-{:04}", -y)
+        } else {
+            format!("{y:04}")
+        }
+    }
+
+    fn time_lexical(&self) -> String {
+        let mut s = format!(
+            "{:02}:{:02}:{:02}",
+            self.hour.unwrap_or(0),
+            self.minute.unwrap_or(0),
+            self.second.unwrap_or(0)
+        );
+        if let Some(f) = &self.fraction {
+            s.push('.');
+            s.push_str(f);
+        }
+        s
+    }
+
+    fn lexical(&self, base: Base) -> String {
+        let tz = self.tz_lexical();
+        match base {
+            Base::Date => format!(
+                "{}-{:02}-{:02}{tz}",
+                self.year_lexical(),
+                self.month.unwrap_or(1),
+                self.day.unwrap_or(1)
+            ),
+            Base::Time => format!("{}{tz}", self.time_lexical()),
+            Base::GYear => format!("{}{tz}", self.year_lexical()),
+            Base::GYearMonth => {
+                format!("{}-{:02}{tz}", self.year_lexical(), self.month.unwrap_or(1))
+            }
+            Base::GMonth => format!("--{:02}{tz}", self.month.unwrap_or(1)),
+            Base::GMonthDay => format!(
+                "--{:02}-{:02}{tz}",
+                self.month.unwrap_or(1),
+                self.day.unwrap_or(1)
+            ),
+            Base::GDay => format!("---{:02}{tz}", self.day.unwrap_or(1)),
+            _ => format!(
+                "{}-{:02}-{:02}T{}{tz}",
+                self.year_lexical(),
+                self.month.unwrap_or(1),
+                self.day.unwrap_or(1),
+                self.time_lexical()
+            ),
+        }
+    }
+}
+
+fn num<T: std::str::FromStr>(s: Option<regex::Match<'_>>) -> Option<T> {
+    s.and_then(|m| m.as_str().parse().ok())
+}
+
+/// Parses a string in the XSD lexical space of `base`.
+pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
+    let bad = || format!("is not a valid {}", base.name());
+    if base.is_integer() || base == Base::Integer {
+        if !re_integer().is_match(s) {
+            return Err(bad());
+        }
+        let v = check_integer_range(s, base)?;
+        return Ok(Parsed {
+            lexical: s.to_string(),
+            ordinal: Some(Ordinal::Number(v)),
+            boolean: None,
+        });
+    }
+    match base {
+        Base::Decimal => {
+            if !re_decimal().is_match(s) {
+                return Err(bad());
+            }
+            Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: Some(Ordinal::Number(s.parse().unwrap_or(0.0))),
+                boolean: None,
+            })
+        }
+        Base::Double | Base::Float => {
+            if !re_double().is_match(s) {
+                return Err(bad());
+            }
+            let v = match s.trim_start_matches('+') {
+                "INF" => f64::INFINITY,
+                "-INF" => f64::NEG_INFINITY,
+                "NaN" => f64::NAN,
+                t => t.parse().unwrap_or(0.0),
+            };
+            Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: Some(Ordinal::Number(v)),
+                boolean: None,
+            })
+        }
+        Base::Boolean => match s {
+            "true" | "1" => Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: None,
+                boolean: Some(true),
+            }),
+            "false" | "0" => Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: None,
+                boolean: Some(false),
+            }),
+            _ => Err(bad()),
+        },
+        Base::Duration | Base::DayTimeDuration | Base::YearMonthDuration => {
+            let c = re_duration().captures(s).ok_or_else(bad)?;
+            let body = c.get(1).map(|m| m.as_str()).unwrap_or("");
+            if body.is_empty() || body.ends_with('T') {
+                return Err(bad());
+            }
+            let has_ym = c.get(2).is_some() || c.get(3).is_some();
+            let has_dt = c.get(4).is_some() || c.get(5).is_some();
+            if (base == Base::DayTimeDuration && has_ym)
+                || (base == Base::YearMonthDuration && has_dt)
+            {
+                return Err(bad());
+            }
+            let n = |i: usize| -> f64 {
+                c.get(i)
+                    .map(|m| {
+                        let t = m.as_str();
+                        t[..t.len() - 1].parse().unwrap_or(0.0)
+                    })
+                    .unwrap_or(0.0)
+            };
+            let sign = if s.starts_with('-') { -1.0 } else { 1.0 };
+            let months = sign * (n(2) * 12.0 + n(3));
+            let secs = sign * (n(4) * 86400.0 + n(6) * 3600.0 + n(7) * 60.0 + n(8));
+            Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: Some(Ordinal::Duration(months, secs)),
+                boolean: None,
+            })
+        }
+        Base::Date
+        | Base::DateTime
+        | Base::DateTimeStamp
+        | Base::Time
+        | Base::GYear
+        | Base::GYearMonth
+        | Base::GMonth
+        | Base::GMonthDay
+        | Base::GDay => {
+            let mut dt = Dt::default();
+            let tzm;
+            match base {
+                Base::DateTime | Base::DateTimeStamp => {
+                    let c = re_datetime().captures(s).ok_or_else(bad)?;
+                    dt.year = num(c.get(1));
+                    dt.month = num(c.get(2));
+                    dt.day = num(c.get(3));
+                    dt.hour = num(c.get(4));
+                    dt.minute = num(c.get(5));
+                    dt.second = num(c.get(6));
+                    dt.fraction = c.get(7).map(|m| m.as_str()[1..].to_string());
+                    tzm = c.get(8).map(|m| m.as_str().to_string());
+                    if base == Base::DateTimeStamp && tzm.is_none() {
+                        return Err("has no timezone, required for dateTimeStamp".into());
+                    }
+                }
+                Base::Date => {
+                    let c = re_date().captures(s).ok_or_else(bad)?;
+                    dt.year = num(c.get(1));
+                    dt.month = num(c.get(2));
+                    dt.day = num(c.get(3));
+                    tzm = c.get(4).map(|m| m.as_str().to_string());
+                }
+                Base::Time => {
+                    let c = re_time().captures(s).ok_or_else(bad)?;
+                    dt.hour = num(c.get(1));
+                    dt.minute = num(c.get(2));
+                    dt.second = num(c.get(3));
+                    dt.fraction = c.get(4).map(|m| m.as_str()[1..].to_string());
+                    tzm = c.get(5).map(|m| m.as_str().to_string());
+                }
+                Base::GYear => {
+                    let c = re_gyear().captures(s).ok_or_else(bad)?;
+                    dt.year = num(c.get(1));
+                    tzm = c.get(2).map(|m| m.as_str().to_string());
+                }
+                Base::GYearMonth => {
+                    let c = re_gyearmonth().captures(s).ok_or_else(bad)?;
+                    dt.year = num(c.get(1));
+                    dt.month = num(c.get(2));
+                    tzm = c.get(3).map(|m| m.as_str().to_string());
+                }
+                Base::GMonth => {
+                    let c = re_gmonth().captures(s).ok_or_else(bad)?;
+                    dt.month = num(c.get(1));
+                    tzm = c.get(2).map(|m| m.as_str().to_string());
+                }
+                Base::GMonthDay => {
+                    let c = re_gmonthday().captures(s).ok_or_else(bad)?;
+                    dt.month = num(c.get(1));
+                    dt.day = num(c.get(2));
+                    tzm = c.get(3).map(|m| m.as_str().to_string());
+                }
+                _ => {
+                    let c = re_gday().captures(s).ok_or_else(bad)?;
+                    dt.day = num(c.get(1));
+                    tzm = c.get(2).map(|m| m.as_str().to_string());
+                }
+            }
+            if dt.year.is_some_and(|y| y == 0) && s.starts_with("0000") {
+                // Year 0000 is allowed in XSD 1.1; keep it.
+            }
+            dt.tz = parse_tz(tzm.as_deref())?;
+            dt.validate()?;
+            Ok(Parsed {
+                lexical: s.to_string(),
+                ordinal: Some(dt.ordinal()),
+                boolean: None,
+            })
+        }
+        Base::HexBinary => re_hex()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::Base64Binary => re_base64()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::Language => re_language()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::Name => re_name()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::NCName | Base::Id | Base::IdRef | Base::Entity => re_ncname()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::NMToken => re_nmtoken()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::QName => re_qname()
+            .is_match(s)
+            .then(|| Parsed::text(s))
+            .ok_or_else(bad),
+        Base::NormalizedString => {
+            if s.contains(['\r', '\n', '\t']) {
+                Err(bad())
+            } else {
+                Ok(Parsed::text(s))
+            }
+        }
+        Base::Token => {
+            if s.contains(['\r', '\n', '\t'])
+                || s.starts_with(' ')
+                || s.ends_with(' ')
+                || s.contains("  ")
+            {
+                Err(bad())
+            } else {
+                Ok(Parsed::text(s))
+            }
+        }
+        Base::AnyUri => {
+            if s.contains([' ', '<', '>', '"', '{', '}', '|', '\\', '^', '`']) {
+                Err(bad())
+            } else {
+                Ok(Parsed::text(s))
+            }
+        }
+        _ => Ok(Parsed::text(s)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Number formats (tabular-data-model §6.4.2, UAX35 number patterns)
+
+/// A number format: decimal and group characters, and an optional UAX35 pattern.
+#[derive(Debug, Clone)]
+pub struct NumberFormat {
+    pub decimal_char: String,
+    pub group_char: Option<String>,
+    pub pattern: Option<NumberPattern>,
+}
+
+/// A parsed UAX35 number pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberPattern {
+    pub source: String,
+    prefix: String,
+    suffix: String,
+    min_int: usize,
+    primary_group: Option<usize>,
+    secondary_group: Option<usize>,
+    min_frac: usize,
+    max_frac: usize,
+    frac_group: Option<usize>,
+    exponent: Option<(usize, bool)>,
+}
+
+impl NumberPattern {
+    /// Parses a pattern; the error says what is wrong with it.
+    pub fn parse(p: &str, decimal: &str, group: &str) -> Result<Self, String> {
+        let pattern = p.split(';').next().unwrap_or("");
+        let is_special = |c: char| {
+            c == '0' || c == '#' || c == 'E' || decimal.starts_with(c) || group.starts_with(c)
+        };
+        let chars: Vec<char> = pattern.chars().collect();
+        let start = chars
+            .iter()
+            .position(|c| is_special(*c) && *c != 'E')
+            .ok_or_else(|| format!("number pattern {p:?} has no digits"))?;
+        let end = chars
+            .iter()
+            .rposition(|c| *c == '0' || *c == '#')
+            .map(|i| i + 1)
+            .unwrap_or(start);
+        let prefix: String = chars[..start].iter().collect();
+        let suffix: String = chars[end..].iter().collect();
+        for c in prefix.chars().chain(suffix.chars()) {
+            if !matches!(c, '+' | '-' | '%' | '‰' | '¤') {
+                return Err(format!(
+                    "number pattern {p:?} uses {c:?}, which is not supported"
+                ));
+            }
+        }
+        let body: String = chars[start..end].iter().collect();
+        let (mantissa, exponent) = match body.split_once('E') {
+            Some((m, e)) => {
+                let plus = e.starts_with('+');
+                let e = e.trim_start_matches('+');
+                if e.is_empty() || !e.chars().all(|c| c == '0' || c == '#') {
+                    return Err(format!("number pattern {p:?} has an invalid exponent"));
+                }
+                (
+                    m.to_string(),
+                    Some((e.chars().filter(|c| *c == '0').count(), plus)),
+                )
+            }
+            None => (body.clone(), None),
+        };
+        let (int_part, frac_part) = match mantissa.split_once(decimal) {
+            Some((i, f)) => (i.to_string(), Some(f.to_string())),
+            None => (mantissa.clone(), None),
+        };
+        // Integer part: '#'* then '0'*, with group separators anywhere.
+        let mut seen_zero = false;
+        for c in int_part.chars() {
+            match c {
+                '#' if seen_zero => return Err(format!("number pattern {p:?} has '#' after '0'")),
+                '#' => {}
+                '0' => seen_zero = true,
+                c if group.starts_with(c) => {}
+                c => return Err(format!("number pattern {p:?} has unexpected {c:?}")),
+            }
+        }
+        let groups: Vec<&str> = int_part.split(group).collect();
+        let (primary_group, secondary_group) = if groups.len() > 1 {
+            let primary = groups[groups.len() - 1].chars().count();
+            let secondary = if groups.len() > 2 {
+                groups[groups.len() - 2].chars().count()
+            } else {
+                primary
+            };
+            if primary == 0 || secondary == 0 {
+                return Err(format!("number pattern {p:?} has an empty group"));
+            }
+            (Some(primary), Some(secondary))
+        } else {
+            (None, None)
+        };
+        let min_int = int_part.chars().filter(|c| *c == '0').count();
+        let (mut min_frac, mut max_frac, mut frac_group) = (0, 0, None);
+        if let Some(f) = frac_part {
+            let mut seen_hash = false;
+            for c in f.chars() {
+                match c {
+                    '0' if seen_hash => {
+                        return Err(format!("number pattern {p:?} has '0' after '#'"))
+                    }
+                    '0' => min_frac += 1,
+                    '#' => seen_hash = true,
+                    c if group.starts_with(c) => {}
+                    c => return Err(format!("number pattern {p:?} has unexpected {c:?}")),
+                }
+            }
+            max_frac = f.chars().filter(|c| *c == '0' || *c == '#').count();
+            if let Some(first) = f.split(group).next() {
+                if f.contains(group) {
+                    frac_group = Some(first.chars().count());
+                }
+            }
+        }
+        Ok(NumberPattern {
+            source: p.to_string(),
+            prefix,
+            suffix,
+            min_int,
+            primary_group,
+            secondary_group,
+            min_frac,
+            max_frac,
+            frac_group,
+            exponent,
+        })
+    }
+}
+
+impl NumberFormat {
+    /// Parses a formatted number into an XSD lexical form.
+    pub fn parse(&self, s: &str, base: Base) -> Result<Parsed, String> {
+        let dec = self.decimal_char.as_str();
+        let grp = self.group_char.as_deref();
+        if matches!(s, "NaN" | "INF" | "-INF" | "+INF") {
+            if base.is_decimal_family() {
+                return Err(format!("is not a valid {}", base.name()));
+            }
+            return parse_lexical(s, base);
+        }
+        let mut rest = s;
+        let mut scale: i32 = 0;
+        // Percent and per-mille, before or after the number.
+        let mut take_affix = |rest: &mut &str| {
+            for (sym, sc) in [("%", 2), ("‰", 3)] {
+                if let Some(r) = rest.strip_prefix(sym) {
+                    *rest = r;
+                    scale += sc;
+                }
+                if let Some(r) = rest.strip_suffix(sym) {
+                    *rest = r;
+                    scale += sc;
+                }
+            }
+        };
+        take_affix(&mut rest);
+        let mut negative = false;
+        if let Some(r) = rest.strip_prefix('-') {
+            negative = true;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('+') {
+            rest = r;
+        }
+        take_affix(&mut rest);
+        if let Some(p) = &self.pattern {
+            let want_pct = p.prefix.contains('%') || p.suffix.contains('%');
+            let want_pm = p.prefix.contains('‰') || p.suffix.contains('‰');
+            let got = match scale {
+                0 => (false, false),
+                2 => (true, false),
+                3 => (false, true),
+                _ => return Err(format!("does not match the pattern {:?}", p.source)),
+            };
+            if got != (want_pct, want_pm) {
+                return Err(format!("does not match the pattern {:?}", p.source));
+            }
+        }
+        // Mantissa and exponent.
+        let (mantissa, exp) = match rest.find(['E', 'e']) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(e) = exp {
+            let digits = e.trim_start_matches(['+', '-']);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("is not a valid {}", base.name()));
+            }
+            if base.is_decimal_family() {
+                return Err(format!("has an exponent, not allowed in {}", base.name()));
+            }
+        }
+        let (int_part, frac_part) = match mantissa.split_once(dec) {
+            Some((i, f)) => (i, Some(f)),
+            None => (mantissa, None),
+        };
+        if frac_part.is_some() && base.is_integer() {
+            return Err(format!(
+                "has a decimal separator, not allowed in {}",
+                base.name()
+            ));
+        }
+        let int_digits = self.check_groups(int_part, true)?;
+        let frac_digits = match frac_part {
+            Some(f) => {
+                let d = self.check_groups(f, false)?;
+                if d.is_empty() {
+                    return Err(format!("is not a valid {}", base.name()));
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        if int_digits.is_empty() && frac_digits.is_none() {
+            return Err(format!("is not a valid {}", base.name()));
+        }
+        if int_digits.is_empty() && self.pattern.is_none() {
+            return Err(format!("is not a valid {}", base.name()));
+        }
+        if let Some(p) = &self.pattern {
+            let bad = || format!("does not match the pattern {:?}", p.source);
+            if int_digits.len() < p.min_int {
+                return Err(bad());
+            }
+            let fd = frac_digits.as_deref().map(str::len).unwrap_or(0);
+            if fd < p.min_frac || fd > p.max_frac {
+                return Err(bad());
+            }
+            match (exp, p.exponent) {
+                (Some(e), Some((min, _))) => {
+                    if e.trim_start_matches(['+', '-']).len() < min {
+                        return Err(bad());
+                    }
+                }
+                (None, None) => {}
+                _ => return Err(bad()),
+            }
+            if grp.is_some() && p.primary_group.is_none() && int_part.contains(grp.unwrap_or("")) {
+                return Err(bad());
+            }
+        }
+        // Build the lexical form.
+        let mut digits = int_digits.clone();
+        let mut point = digits.len() as i64;
+        if let Some(f) = &frac_digits {
+            digits.push_str(f);
+        }
+        point -= scale as i64;
+        while point <= 0 {
+            digits.insert(0, '0');
+            point += 1;
+        }
+        let (ip, fp) = digits.split_at(point as usize);
+        let ip = {
+            let t = ip.trim_start_matches('0');
+            if t.is_empty() {
+                "0"
+            } else {
+                t
+            }
+        };
+        let fp = fp.trim_end_matches('0');
+        let mut lexical = String::new();
+        if negative {
+            lexical.push('-');
+        }
+        lexical.push_str(ip);
+        if !fp.is_empty() {
+            lexical.push('.');
+            lexical.push_str(fp);
+        } else if !base.is_integer() && (frac_digits.is_some() || scale > 0) && exp.is_none() {
+            // keep decimals recognisable
+        }
+        if let Some(e) = exp {
+            lexical.push('E');
+            lexical.push_str(e);
+        }
+        let parsed = parse_lexical(&lexical, base)?;
+        Ok(parsed)
+    }
+
+    /// Removes group characters, checking group sizes; returns the digits.
+    fn check_groups(&self, part: &str, integer: bool) -> Result<String, String> {
+        let bad = || "is not a valid number in this format".to_string();
+        let grp = self.group_char.as_deref().filter(|g| !g.is_empty());
+        let groups: Vec<&str> = match grp {
+            Some(g) => part.split(g).collect(),
+            None => vec![part],
+        };
+        for g in &groups {
+            if !g.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+        }
+        if groups.len() > 1 && groups.iter().any(|g| g.is_empty()) {
+            return Err(bad());
+        }
+        if let Some(p) = &self.pattern {
+            let mismatch = || format!("does not match the pattern {:?}", p.source);
+            if integer {
+                if let (Some(primary), Some(secondary)) = (p.primary_group, p.secondary_group) {
+                    let total: usize = groups.iter().map(|g| g.len()).sum();
+                    if groups.len() == 1 {
+                        if total > primary {
+                            return Err(mismatch());
+                        }
+                    } else {
+                        let n = groups.len();
+                        if groups[n - 1].len() != primary {
+                            return Err(mismatch());
+                        }
+                        for g in &groups[1..n - 1] {
+                            if g.len() != secondary {
+                                return Err(mismatch());
+                            }
+                        }
+                        if groups[0].is_empty() || groups[0].len() > secondary {
+                            return Err(mismatch());
+                        }
+                    }
+                } else if groups.len() > 1 {
+                    return Err(mismatch());
+                }
+            } else if let Some(size) = p.frac_group {
+                let n = groups.len();
+                for (i, g) in groups.iter().enumerate() {
+                    if (i + 1 < n && g.len() != size) || (i + 1 == n && g.len() > size) {
+                        return Err(mismatch());
+                    }
+                }
+            } else if groups.len() > 1 {
+                return Err(mismatch());
+            }
+        }
+        Ok(groups.concat())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Date and time formats (tabular-data-model §6.4.4)
+
+#[derive(Debug, Clone, PartialEq)]
+enum DateToken {
+    Year,
+    Month(bool),
+    Day(bool),
+    Hour,
+    Minute,
+    Second,
+    Fraction(usize),
+    Tz(char, usize),
+    Lit(char),
+}
+
+/// A date, time or date/time format pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatePattern {
+    pub source: String,
+    tokens: Vec<DateToken>,
+}
+
+impl DatePattern {
+    /// Parses a pattern from the set the spec requires; anything else is an error (which the
+    /// caller turns into a warning, as the spec says).
+    pub fn parse(p: &str, base: Base) -> Result<Self, String> {
+        let chars: Vec<char> = p.chars().collect();
+        let mut tokens = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let mut n = 1;
+            while i + n < chars.len() && chars[i + n] == c {
+                n += 1;
+            }
+            let tok = match (c, n) {
+                ('y', 4) => DateToken::Year,
+                ('M', 1) => DateToken::Month(false),
+                ('M', 2) => DateToken::Month(true),
+                ('d', 1) => DateToken::Day(false),
+                ('d', 2) => DateToken::Day(true),
+                ('H', 2) => DateToken::Hour,
+                ('m', 2) => DateToken::Minute,
+                ('s', 2) => DateToken::Second,
+                ('S', n) => DateToken::Fraction(n),
+                ('X' | 'x', 1..=3) => DateToken::Tz(c, n),
+                ('-' | '/' | '.' | ':' | 'T' | ' ', 1) => DateToken::Lit(c),
+                _ => {
+                    return Err(format!(
+                        "date/time format {p:?} uses {:?}, which is not a recognised field",
+                        chars[i..i + n].iter().collect::<String>()
+                    ))
+                }
+            };
+            tokens.push(tok);
+            i += n;
+        }
+        let has = |f: &dyn Fn(&DateToken) -> bool| tokens.iter().any(f);
+        let has_date = has(&|t| matches!(t, DateToken::Year));
+        let has_time = has(&|t| matches!(t, DateToken::Hour));
+        let ok = match base {
+            Base::Date => has_date && !has_time,
+            Base::Time => has_time && !has_date,
+            Base::DateTime | Base::DateTimeStamp => has_date && has_time,
+            _ => has_date || has_time,
+        };
+        if !ok {
+            return Err(format!(
+                "date/time format {p:?} does not fit the datatype {}",
+                base.name()
+            ));
+        }
+        Ok(DatePattern {
+            source: p.to_string(),
+            tokens,
+        })
+    }
+
+    /// Parses a value written in this pattern into its XSD lexical form.
+    pub fn parse_value(&self, s: &str, base: Base) -> Result<Parsed, String> {
+        let bad = || format!("does not match the format {:?}", self.source);
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut dt = Dt::default();
+        let digits = |i: &mut usize, min: usize, max: usize| -> Option<u32> {
+            let start = *i;
+            while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+                *i += 1;
+            }
+            if *i - start < min {
+                return None;
+            }
+            s[start..*i].parse().ok()
+        };
+        for (k, tok) in self.tokens.iter().enumerate() {
+            match tok {
+                DateToken::Year => dt.year = Some(digits(&mut i, 4, 4).ok_or_else(bad)? as i64),
+                DateToken::Month(two) => {
+                    dt.month = Some(digits(&mut i, if *two { 2 } else { 1 }, 2).ok_or_else(bad)?)
+                }
+                DateToken::Day(two) => {
+                    dt.day = Some(digits(&mut i, if *two { 2 } else { 1 }, 2).ok_or_else(bad)?)
+                }
+                DateToken::Hour => dt.hour = Some(digits(&mut i, 2, 2).ok_or_else(bad)?),
+                DateToken::Minute => dt.minute = Some(digits(&mut i, 2, 2).ok_or_else(bad)?),
+                DateToken::Second => dt.second = Some(digits(&mut i, 2, 2).ok_or_else(bad)?),
+                DateToken::Fraction(n) => {
+                    let start = i;
+                    while i < b.len() && i - start < *n && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    if i == start {
+                        return Err(bad());
+                    }
+                    dt.fraction = Some(s[start..i].to_string());
+                }
+                DateToken::Tz(c, n) => {
+                    // An optional space before the zone was a literal token already.
+                    let rest = &s[i..];
+                    if rest.starts_with('Z') {
+                        if *c == 'x' {
+                            return Err(bad());
+                        }
+                        dt.tz = Some(0);
+                        i += 1;
+                    } else {
+                        let sign = match rest.as_bytes().first() {
+                            Some(b'+') => 1,
+                            Some(b'-') => -1,
+                            _ => return Err(bad()),
+                        };
+                        i += 1;
+                        let h = digits(&mut i, 2, 2).ok_or_else(bad)? as i32;
+                        let mut m = 0;
+                        match n {
+                            1 => {
+                                if i + 1 < b.len() + 1 && b.get(i).is_some_and(u8::is_ascii_digit) {
+                                    m = digits(&mut i, 2, 2).ok_or_else(bad)? as i32;
+                                }
+                            }
+                            2 => m = digits(&mut i, 2, 2).ok_or_else(bad)? as i32,
+                            _ => {
+                                if b.get(i) != Some(&b':') {
+                                    return Err(bad());
+                                }
+                                i += 1;
+                                m = digits(&mut i, 2, 2).ok_or_else(bad)? as i32;
+                            }
+                        }
+                        if h > 14 || m > 59 {
+                            return Err(bad());
+                        }
+                        dt.tz = Some(sign * (h * 60 + m));
+                    }
+                }
+                DateToken::Lit(c) => {
+                    if b.get(i) == Some(&(*c as u8)) {
+                        i += 1;
+                    } else if *c == ' '
+                        && matches!(self.tokens.get(k + 1), Some(DateToken::Tz(..)))
+                        && i == b.len()
+                    {
+                        // "HH:mm X" with no zone given.
+                    } else {
+                        return Err(bad());
+                    }
+                }
+            }
+        }
+        if i != b.len() {
+            return Err(bad());
+        }
+        dt.validate()?;
+        if base == Base::DateTimeStamp && dt.tz.is_none() {
+            return Err("has no timezone, required for dateTimeStamp".into());
+        }
+        let lexical = dt.lexical(base);
+        Ok(Parsed {
+            lexical,
+            ordinal: Some(dt.ordinal()),
+            boolean: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nf(pattern: Option<&str>, dec: &str, grp: Option<&str>) -> NumberFormat {
+        NumberFormat {
+            decimal_char: dec.into(),
+            group_char: grp.map(Into::into),
+            pattern: pattern.map(|p| NumberPattern::parse(p, dec, grp.unwrap_or(",")).unwrap()),
+        }
+    }
+
+    #[test]
+    fn number_patterns() {
+        let f = nf(Some("#,##,#00"), ".", Some(","));
+        for ok in ["12", "123", "1,234", "12,34,567"] {
+            assert!(f.parse(ok, Base::Integer).is_ok(), "{ok}");
+        }
+        for bad in ["1", "1234", "12,34", "1,234,567"] {
+            assert!(f.parse(bad, Base::Integer).is_err(), "{bad}");
+        }
+        let f = nf(Some("#0.0#,#"), ".", Some(","));
+        assert!(f.parse("12.24,5", Base::Decimal).is_ok());
+        assert!(f.parse("12.34,567", Base::Decimal).is_err());
+        assert!(f.parse("1", Base::Decimal).is_err());
+        let f = nf(Some("000.0%"), ".", None);
+        assert_eq!(f.parse("-123.4%", Base::Decimal).unwrap().lexical, "-1.234");
+        assert!(NumberPattern::parse("[", ".", ",").is_err());
+        assert!(NumberPattern::parse("#0.0#.#", ".", ",").is_err());
+    }
+
+    #[test]
+    fn group_char_without_pattern() {
+        let f = nf(None, ",", Some("."));
+        assert_eq!(
+            f.parse("10.000,1", Base::Decimal).unwrap().lexical,
+            "10000.1"
+        );
+        let f = nf(None, ".", Some(","));
+        assert!(f.parse("1,,000", Base::Integer).is_err());
+        assert_eq!(f.parse("-25%", Base::Decimal).unwrap().lexical, "-0.25");
+        assert!(f.parse("1.5", Base::Integer).is_err());
+        assert!(f.parse("1E3", Base::Decimal).is_err());
+    }
+
+    #[test]
+    fn dates() {
+        let p = DatePattern::parse("M/d/yyyy", Base::Date).unwrap();
+        assert_eq!(
+            p.parse_value("10/18/2010", Base::Date).unwrap().lexical,
+            "2010-10-18"
+        );
+        assert!(p.parse_value("2/30/2010", Base::Date).is_err());
+        let p = DatePattern::parse("yyyy-MM-ddTHH:mm:ssXXX", Base::DateTime).unwrap();
+        assert_eq!(
+            p.parse_value("2015-03-15T15:02:37-05:00", Base::DateTime)
+                .unwrap()
+                .lexical,
+            "2015-03-15T15:02:37-05:00"
+        );
+        assert!(DatePattern::parse("yy-MM-dd", Base::Date).is_err());
+        let p = DatePattern::parse("HH:mm:ss.S", Base::Time).unwrap();
+        assert!(p.parse_value("15:02:37.1", Base::Time).is_ok());
+    }
+
+    #[test]
+    fn lexical_spaces() {
+        assert!(parse_lexical("+1", Base::Integer).is_ok());
+        assert!(parse_lexical("256", Base::UnsignedByte).is_err());
+        assert!(parse_lexical("-1", Base::NonNegativeInteger).is_err());
+        assert!(parse_lexical("1.5E3", Base::Double).is_ok());
+        assert!(parse_lexical("2015-02-29", Base::Date).is_err());
+        assert!(parse_lexical("P1Y2MT3H", Base::Duration).is_ok());
+        assert!(parse_lexical("P1Y", Base::DayTimeDuration).is_err());
+        assert!(parse_lexical("PT", Base::Duration).is_err());
+        assert!(parse_lexical("0FB7", Base::HexBinary).is_ok());
+        assert!(parse_lexical("0FB", Base::HexBinary).is_err());
+        assert!(parse_lexical("en-GB", Base::Language).is_ok());
+        assert!(parse_lexical("2015-03-15T15:02:37", Base::DateTimeStamp).is_err());
+    }
+}

@@ -1,0 +1,962 @@
+//! From a URL to annotated rows: locating metadata (tabular-data-model §5), embedded metadata
+//! and compatibility (§6.1–6.2), parsing cells (§6.4), and validating keys (§6.6).
+
+use crate::context::{expand_prefixed, RDF, XSD};
+use crate::datatype::Base;
+use crate::diag::{Diagnostic, Error, Report, Result};
+use crate::dialect::{Line, RowReader};
+use crate::fetch::{parse_link_headers, read_to_vec, Fetcher, Resource};
+use crate::metadata::{self, encode_name, Column, Table, TableGroup, METADATA_LIMIT};
+use crate::uritemplate::Var;
+use std::collections::HashMap;
+use std::sync::Arc;
+use url::Url;
+
+/// Processing options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Validating: incompatible metadata and data errors are errors, not warnings.
+    pub validate: bool,
+    /// Overriding (user-supplied) metadata.
+    pub metadata: Option<Url>,
+    /// At most this many diagnostics are kept (0: no limit).
+    pub diagnostic_limit: usize,
+}
+
+/// One value of a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    /// The lexical form in the value's datatype.
+    pub lexical: String,
+    pub kind: ValueKind,
+}
+
+/// How a value is typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    /// A string, with a language if it has one (`rdf:langString`), else `xsd:string`.
+    String(Option<Arc<str>>),
+    /// A value of the column's datatype.
+    Typed {
+        iri: Arc<str>,
+        base: Base,
+        boolean: Option<bool>,
+    },
+}
+
+/// The value of a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellValue {
+    Null,
+    One(Value),
+    List(Vec<Value>),
+}
+
+/// A cell of an annotated row.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub raw: String,
+    pub value: CellValue,
+    pub about_url: Option<String>,
+    pub property_url: Option<String>,
+    pub value_url: Option<String>,
+}
+
+/// An annotated row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub number: u64,
+    pub source_number: u64,
+    pub cells: Vec<Cell>,
+    /// Row titles, with their languages.
+    pub titles: Vec<(String, Option<Arc<str>>)>,
+}
+
+/// A table as being processed: its description and its resolved columns.
+pub struct AnnotatedTable<'a> {
+    pub table: &'a Table,
+    pub columns: Vec<Column>,
+    /// `url#name` for each column: the default property.
+    pub default_properties: Vec<String>,
+    /// Comments found in the file (skipped rows, comment lines).
+    pub comments: Vec<String>,
+    by_name: HashMap<String, usize>,
+    datatype_iris: Vec<Arc<str>>,
+    langs: Vec<Option<Arc<str>>>,
+}
+
+/// Receives the annotated tables, row by row.
+pub trait Sink {
+    fn start_group(&mut self, group: &TableGroup) -> Result<()>;
+    fn start_table(&mut self, table: &AnnotatedTable<'_>) -> Result<()>;
+    fn row(&mut self, table: &AnnotatedTable<'_>, row: &Row) -> Result<()>;
+    /// Called after the last row, with comments found anywhere in the file.
+    fn end_table(&mut self, table: &AnnotatedTable<'_>) -> Result<()>;
+    fn end_group(&mut self, group: &TableGroup) -> Result<()>;
+}
+
+/// Turns URLs into annotated tables.
+pub struct Processor<'a> {
+    pub fetcher: &'a dyn Fetcher,
+    pub options: Options,
+    pub report: Report,
+}
+
+fn fetch_err(url: &Url, message: impl Into<String>) -> Error {
+    Error::Fetch {
+        url: url.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Compares URLs after syntax-based normalization (tabular-data-model §6.3).
+fn same_url(a: &Url, b: &Url) -> bool {
+    let strip = |u: &Url| {
+        let mut u = u.clone();
+        u.set_fragment(None);
+        u
+    };
+    strip(a) == strip(b)
+}
+
+impl<'a> Processor<'a> {
+    pub fn new(fetcher: &'a dyn Fetcher, options: Options) -> Self {
+        let report = Report {
+            limit: options.diagnostic_limit,
+            ..Report::default()
+        };
+        Processor {
+            fetcher,
+            options,
+            report,
+        }
+    }
+
+    fn fetch(&self, url: &Url) -> Result<Option<Resource>> {
+        self.fetcher.fetch(url).map_err(|m| fetch_err(url, m))
+    }
+
+    fn load_metadata(&mut self, url: &Url) -> Result<Option<TableGroup>> {
+        let Some(res) = self.fetch(url)? else {
+            return Ok(None);
+        };
+        let bytes =
+            read_to_vec(res.body, METADATA_LIMIT).map_err(|e| fetch_err(url, e.to_string()))?;
+        metadata::parse_document(self.fetcher, &mut self.report, url, &bytes).map(Some)
+    }
+
+    /// Is `url` most likely a metadata document rather than tabular data?
+    pub fn looks_like_metadata(url: &Url) -> bool {
+        let p = url.path();
+        p.ends_with(".json") || p.ends_with(".jsonld")
+    }
+
+    /// Finds the table group for a starting URL (a metadata document or a CSV file).
+    pub fn locate(&mut self, url: &Url) -> Result<TableGroup> {
+        if let Some(m) = self.options.metadata.clone() {
+            return self
+                .load_metadata(&m)?
+                .ok_or_else(|| fetch_err(&m, "the metadata was not found"));
+        }
+        if Self::looks_like_metadata(url) {
+            return self
+                .load_metadata(url)?
+                .ok_or_else(|| fetch_err(url, "the metadata was not found"));
+        }
+        let res = self
+            .fetch(url)?
+            .ok_or_else(|| fetch_err(url, "the file was not found"))?;
+        // Link headers: the last describedby link wins.
+        let links = parse_link_headers(&res.links);
+        drop(res);
+        let described: Vec<&(String, String, Option<String>)> = links
+            .iter()
+            .filter(|(_, rel, ty)| {
+                rel.split_whitespace().any(|r| r == "describedby")
+                    && ty.as_deref().is_none_or(|t| {
+                        matches!(
+                            t,
+                            "application/csvm+json" | "application/ld+json" | "application/json"
+                        )
+                    })
+            })
+            .collect();
+        if let Some((target, _, _)) = described.last() {
+            let murl = url
+                .join(target)
+                .map_err(|e| fetch_err(url, e.to_string()))?;
+            if let Some(g) = self.load_metadata(&murl)? {
+                if g.tables.iter().any(|t| same_url(&t.url, url)) {
+                    return Ok(g);
+                }
+                self.report.push(
+                    Diagnostic::warning(
+                        "metadata",
+                        format!("the linked metadata {murl} does not describe this file; ignored"),
+                    )
+                    .file(url.to_string()),
+                );
+            }
+        }
+        // Site-wide configuration, or the default locations.
+        let mut templates = vec![
+            "{+url}-metadata.json".to_string(),
+            "csv-metadata.json".to_string(),
+        ];
+        if let Ok(wk) = url.join("/.well-known/csvm") {
+            if let Some(res) = self.fetch(&wk)? {
+                let bytes = read_to_vec(res.body, METADATA_LIMIT)
+                    .map_err(|e| fetch_err(&wk, e.to_string()))?;
+                templates = String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
+            }
+        }
+        let mut plain = url.clone();
+        plain.set_fragment(None);
+        for t in templates {
+            let Ok(tpl) = crate::uritemplate::UriTemplate::parse(&t) else {
+                continue;
+            };
+            let expanded = tpl.expand(|n| {
+                if n == "url" {
+                    Var::Str(plain.as_str().into())
+                } else {
+                    Var::Undefined
+                }
+            });
+            let Ok(murl) = url.join(&expanded) else {
+                continue;
+            };
+            match self.load_metadata(&murl) {
+                Ok(Some(g)) => {
+                    if g.tables.iter().any(|t| same_url(&t.url, url)) {
+                        return Ok(g);
+                    }
+                    self.report.push(
+                        Diagnostic::warning(
+                            "metadata",
+                            format!("the metadata {murl} does not describe this file; ignored"),
+                        )
+                        .file(url.to_string()),
+                    );
+                }
+                Ok(None) => {}
+                Err(Error::Invalid(d)) => {
+                    // Found but unusable: say so and go on looking.
+                    self.report.push(Diagnostic {
+                        severity: crate::diag::Severity::Warning,
+                        ..*d
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Embedded metadata only.
+        let mut g = Map::new();
+        g.insert(
+            "@context".into(),
+            serde_json::Value::String("http://www.w3.org/ns/csvw".into()),
+        );
+        g.insert("url".into(), serde_json::Value::String(url.to_string()));
+        let bytes = serde_json::to_vec(&serde_json::Value::Object(g)).unwrap_or_default();
+        let mut group = metadata::parse_document(self.fetcher, &mut self.report, url, &bytes)?;
+        group.metadata_url = None;
+        Ok(group)
+    }
+
+    /// Processes every table of the group, sending annotated rows to `sink`.
+    pub fn process(&mut self, group: &TableGroup, sink: &mut dyn Sink) -> Result<()> {
+        sink.start_group(group)?;
+        let mut keys = KeyCheck::new(group);
+        for (ti, table) in group.tables.iter().enumerate() {
+            self.process_table(group, ti, table, sink, &mut keys)?;
+        }
+        keys.finish(group, self)?;
+        sink.end_group(group)
+    }
+
+    fn data_diag(&mut self, d: Diagnostic) {
+        let d = if self.options.validate {
+            d
+        } else {
+            Diagnostic {
+                severity: crate::diag::Severity::Warning,
+                ..d
+            }
+        };
+        self.report.push(d);
+    }
+
+    fn process_table(
+        &mut self,
+        group: &TableGroup,
+        ti: usize,
+        table: &Table,
+        sink: &mut dyn Sink,
+        keys: &mut KeyCheck,
+    ) -> Result<()> {
+        let file = table.url.to_string();
+        let res = self
+            .fetch(&table.url)?
+            .ok_or_else(|| fetch_err(&table.url, "the table's file was not found"))?;
+        let mut dialect = table.dialect.clone();
+        if !table.dialect_given {
+            if let Some(ct) = &res.content_type {
+                let lower = ct.to_ascii_lowercase();
+                if lower.starts_with("text/tab-separated-values") {
+                    dialect.delimiter = "\t".into();
+                }
+                for param in lower.split(';').skip(1) {
+                    match param.trim().split_once('=') {
+                        Some(("header", "absent")) => dialect.header_row_count = 0,
+                        Some(("charset", cs)) => {
+                            dialect.encoding = cs.trim_matches('"').to_string()
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let _ = group;
+        let mut reader = RowReader::new(res.body, &dialect);
+        let io = |e: std::io::Error| fetch_err(&table.url, e.to_string());
+        let mut source_row: u64 = 0;
+        let mut comments = Vec::new();
+        for _ in 0..dialect.skip_rows {
+            let Some(content) = reader.read_raw().map_err(io)? else {
+                break;
+            };
+            source_row += 1;
+            let prefix = dialect.comment_prefix.as_deref().filter(|p| !p.is_empty());
+            match prefix.and_then(|p| content.strip_prefix(p)) {
+                Some(c) => comments.push(c.trim().to_string()),
+                None if !content.is_empty() => comments.push(content),
+                None => {}
+            }
+        }
+        // Header rows: the embedded metadata's titles.
+        let mut embedded: Vec<Vec<String>> = Vec::new();
+        let mut first_row: Option<(u64, Vec<String>)> = None;
+        let mut header_rows = 0;
+        while header_rows < dialect.header_row_count {
+            let Some(line) = reader.next_line().map_err(io)? else {
+                break;
+            };
+            source_row += 1;
+            match line {
+                Line::Comment(c) => comments.push(c),
+                Line::Row(cells) => {
+                    header_rows += 1;
+                    for (i, v) in cells.into_iter().skip(dialect.skip_columns).enumerate() {
+                        if embedded.len() <= i {
+                            embedded.resize(i + 1, Vec::new());
+                        }
+                        if !v.trim().is_empty() {
+                            embedded[i].push(v);
+                        }
+                    }
+                }
+            }
+        }
+        let described = &table.schema.columns;
+        let embedded_count = if dialect.header_row_count == 0 {
+            // Without a header, the first data row says how many columns there are.
+            loop {
+                match reader.next_line().map_err(io)? {
+                    None => break 0,
+                    Some(Line::Comment(c)) => {
+                        source_row += 1;
+                        comments.push(c);
+                    }
+                    Some(Line::Row(cells)) => {
+                        source_row += 1;
+                        let n = cells.len().saturating_sub(dialect.skip_columns);
+                        first_row = Some((source_row, cells));
+                        break n;
+                    }
+                }
+            }
+        } else {
+            embedded.len()
+        };
+        // Columns: described ones, then undescribed ones as the data needs.
+        let mut columns: Vec<Column> = Vec::new();
+        if table.schema.columns_given {
+            self.check_compatibility(table, &embedded, embedded_count, &dialect)?;
+            columns = described.clone();
+        } else {
+            for i in 0..embedded_count {
+                let mut c = Column::undescribed(i + 1, &table.inherited, &table.table_direction);
+                if let Some(title) = embedded.get(i).and_then(|t| t.first()) {
+                    c.name = encode_name(title);
+                    c.titles = embedded[i]
+                        .iter()
+                        .map(|t| ("und".to_string(), t.clone()))
+                        .collect();
+                }
+                columns.push(c);
+            }
+        }
+        let mut at = AnnotatedTable::new(table, columns, comments);
+        sink.start_table(&at)?;
+        let mut row_number: u64 = 0;
+        let n_real = at.columns.iter().filter(|c| !c.virtual_).count();
+        loop {
+            let (src, cells) = match first_row.take() {
+                Some(r) => r,
+                None => match reader.next_line().map_err(io)? {
+                    None => break,
+                    Some(Line::Comment(c)) => {
+                        source_row += 1;
+                        at.comments.push(c);
+                        continue;
+                    }
+                    Some(Line::Row(cells)) => {
+                        source_row += 1;
+                        (source_row, cells)
+                    }
+                },
+            };
+            if dialect.skip_blank_rows && cells.iter().all(String::is_empty) {
+                continue;
+            }
+            row_number += 1;
+            let cells: Vec<String> = cells.into_iter().skip(dialect.skip_columns).collect();
+            if cells.len() > n_real {
+                // Undescribed columns get names _col.N.
+                while at.columns.iter().filter(|c| !c.virtual_).count() < cells.len() {
+                    let n = at.columns.iter().filter(|c| !c.virtual_).count();
+                    let col = Column::undescribed(n + 1, &table.inherited, &table.table_direction);
+                    at.insert_column(n, col);
+                }
+            }
+            let row = self.annotate_row(&at, row_number, src, cells, &file);
+            keys.row(ti, &at, &row, self);
+            sink.row(&at, &row)?;
+        }
+        if reader.had_replacements {
+            self.report.push(
+                Diagnostic::warning(
+                    "encoding",
+                    format!(
+                        "some bytes are not valid {}; they were replaced with U+FFFD",
+                        dialect.encoding
+                    ),
+                )
+                .file(file.clone()),
+            );
+        }
+        sink.end_table(&at)
+    }
+
+    fn check_compatibility(
+        &mut self,
+        table: &Table,
+        embedded: &[Vec<String>],
+        embedded_count: usize,
+        dialect: &crate::dialect::Dialect,
+    ) -> Result<()> {
+        let real: Vec<&Column> = table
+            .schema
+            .columns
+            .iter()
+            .filter(|c| !c.virtual_)
+            .collect();
+        let mut problem = None;
+        if dialect.header_row_count > 0 && real.len() != embedded_count {
+            problem = Some(format!(
+                "the metadata describes {} columns but the file has {}",
+                real.len(),
+                embedded_count
+            ));
+        } else if dialect.header_row_count > 0 {
+            for (i, col) in real.iter().enumerate() {
+                let titles = embedded.get(i).cloned().unwrap_or_default();
+                if titles.is_empty() || (col.titles.is_empty() && !col.name_given) {
+                    continue;
+                }
+                if col.titles.is_empty() {
+                    if self.options.validate && !titles.iter().any(|t| *t == col.name) {
+                        problem = Some(format!(
+                            "column {} is named {:?} in the metadata but titled {:?} in the file",
+                            i + 1,
+                            col.name,
+                            titles[0]
+                        ));
+                        break;
+                    }
+                    continue;
+                }
+                let ok = col.titles.iter().any(|(_, t)| titles.contains(t))
+                    || (col.name_given && titles.contains(&col.name));
+                if !ok {
+                    problem = Some(format!(
+                        "column {} has titles {:?} in the metadata but {:?} in the file",
+                        i + 1,
+                        col.titles
+                            .iter()
+                            .map(|(_, t)| t.as_str())
+                            .collect::<Vec<_>>(),
+                        titles[0]
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(msg) = problem {
+            let d = Diagnostic::error("compatibility", msg).file(table.url.to_string());
+            if self.options.validate {
+                self.report.push(d);
+            } else {
+                self.report.push(Diagnostic {
+                    severity: crate::diag::Severity::Warning,
+                    ..d
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn annotate_row(
+        &mut self,
+        at: &AnnotatedTable<'_>,
+        number: u64,
+        source_number: u64,
+        raw: Vec<String>,
+        file: &str,
+    ) -> Row {
+        let n = at.columns.len();
+        let mut raw = raw.into_iter();
+        let mut cells = Vec::with_capacity(n);
+        for (i, col) in at.columns.iter().enumerate() {
+            let s = if col.virtual_ {
+                String::new()
+            } else {
+                raw.next().unwrap_or_default()
+            };
+            let (value, errors) = parse_cell(&s, col, &at.datatype_iris[i], &at.langs[i]);
+            for (rule, msg) in errors {
+                self.data_diag(
+                    Diagnostic::error(rule, msg)
+                        .file(file.to_string())
+                        .row(source_number)
+                        .column(col.name.clone())
+                        .value(s.clone()),
+                );
+            }
+            cells.push(Cell {
+                raw: s,
+                value,
+                about_url: None,
+                property_url: None,
+                value_url: None,
+            });
+        }
+        // URI templates see every cell of the row.
+        let base = &at.table.url;
+        let mut urls = Vec::with_capacity(n);
+        for (i, col) in at.columns.iter().enumerate() {
+            let lookup =
+                |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, &cells) };
+            let expand = |t: &Option<crate::uritemplate::UriTemplate>| {
+                t.as_ref()
+                    .map(|t| resolve_template(base, &t.expand(lookup)))
+            };
+            let about = expand(&col.props.about_url);
+            let property = expand(&col.props.property_url);
+            let value = if matches!(cells[i].value, CellValue::Null) && !col.virtual_ {
+                None
+            } else {
+                expand(&col.props.value_url)
+            };
+            urls.push((about, property, value));
+        }
+        for (cell, (a, p, v)) in cells.iter_mut().zip(urls) {
+            cell.about_url = a;
+            cell.property_url = p;
+            cell.value_url = v;
+        }
+        let titles = at
+            .table
+            .schema
+            .row_titles
+            .iter()
+            .filter_map(|&i| {
+                let lang = at.langs.get(i).cloned().flatten();
+                match &cells.get(i)?.value {
+                    CellValue::One(v) => Some(vec![(v.lexical.clone(), lang)]),
+                    CellValue::List(vs) => Some(
+                        vs.iter()
+                            .map(|v| (v.lexical.clone(), lang.clone()))
+                            .collect(),
+                    ),
+                    CellValue::Null => None,
+                }
+            })
+            .flatten()
+            .collect();
+        Row {
+            number,
+            source_number,
+            cells,
+            titles,
+        }
+    }
+}
+
+use serde_json::Map;
+
+fn resolve_template(base: &Url, expanded: &str) -> String {
+    let expanded = expand_prefixed(expanded).unwrap_or_else(|| expanded.to_string());
+    match base.join(&expanded) {
+        Ok(u) => u.to_string(),
+        Err(_) => expanded,
+    }
+}
+
+impl<'t> AnnotatedTable<'t> {
+    fn new(table: &'t Table, columns: Vec<Column>, comments: Vec<String>) -> Self {
+        let mut at = AnnotatedTable {
+            table,
+            columns: Vec::new(),
+            default_properties: Vec::new(),
+            comments,
+            by_name: HashMap::new(),
+            datatype_iris: Vec::new(),
+            langs: Vec::new(),
+        };
+        for c in columns {
+            let n = at.columns.len();
+            at.insert_column(n, c);
+        }
+        at
+    }
+
+    fn insert_column(&mut self, index: usize, col: Column) {
+        let mut url = self.table.url.clone();
+        url.set_fragment(Some(&col.name));
+        self.default_properties.insert(index, url.to_string());
+        self.datatype_iris
+            .insert(index, Arc::from(col.props.datatype.iri().as_str()));
+        let lang = Some(col.props.lang.as_str())
+            .filter(|l| *l != "und")
+            .map(Arc::from);
+        self.langs.insert(index, lang);
+        self.columns.insert(index, col);
+        self.by_name = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+    }
+
+    fn variable<'c>(
+        &self,
+        name: &str,
+        col: usize,
+        row: u64,
+        source_row: u64,
+        cells: &'c [Cell],
+    ) -> Var<'c> {
+        match name {
+            "_row" => Var::Str(row.to_string().into()),
+            "_sourceRow" => Var::Str(source_row.to_string().into()),
+            "_column" => Var::Str((col + 1).to_string().into()),
+            "_sourceColumn" => Var::Str(
+                (col + 1 + self.table.dialect.skip_columns)
+                    .to_string()
+                    .into(),
+            ),
+            "_name" => Var::Str(percent_decode(&self.columns[col].name).into()),
+            _ => match self.by_name.get(name).and_then(|&i| cells.get(i)) {
+                Some(c) => match &c.value {
+                    CellValue::Null => Var::Undefined,
+                    CellValue::One(v) => Var::Str(v.lexical.as_str().into()),
+                    CellValue::List(vs) => {
+                        Var::List(vs.iter().map(|v| v.lexical.as_str().into()).collect())
+                    }
+                },
+                None => Var::Undefined,
+            },
+        }
+    }
+}
+
+/// Percent-decodes a column name (for `_name` and JSON keys).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses the string value of a cell (tabular-data-model §6.4).
+pub fn parse_cell(
+    raw: &str,
+    col: &Column,
+    iri: &Arc<str>,
+    lang: &Option<Arc<str>>,
+) -> (CellValue, Vec<(&'static str, String)>) {
+    let p = &col.props;
+    let dt = &p.datatype;
+    let base = dt.base;
+    let mut errors = Vec::new();
+    let normalized: std::borrow::Cow<'_, str> = if base.keeps_whitespace() {
+        raw.into()
+    } else {
+        let replaced: String = raw
+            .chars()
+            .map(|c| {
+                if matches!(c, '\r' | '\n' | '\t') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if base == Base::NormalizedString {
+            replaced.into()
+        } else {
+            replaced
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into()
+        }
+    };
+    let s: &str = if normalized.is_empty() {
+        &p.default
+    } else {
+        &normalized
+    };
+    let one = |s: &str, errors: &mut Vec<(&'static str, String)>| -> Option<Value> {
+        let s = if s.is_empty() { p.default.as_str() } else { s };
+        if p.null.iter().any(|n| n == s) {
+            return None;
+        }
+        let string_lang = if base == Base::String || !p.datatype_given {
+            lang.clone()
+        } else {
+            None
+        };
+        if !p.datatype_given {
+            return Some(Value {
+                lexical: s.to_string(),
+                kind: ValueKind::String(string_lang),
+            });
+        }
+        match dt.parse(s) {
+            Ok(parsed) => {
+                if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
+                    errors.push((rule, format!("{s:?} {msg}")));
+                }
+                let kind = if base == Base::String && dt.id.is_none() {
+                    ValueKind::String(string_lang)
+                } else {
+                    ValueKind::Typed {
+                        iri: iri.clone(),
+                        base,
+                        boolean: parsed.boolean,
+                    }
+                };
+                Some(Value {
+                    lexical: parsed.lexical,
+                    kind,
+                })
+            }
+            Err(msg) => {
+                errors.push(("datatype", format!("{s:?} {msg}")));
+                Some(Value {
+                    lexical: s.to_string(),
+                    kind: ValueKind::String(string_lang),
+                })
+            }
+        }
+    };
+    let value = match &p.separator {
+        Some(sep) => {
+            if s.is_empty() {
+                if p.required {
+                    errors.push((
+                        "required",
+                        "the column is required but the cell is empty".into(),
+                    ));
+                }
+                CellValue::List(Vec::new())
+            } else if p.null.iter().any(|n| n == s) {
+                CellValue::Null
+            } else {
+                let mut items = Vec::new();
+                for item in s.split(sep.as_str()) {
+                    let item = if matches!(base, Base::String | Base::AnyAtomicType) {
+                        item
+                    } else {
+                        item.trim()
+                    };
+                    if let Some(v) = one(item, &mut errors) {
+                        items.push(v);
+                    }
+                }
+                CellValue::List(items)
+            }
+        }
+        None => match one(s, &mut errors) {
+            Some(v) => CellValue::One(v),
+            None => {
+                if p.required {
+                    errors.push((
+                        "required",
+                        "the column is required but the cell is null".into(),
+                    ));
+                }
+                CellValue::Null
+            }
+        },
+    };
+    (value, errors)
+}
+
+/// Checks primary keys and foreign keys; memory is bounded by the key indexes.
+struct KeyCheck {
+    primary: Vec<HashMap<Vec<String>, u64>>,
+    /// For each table, the foreign keys that point at it: (referencing table, fk index).
+    referenced_keys: Vec<Vec<(usize, usize)>>,
+    /// Keys of referenced tables: (table, fk) → key → number of rows.
+    targets: HashMap<(usize, usize), HashMap<Vec<String>, u32>>,
+    /// Referencing values: (table, fk) → [(key, source row)].
+    references: HashMap<(usize, usize), Vec<(Vec<String>, u64)>>,
+    /// The referenced columns of each foreign key: (table, fk) → columns of the target.
+    target_columns: HashMap<(usize, usize), Vec<usize>>,
+}
+
+fn key_of(row: &Row, cols: &[usize]) -> Option<Vec<String>> {
+    cols.iter()
+        .map(|&i| match &row.cells.get(i)?.value {
+            CellValue::Null => None,
+            CellValue::One(v) => Some(v.lexical.clone()),
+            CellValue::List(vs) => Some(
+                vs.iter()
+                    .map(|v| v.lexical.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}"),
+            ),
+        })
+        .collect()
+}
+
+impl KeyCheck {
+    fn new(group: &TableGroup) -> Self {
+        let mut referenced_keys = vec![Vec::new(); group.tables.len()];
+        let mut target_columns = HashMap::new();
+        for (ti, t) in group.tables.iter().enumerate() {
+            for (fi, fk) in t.schema.foreign_keys.iter().enumerate() {
+                referenced_keys[fk.table].push((ti, fi));
+                target_columns.insert((ti, fi), fk.table_columns.clone());
+            }
+        }
+        KeyCheck {
+            primary: vec![HashMap::new(); group.tables.len()],
+            referenced_keys,
+            targets: HashMap::new(),
+            references: HashMap::new(),
+            target_columns,
+        }
+    }
+
+    fn row(&mut self, ti: usize, at: &AnnotatedTable<'_>, row: &Row, p: &mut Processor<'_>) {
+        let schema = &at.table.schema;
+        if !schema.primary_key.is_empty() {
+            if let Some(k) = key_of(row, &schema.primary_key) {
+                if let Some(first) = self.primary[ti].insert(k.clone(), row.source_number) {
+                    p.data_diag(
+                        Diagnostic::error(
+                            "primaryKey",
+                            format!("duplicate primary key {k:?} (first on row {first})"),
+                        )
+                        .file(at.table.url.to_string())
+                        .row(row.source_number)
+                        .value(k.join(",")),
+                    );
+                }
+            }
+        }
+        let targets: Vec<(usize, usize)> = self.referenced_keys[ti].clone();
+        for (rt, fi) in targets {
+            if let Some(cols) = self.target_columns.get(&(rt, fi)) {
+                if let Some(k) = key_of(row, cols) {
+                    *self
+                        .targets
+                        .entry((rt, fi))
+                        .or_default()
+                        .entry(k)
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        for (fi, fk) in schema.foreign_keys.iter().enumerate() {
+            if let Some(k) = key_of(row, &fk.columns) {
+                self.references
+                    .entry((ti, fi))
+                    .or_default()
+                    .push((k, row.source_number));
+            }
+        }
+    }
+
+    fn finish(&mut self, group: &TableGroup, p: &mut Processor<'_>) -> Result<()> {
+        for (ti, t) in group.tables.iter().enumerate() {
+            for (fi, fk) in t.schema.foreign_keys.iter().enumerate() {
+                let empty = HashMap::new();
+                let targets = self.targets.get(&(ti, fi)).unwrap_or(&empty);
+                for (k, row) in self.references.remove(&(ti, fi)).unwrap_or_default() {
+                    let msg = match targets.get(&k) {
+                        Some(1) => continue,
+                        Some(n) => format!(
+                            "foreign key {k:?} matches {n} rows of {}",
+                            group.tables[fk.table].url
+                        ),
+                        None => format!(
+                            "foreign key {k:?} matches no row of {}",
+                            group.tables[fk.table].url
+                        ),
+                    };
+                    p.data_diag(
+                        Diagnostic::error("foreignKey", msg)
+                            .file(t.url.to_string())
+                            .row(row)
+                            .value(k.join(",")),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The IRI of `xsd:string`.
+pub fn xsd_string() -> String {
+    format!("{XSD}string")
+}
+
+/// The IRI of `rdf:langString`.
+pub fn rdf_lang_string() -> String {
+    format!("{RDF}langString")
+}
