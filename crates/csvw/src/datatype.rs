@@ -778,12 +778,12 @@ pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
         }
         Base::Boolean => match s {
             "true" | "1" => Ok(Parsed {
-                lexical: s.to_string(),
+                lexical: "true".to_string(),
                 ordinal: None,
                 boolean: Some(true),
             }),
             "false" | "0" => Ok(Parsed {
-                lexical: s.to_string(),
+                lexical: "false".to_string(),
                 ordinal: None,
                 boolean: Some(false),
             }),
@@ -1139,7 +1139,7 @@ impl NumberFormat {
             }
         }
         // Mantissa and exponent.
-        let (mantissa, exp) = match rest.find(['E', 'e']) {
+        let (mantissa, exp) = match rest.find('E') {
             Some(i) => (&rest[..i], Some(&rest[i + 1..])),
             None => (rest, None),
         };
@@ -1201,40 +1201,51 @@ impl NumberFormat {
                 return Err(bad());
             }
         }
-        // Build the lexical form.
-        let mut digits = int_digits.clone();
-        let mut point = digits.len() as i64;
-        if let Some(f) = &frac_digits {
-            digits.push_str(f);
-        }
-        point -= scale as i64;
-        while point <= 0 {
-            digits.insert(0, '0');
-            point += 1;
-        }
-        let (ip, fp) = digits.split_at(point as usize);
-        let ip = {
-            let t = ip.trim_start_matches('0');
-            if t.is_empty() {
+        // Build the lexical form: the digits as written, unless % or ‰ scale them.
+        let mut lexical = String::new();
+        if scale == 0 {
+            if negative {
+                lexical.push('-');
+            } else if s.trim_start_matches(['%', '‰']).starts_with('+') {
+                lexical.push('+');
+            }
+            lexical.push_str(if int_digits.is_empty() {
                 "0"
             } else {
-                t
+                &int_digits
+            });
+            if let Some(f) = &frac_digits {
+                lexical.push('.');
+                lexical.push_str(f);
             }
-        };
-        let fp = fp.trim_end_matches('0');
-        let mut lexical = String::new();
-        if negative {
-            lexical.push('-');
-        }
-        lexical.push_str(ip);
-        if !fp.is_empty() {
-            lexical.push('.');
-            lexical.push_str(fp);
-        } else if !base.is_integer() && (frac_digits.is_some() || scale > 0) && exp.is_none() {
-            // keep decimals recognisable
+        } else {
+            let mut digits = int_digits.clone();
+            let mut point = digits.len() as i64;
+            if let Some(f) = &frac_digits {
+                digits.push_str(f);
+            }
+            point -= scale as i64;
+            while point <= 0 {
+                digits.insert(0, '0');
+                point += 1;
+            }
+            let (ip, fp) = digits.split_at(point as usize);
+            let ip = match ip.trim_start_matches('0') {
+                "" => "0",
+                t => t,
+            };
+            let fp = fp.trim_end_matches('0');
+            if negative {
+                lexical.push('-');
+            }
+            lexical.push_str(ip);
+            if !fp.is_empty() {
+                lexical.push('.');
+                lexical.push_str(fp);
+            }
         }
         if let Some(e) = exp {
-            lexical.push('E');
+            lexical.push('e');
             lexical.push_str(e);
         }
         let parsed = parse_lexical(&lexical, base)?;

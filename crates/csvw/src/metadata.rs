@@ -309,6 +309,12 @@ pub fn is_common_property(key: &str) -> bool {
     false
 }
 
+/// Resolves a reference against a base by RFC 3986 (no normalization beyond it).
+pub fn resolve_iri(base: &str, reference: &str) -> Option<String> {
+    let base = oxiri::Iri::parse(base.to_string()).ok()?;
+    base.resolve(reference).ok().map(|i| i.into_inner())
+}
+
 /// Valid BCP47 language tag (RFC 5646 syntax).
 pub fn is_language_tag(s: &str) -> bool {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
@@ -346,12 +352,14 @@ impl Reader<'_> {
             .map_err(|e| self.err("url", format!("cannot resolve {s:?} as a URL: {e}")))
     }
 
-    /// Expands a prefixed name, then resolves against the base (for `@id` and link properties).
+    /// Expands a prefixed name, then resolves against the base (for `@id` and link
+    /// properties), by RFC 3986 alone: no scheme-based normalization.
     fn link(&self, s: &str) -> Result<String> {
         if let Some(e) = expand_prefixed(s) {
             return Ok(e);
         }
-        Ok(self.resolve(s)?.to_string())
+        resolve_iri(self.base.as_str(), s)
+            .ok_or_else(|| self.err("url", format!("cannot resolve {s:?} as a URL")))
     }
 }
 
@@ -484,7 +492,9 @@ fn check_keys(
             "@context" => {}
             "@id" => {
                 let Some(s) = v.as_str() else {
-                    r.warn("@id", format!("@id must be a string, not {v}; ignored"));
+                    // A link property that is not a string acts as the empty string.
+                    r.warn("@id", format!("@id must be a string, not {v}; using \"\""));
+                    id = Some(r.link("")?);
                     continue;
                 };
                 if s.starts_with("_:") {
@@ -942,7 +952,17 @@ fn parse_schema_object(
             ));
         }
     }
-    let named: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    // Column references reach only columns with an explicit name property.
+    let named: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if c.name_given {
+                c.name.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect();
     let colref = |r: &mut Reader<'_>, key: &str, v: &Value| -> Option<Vec<usize>> {
         let list: Vec<&Value> = match v {
             Value::String(_) => vec![v],
@@ -956,6 +976,7 @@ fn parse_schema_object(
         for item in list {
             let idx = item
                 .as_str()
+                .filter(|s| !s.is_empty())
                 .and_then(|s| named.iter().position(|n| n == s));
             match idx {
                 Some(i) => out.push(i),
@@ -1033,7 +1054,7 @@ fn parse_foreign_key(
         .and_then(string_list)
         .ok_or_else(|| r.err("foreignKeys", "a foreign key needs a columnReference"))?;
     for c in &columns {
-        if !names.contains(c) {
+        if c.is_empty() || !names.contains(c) {
             return Err(r.err(
                 "foreignKeys",
                 format!("foreign key columnReference {c:?} names no column"),
@@ -1118,7 +1139,12 @@ fn resolve_foreign_keys(
             let cols = |t: &Table, names: &[String]| -> Option<Vec<usize>> {
                 names
                     .iter()
-                    .map(|n| t.schema.columns.iter().position(|c| &c.name == n))
+                    .map(|n| {
+                        t.schema
+                            .columns
+                            .iter()
+                            .position(|c| c.name_given && &c.name == n)
+                    })
                     .collect()
             };
             let columns = cols(&tables[ti], &fk.columns).ok_or_else(|| {
@@ -1169,7 +1195,7 @@ fn valid_column_name(n: &str) -> bool {
 pub(crate) fn encode_name(title: &str) -> String {
     let mut out = String::new();
     for b in title.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -1249,11 +1275,11 @@ fn parse_column(
     }
     let name_given = name.is_some();
     let name = name.unwrap_or_else(|| {
+        // The first title in the default language (w3c/csvw#903: no other falls back).
         let lang = r.lang.clone().unwrap_or_else(|| "und".into());
         titles
             .iter()
             .find(|(l, _)| *l == lang)
-            .or_else(|| titles.first())
             .map(|(_, t)| encode_name(t))
             .unwrap_or_else(|| format!("_col.{number}"))
     });
@@ -1800,6 +1826,7 @@ mod tests {
         assert!(!valid_column_name("_GID"));
         assert!(!valid_column_name("G I D"));
         assert_eq!(encode_name("On Street"), "On%20Street");
+        assert_eq!(encode_name("d-M-yyyy"), "d%2DM%2Dyyyy");
     }
 
     #[test]

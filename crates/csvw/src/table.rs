@@ -245,6 +245,9 @@ impl<'a> Processor<'a> {
                     );
                 }
                 Ok(None) => {}
+                // Not JSON at all: no metadata document is there (a static server may
+                // answer `file.csv?x-metadata.json` with the CSV itself).
+                Err(Error::Invalid(d)) if d.rule == "json" => {}
                 Err(Error::Invalid(d)) => {
                     // Found but unusable: say so and go on looking.
                     self.report.push(Diagnostic {
@@ -321,7 +324,6 @@ impl<'a> Processor<'a> {
                 }
             }
         }
-        let _ = group;
         let mut reader = RowReader::new(res.body, &dialect);
         let io = |e: std::io::Error| fetch_err(&table.url, e.to_string());
         let mut source_row: u64 = 0;
@@ -385,7 +387,7 @@ impl<'a> Processor<'a> {
         };
         // Columns: described ones, then undescribed ones as the data needs.
         let mut columns: Vec<Column> = Vec::new();
-        if table.schema.columns_given {
+        if table.schema.columns_given || group.metadata_url.is_some() {
             self.check_compatibility(table, &embedded, embedded_count, &dialect)?;
             columns = described.clone();
         } else {
@@ -480,9 +482,10 @@ impl<'a> Processor<'a> {
                     continue;
                 }
                 if col.titles.is_empty() {
-                    if self.options.validate && !titles.iter().any(|t| *t == col.name) {
+                    // A name against a title: compatible only when not validating.
+                    if self.options.validate {
                         problem = Some(format!(
-                            "column {} is named {:?} in the metadata but titled {:?} in the file",
+                            "column {} is named {:?} in the metadata and has no titles to match the file's {:?}",
                             i + 1,
                             col.name,
                             titles[0]
@@ -491,8 +494,12 @@ impl<'a> Processor<'a> {
                     }
                     continue;
                 }
-                let ok = col.titles.iter().any(|(_, t)| titles.contains(t))
-                    || (col.name_given && titles.contains(&col.name));
+                // The file's titles are in the column's language.
+                let lang = col.props.lang.as_str();
+                let ok = col
+                    .titles
+                    .iter()
+                    .any(|(l, t)| titles.contains(t) && languages_match(l, lang));
                 if !ok {
                     problem = Some(format!(
                         "column {} has titles {:?} in the metadata but {:?} in the file",
@@ -612,10 +619,7 @@ use serde_json::Map;
 
 fn resolve_template(base: &Url, expanded: &str) -> String {
     let expanded = expand_prefixed(expanded).unwrap_or_else(|| expanded.to_string());
-    match base.join(&expanded) {
-        Ok(u) => u.to_string(),
-        Err(_) => expanded,
-    }
+    metadata::resolve_iri(base.as_str(), &expanded).unwrap_or(expanded)
 }
 
 impl<'t> AnnotatedTable<'t> {
@@ -685,6 +689,16 @@ impl<'t> AnnotatedTable<'t> {
             },
         }
     }
+}
+
+/// Languages match when `und` is either, or when equal truncated to the shorter tag.
+fn languages_match(a: &str, b: &str) -> bool {
+    if a == "und" || b == "und" {
+        return true;
+    }
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    let n = a.len().min(b.len());
+    a[..n] == b[..n]
 }
 
 /// Percent-decodes a column name (for `_name` and JSON keys).
@@ -767,6 +781,10 @@ pub fn parse_cell(
             Ok(parsed) => {
                 if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
                     errors.push((rule, format!("{s:?} {msg}")));
+                    return Some(Value {
+                        lexical: s.to_string(),
+                        kind: ValueKind::String(string_lang),
+                    });
                 }
                 let kind = if base == Base::String && dt.id.is_none() {
                     ValueKind::String(string_lang)
@@ -848,8 +866,15 @@ struct KeyCheck {
 }
 
 fn key_of(row: &Row, cols: &[usize]) -> Option<Vec<String>> {
+    key_with_nulls(row, cols, false)
+}
+
+/// A key's values; with `nulls`, a null is a value of its own (as the W3C suite expects for
+/// foreign keys: a null referencing value matches no row).
+fn key_with_nulls(row: &Row, cols: &[usize], nulls: bool) -> Option<Vec<String>> {
     cols.iter()
         .map(|&i| match &row.cells.get(i)?.value {
+            CellValue::Null if nulls => Some("\u{0}null".to_string()),
             CellValue::Null => None,
             CellValue::One(v) => Some(v.lexical.clone()),
             CellValue::List(vs) => Some(
@@ -901,7 +926,7 @@ impl KeyCheck {
         let targets: Vec<(usize, usize)> = self.referenced_keys[ti].clone();
         for (rt, fi) in targets {
             if let Some(cols) = self.target_columns.get(&(rt, fi)) {
-                if let Some(k) = key_of(row, cols) {
+                if let Some(k) = key_with_nulls(row, cols, true) {
                     *self
                         .targets
                         .entry((rt, fi))
@@ -912,7 +937,7 @@ impl KeyCheck {
             }
         }
         for (fi, fk) in schema.foreign_keys.iter().enumerate() {
-            if let Some(k) = key_of(row, &fk.columns) {
+            if let Some(k) = key_with_nulls(row, &fk.columns, true) {
                 self.references
                     .entry((ti, fi))
                     .or_default()

@@ -194,6 +194,33 @@ fn summarize(report: &csvw::Report) -> String {
         .join(" | ")
 }
 
+/// Our output for one test, and the report (for debugging).
+pub fn show_entry(dir: &Path, which: &str, e: &Entry) -> String {
+    let Ok((web, action, options)) = web_for(dir, e) else {
+        return "setup failed".into();
+    };
+    let res = match which {
+        "rdf" => {
+            let mut triples = Vec::new();
+            csvw::to_rdf(&action, &web, options, e.minimal, &mut triples)
+                .map(|r| (r, triples_to_ntriples(&triples).unwrap_or_default()))
+        }
+        "json" => {
+            let mut out = Vec::new();
+            csvw::to_json(&action, &web, options, e.minimal, true, &mut out)
+                .map(|r| (r, String::from_utf8_lossy(&out).into_owned()))
+        }
+        _ => csvw::validate(&action, &web, options).map(|r| (r, String::new())),
+    };
+    match res {
+        Ok((r, out)) => {
+            let diags: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
+            format!("{out}\n--- diagnostics:\n{}", diags.join("\n"))
+        }
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 pub fn run_entry(dir: &Path, which: &str, e: &Entry) -> Outcome {
     let outcome = |passed: bool, detail: String| Outcome {
         id: e.id.clone(),

@@ -14,6 +14,16 @@ fn main() -> anyhow::Result<()> {
         which = vec!["rdf", "json", "validation"];
     }
     let dir = csvw_testsuite::suite_dir();
+    if let Some(pos) = args.iter().position(|a| a == "--show") {
+        let id = args.get(pos + 1).map(String::as_str).unwrap_or("");
+        let which = args.get(pos + 2).map(String::as_str).unwrap_or("rdf");
+        for e in csvw_testsuite::load_manifest(&dir, which)? {
+            if e.id.ends_with(&format!("#{id}")) {
+                println!("{}", csvw_testsuite::show_entry(&dir, which, &e));
+            }
+        }
+        return Ok(());
+    }
     let known = csvw_testsuite::known_failures();
     let mut unexpected = 0;
     for w in which {
