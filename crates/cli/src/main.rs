@@ -1,1 +1,273 @@
-fn main() {}
+//! `fivestar`: publishes council open data as five-star linked data.
+//!
+//! Thin glue over the crates: argument parsing, fetching files and URLs, printing reports.
+
+mod fetch;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use csvw::{Diagnostic, Options, Report};
+use fetch::CliFetcher;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "fivestar",
+    version,
+    about = "Publishes council open data as five-star linked data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// W3C CSV on the Web: convert and validate tabular data with its metadata.
+    Csvw {
+        #[command(subcommand)]
+        command: CsvwCommand,
+    },
+    /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum CsvwCommand {
+    /// Converts to RDF (csv2rdf).
+    ToRdf {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Minimal mode: only the triples the cells say.
+        #[arg(long)]
+        minimal: bool,
+        #[arg(long, value_enum, default_value_t = RdfFormatArg::Turtle)]
+        format: RdfFormatArg,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Converts to JSON (csv2json).
+    ToJson {
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long)]
+        minimal: bool,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Validates the data against its metadata.
+    Validate {
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// A CSV file, a metadata file, or an http(s) URL.
+    input: String,
+    /// Overriding metadata (a file or URL).
+    #[arg(long)]
+    metadata: Option<String>,
+    /// Process a local INPUT as if it had been fetched from this IRI (its folder stands for
+    /// the IRI's folder).
+    #[arg(long)]
+    base: Option<String>,
+    /// Keep at most this many diagnostics (0: all).
+    #[arg(long, default_value_t = 1000)]
+    max_diagnostics: usize,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Rows to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Where to write the generated files (a temporary folder if not given).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RdfFormatArg {
+    Turtle,
+    Ntriples,
+    Jsonld,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ReportFormat {
+    Text,
+    Json,
+}
+
+/// A failure, with the exit code it earns.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 2,
+            error: e.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("fivestar: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Csvw { command } => csvw_command(command),
+        Command::Bench(args) => {
+            bench::run(args)?;
+            Ok(0)
+        }
+    }
+}
+
+fn prepare(input: &InputArgs) -> Result<(CliFetcher, url::Url, Options)> {
+    let fetcher = CliFetcher::new(&input.input, input.base.as_deref())?;
+    let url = fetcher.input_url().clone();
+    let metadata = match &input.metadata {
+        Some(m) => Some(fetcher.url_for(m)?),
+        None => None,
+    };
+    Ok((
+        fetcher,
+        url,
+        Options {
+            metadata,
+            diagnostic_limit: input.max_diagnostics,
+            ..Options::default()
+        },
+    ))
+}
+
+/// Maps a processing error to an exit code: invalid metadata or data is 1, anything else 2.
+fn failure(e: csvw::Error) -> Failure {
+    let code = if e.diagnostic().is_some() { 1 } else { 2 };
+    let error = match e.diagnostic() {
+        Some(d) => anyhow::anyhow!("{d}"),
+        None => anyhow::anyhow!("{e}"),
+    };
+    Failure { code, error }
+}
+
+fn print_diagnostics(report: &Report) {
+    for d in &report.diagnostics {
+        eprintln!("{d}");
+    }
+    if report.dropped > 0 {
+        eprintln!(
+            "… and {} more (raise --max-diagnostics to see them)",
+            report.dropped
+        );
+    }
+}
+
+fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+fn csvw_command(command: CsvwCommand) -> Result<u8, Failure> {
+    match command {
+        CsvwCommand::ToRdf {
+            input,
+            minimal,
+            format,
+            output,
+        } => {
+            let (fetcher, url, options) = prepare(&input)?;
+            let format = match format {
+                RdfFormatArg::Turtle => oxrdfio::RdfFormat::Turtle,
+                RdfFormatArg::Ntriples => oxrdfio::RdfFormat::NTriples,
+                RdfFormatArg::Jsonld => oxrdfio::RdfFormat::JsonLd {
+                    profile: oxjsonld::JsonLdProfile::Streaming.into(),
+                },
+            };
+            let out = open_output(&output)?;
+            let mut sink = csvw::rdf::SerializerSink::new(format, out);
+            let report =
+                csvw::to_rdf(&url, &fetcher, options, minimal, &mut sink).map_err(failure)?;
+            sink.finish()?.flush()?;
+            print_diagnostics(&report);
+            Ok(0)
+        }
+        CsvwCommand::ToJson {
+            input,
+            minimal,
+            output,
+        } => {
+            let (fetcher, url, options) = prepare(&input)?;
+            let mut out = open_output(&output)?;
+            let report =
+                csvw::to_json(&url, &fetcher, options, minimal, true, &mut out).map_err(failure)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+            print_diagnostics(&report);
+            Ok(0)
+        }
+        CsvwCommand::Validate { input, format } => {
+            let (fetcher, url, options) = prepare(&input)?;
+            let report = match csvw::validate(&url, &fetcher, options) {
+                Ok(r) => r,
+                Err(e) => match e.diagnostic() {
+                    // Invalid metadata is a validation result, reported like the others.
+                    Some(d) => {
+                        let mut r = Report::default();
+                        r.push(d.clone());
+                        r
+                    }
+                    None => return Err(failure(e)),
+                },
+            };
+            let valid = !report.has_errors();
+            if format == ReportFormat::Json {
+                let diags: Vec<&Diagnostic> = report.diagnostics.iter().collect();
+                let doc = serde_json::json!({
+                    "input": url.as_str(),
+                    "valid": valid,
+                    "errors": report.errors().count(),
+                    "warnings": report.warnings().count(),
+                    "dropped": report.dropped,
+                    "diagnostics": diags,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print_diagnostics(&report);
+                println!(
+                    "{}: {} ({} errors, {} warnings)",
+                    url,
+                    if valid { "valid" } else { "invalid" },
+                    report.errors().count(),
+                    report.warnings().count()
+                );
+            }
+            Ok(if valid { 0 } else { 1 })
+        }
+    }
+}
+
+mod bench;

@@ -10,6 +10,7 @@ use crate::uritemplate::UriTemplate;
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use std::sync::Arc;
 use url::Url;
 
 /// Metadata documents larger than this are refused (64 MiB).
@@ -80,9 +81,9 @@ pub struct Column {
 /// The cell-level annotations a column passes to its cells.
 #[derive(Debug, Clone)]
 pub struct Props {
-    pub about_url: Option<UriTemplate>,
-    pub property_url: Option<UriTemplate>,
-    pub value_url: Option<UriTemplate>,
+    pub about_url: Option<Arc<UriTemplate>>,
+    pub property_url: Option<Arc<UriTemplate>>,
+    pub value_url: Option<Arc<UriTemplate>>,
     pub datatype: Datatype,
     /// Whether a datatype was given (cells without one are plain strings).
     pub datatype_given: bool,
@@ -98,9 +99,9 @@ pub struct Props {
 /// Inherited properties as found on one description object.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Inherited {
-    about_url: Option<UriTemplate>,
-    property_url: Option<UriTemplate>,
-    value_url: Option<UriTemplate>,
+    about_url: Option<Arc<UriTemplate>>,
+    property_url: Option<Arc<UriTemplate>>,
+    value_url: Option<Arc<UriTemplate>>,
     datatype: Option<Datatype>,
     default: Option<String>,
     lang: Option<String>,
@@ -1297,10 +1298,14 @@ fn parse_column(
     })
 }
 
-fn parse_template(r: &mut Reader<'_>, obj: &Map<String, Value>, key: &str) -> Option<UriTemplate> {
+fn parse_template(
+    r: &mut Reader<'_>,
+    obj: &Map<String, Value>,
+    key: &str,
+) -> Option<Arc<UriTemplate>> {
     match obj.get(key)? {
         Value::String(s) => match UriTemplate::parse(s) {
-            Ok(t) => Some(t),
+            Ok(t) => Some(Arc::new(t)),
             Err(e) => {
                 r.warn(key, format!("{e}; ignored"));
                 None
@@ -1309,7 +1314,7 @@ fn parse_template(r: &mut Reader<'_>, obj: &Map<String, Value>, key: &str) -> Op
         other => {
             r.warn(key, format!("{key} must be a string, not {other}; ignored"));
             // An invalid value acts as an empty string template.
-            UriTemplate::parse("").ok()
+            UriTemplate::parse("").ok().map(Arc::new)
         }
     }
 }

@@ -6,20 +6,22 @@ use crate::context::{expand_term, CSVW, RDF, XSD};
 use crate::diag::{Diagnostic, Result};
 use crate::metadata::{property_iri, TableGroup};
 use crate::table::{AnnotatedTable, CellValue, Row, Sink, Value, ValueKind};
-use oxrdf::{BlankNode, Literal, NamedNode, NamedOrBlankNode, Term, Triple};
+use oxrdf::{
+    BlankNode, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef,
+    TermRef, Triple, TripleRef,
+};
 use oxrdfio::{RdfFormat, RdfSerializer};
 use serde_json::Value as Json;
-use std::collections::HashMap;
 use std::io::Write;
 
-/// Receives triples.
+/// Receives triples (borrowed: a sink that keeps them makes them owned).
 pub trait TripleSink {
-    fn triple(&mut self, t: Triple) -> Result<()>;
+    fn triple(&mut self, t: TripleRef<'_>) -> Result<()>;
 }
 
 impl TripleSink for Vec<Triple> {
-    fn triple(&mut self, t: Triple) -> Result<()> {
-        self.push(t);
+    fn triple(&mut self, t: TripleRef<'_>) -> Result<()> {
+        self.push(t.into_owned());
         Ok(())
     }
 }
@@ -59,22 +61,33 @@ impl<W: Write> SerializerSink<W> {
 }
 
 impl<W: Write> TripleSink for SerializerSink<W> {
-    fn triple(&mut self, t: Triple) -> Result<()> {
-        self.inner.serialize_triple(&t)?;
+    fn triple(&mut self, t: TripleRef<'_>) -> Result<()> {
+        self.inner.serialize_triple(t)?;
         Ok(())
     }
 }
 
+const fn term(iri: &'static str) -> NamedNodeRef<'static> {
+    NamedNodeRef::new_unchecked(iri)
+}
+const RDF_TYPE: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
+const RDF_FIRST: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-syntax-ns#first");
+const RDF_REST: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest");
+const RDF_NIL: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil");
+const RDFS_COMMENT: NamedNodeRef<'static> = term("http://www.w3.org/2000/01/rdf-schema#comment");
+const XSD_INTEGER: NamedNodeRef<'static> = term("http://www.w3.org/2001/XMLSchema#integer");
+const CSVW_TABLE_GROUP: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#TableGroup");
+const CSVW_TABLE_CLASS: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#Table");
+const CSVW_ROW_CLASS: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#Row");
+const CSVW_TABLE: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#table");
+const CSVW_ROW: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#row");
+const CSVW_URL: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#url");
+const CSVW_ROWNUM: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#rownum");
+const CSVW_TITLE: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#title");
+const CSVW_DESCRIBES: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#describes");
+
 fn iri(s: &str) -> NamedNode {
     NamedNode::new_unchecked(s)
-}
-
-fn csvw(local: &str) -> NamedNode {
-    NamedNode::new_unchecked(format!("{CSVW}{local}"))
-}
-
-fn rdf_type() -> NamedNode {
-    NamedNode::new_unchecked(format!("{RDF}type"))
 }
 
 /// csv2rdf as a table [`Sink`].
@@ -83,6 +96,8 @@ pub struct RdfConverter<'s> {
     out: &'s mut dyn TripleSink,
     group: Option<NamedOrBlankNode>,
     table: Option<NamedOrBlankNode>,
+    /// The default property of each column, validated once per table.
+    default_properties: Vec<Option<NamedNode>>,
     /// IRIs that could not be used, reported as warnings.
     pub problems: Vec<Diagnostic>,
     /// Counts, for benchmarks and reports.
@@ -96,35 +111,32 @@ impl<'s> RdfConverter<'s> {
             out,
             group: None,
             table: None,
+            default_properties: Vec::new(),
             problems: Vec::new(),
             triples: 0,
         }
     }
 
-    fn emit(
+    fn emit<'a>(
         &mut self,
-        s: impl Into<NamedOrBlankNode>,
-        p: NamedNode,
-        o: impl Into<Term>,
+        s: impl Into<NamedOrBlankNodeRef<'a>>,
+        p: impl Into<NamedNodeRef<'a>>,
+        o: impl Into<TermRef<'a>>,
     ) -> Result<()> {
         self.triples += 1;
-        self.out.triple(Triple::new(s, p, o))
+        self.out.triple(TripleRef::new(s, p, o))
     }
 
-    fn node(&mut self, iri_str: &str, file: &str) -> Option<NamedNode> {
-        match NamedNode::new(iri_str) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                self.problems.push(
-                    Diagnostic::warning(
-                        "iri",
-                        format!("{iri_str:?} is not a valid IRI ({e}); its triple is left out"),
-                    )
-                    .file(file.to_string())
-                    .value(iri_str.to_string()),
-                );
-                None
-            }
+    fn bad_iri(&mut self, iri_str: &str, file: &str) {
+        if self.problems.len() < 1000 {
+            self.problems.push(
+                Diagnostic::warning(
+                    "iri",
+                    format!("{iri_str:?} is not a valid IRI; its triple is left out"),
+                )
+                .file(file.to_string())
+                .value(iri_str.to_string()),
+            );
         }
     }
 
@@ -170,7 +182,7 @@ impl<'s> RdfConverter<'s> {
                         _ => Literal::new_simple_literal(lexical),
                     }
                 };
-                self.emit(subject.clone(), p, lit)?;
+                self.emit(subject, &p, &lit)?;
             }
             Json::Object(o) => {
                 let node: NamedOrBlankNode = match o
@@ -181,7 +193,7 @@ impl<'s> RdfConverter<'s> {
                     Some(n) => n.into(),
                     None => BlankNode::default().into(),
                 };
-                self.emit(subject.clone(), p, node.clone())?;
+                self.emit(subject, &p, &node)?;
                 if let Some(t) = o.get("@type") {
                     let types: Vec<&Json> = match t {
                         Json::Array(a) => a.iter().collect(),
@@ -190,7 +202,7 @@ impl<'s> RdfConverter<'s> {
                     for t in types.into_iter().filter_map(Json::as_str) {
                         let t = expand_term(t).unwrap_or_else(|| t.to_string());
                         if let Ok(t) = NamedNode::new(t) {
-                            self.emit(node.clone(), rdf_type(), t)?;
+                            self.emit(&node, RDF_TYPE, &t)?;
                         }
                     }
                 }
@@ -202,31 +214,31 @@ impl<'s> RdfConverter<'s> {
             }
             Json::Bool(b) => {
                 let lit = Literal::new_typed_literal(b.to_string(), iri(&format!("{XSD}boolean")));
-                self.emit(subject.clone(), p, lit)?;
+                self.emit(subject, &p, &lit)?;
             }
             Json::Number(n) => {
                 let lit = number_literal(n);
-                self.emit(subject.clone(), p, lit)?;
+                self.emit(subject, &p, &lit)?;
             }
             Json::String(s) => {
-                self.emit(subject.clone(), p, Literal::new_simple_literal(s))?;
+                self.emit(subject, &p, &Literal::new_simple_literal(s))?;
             }
             Json::Null => {}
         }
         Ok(())
     }
 
-    fn literal(v: &Value) -> Literal {
+    fn literal(v: &Value) -> LiteralRef<'_> {
         match &v.kind {
-            ValueKind::String(None) => Literal::new_simple_literal(&v.lexical),
+            ValueKind::String(None) => LiteralRef::new_simple_literal(&v.lexical),
+            // Language tags were validated and lower-cased when the table was set up.
             ValueKind::String(Some(lang)) => {
-                Literal::new_language_tagged_literal(v.lexical.clone(), lang.to_ascii_lowercase())
-                    .unwrap_or_else(|_| Literal::new_simple_literal(&v.lexical))
+                LiteralRef::new_language_tagged_literal_unchecked(&v.lexical, lang)
             }
-            ValueKind::Typed { iri: t, .. } => match NamedNode::new(t.as_ref()) {
-                Ok(t) => Literal::new_typed_literal(v.lexical.clone(), t),
-                Err(_) => Literal::new_simple_literal(&v.lexical),
-            },
+            // Datatype IRIs were validated when the table was set up.
+            ValueKind::Typed { iri: t, .. } => {
+                LiteralRef::new_typed_literal(&v.lexical, NamedNodeRef::new_unchecked(t))
+            }
         }
     }
 }
@@ -261,7 +273,7 @@ impl Sink for RdfConverter<'_> {
             return Ok(());
         }
         let g = self.id_node(&group.id);
-        self.emit(g.clone(), rdf_type(), csvw("TableGroup"))?;
+        self.emit(&g, RDF_TYPE, CSVW_TABLE_GROUP)?;
         for (k, v) in &group.annotations {
             self.jsonld(&g, k, v)?;
         }
@@ -270,15 +282,20 @@ impl Sink for RdfConverter<'_> {
     }
 
     fn start_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
+        self.default_properties.clear();
         if self.minimal || at.table.suppress_output {
             return Ok(());
         }
         let t = self.id_node(&at.table.id);
         if let Some(g) = self.group.clone() {
-            self.emit(g, csvw("table"), t.clone())?;
+            self.emit(&g, CSVW_TABLE, &t)?;
         }
-        self.emit(t.clone(), rdf_type(), csvw("Table"))?;
-        self.emit(t.clone(), csvw("url"), iri(at.table.url.as_str()))?;
+        self.emit(&t, RDF_TYPE, CSVW_TABLE_CLASS)?;
+        self.emit(
+            &t,
+            CSVW_URL,
+            NamedNodeRef::new_unchecked(at.table.url.as_str()),
+        )?;
         for (k, v) in &at.table.annotations {
             self.jsonld(&t, k, v)?;
         }
@@ -290,98 +307,45 @@ impl Sink for RdfConverter<'_> {
         if at.table.suppress_output {
             return Ok(());
         }
-        let file = at.table.url.as_str();
-        let r: Option<NamedOrBlankNode> = if self.minimal {
+
+        while self.default_properties.len() < at.columns.len() {
+            let i = self.default_properties.len();
+            let p = NamedNode::new(at.default_properties[i].as_str()).ok();
+            self.default_properties.push(p);
+        }
+        let r: Option<BlankNode> = if self.minimal {
             None
         } else {
-            let r: NamedOrBlankNode = BlankNode::default().into();
+            let r = BlankNode::default();
             if let Some(t) = self.table.clone() {
-                self.emit(t, csvw("row"), r.clone())?;
+                self.emit(&t, CSVW_ROW, &r)?;
             }
-            self.emit(r.clone(), rdf_type(), csvw("Row"))?;
+            self.emit(&r, RDF_TYPE, CSVW_ROW_CLASS)?;
+            let n = row.number.to_string();
             self.emit(
-                r.clone(),
-                csvw("rownum"),
-                Literal::new_typed_literal(row.number.to_string(), iri(&format!("{XSD}integer"))),
+                &r,
+                CSVW_ROWNUM,
+                LiteralRef::new_typed_literal(&n, XSD_INTEGER),
             )?;
-            let mut u = at.table.url.clone();
-            u.set_fragment(Some(&format!("row={}", row.source_number)));
-            self.emit(r.clone(), csvw("url"), iri(u.as_str()))?;
+            let u = format!(
+                "{}#row={}",
+                at.table.url.as_str().split('#').next().unwrap_or(""),
+                row.source_number
+            );
+            self.emit(&r, CSVW_URL, NamedNodeRef::new_unchecked(&u))?;
             for (title, lang) in &row.titles {
                 let lit = match lang {
-                    Some(l) => {
-                        Literal::new_language_tagged_literal(title.clone(), l.to_ascii_lowercase())
-                            .unwrap_or_else(|_| Literal::new_simple_literal(title))
-                    }
-                    None => Literal::new_simple_literal(title),
+                    Some(l) => LiteralRef::new_language_tagged_literal_unchecked(title, l),
+                    None => LiteralRef::new_simple_literal(title),
                 };
-                self.emit(r.clone(), csvw("title"), lit)?;
+                self.emit(&r, CSVW_TITLE, lit)?;
             }
             Some(r)
         };
-        let default_subject: NamedOrBlankNode = BlankNode::default().into();
-        let mut described: HashMap<NamedOrBlankNode, ()> = HashMap::new();
-        for (i, cell) in row.cells.iter().enumerate() {
-            let col = &at.columns[i];
-            if col.suppress_output {
-                continue;
-            }
-            let subject: NamedOrBlankNode = match &cell.about_url {
-                Some(a) => match self.node(a, file) {
-                    Some(n) => n.into(),
-                    None => continue,
-                },
-                None => default_subject.clone(),
-            };
-            if let Some(r) = &r {
-                if described.insert(subject.clone(), ()).is_none() {
-                    self.emit(r.clone(), csvw("describes"), subject.clone())?;
-                }
-            }
-            let p_str = cell
-                .property_url
-                .as_deref()
-                .unwrap_or(&at.default_properties[i]);
-            let Some(p) = self.node(p_str, file) else {
-                continue;
-            };
-            if let Some(v) = &cell.value_url {
-                if let Some(o) = self.node(v, file) {
-                    self.emit(subject, p, o)?;
-                }
-                continue;
-            }
-            match &cell.value {
-                CellValue::Null => {}
-                CellValue::One(v) => self.emit(subject, p, Self::literal(v))?,
-                CellValue::List(vs) if col.props.ordered => {
-                    if vs.is_empty() {
-                        self.emit(subject, p, iri(&format!("{RDF}nil")))?;
-                        continue;
-                    }
-                    let nodes: Vec<BlankNode> = vs.iter().map(|_| BlankNode::default()).collect();
-                    self.emit(subject, p, nodes[0].clone())?;
-                    for (k, v) in vs.iter().enumerate() {
-                        self.emit(
-                            nodes[k].clone(),
-                            iri(&format!("{RDF}first")),
-                            Self::literal(v),
-                        )?;
-                        let rest: Term = match nodes.get(k + 1) {
-                            Some(n) => n.clone().into(),
-                            None => iri(&format!("{RDF}nil")).into(),
-                        };
-                        self.emit(nodes[k].clone(), iri(&format!("{RDF}rest")), rest)?;
-                    }
-                }
-                CellValue::List(vs) => {
-                    for v in vs {
-                        self.emit(subject.clone(), p.clone(), Self::literal(v))?;
-                    }
-                }
-            }
-        }
-        Ok(())
+        let props = std::mem::take(&mut self.default_properties);
+        let result = self.cells(at, row, r.as_ref(), &props);
+        self.default_properties = props;
+        result
     }
 
     fn end_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
@@ -390,17 +354,97 @@ impl Sink for RdfConverter<'_> {
         }
         if let Some(t) = self.table.clone() {
             for c in &at.comments {
-                self.emit(
-                    t.clone(),
-                    iri("http://www.w3.org/2000/01/rdf-schema#comment"),
-                    Literal::new_simple_literal(c),
-                )?;
+                self.emit(&t, RDFS_COMMENT, LiteralRef::new_simple_literal(c))?;
             }
         }
         Ok(())
     }
 
     fn end_group(&mut self, _group: &TableGroup) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl RdfConverter<'_> {
+    /// The triples of a row's cells (csv2rdf §4.2, "for each cell").
+    fn cells(
+        &mut self,
+        at: &AnnotatedTable<'_>,
+        row: &Row,
+        r: Option<&BlankNode>,
+        props: &[Option<NamedNode>],
+    ) -> Result<()> {
+        let file = at.table.url.as_str();
+        let default_subject = BlankNode::default();
+        let mut described: Vec<NamedOrBlankNodeRef<'_>> = Vec::new();
+        for (i, cell) in row.cells.iter().enumerate() {
+            let col = &at.columns[i];
+            if col.suppress_output {
+                continue;
+            }
+            let subject: NamedOrBlankNodeRef<'_> = match &cell.about_url {
+                Some(a) if cell.invalid_urls & 1 != 0 => {
+                    self.bad_iri(a, file);
+                    continue;
+                }
+                Some(a) => NamedNodeRef::new_unchecked(a).into(),
+                None => default_subject.as_ref().into(),
+            };
+            if let Some(r) = r {
+                if !described.contains(&subject) {
+                    described.push(subject);
+                    self.emit(r, CSVW_DESCRIBES, subject)?;
+                }
+            }
+            let p: NamedNodeRef<'_> = match &cell.property_url {
+                Some(p) if cell.invalid_urls & 2 != 0 => {
+                    self.bad_iri(p, file);
+                    continue;
+                }
+                Some(p) => NamedNodeRef::new_unchecked(p),
+                None => match &props[i] {
+                    Some(p) => p.as_ref(),
+                    None => {
+                        let bad = at.default_properties[i].clone();
+                        self.bad_iri(&bad, file);
+                        continue;
+                    }
+                },
+            };
+            if let Some(v) = &cell.value_url {
+                if cell.invalid_urls & 4 != 0 {
+                    self.bad_iri(v, file);
+                } else {
+                    self.emit(subject, p, NamedNodeRef::new_unchecked(v))?;
+                }
+                continue;
+            }
+            match &cell.value {
+                CellValue::Null => {}
+                CellValue::One(v) => self.emit(subject, p, Self::literal(v))?,
+                CellValue::List(vs) if col.props.ordered => {
+                    if vs.is_empty() {
+                        self.emit(subject, p, RDF_NIL)?;
+                        continue;
+                    }
+                    let nodes: Vec<BlankNode> = vs.iter().map(|_| BlankNode::default()).collect();
+                    self.emit(subject, p, &nodes[0])?;
+                    for (k, v) in vs.iter().enumerate() {
+                        self.emit(&nodes[k], RDF_FIRST, Self::literal(v))?;
+                        let rest: TermRef<'_> = match nodes.get(k + 1) {
+                            Some(n) => n.into(),
+                            None => RDF_NIL.into(),
+                        };
+                        self.emit(&nodes[k], RDF_REST, rest)?;
+                    }
+                }
+                CellValue::List(vs) => {
+                    for v in vs {
+                        self.emit(subject, p, Self::literal(v))?;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

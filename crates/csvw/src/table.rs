@@ -60,6 +60,8 @@ pub struct Cell {
     pub about_url: Option<String>,
     pub property_url: Option<String>,
     pub value_url: Option<String>,
+    /// The URLs above that are not valid IRIs (bits: 1 about, 2 property, 4 value).
+    pub invalid_urls: u8,
 }
 
 /// An annotated row.
@@ -81,6 +83,8 @@ pub struct AnnotatedTable<'a> {
     /// Comments found in the file (skipped rows, comment lines).
     pub comments: Vec<String>,
     by_name: HashMap<String, usize>,
+    /// The table URL, parsed once, for resolving expanded templates.
+    base: Option<oxiri::Iri<String>>,
     datatype_iris: Vec<Arc<str>>,
     langs: Vec<Option<Arc<str>>>,
 }
@@ -274,7 +278,7 @@ impl<'a> Processor<'a> {
     /// Processes every table of the group, sending annotated rows to `sink`.
     pub fn process(&mut self, group: &TableGroup, sink: &mut dyn Sink) -> Result<()> {
         sink.start_group(group)?;
-        let mut keys = KeyCheck::new(group);
+        let mut keys = KeyCheck::new(group, self.options.validate);
         for (ti, table) in group.tables.iter().enumerate() {
             self.process_table(group, ti, table, sink, &mut keys)?;
         }
@@ -561,31 +565,60 @@ impl<'a> Processor<'a> {
                 about_url: None,
                 property_url: None,
                 value_url: None,
+                invalid_urls: 0,
             });
         }
-        // URI templates see every cell of the row.
-        let base = &at.table.url;
+        // URI templates see every cell of the row. A template shared by several columns
+        // (an aboutUrl on the schema, say) is expanded once per row unless it uses a column
+        // variable.
         let mut urls = Vec::with_capacity(n);
+        let mut shared: Vec<(
+            *const crate::uritemplate::UriTemplate,
+            Result<String, String>,
+        )> = Vec::new();
         for (i, col) in at.columns.iter().enumerate() {
             let lookup =
                 |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, &cells) };
-            let expand = |t: &Option<crate::uritemplate::UriTemplate>| {
-                t.as_ref()
-                    .map(|t| resolve_template(base, &t.expand(lookup)))
+            let mut invalid = 0u8;
+            let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, bit: u8| {
+                let t = t.as_ref()?;
+                let key = Arc::as_ptr(t);
+                let cached = shared
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, r)| r.clone());
+                let result = match cached {
+                    Some(r) => r,
+                    None => {
+                        let r = at.resolve(&t.expand(lookup));
+                        if !t.uses_column_variables() {
+                            shared.push((key, r.clone()));
+                        }
+                        r
+                    }
+                };
+                Some(match result {
+                    Ok(u) => u,
+                    Err(u) => {
+                        invalid |= bit;
+                        u
+                    }
+                })
             };
-            let about = expand(&col.props.about_url);
-            let property = expand(&col.props.property_url);
+            let about = expand(&col.props.about_url, 1);
+            let property = expand(&col.props.property_url, 2);
             let value = if matches!(cells[i].value, CellValue::Null) && !col.virtual_ {
                 None
             } else {
-                expand(&col.props.value_url)
+                expand(&col.props.value_url, 4)
             };
-            urls.push((about, property, value));
+            urls.push((about, property, value, invalid));
         }
-        for (cell, (a, p, v)) in cells.iter_mut().zip(urls) {
+        for (cell, (a, p, v, bad)) in cells.iter_mut().zip(urls) {
             cell.about_url = a;
             cell.property_url = p;
             cell.value_url = v;
+            cell.invalid_urls = bad;
         }
         let titles = at
             .table
@@ -617,11 +650,6 @@ impl<'a> Processor<'a> {
 
 use serde_json::Map;
 
-fn resolve_template(base: &Url, expanded: &str) -> String {
-    let expanded = expand_prefixed(expanded).unwrap_or_else(|| expanded.to_string());
-    metadata::resolve_iri(base.as_str(), &expanded).unwrap_or(expanded)
-}
-
 impl<'t> AnnotatedTable<'t> {
     fn new(table: &'t Table, columns: Vec<Column>, comments: Vec<String>) -> Self {
         let mut at = AnnotatedTable {
@@ -630,6 +658,7 @@ impl<'t> AnnotatedTable<'t> {
             default_properties: Vec::new(),
             comments,
             by_name: HashMap::new(),
+            base: oxiri::Iri::parse(table.url.to_string()).ok(),
             datatype_iris: Vec::new(),
             langs: Vec::new(),
         };
@@ -640,15 +669,29 @@ impl<'t> AnnotatedTable<'t> {
         at
     }
 
+    /// Expands prefixes, then resolves against the table URL (tabular-metadata §5.1.3).
+    /// `Err` carries the string when it is not a valid IRI.
+    fn resolve(&self, expanded: &str) -> Result<String, String> {
+        let expanded = expand_prefixed(expanded).unwrap_or_else(|| expanded.to_string());
+        match &self.base {
+            Some(b) => b
+                .resolve(&expanded)
+                .map(|i| i.into_inner())
+                .map_err(|_| expanded),
+            None => Err(expanded),
+        }
+    }
+
     fn insert_column(&mut self, index: usize, col: Column) {
         let mut url = self.table.url.clone();
         url.set_fragment(Some(&col.name));
         self.default_properties.insert(index, url.to_string());
         self.datatype_iris
             .insert(index, Arc::from(col.props.datatype.iri().as_str()));
-        let lang = Some(col.props.lang.as_str())
-            .filter(|l| *l != "und")
-            .map(Arc::from);
+        // Validated by the metadata reader; lower-cased as RDF wants language tags.
+        let lang = Some(col.props.lang.to_ascii_lowercase())
+            .filter(|l| l != "und" && metadata::is_language_tag(l))
+            .map(|l| Arc::from(l.as_str()));
         self.langs.insert(index, lang);
         self.columns.insert(index, col);
         self.by_name = self
@@ -732,7 +775,13 @@ pub fn parse_cell(
     let dt = &p.datatype;
     let base = dt.base;
     let mut errors = Vec::new();
-    let normalized: std::borrow::Cow<'_, str> = if base.keeps_whitespace() {
+    let clean = |s: &str| {
+        !s.starts_with(' ')
+            && !s.ends_with(' ')
+            && !s.contains("  ")
+            && !s.contains(['\r', '\n', '\t'])
+    };
+    let normalized: std::borrow::Cow<'_, str> = if base.keeps_whitespace() || clean(raw) {
         raw.into()
     } else {
         let replaced: String = raw
@@ -852,43 +901,60 @@ pub fn parse_cell(
     (value, errors)
 }
 
-/// Checks primary keys and foreign keys; memory is bounded by the key indexes.
+/// Checks primary keys and foreign keys when validating. Keys are kept as 128-bit hashes, so
+/// memory is bounded by the number of keys (about 40 bytes each), never by their text.
 struct KeyCheck {
-    primary: Vec<HashMap<Vec<String>, u64>>,
+    enabled: bool,
+    /// Primary key hash → source row of its first occurrence.
+    primary: Vec<HashMap<u128, u64>>,
     /// For each table, the foreign keys that point at it: (referencing table, fk index).
     referenced_keys: Vec<Vec<(usize, usize)>>,
-    /// Keys of referenced tables: (table, fk) → key → number of rows.
-    targets: HashMap<(usize, usize), HashMap<Vec<String>, u32>>,
-    /// Referencing values: (table, fk) → [(key, source row)].
-    references: HashMap<(usize, usize), Vec<(Vec<String>, u64)>>,
+    /// Keys of referenced tables: (table, fk) → key hash → number of rows.
+    targets: HashMap<(usize, usize), HashMap<u128, u32>>,
+    /// Referencing values: (table, fk) → [(key hash, source row, key text)].
+    references: HashMap<(usize, usize), Vec<(u128, u64, Box<str>)>>,
     /// The referenced columns of each foreign key: (table, fk) → columns of the target.
     target_columns: HashMap<(usize, usize), Vec<usize>>,
 }
 
-fn key_of(row: &Row, cols: &[usize]) -> Option<Vec<String>> {
-    key_with_nulls(row, cols, false)
+/// A key's values joined for messages, and its 128-bit hash. With `nulls`, a null is a value
+/// of its own (as the W3C suite expects for foreign keys: a null referencing value matches no
+/// row); without, a key with a null is no key.
+fn key_of(row: &Row, cols: &[usize], nulls: bool) -> Option<(u128, String)> {
+    use std::hash::{Hash, Hasher};
+    let mut text = String::new();
+    for (n, &i) in cols.iter().enumerate() {
+        if n > 0 {
+            text.push('\u{1f}');
+        }
+        match &row.cells.get(i)?.value {
+            CellValue::Null if nulls => text.push('\u{0}'),
+            CellValue::Null => return None,
+            CellValue::One(v) => text.push_str(&v.lexical),
+            CellValue::List(vs) => {
+                for v in vs {
+                    text.push_str(&v.lexical);
+                    text.push('\u{1e}');
+                }
+            }
+        }
+    }
+    let mut h1 = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h1);
+    let mut h2 = std::collections::hash_map::DefaultHasher::new();
+    0xc5_u8.hash(&mut h2);
+    text.hash(&mut h2);
+    Some((((h1.finish() as u128) << 64) | h2.finish() as u128, text))
 }
 
-/// A key's values; with `nulls`, a null is a value of its own (as the W3C suite expects for
-/// foreign keys: a null referencing value matches no row).
-fn key_with_nulls(row: &Row, cols: &[usize], nulls: bool) -> Option<Vec<String>> {
-    cols.iter()
-        .map(|&i| match &row.cells.get(i)?.value {
-            CellValue::Null if nulls => Some("\u{0}null".to_string()),
-            CellValue::Null => None,
-            CellValue::One(v) => Some(v.lexical.clone()),
-            CellValue::List(vs) => Some(
-                vs.iter()
-                    .map(|v| v.lexical.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\u{1f}"),
-            ),
-        })
-        .collect()
+fn shown(key: &str) -> String {
+    key.replace('\u{1f}', ",")
+        .replace('\u{1e}', " ")
+        .replace('\u{0}', "(null)")
 }
 
 impl KeyCheck {
-    fn new(group: &TableGroup) -> Self {
+    fn new(group: &TableGroup, enabled: bool) -> Self {
         let mut referenced_keys = vec![Vec::new(); group.tables.len()];
         let mut target_columns = HashMap::new();
         for (ti, t) in group.tables.iter().enumerate() {
@@ -898,6 +964,7 @@ impl KeyCheck {
             }
         }
         KeyCheck {
+            enabled,
             primary: vec![HashMap::new(); group.tables.len()],
             referenced_keys,
             targets: HashMap::new(),
@@ -907,67 +974,83 @@ impl KeyCheck {
     }
 
     fn row(&mut self, ti: usize, at: &AnnotatedTable<'_>, row: &Row, p: &mut Processor<'_>) {
+        if !self.enabled {
+            return;
+        }
         let schema = &at.table.schema;
         if !schema.primary_key.is_empty() {
-            if let Some(k) = key_of(row, &schema.primary_key) {
-                if let Some(first) = self.primary[ti].insert(k.clone(), row.source_number) {
+            if let Some((h, text)) = key_of(row, &schema.primary_key, false) {
+                if let Some(first) = self.primary[ti].insert(h, row.source_number) {
                     p.data_diag(
                         Diagnostic::error(
                             "primaryKey",
-                            format!("duplicate primary key {k:?} (first on row {first})"),
+                            format!("duplicate primary key (first on row {first})"),
                         )
                         .file(at.table.url.to_string())
                         .row(row.source_number)
-                        .value(k.join(",")),
+                        .column(
+                            schema
+                                .primary_key
+                                .iter()
+                                .filter_map(|&i| at.columns.get(i).map(|c| c.name.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        )
+                        .value(shown(&text)),
                     );
                 }
             }
         }
-        let targets: Vec<(usize, usize)> = self.referenced_keys[ti].clone();
-        for (rt, fi) in targets {
+        for (rt, fi) in self.referenced_keys[ti].clone() {
             if let Some(cols) = self.target_columns.get(&(rt, fi)) {
-                if let Some(k) = key_with_nulls(row, cols, true) {
+                if let Some((h, _)) = key_of(row, cols, true) {
                     *self
                         .targets
                         .entry((rt, fi))
                         .or_default()
-                        .entry(k)
+                        .entry(h)
                         .or_insert(0) += 1;
                 }
             }
         }
         for (fi, fk) in schema.foreign_keys.iter().enumerate() {
-            if let Some(k) = key_with_nulls(row, &fk.columns, true) {
-                self.references
-                    .entry((ti, fi))
-                    .or_default()
-                    .push((k, row.source_number));
+            if let Some((h, text)) = key_of(row, &fk.columns, true) {
+                self.references.entry((ti, fi)).or_default().push((
+                    h,
+                    row.source_number,
+                    text.into_boxed_str(),
+                ));
             }
         }
     }
 
     fn finish(&mut self, group: &TableGroup, p: &mut Processor<'_>) -> Result<()> {
+        if !self.enabled {
+            return Ok(());
+        }
         for (ti, t) in group.tables.iter().enumerate() {
             for (fi, fk) in t.schema.foreign_keys.iter().enumerate() {
                 let empty = HashMap::new();
                 let targets = self.targets.get(&(ti, fi)).unwrap_or(&empty);
-                for (k, row) in self.references.remove(&(ti, fi)).unwrap_or_default() {
-                    let msg = match targets.get(&k) {
+                let target = &group.tables[fk.table].url;
+                let columns = fk
+                    .columns
+                    .iter()
+                    .filter_map(|&i| t.schema.columns.get(i).map(|c| c.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                for (h, row, text) in self.references.remove(&(ti, fi)).unwrap_or_default() {
+                    let msg = match targets.get(&h) {
                         Some(1) => continue,
-                        Some(n) => format!(
-                            "foreign key {k:?} matches {n} rows of {}",
-                            group.tables[fk.table].url
-                        ),
-                        None => format!(
-                            "foreign key {k:?} matches no row of {}",
-                            group.tables[fk.table].url
-                        ),
+                        Some(n) => format!("the foreign key matches {n} rows of {target}"),
+                        None => format!("the foreign key matches no row of {target}"),
                     };
                     p.data_diag(
                         Diagnostic::error("foreignKey", msg)
                             .file(t.url.to_string())
                             .row(row)
-                            .value(k.join(",")),
+                            .column(columns.clone())
+                            .value(shown(&text)),
                     );
                 }
             }

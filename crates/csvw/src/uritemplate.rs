@@ -67,7 +67,7 @@ impl UriTemplate {
         let mut rest = template;
         while let Some(start) = rest.find('{') {
             if start > 0 {
-                parts.push(Part::Literal(rest[..start].to_string()));
+                parts.push(Part::Literal(encoded_literal(&rest[..start])));
             }
             let after = &rest[start + 1..];
             let end = after
@@ -124,9 +124,16 @@ impl UriTemplate {
             return Err(format!("unmatched '}}' in URI template {template:?}"));
         }
         if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_string()));
+            parts.push(Part::Literal(encoded_literal(rest)));
         }
         Ok(UriTemplate { parts })
+    }
+
+    /// Whether the expansion can differ between the columns of one row (it uses `_column`,
+    /// `_sourceColumn` or `_name`).
+    pub fn uses_column_variables(&self) -> bool {
+        self.variables()
+            .any(|v| matches!(v, "_column" | "_sourceColumn" | "_name"))
     }
 
     /// The names of the variables the template uses.
@@ -142,7 +149,7 @@ impl UriTemplate {
         let mut out = String::new();
         for part in &self.parts {
             match part {
-                Part::Literal(l) => encode_literal(&mut out, l),
+                Part::Literal(l) => out.push_str(l),
                 Part::Expr(op, specs) => {
                     let mut first = true;
                     for spec in specs {
@@ -279,6 +286,12 @@ fn encode(out: &mut String, s: &str, allow_reserved: bool) {
         }
         i += 1;
     }
+}
+
+fn encoded_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_literal(&mut out, s);
+    out
 }
 
 fn encode_literal(out: &mut String, s: &str) {

@@ -1,0 +1,238 @@
+//! `fivestar bench`: csvw to-rdf throughput and peak memory on a generated spending file.
+//!
+//! It writes a spending-like CSV (10 columns: a date in dd/MM/yyyy, amounts with a group
+//! character, two URI templates, a datatype per column) and its metadata, then converts it
+//! to N-Triples twice: once with a bare `csv` → N-Triples loop (no CSVW logic, the floor to
+//! compare with) and once with the csvw engine. Output goes to a null writer so that disk
+//! speed is not measured. Peak RSS is the process's high-water mark (VmHWM).
+
+use crate::BenchArgs;
+use anyhow::{Context, Result};
+use csvw::fetch::{Fetcher, Resource};
+use csvw::rdf::{SerializerSink, TripleSink};
+use oxrdf::{Literal, NamedNode, Triple, TripleRef};
+use oxrdfio::RdfFormat;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use url::Url;
+
+const METADATA: &str = r#"{
+  "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
+  "url": "spend.csv",
+  "dc:title": "Spending over £500 (generated for benchmarking)",
+  "tableSchema": {
+    "aboutUrl": "http://example.org/spend/{transaction}",
+    "primaryKey": "transaction",
+    "columns": [
+      {"name": "body", "titles": "Body Name", "datatype": "string"},
+      {"name": "transaction", "titles": "Transaction Number", "datatype": "string"},
+      {"name": "date", "titles": "Date", "datatype": {"base": "date", "format": "dd/MM/yyyy"},
+       "propertyUrl": "http://reference.data.gov.uk/def/payment#date"},
+      {"name": "net", "titles": "Net Amount", "datatype": {"base": "decimal", "format": {"groupChar": ","}},
+       "propertyUrl": "http://reference.data.gov.uk/def/payment#netAmount"},
+      {"name": "vat", "titles": "VAT", "datatype": {"base": "decimal", "format": {"groupChar": ","}}},
+      {"name": "supplier", "titles": "Supplier Name", "datatype": "string"},
+      {"name": "supplier_id", "titles": "Supplier ID", "datatype": "integer",
+       "propertyUrl": "http://reference.data.gov.uk/def/payment#payee",
+       "valueUrl": "http://example.org/supplier/{supplier_id}"},
+      {"name": "expense", "titles": "Expense Type", "datatype": "string"},
+      {"name": "service", "titles": "Service Area", "datatype": "string"},
+      {"name": "paid", "titles": "Paid", "datatype": {"base": "boolean", "format": "Y|N"}}
+    ]
+  }
+}"#;
+
+const EXPENSES: &[&str] = &[
+    "Building Repairs",
+    "IT Software",
+    "Agency Staff",
+    "Grants",
+    "Fuel",
+];
+const SERVICES: &[&str] = &[
+    "Adult Social Care",
+    "Highways",
+    "Waste",
+    "Libraries",
+    "Housing",
+];
+
+fn generate(path: &Path, rows: u64) -> Result<u64> {
+    let f =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    writeln!(w, "Body Name,Transaction Number,Date,Net Amount,VAT,Supplier Name,Supplier ID,Expense Type,Service Area,Paid")?;
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let pence = 50_000 + x % 10_000_000;
+        let day = 1 + (x >> 8) % 28;
+        let month = 1 + (x >> 16) % 12;
+        writeln!(
+            w,
+            "Example Borough Council,T{i:08},{day:02}/{month:02}/2024,\"{},{:03}.{:02}\",{}.{:02},\"Supplier {} Ltd\",{},{},{},{}",
+            pence / 100_000,
+            (pence / 100) % 1000,
+            pence % 100,
+            pence / 500,
+            pence % 100,
+            x % 5000,
+            x % 5000,
+            EXPENSES[(x % 5) as usize],
+            SERVICES[((x >> 3) % 5) as usize],
+            if x % 7 == 0 { "N" } else { "Y" }
+        )?;
+    }
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// The high-water mark of resident memory, in bytes (Linux).
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+struct Dir(PathBuf);
+
+impl Fetcher for Dir {
+    fn fetch(&self, url: &Url) -> Result<Option<Resource>, String> {
+        let name = url.path().rsplit('/').next().unwrap_or("");
+        let p = self.0.join(name);
+        if url.host_str() != Some("bench.invalid") || !p.is_file() {
+            return Ok(None);
+        }
+        let f = std::fs::File::open(&p).map_err(|e| e.to_string())?;
+        Ok(Some(Resource {
+            body: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            content_type: None,
+            links: Vec::new(),
+            content_language: None,
+        }))
+    }
+}
+
+struct Counting<'a, S: TripleSink>(&'a mut S, u64);
+
+impl<S: TripleSink> TripleSink for Counting<'_, S> {
+    fn triple(&mut self, t: TripleRef<'_>) -> csvw::Result<()> {
+        self.1 += 1;
+        self.0.triple(t)
+    }
+}
+
+/// The floor: csv crate → one triple per cell → N-Triples, no CSVW logic.
+fn baseline(path: &Path) -> Result<(u64, u64)> {
+    let mut rdr = csv::ReaderBuilder::new().from_path(path)?;
+    let headers: Vec<NamedNode> = rdr
+        .headers()?
+        .iter()
+        .map(|h| {
+            NamedNode::new_unchecked(format!(
+                "http://bench.invalid/spend.csv#{}",
+                h.replace(' ', "%20")
+            ))
+        })
+        .collect();
+    let mut ser =
+        oxrdfio::RdfSerializer::from_format(RdfFormat::NTriples).for_writer(std::io::sink());
+    let (mut rows, mut triples) = (0u64, 0u64);
+    let mut record = csv::StringRecord::new();
+    while rdr.read_record(&mut record)? {
+        rows += 1;
+        let subject =
+            NamedNode::new_unchecked(format!("http://bench.invalid/spend/{}", &record[1]));
+        for (p, v) in headers.iter().zip(record.iter()) {
+            ser.serialize_triple(&Triple::new(
+                subject.clone(),
+                p.clone(),
+                Literal::new_simple_literal(v),
+            ))?;
+            triples += 1;
+        }
+    }
+    ser.finish()?;
+    Ok((rows, triples))
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = std::env::temp_dir().join(format!("fivestar-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp)?;
+            tmp.clone()
+        }
+    };
+    let csv_path = dir.join("spend.csv");
+    std::fs::write(dir.join("spend.csv-metadata.json"), METADATA)?;
+    let t = Instant::now();
+    let bytes = generate(&csv_path, args.rows)?;
+    println!(
+        "generated {} rows ({:.1} MB) in {:.1}s",
+        args.rows,
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let rss_before = peak_rss();
+
+    let t = Instant::now();
+    let (rows, triples) = baseline(&csv_path)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "baseline (csv → N-Triples, no CSVW): {rows} rows, {triples} triples in {secs:.2}s: {:.0} rows/s, {:.0} triples/s",
+        rows as f64 / secs,
+        triples as f64 / secs
+    );
+
+    let url = Url::parse("http://bench.invalid/spend.csv-metadata.json")?;
+    let fetcher = Dir(dir.clone());
+    let mut sink = SerializerSink::new(RdfFormat::NTriples, std::io::sink());
+    let mut counting = Counting(&mut sink, 0);
+    let t = Instant::now();
+    let report = csvw::to_rdf(
+        &url,
+        &fetcher,
+        csvw::Options::default(),
+        false,
+        &mut counting,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secs = t.elapsed().as_secs_f64();
+    let triples = counting.1;
+    sink.finish()?;
+    println!(
+        "csvw to-rdf (standard mode, N-Triples): {} rows, {triples} triples in {secs:.2}s: {:.0} rows/s, {:.0} triples/s",
+        args.rows,
+        args.rows as f64 / secs,
+        triples as f64 / secs
+    );
+    if report.has_errors() || report.has_warnings() {
+        println!(
+            "warning: the conversion reported {} problems, first: {:?}",
+            report.diagnostics.len(),
+            report.diagnostics.first().map(|d| d.to_string())
+        );
+    }
+    match (peak_rss(), rss_before) {
+        (Some(p), Some(b)) => println!(
+            "peak RSS: {:.1} MB (before converting: {:.1} MB)",
+            p as f64 / 1e6,
+            b as f64 / 1e6
+        ),
+        _ => println!("peak RSS: not available on this system"),
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
