@@ -83,7 +83,7 @@ fn generate(path: &Path, rows: u64) -> Result<u64> {
             x % 5000,
             EXPENSES[(x % 5) as usize],
             SERVICES[((x >> 3) % 5) as usize],
-            if x % 7 == 0 { "N" } else { "Y" }
+            if x.is_multiple_of(7) { "N" } else { "Y" }
         )?;
     }
     w.flush()?;

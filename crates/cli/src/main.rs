@@ -126,6 +126,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
+            // A closed pipe (`fivestar … | head`) is not an error worth a message.
+            let broken_pipe = f.error.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                    || e.downcast_ref::<csvw::Error>().is_some_and(|c| {
+                        matches!(c, csvw::Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+                    })
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("fivestar: {:#}", f.error);
             ExitCode::from(f.code)
         }
@@ -165,7 +176,7 @@ fn failure(e: csvw::Error) -> Failure {
     let code = if e.diagnostic().is_some() { 1 } else { 2 };
     let error = match e.diagnostic() {
         Some(d) => anyhow::anyhow!("{d}"),
-        None => anyhow::anyhow!("{e}"),
+        None => anyhow::Error::new(e),
     };
     Failure { code, error }
 }

@@ -360,7 +360,7 @@ impl<R: Read> RowReader<R> {
             if quoted {
                 let start = self.pos;
                 self.skip_char();
-                cur.push_str(&self.buf[start..self.pos].to_string());
+                cur.push_str(&self.buf[start..self.pos]);
                 continue;
             }
             if avail.starts_with(&self.delimiter) {
@@ -376,7 +376,7 @@ impl<R: Read> RowReader<R> {
             }
             let start = self.pos;
             self.skip_char();
-            cur.push_str(&self.buf[start..self.pos].to_string());
+            cur.push_str(&self.buf[start..self.pos]);
         }
     }
 }

@@ -16,6 +16,9 @@ use url::Url;
 /// Metadata documents larger than this are refused (64 MiB).
 pub const METADATA_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// Notes and common properties: `(property, normalized value)` in document order.
+pub type Annotations = Vec<(String, Value)>;
+
 /// A normalized table group description.
 #[derive(Debug, Clone)]
 pub struct TableGroup {
@@ -485,7 +488,7 @@ fn check_keys(
     r: &mut Reader<'_>,
     kind: Kind,
     obj: &Map<String, Value>,
-) -> Result<(Option<String>, Vec<(String, Value)>)> {
+) -> Result<(Option<String>, Annotations)> {
     let mut id = None;
     let mut common = Vec::new();
     for (k, v) in obj {

@@ -432,6 +432,26 @@ impl<'a> Processor<'a> {
             }
             row_number += 1;
             let cells: Vec<String> = cells.into_iter().skip(dialect.skip_columns).collect();
+            let expected = at.columns.iter().filter(|c| !c.virtual_).count();
+            if cells.len() != expected && expected > 0 {
+                // Ragged: kept, never padded silently.
+                let what = if cells.len() < expected {
+                    "missing cells are read as empty"
+                } else {
+                    "extra cells get columns of their own"
+                };
+                self.report.push(
+                    Diagnostic::warning(
+                        "ragged",
+                        format!(
+                            "the row has {} cells but the table has {expected} columns; {what}",
+                            cells.len()
+                        ),
+                    )
+                    .file(file.clone())
+                    .row(src),
+                );
+            }
             if cells.len() > n_real {
                 // Undescribed columns get names _col.N.
                 while at.columns.iter().filter(|c| !c.virtual_).count() < cells.len() {
@@ -901,6 +921,9 @@ pub fn parse_cell(
     (value, errors)
 }
 
+/// A referencing key: its hash, source row and text.
+type Reference = (u128, u64, Box<str>);
+
 /// Checks primary keys and foreign keys when validating. Keys are kept as 128-bit hashes, so
 /// memory is bounded by the number of keys (about 40 bytes each), never by their text.
 struct KeyCheck {
@@ -912,7 +935,7 @@ struct KeyCheck {
     /// Keys of referenced tables: (table, fk) → key hash → number of rows.
     targets: HashMap<(usize, usize), HashMap<u128, u32>>,
     /// Referencing values: (table, fk) → [(key hash, source row, key text)].
-    references: HashMap<(usize, usize), Vec<(u128, u64, Box<str>)>>,
+    references: HashMap<(usize, usize), Vec<Reference>>,
     /// The referenced columns of each foreign key: (table, fk) → columns of the target.
     target_columns: HashMap<(usize, usize), Vec<usize>>,
 }
