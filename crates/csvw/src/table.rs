@@ -784,6 +784,16 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A message about one value: the value itself is in the diagnostic, so it is named here
+/// only when it is one item of a list.
+fn describe(item: &str, cell: &str, msg: &str) -> String {
+    if item == cell.trim() {
+        format!("the value {msg}")
+    } else {
+        format!("the item {item:?} {msg}")
+    }
+}
+
 /// Parses the string value of a cell (tabular-data-model §6.4).
 pub fn parse_cell(
     raw: &str,
@@ -849,7 +859,7 @@ pub fn parse_cell(
         match dt.parse(s) {
             Ok(parsed) => {
                 if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
-                    errors.push((rule, format!("{s:?} {msg}")));
+                    errors.push((rule, describe(s, raw, &msg)));
                     return Some(Value {
                         lexical: s.to_string(),
                         kind: ValueKind::String(string_lang),
@@ -870,7 +880,7 @@ pub fn parse_cell(
                 })
             }
             Err(msg) => {
-                errors.push(("datatype", format!("{s:?} {msg}")));
+                errors.push(("datatype", describe(s, raw, &msg)));
                 Some(Value {
                     lexical: s.to_string(),
                     kind: ValueKind::String(string_lang),

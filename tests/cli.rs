@@ -1,0 +1,300 @@
+//! End-to-end tests of the `fivestar` binary: real files, a real HTTP server on loopback.
+
+use oxrdfio::{RdfFormat, RdfParser};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The binary: `$FIVESTAR_BIN`, or `fivestar` beside this test's own target folder.
+fn bin() -> PathBuf {
+    if let Ok(b) = std::env::var("FIVESTAR_BIN") {
+        return PathBuf::from(b);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target folder");
+    let b = dir.join("fivestar");
+    assert!(
+        b.is_file(),
+        "{} is missing: build it first (cargo build -p fivestar) or set FIVESTAR_BIN",
+        b.display()
+    );
+    b
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("fivestar runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
+const BASE: &str =
+    "http://data.example.org/trafford/spend/trafford-spend-2024-q1.csv-metadata.json";
+const PAYMENT: &str = "http://reference.data.gov.uk/def/payment#";
+
+fn parse(format: RdfFormat, text: &str) -> Vec<oxrdf::Triple> {
+    RdfParser::from_format(format)
+        .for_slice(text.as_bytes())
+        .map(|q| q.expect("valid RDF").into())
+        .collect()
+}
+
+#[test]
+fn converts_the_bundled_example_to_turtle() {
+    let o = run(&["csvw", "to-rdf", EXAMPLE, "--base", BASE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let triples = parse(RdfFormat::Turtle, &stdout(&o));
+    let lines = triples
+        .iter()
+        .filter(|t| {
+            t.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+                && t.object.to_string() == format!("<{PAYMENT}ExpenditureLine>")
+        })
+        .count();
+    assert_eq!(lines, 40, "one payment per row");
+    let amount = triples
+        .iter()
+        .find(|t| {
+            t.subject.to_string()
+                == "<http://data.example.org/trafford/spend/payment/TRA-2024-01003>"
+                && t.predicate.as_str() == format!("{PAYMENT}netAmount")
+        })
+        .expect("the net amount of TRA-2024-01003");
+    assert_eq!(
+        amount.object.to_string(),
+        "\"73253.67\"^^<http://www.w3.org/2001/XMLSchema#decimal>"
+    );
+    let payer = format!("<{PAYMENT}payer>");
+    assert!(triples
+        .iter()
+        .any(|t| format!("<{}>", t.predicate.as_str()) == payer
+            && t.object.to_string()
+                == "<http://statistics.data.gov.uk/id/statistical-geography/E08000009>"));
+    assert!(
+        stderr(&o).is_empty(),
+        "no diagnostics expected: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_rdf_format_carries_the_same_triples() {
+    let count = |format: &str, parse_as: RdfFormat| {
+        let o = run(&[
+            "csvw",
+            "to-rdf",
+            EXAMPLE,
+            "--base",
+            BASE,
+            "--minimal",
+            "--format",
+            format,
+        ]);
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        parse(parse_as, &stdout(&o)).len()
+    };
+    let turtle = count("turtle", RdfFormat::Turtle);
+    assert!(turtle > 300);
+    assert_eq!(count("ntriples", RdfFormat::NTriples), turtle);
+    assert_eq!(
+        count(
+            "jsonld",
+            RdfFormat::JsonLd {
+                profile: Default::default()
+            }
+        ),
+        turtle
+    );
+}
+
+#[test]
+fn writes_json_and_output_files() {
+    let dir = std::env::temp_dir().join(format!("fivestar-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("spend.json");
+    let o = run(&[
+        "csvw",
+        "to-json",
+        EXAMPLE,
+        "--minimal",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let objects = v.as_array().expect("minimal JSON is an array");
+    // Each row describes a payment with its supplier nested by the payee value URL.
+    assert_eq!(objects.len(), 40);
+    let first = &objects[0];
+    // `payment:` is not a prefix of the CSVW context, so its IRIs stay whole (csv2json §4.3).
+    assert_eq!(
+        first[format!("{PAYMENT}netAmount")],
+        serde_json::json!(73253.67)
+    );
+    assert_eq!(
+        first[format!("{PAYMENT}payee")]["schema:name"],
+        "Civic Office Supplies Ltd"
+    );
+    assert_eq!(first["@type"], format!("{PAYMENT}ExpenditureLine"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn validation_reports_file_row_column_value_and_rule() {
+    let o = run(&["csvw", "validate", "tests/fixtures/invalid-spend.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run(&[
+        "csvw",
+        "validate",
+        "tests/fixtures/invalid-spend.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("a JSON report");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 4);
+    let diags = report["diagnostics"].as_array().unwrap();
+    let date = diags
+        .iter()
+        .find(|d| d["column"] == "date")
+        .expect("the bad date");
+    assert_eq!(date["rule"], "datatype");
+    assert_eq!(date["row"], 3);
+    assert_eq!(date["value"], "31/02/2024");
+    assert!(date["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("tests/fixtures/invalid-spend.csv"));
+    let rules: Vec<&str> = diags.iter().filter_map(|d| d["rule"].as_str()).collect();
+    assert!(
+        rules.contains(&"minimum") && rules.contains(&"primaryKey"),
+        "{rules:?}"
+    );
+    let ok = run(&["csvw", "validate", EXAMPLE]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(run(&["csvw", "to-rdf"]).status.code(), Some(2));
+    assert_eq!(run(&["csvw", "frobnicate"]).status.code(), Some(2));
+    let o = run(&["csvw", "to-rdf", "no/such/file.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/file.csv"), "{}", stderr(&o));
+}
+
+#[test]
+fn invalid_metadata_exits_1_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("fivestar-e2e-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let meta = dir.join("bad-metadata.json");
+    std::fs::write(
+        &meta,
+        "{\"@context\": \"http://www.w3.org/ns/csvw\", \"tables\": []}",
+    )
+    .unwrap();
+    let o = run(&["csvw", "to-rdf", meta.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad-metadata.json"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no tables"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Serves fixture files on loopback; the CSV carries a Link header to its metadata.
+fn serve(requests: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
+    let addr = server.server_addr().to_ip().expect("an IP address");
+    let base = format!("http://{addr}");
+    let csv = std::fs::read(root().join("pipelines/examples/spending/trafford-spend-2024-q1.csv"))
+        .unwrap();
+    let meta = std::fs::read_to_string(root().join(EXAMPLE))
+        .unwrap()
+        .replace(
+            "\"url\": \"trafford-spend-2024-q1.csv\"",
+            "\"url\": \"../data/spend.csv\"",
+        );
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..requests {
+            let Ok(Some(req)) = server.recv_timeout(Duration::from_secs(20)) else {
+                break;
+            };
+            seen.push(req.url().to_string());
+            let response = match req.url() {
+                "/data/spend.csv" => tiny_http::Response::from_data(csv.clone())
+                    .with_header(tiny_http::Header::from_bytes("Content-Type", "text/csv; charset=utf-8").unwrap())
+                    .with_header(
+                        tiny_http::Header::from_bytes(
+                            "Link",
+                            "</meta/spend-metadata.json>; rel=\"describedby\"; type=\"application/csvm+json\"",
+                        )
+                        .unwrap(),
+                    ),
+                "/meta/spend-metadata.json" => tiny_http::Response::from_data(meta.clone().into_bytes()),
+                _ => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+            };
+            let _ = req.respond(response);
+        }
+        seen
+    });
+    (base, handle)
+}
+
+#[test]
+fn fetches_over_http_and_follows_the_link_header() {
+    // Requests: the CSV (to read its headers), the linked metadata, the CSV again to convert.
+    let (base, server) = serve(3);
+    let url = format!("{base}/data/spend.csv");
+    let o = run(&["csvw", "to-rdf", &url, "--minimal", "--format", "ntriples"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let triples = parse(RdfFormat::NTriples, &stdout(&o));
+    let subject = format!("<{base}/data/payment/TRA-2024-01003>");
+    assert!(
+        triples.iter().any(|t| t.subject.to_string() == subject
+            && t.predicate.as_str() == format!("{PAYMENT}netAmount")),
+        "the linked metadata was used"
+    );
+    let seen = server.join().unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            "/data/spend.csv",
+            "/meta/spend-metadata.json",
+            "/data/spend.csv"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_url_is_a_clear_error() {
+    let (base, server) = serve(1);
+    let o = run(&["csvw", "to-rdf", &format!("{base}/gone.csv")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/gone.csv"), "{}", stderr(&o));
+    server.join().unwrap();
+}
+
+#[test]
+fn bench_runs_and_reports_its_figures() {
+    let o = run(&["bench", "--rows", "2000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in ["rows/s", "triples/s", "peak RSS", "30005 triples"] {
+        assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+    }
+}
