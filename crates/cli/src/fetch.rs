@@ -95,7 +95,7 @@ impl CliFetcher {
             plain.set_query(None);
             plain.set_fragment(None);
             if let Some(rel) = plain.as_str().strip_prefix(iri_dir.as_str()) {
-                let rel = percent_decode(rel);
+                let rel = csvw::table::percent_decode(rel);
                 let p = dir.join(rel);
                 // Never leave the mapped folder.
                 return p.starts_with(dir).then_some(p);
@@ -122,25 +122,6 @@ impl CliFetcher {
             .as_ref()
             .map_err(Clone::clone)
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Fetcher for CliFetcher {
