@@ -5,20 +5,36 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 SHARED ?= ../shared
 export CSVW_TESTS ?= $(abspath $(SHARED)/csvw-tests)
 
-EXAMPLE := pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json
-EXAMPLE_BASE := http://127.0.0.1:7878/datasets/trafford-spending/trafford-spend-2024-q1.csv-metadata.json
+BIN := $(TARGET_DIR)/release/fivestar
+STORE ?= data/store
+BIND ?= 127.0.0.1:7878
+BASE_IRI ?= http://$(BIND)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build test lint conformance bench fuzz clean
+.PHONY: run build deps test lint conformance bench fuzz clean
 
-## run: build, then convert the bundled example council spending file to Turtle.
+## run: build, publish the bundled example data into $(STORE), serve on http://$(BIND)
 run: build
-	$(TARGET_DIR)/release/fivestar csvw to-rdf $(EXAMPLE) --base $(EXAMPLE_BASE)
+	$(BIN) publish pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json \
+	  --dataset trafford-spending --release 2024-q1 --skip-existing \
+	  --title "Trafford Council spending over £500, January to March 2024 (example)" \
+	  --description "Synthetic example rows bundled with fivestar: not real transactions." \
+	  --publisher http://statistics.data.gov.uk/id/statistical-geography/E08000009 \
+	  --store $(STORE) --base-iri $(BASE_IRI)
+	$(BIN) serve --store $(STORE) --bind $(BIND) --base-iri $(BASE_IRI)
 
-build:
+build: deps
 	$(CARGO) build --release -p fivestar
 
+## deps: what the build needs beyond Rust: libclang (RocksDB's bindings are made by bindgen).
+deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
+	  echo "installing libclang-dev (RocksDB's Rust bindings are generated with bindgen)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev; \
+	fi
+
 ## test: formatting, lints, unit tests, the W3C CSVW suite, end-to-end tests.
-test: lint
+test: deps lint
 	$(CARGO) build -p fivestar
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/debug/fivestar \
 	  $(CARGO) test --workspace 2>&1 | tee $(TARGET_DIR)/test.log

@@ -89,7 +89,8 @@ impl CliFetcher {
         file_url(path)
     }
 
-    fn local_path(&self, url: &Url) -> Option<PathBuf> {
+    /// The local file behind a URL, if there is one.
+    pub fn local_path(&self, url: &Url) -> Option<PathBuf> {
         if let Some((iri_dir, dir)) = &self.mapping {
             let mut plain = url.clone();
             plain.set_query(None);

@@ -3,6 +3,7 @@
 //! Thin glue over the crates: argument parsing, fetching files and URLs, printing reports.
 
 mod fetch;
+mod store_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -29,6 +30,39 @@ enum Command {
     Csvw {
         #[command(subcommand)]
         command: CsvwCommand,
+    },
+    /// Validates, converts and publishes a CSV (with its CSVW metadata) as a new live release.
+    Publish(store_cmd::PublishArgs),
+    /// Runs a read-only SPARQL query on the public view of the store.
+    Query(store_cmd::QueryArgs),
+    /// Serves the site: SPARQL endpoint, linked-data pages, dumps, catalogue.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        bind: String,
+        /// Stop a query after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        query_timeout: u64,
+        /// Return at most this many result rows.
+        #[arg(long, default_value_t = 100_000)]
+        max_rows: usize,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Lists the datasets in the store with their releases.
+    Releases(store_cmd::StoreArgs),
+    /// Takes a dataset off the public view (its releases are kept).
+    Withdraw {
+        dataset: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Makes an existing release of a dataset the live one.
+    Rollback {
+        dataset: String,
+        release: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
     },
     /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
     Bench(BenchArgs),
@@ -107,9 +141,9 @@ enum ReportFormat {
 }
 
 /// A failure, with the exit code it earns.
-struct Failure {
-    code: u8,
-    error: anyhow::Error,
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
@@ -146,6 +180,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Csvw { command } => csvw_command(command),
+        Command::Publish(args) => store_cmd::publish(args),
+        Command::Query(args) => store_cmd::query(args),
+        Command::Releases(args) => store_cmd::releases(args),
+        Command::Serve {
+            bind,
+            query_timeout,
+            max_rows,
+            store,
+        } => store_cmd::serve(&bind, query_timeout, max_rows, store),
+        Command::Withdraw { dataset, store } => store_cmd::withdraw(&dataset, store),
+        Command::Rollback {
+            dataset,
+            release,
+            store,
+        } => store_cmd::rollback(&dataset, &release, store),
         Command::Bench(args) => {
             bench::run(args)?;
             Ok(0)
@@ -172,7 +221,7 @@ fn prepare(input: &InputArgs) -> Result<(CliFetcher, url::Url, Options)> {
 }
 
 /// Maps a processing error to an exit code: invalid metadata or data is 1, anything else 2.
-fn failure(e: csvw::Error) -> Failure {
+pub fn failure(e: csvw::Error) -> Failure {
     let code = if e.diagnostic().is_some() { 1 } else { 2 };
     let error = match e.diagnostic() {
         Some(d) => anyhow::anyhow!("{d}"),
@@ -181,7 +230,7 @@ fn failure(e: csvw::Error) -> Failure {
     Failure { code, error }
 }
 
-fn print_diagnostics(report: &Report) {
+pub fn print_diagnostics(report: &Report) {
     for d in &report.diagnostics {
         eprintln!("{d}");
     }

@@ -1,0 +1,420 @@
+//! Server-rendered pages: home, a page per dataset, the query page, and resource pages.
+
+use crate::{blocking, error, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fivestar_store::oxigraph::model::{Term, Triple};
+use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::{DatasetState, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem 1.5rem;color:#1b1b1b;line-height:1.5}\
+header{border-bottom:4px solid #1d70b8;margin-bottom:1.5rem;display:flex;gap:1.5rem;align-items:baseline;flex-wrap:wrap}\
+header a{color:#1b1b1b;text-decoration:none}header .brand{font-weight:700;font-size:1.4rem}\
+a{color:#1d70b8}table{border-collapse:collapse;width:100%;margin:1rem 0}\
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}\
+th{background:#f3f2f1}.stars{color:#b58105;white-space:nowrap}.muted{color:#505a5f;font-size:.9rem}\
+code,textarea{font-family:ui-monospace,monospace}textarea{width:100%;min-height:14rem}\
+.live{background:#00703c;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.8rem}\
+.iri{word-break:break-all}";
+
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{t} · fivestar</title><style>{STYLE}</style></head><body>\
+<header><a class=\"brand\" href=\"/\">★★★★★ fivestar</a><a href=\"/\">Datasets</a>\
+<a href=\"/query\">Query</a><a href=\"/catalog\">Catalogue</a><a href=\"/sparql\">SPARQL endpoint</a></header>\
+<main>{body}</main><footer class=\"muted\"><p>Council open data as linked data. \
+Query it at <code>/sparql</code> (SPARQL 1.1) or download the dumps.</p></footer></body></html>",
+        t = esc(title)
+    )
+}
+
+pub fn page_response(html: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// Human labels for IRIs: rdfs:label, skos:prefLabel, dcterms:title or schema:name.
+fn labels(store: &Store, iris: &[String]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if iris.is_empty() {
+        return out;
+    }
+    for chunk in iris.chunks(200) {
+        let values: String = chunk.iter().map(|i| format!("<{i}> ")).collect();
+        let q = format!(
+            "SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} \
+             ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel>|\
+<http://purl.org/dc/terms/title>|<http://schema.org/name> ?l }}"
+        );
+        if let Ok(QueryResults::Solutions(rows)) = store.query_public(&q, SparqlEvaluator::new()) {
+            for row in rows.flatten() {
+                if let (Some(Term::NamedNode(x)), Some(Term::Literal(l))) =
+                    (row.get("x"), row.get("l"))
+                {
+                    out.entry(x.as_str().to_string())
+                        .or_insert_with(|| l.value().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A link to a term: local IRIs go to their page; labels replace bare IRIs.
+fn term_html(t: &Term, base: &str, labels: &HashMap<String, String>) -> String {
+    match t {
+        Term::NamedNode(n) => {
+            let iri = n.as_str();
+            let href = match iri.strip_prefix(&format!("{base}/id/")) {
+                Some(rest) => format!("/doc/{rest}"),
+                None => iri.to_string(),
+            };
+            let text = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
+            format!(
+                "<a class=\"iri\" href=\"{}\" title=\"{}\">{}</a>",
+                esc(&href),
+                esc(iri),
+                esc(&text)
+            )
+        }
+        Term::BlankNode(b) => format!("<span class=\"muted\">_:{}</span>", esc(b.as_str())),
+        Term::Literal(l) => {
+            let suffix = if let Some(lang) = l.language() {
+                format!(" <span class=\"muted\">@{}</span>", esc(lang))
+            } else if l.datatype().as_str() != "http://www.w3.org/2001/XMLSchema#string" {
+                let dt = l.datatype().as_str();
+                format!(
+                    " <span class=\"muted\">({})</span>",
+                    esc(dt.rsplit(['#', '/']).next().unwrap_or(dt))
+                )
+            } else {
+                String::new()
+            };
+            format!("{}{suffix}", esc(l.value()))
+        }
+        #[allow(unreachable_patterns)]
+        _ => esc(&t.to_string()),
+    }
+}
+
+pub fn resource_page(st: &AppState, iri: &str, triples: &[Triple]) -> String {
+    let mut iris: Vec<String> = vec![iri.to_string()];
+    for t in triples {
+        iris.push(t.predicate.as_str().to_string());
+        if let Term::NamedNode(n) = &t.object {
+            iris.push(n.as_str().to_string());
+        }
+        if let fivestar_store::oxigraph::model::NamedOrBlankNode::NamedNode(n) = &t.subject {
+            iris.push(n.as_str().to_string());
+        }
+    }
+    iris.sort();
+    iris.dedup();
+    let labels = labels(&st.store, &iris);
+    let base = &st.config.base;
+    let title = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
+    let mut out_rows = String::new();
+    let mut in_rows = String::new();
+    for t in triples {
+        let p = term_html(&Term::NamedNode(t.predicate.clone()), base, &labels);
+        if t.subject.to_string() == format!("<{iri}>") {
+            out_rows.push_str(&format!(
+                "<tr><td>{p}</td><td>{}</td></tr>",
+                term_html(&t.object, base, &labels)
+            ));
+        } else {
+            let s: Term = t.subject.clone().into();
+            in_rows.push_str(&format!(
+                "<tr><td>{}</td><td>{p}</td></tr>",
+                term_html(&s, base, &labels)
+            ));
+        }
+    }
+    let mut body = format!(
+        "<h1>{}</h1><p class=\"iri muted\">{}</p>\
+<p class=\"muted\">Also as <a href=\"?format=turtle\">Turtle</a> · <a href=\"?format=jsonld\">JSON-LD</a> · \
+<a href=\"?format=ntriples\">N-Triples</a> · <a href=\"?format=rdfxml\">RDF/XML</a></p>",
+        esc(&title),
+        esc(iri)
+    );
+    if !out_rows.is_empty() {
+        body.push_str(&format!(
+            "<h2>About it</h2><table><tr><th>Property</th><th>Value</th></tr>{out_rows}</table>"
+        ));
+    }
+    if !in_rows.is_empty() {
+        body.push_str(&format!("<h2>Pointing at it</h2><table><tr><th>Subject</th><th>Property</th></tr>{in_rows}</table>"));
+    }
+    page(&title, &body)
+}
+
+const OPEN_LICENCES: &[&str] = &[
+    "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+    "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+    "http://creativecommons.org/licenses/by/4.0/",
+    "https://creativecommons.org/licenses/by/4.0/",
+    "http://creativecommons.org/publicdomain/zero/1.0/",
+    "https://creativecommons.org/publicdomain/zero/1.0/",
+    "http://opendatacommons.org/licenses/odbl/1.0/",
+];
+
+/// Stars (1–5) and the reason for the first missing one.
+pub fn stars(store: &Store, d: &DatasetState) -> (u8, Option<String>) {
+    if !d
+        .licence
+        .as_deref()
+        .is_some_and(|l| OPEN_LICENCES.contains(&l))
+    {
+        return (0, Some("no open licence".into()));
+    }
+    let Some(live) = d
+        .live
+        .as_ref()
+        .and_then(|l| d.releases.iter().find(|r| &r.release == l))
+    else {
+        return (1, Some("not published (withdrawn)".into()));
+    };
+    // Published as RDF and CSV: structured (2) and open formats (3).
+    let ask = |q: String| -> bool {
+        matches!(
+            store.query_public(&q, SparqlEvaluator::new()),
+            Ok(QueryResults::Boolean(true))
+        )
+    };
+    let g = &live.graph;
+    if !ask(format!(
+        "ASK {{ GRAPH <{g}> {{ ?s ?p ?o FILTER(isIRI(?s)) }} }}"
+    )) {
+        return (3, Some("its things have no URIs".into()));
+    }
+    let base = &store.settings().base;
+    if !ask(format!(
+        "ASK {{ GRAPH <{g}> {{ ?s ?p ?o FILTER(isIRI(?o) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> && !STRSTARTS(STR(?o), \"{base}/\")) }} }}"
+    )) {
+        return (4, Some("no links to other people's data".into()));
+    }
+    (5, None)
+}
+
+fn star_html(n: u8, why: &Option<String>) -> String {
+    let s: String = (0..5).map(|i| if i < n { '★' } else { '☆' }).collect();
+    let title = why
+        .as_deref()
+        .map(|w| format!("missing star: {w}"))
+        .unwrap_or_else(|| "five-star linked data".into());
+    format!(
+        "<span class=\"stars\" title=\"{}\" aria-label=\"{n} stars\">{s}</span>",
+        esc(&title)
+    )
+}
+
+pub async fn home(State(st): State<Arc<AppState>>) -> Response {
+    let st2 = st.clone();
+    let html = blocking(move || {
+        let datasets = st2.store.datasets().map_err(|e| e.to_string())?;
+        let mut iris: Vec<String> = datasets.iter().filter_map(|d| d.publisher.clone()).collect();
+        iris.extend(datasets.iter().filter_map(|d| d.licence.clone()));
+        let labels = labels(&st2.store, &iris);
+        let mut rows = String::new();
+        for d in &datasets {
+            let (n, why) = stars(&st2.store, d);
+            let triples = d
+                .live
+                .as_ref()
+                .and_then(|l| d.releases.iter().find(|r| &r.release == l))
+                .map(|r| r.triples.to_string())
+                .unwrap_or_else(|| "withdrawn".into());
+            let publisher = d
+                .publisher
+                .as_ref()
+                .map(|p| format!("<a href=\"{}\">{}</a>", esc(p), esc(labels.get(p).unwrap_or(p))))
+                .unwrap_or_default();
+            let licence = d
+                .licence
+                .as_ref()
+                .map(|l| {
+                    let name = if l.contains("open-government-licence/version/3") {
+                        "OGL v3".to_string()
+                    } else {
+                        labels.get(l).cloned().unwrap_or_else(|| l.clone())
+                    };
+                    format!("<a href=\"{}\">{}</a>", esc(l), esc(&name))
+                })
+                .unwrap_or_default();
+            rows.push_str(&format!(
+                "<tr><td><a href=\"/dataset/{id}\">{title}</a></td><td>{publisher}</td><td>{licence}</td>\
+<td>{updated}</td><td>{stars}</td><td>{triples}</td></tr>",
+                id = esc(&d.id),
+                title = esc(&d.title),
+                updated = esc(d.modified.as_deref().unwrap_or("").get(..10).unwrap_or("")),
+                stars = star_html(n, &why),
+            ));
+        }
+        let table = if datasets.is_empty() {
+            "<p>No datasets are published yet. Publish one with <code>fivestar publish</code>.</p>".to_string()
+        } else {
+            format!(
+                "<table><tr><th>Dataset</th><th>Publisher</th><th>Licence</th><th>Updated</th>\
+<th>Stars</th><th>Triples</th></tr>{rows}</table>"
+            )
+        };
+        Ok(page(
+            "Council open data",
+            &format!(
+                "<h1>Council open data, as linked data</h1>\
+<p>fivestar publishes councils' spreadsheets as five-star linked data: every payment, supplier and \
+place has a URI you can look up, the same vocabularies are used across councils, and one SPARQL query \
+spans them all. Browse a dataset, run a query, or download a dump.</p>\
+<h2>Datasets</h2>{table}\
+<p class=\"muted\">The whole live store: <a href=\"/dumps/all.nq.gz\">all.nq.gz</a> \
+(<a href=\"/dumps/all.nq.gz.sha256\">sha256</a>) · <a href=\"/catalog\">DCAT catalogue</a> · \
+<a href=\"/.well-known/void\">VoID</a></p>"
+            ),
+        ))
+    })
+    .await;
+    match html {
+        Ok(h) => page_response(h),
+        Err(r) => r,
+    }
+}
+
+fn example_queries(graph: &str, payments: bool) -> Vec<(&'static str, String)> {
+    let mut q = vec![
+        (
+            "A sample of the data",
+            format!("SELECT ?s ?p ?o WHERE {{\n  GRAPH <{graph}> {{ ?s ?p ?o }}\n}}\nLIMIT 25"),
+        ),
+        (
+            "What kinds of things it describes",
+            format!(
+                "SELECT ?class (COUNT(?s) AS ?things) WHERE {{\n  GRAPH <{graph}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?things)"
+            ),
+        ),
+    ];
+    if payments {
+        q.push((
+            "Spending by supplier, largest first",
+            format!(
+                "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\nPREFIX schema: <http://schema.org/>\n\
+SELECT ?supplier ?name (SUM(?amount) AS ?total) (COUNT(?line) AS ?payments) WHERE {{\n  GRAPH <{graph}> {{\n    \
+?line payment:payee ?supplier ; payment:netAmount ?amount .\n    OPTIONAL {{ ?supplier schema:name ?name }}\n  }}\n}}\n\
+GROUP BY ?supplier ?name\nORDER BY DESC(?total)"
+            ),
+        ));
+    }
+    q
+}
+
+pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let st2 = st.clone();
+    let result = blocking(move || {
+        let Some(d) = st2
+            .store
+            .datasets()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|d| d.id == id)
+        else {
+            return Ok(None);
+        };
+        let (n, why) = stars(&st2.store, &d);
+        let mut body = format!(
+            "<h1>{}</h1><p>{}</p><p>{}</p>",
+            esc(&d.title),
+            esc(d.description.as_deref().unwrap_or("")),
+            star_html(n, &why)
+        );
+        if let Some(w) = &why {
+            body.push_str(&format!("<p class=\"muted\">Missing star: {}.</p>", esc(w)));
+        }
+        let dumps = "/dumps";
+        match d.live.as_ref().and_then(|l| d.releases.iter().find(|r| &r.release == l)) {
+            Some(live) => {
+                body.push_str(&format!(
+                    "<h2>Download</h2><p>Stable links to the live release:</p><ul>\
+<li><a href=\"{dumps}/{id}/latest.nt.gz\">latest.nt.gz</a> (N-Triples, gzipped; <a href=\"{dumps}/{id}/latest.nt.gz.sha256\">sha256</a>)</li>\
+<li><a href=\"{dumps}/{id}/latest.csv\">latest.csv</a> with its CSVW metadata <a href=\"{dumps}/{id}/latest-metadata.json\">latest-metadata.json</a> (when a CSV was the source)</li></ul>",
+                    id = esc(&d.id)
+                ));
+                let payments = matches!(
+                    st2.store.query_public(
+                        &format!("ASK {{ GRAPH <{}> {{ ?s <http://reference.data.gov.uk/def/payment#netAmount> ?o }} }}", live.graph),
+                        SparqlEvaluator::new()
+                    ),
+                    Ok(QueryResults::Boolean(true))
+                );
+                body.push_str("<h2>Example queries</h2><ul>");
+                for (title, q) in example_queries(&live.graph, payments) {
+                    body.push_str(&format!(
+                        "<li><a href=\"/query?query={}\">{}</a></li>",
+                        esc(&url_encode(&q)),
+                        esc(title)
+                    ));
+                }
+                body.push_str("</ul>");
+            }
+            None => body.push_str("<p><strong>This dataset is withdrawn:</strong> it is not on the public view.</p>"),
+        }
+        body.push_str("<h2>Releases</h2><table><tr><th>Release</th><th>Issued</th><th>Triples</th><th>Download</th></tr>");
+        for r in d.releases.iter().rev() {
+            let live = if d.live.as_deref() == Some(&r.release) { " <span class=\"live\">live</span>" } else { "" };
+            body.push_str(&format!(
+                "<tr><td>{rel}{live}</td><td>{issued}</td><td>{triples}</td><td><a href=\"{dumps}/{id}/{rel}.nt.gz\">{rel}.nt.gz</a></td></tr>",
+                rel = esc(&r.release),
+                issued = esc(r.issued.as_deref().unwrap_or("")),
+                triples = r.triples,
+                id = esc(&d.id),
+            ));
+        }
+        body.push_str("</table>");
+        Ok(Some(page(&d.title, &body)))
+    })
+    .await;
+    match result {
+        Ok(Some(h)) => page_response(h),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such dataset"),
+        Err(r) => r,
+    }
+}
+
+pub async fn query_page(Query(params): Query<HashMap<String, String>>) -> Response {
+    let q = params.get("query").cloned().unwrap_or_else(|| {
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n\
+SELECT ?dataset ?title WHERE {\n  ?dataset a dcat:Dataset ; dct:title ?title .\n}\nLIMIT 50"
+            .to_string()
+    });
+    let body = format!(
+        "<h1>Query</h1><p>Write a SPARQL 1.1 query. The default graph is the union of every live dataset, the \
+catalogue and the vocabularies.</p>\
+<form method=\"get\" action=\"/sparql\"><textarea name=\"query\" aria-label=\"SPARQL query\">{}</textarea>\
+<p><label>Results as <select name=\"format\"><option value=\"json\">JSON</option><option value=\"xml\">XML</option>\
+<option value=\"csv\">CSV</option><option value=\"tsv\">TSV</option><option value=\"turtle\">Turtle (CONSTRUCT)</option>\
+</select></label> <button type=\"submit\">Run query</button></p></form>",
+        esc(&q)
+    );
+    page_response(page("Query", &body))
+}

@@ -1,0 +1,339 @@
+//! The public face of fivestar, read-only: the SPARQL 1.1 Protocol at `/sparql` (with a
+//! Service Description), linked-data URIs (`/id/…` answers 303 to `/doc/…`, which negotiates
+//! HTML, Turtle, JSON-LD, N-Triples and RDF/XML), pages, the DCAT catalogue, VoID, dumps,
+//! health and Prometheus metrics.
+//!
+//! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
+
+mod html;
+mod metrics;
+mod negotiate;
+mod sparql;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use fivestar_store::oxigraph::io::{RdfFormat, RdfSerializer};
+use fivestar_store::oxigraph::model::Triple;
+use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use metrics::Metrics;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The base IRI of the published data (the address the site is served at).
+    pub base: String,
+    /// A query running longer is stopped and answered with an error.
+    pub query_timeout: Duration,
+    /// At most this many result rows (or triples) are returned.
+    pub max_rows: usize,
+}
+
+impl Config {
+    pub fn new(base: impl Into<String>) -> Self {
+        Config {
+            base: base.into().trim_end_matches('/').to_string(),
+            query_timeout: Duration::from_secs(30),
+            max_rows: 100_000,
+        }
+    }
+}
+
+/// Shared by every handler.
+pub struct AppState {
+    pub store: Store,
+    pub config: Config,
+    pub metrics: Metrics,
+}
+
+/// The router with every route and layer.
+pub fn router(state: Arc<AppState>) -> Router {
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT]);
+    Router::new()
+        .route("/", get(html::home))
+        .route("/dataset/{id}", get(html::dataset))
+        .route("/query", get(html::query_page))
+        .route("/sparql", get(sparql::handle).post(sparql::handle))
+        .route("/id/{*path}", get(see_other))
+        .route("/doc/{*path}", get(document))
+        .route("/catalog", get(catalog))
+        .route("/.well-known/void", get(catalog))
+        .route("/dumps/{*path}", get(dump))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Serves until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// Runs blocking store work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e)),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
+    }
+}
+
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not found")
+}
+
+async fn see_other(Path(path): Path<String>) -> Response {
+    let mut r = Redirect::to(&format!("/doc/{path}")).into_response();
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    r
+}
+
+/// Serializes triples in an RDF format.
+pub(crate) fn rdf_body(format: RdfFormat, triples: &[Triple]) -> Result<Vec<u8>, String> {
+    let mut s = RdfSerializer::from_format(format);
+    for (p, ns) in [
+        ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+        ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+        ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+        ("dcat", "http://www.w3.org/ns/dcat#"),
+        ("dct", "http://purl.org/dc/terms/"),
+        ("void", "http://rdfs.org/ns/void#"),
+        ("prov", "http://www.w3.org/ns/prov#"),
+        ("spdx", "http://spdx.org/rdf/terms#"),
+        ("payment", "http://reference.data.gov.uk/def/payment#"),
+    ] {
+        if let Ok(with) = s.clone().with_prefix(p, ns) {
+            s = with;
+        }
+    }
+    let mut w = s.for_writer(Vec::new());
+    for t in triples {
+        w.serialize_triple(t).map_err(|e| e.to_string())?;
+    }
+    w.finish().map_err(|e| e.to_string())
+}
+
+fn graph_of(results: QueryResults<'static>) -> Result<Vec<Triple>, String> {
+    match results {
+        QueryResults::Graph(triples) => triples.map(|t| t.map_err(|e| e.to_string())).collect(),
+        _ => Err("expected a graph".into()),
+    }
+}
+
+/// The triples about a resource: outgoing and incoming, from the public view.
+fn describe(store: &Store, iri: &str) -> Result<Vec<Triple>, String> {
+    let q = format!(
+        "CONSTRUCT {{ <{iri}> ?p ?o . ?s ?q <{iri}> }} WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?q <{iri}> }} }}"
+    );
+    let r = store
+        .query_public(&q, SparqlEvaluator::new())
+        .map_err(|e| e.to_string())?;
+    graph_of(r)
+}
+
+fn requested_format(
+    params: &std::collections::HashMap<String, String>,
+    headers: &HeaderMap,
+    default: Option<RdfFormat>,
+) -> Result<Option<RdfFormat>, Box<Response>> {
+    match params.get("format").map(String::as_str) {
+        Some("html") => Ok(None),
+        Some(f) => negotiate::rdf_format(f).map(Some).ok_or_else(|| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown format {f:?}"),
+            ))
+        }),
+        None => Ok(negotiate::rdf_or_html(headers, default)),
+    }
+}
+
+async fn document(
+    State(st): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if path.contains(['<', '>', '"', ' ', '{', '}', '|', '\\', '^', '`']) {
+        return error(StatusCode::BAD_REQUEST, "not a valid resource path");
+    }
+    let iri = format!("{}/id/{path}", st.config.base);
+    let format = match requested_format(&params, &headers, None) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let st2 = st.clone();
+    let iri2 = iri.clone();
+    let triples = match blocking(move || describe(&st2.store, &iri2)).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if triples.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("nothing is known about <{iri}>"),
+        );
+    }
+    respond_graph(st, format, &iri, triples).await
+}
+
+pub(crate) async fn respond_graph(
+    st: Arc<AppState>,
+    format: Option<RdfFormat>,
+    iri: &str,
+    triples: Vec<Triple>,
+) -> Response {
+    match format {
+        None => {
+            let iri = iri.to_string();
+            match blocking(move || Ok(html::resource_page(&st, &iri, &triples))).await {
+                Ok(page) => html::page_response(page),
+                Err(r) => r,
+            }
+        }
+        Some(f) => match rdf_body(f, &triples) {
+            Ok(body) => (
+                [
+                    (header::CONTENT_TYPE, negotiate::media_type(f)),
+                    (header::VARY, "Accept"),
+                ],
+                body,
+            )
+                .into_response(),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        },
+    }
+}
+
+async fn catalog(
+    State(st): State<Arc<AppState>>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let format = match requested_format(&params, &headers, Some(RdfFormat::Turtle)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let st2 = st.clone();
+    let triples = match blocking(move || {
+        let g = st2.store.catalog_graph();
+        let r = st2
+            .store
+            .query_public(
+                &format!("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"),
+                SparqlEvaluator::new(),
+            )
+            .map_err(|e| e.to_string())?;
+        graph_of(r)
+    })
+    .await
+    {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let iri = format!("{}/id/catalog", st.config.base);
+    respond_graph(st, format, &iri, triples).await
+}
+
+async fn dump(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+    let ok = !path.is_empty()
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && !seg.starts_with('.') && !seg.contains('\\'));
+    if !ok {
+        return error(StatusCode::NOT_FOUND, "not found");
+    }
+    let file = st.store.dumps_dir().join(&path);
+    let content_type = if path.ends_with(".nt.gz") {
+        "application/n-triples"
+    } else if path.ends_with(".nq.gz") {
+        "application/n-quads"
+    } else if path.ends_with(".csv") {
+        "text/csv; charset=utf-8"
+    } else if path.ends_with("-metadata.json") {
+        "application/csvm+json"
+    } else if path.ends_with(".sha256") {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if path.ends_with(".gz") {
+                // The file is gzip-compressed data of that type, served as is.
+                h.insert(
+                    header::CONTENT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                );
+                h.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!(
+                        "attachment; filename=\"{}\"",
+                        path.rsplit('/').next().unwrap_or("dump")
+                    ))
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+                );
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/gzip"),
+                );
+            }
+            r
+        }
+        Err(_) => error(StatusCode::NOT_FOUND, "no such dump"),
+    }
+}
+
+async fn health(State(st): State<Arc<AppState>>) -> Response {
+    let st2 = st.clone();
+    match blocking(move || st2.store.datasets().map_err(|e| e.to_string())).await {
+        Ok(d) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({
+                "status": "ok",
+                "datasets": d.len(),
+                "live": d.iter().filter(|x| x.live.is_some()).count(),
+            })
+            .to_string(),
+        )
+            .into_response(),
+        Err(r) => r,
+    }
+}

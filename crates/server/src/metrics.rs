@@ -1,0 +1,107 @@
+//! Prometheus metrics: requests by route and status, latencies, query timeouts.
+
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const BUCKETS: [f64; 8] = [0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0];
+
+/// Bucket counts, sum of seconds, count.
+type Histogram = ([u64; 8], f64, u64);
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (route, status) → count.
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// route → (bucket counts, sum of seconds, count).
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    pub query_timeouts: AtomicU64,
+}
+
+fn route_of(path: &str) -> String {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "" => "/".into(),
+        "sparql" | "id" | "doc" | "dataset" | "dumps" | "catalog" | "query" | "health"
+        | "metrics" | ".well-known" => {
+            format!("/{first}")
+        }
+        _ => "other".into(),
+    }
+}
+
+pub async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = route_of(req.uri().path());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    if let Ok(mut m) = st.metrics.requests.lock() {
+        *m.entry((route.clone(), status)).or_default() += 1;
+    }
+    if let Ok(mut l) = st.metrics.latency.lock() {
+        let e = l.entry(route).or_insert(([0; 8], 0.0, 0));
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                e.0[i] += 1;
+            }
+        }
+        e.1 += secs;
+        e.2 += 1;
+    }
+    response
+}
+
+pub async fn render(State(st): State<Arc<AppState>>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP fivestar_http_requests_total HTTP requests by route and status.\n");
+    out.push_str("# TYPE fivestar_http_requests_total counter\n");
+    if let Ok(m) = st.metrics.requests.lock() {
+        for ((route, status), n) in m.iter() {
+            out.push_str(&format!(
+                "fivestar_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+            ));
+        }
+    }
+    out.push_str("# HELP fivestar_http_request_duration_seconds Request latency by route.\n");
+    out.push_str("# TYPE fivestar_http_request_duration_seconds histogram\n");
+    if let Ok(l) = st.metrics.latency.lock() {
+        for (route, (buckets, sum, count)) in l.iter() {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                out.push_str(&format!(
+                    "fivestar_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {}\n",
+                    buckets[i]
+                ));
+            }
+            out.push_str(&format!(
+                "fivestar_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\n"
+            ));
+            out.push_str(&format!(
+                "fivestar_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\n"
+            ));
+            out.push_str(&format!(
+                "fivestar_http_request_duration_seconds_count{{route=\"{route}\"}} {count}\n"
+            ));
+        }
+    }
+    out.push_str("# HELP fivestar_sparql_query_timeouts_total Queries stopped by the timeout.\n");
+    out.push_str("# TYPE fivestar_sparql_query_timeouts_total counter\n");
+    out.push_str(&format!(
+        "fivestar_sparql_query_timeouts_total {}\n",
+        st.metrics.query_timeouts.load(Ordering::Relaxed)
+    ));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}

@@ -1,0 +1,333 @@
+//! The SPARQL 1.1 Protocol, read-only: query by GET, POST form and POST direct;
+//! `default-graph-uri` and `named-graph-uri`; content negotiation (or `format=`); a Service
+//! Description without a query; a timeout that cancels evaluation; a row cap; SERVICE and
+//! updates (LOAD…) refused; ETags derived from the live state.
+
+use crate::{blocking, error, negotiate, AppState};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fivestar_store::oxigraph::io::RdfFormat;
+use fivestar_store::oxigraph::model::{Literal, NamedNode, Triple};
+use fivestar_store::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use fivestar_store::oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
+use sha2::Digest;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+enum Output {
+    Rdf(RdfFormat),
+    Results(QueryResultsFormat),
+}
+
+struct Answer {
+    body: Vec<u8>,
+    content_type: &'static str,
+    truncated: bool,
+}
+
+fn run(
+    st: &AppState,
+    query: &str,
+    defaults: &[String],
+    named: &[String],
+    output: Output,
+    token: CancellationToken,
+) -> Result<Answer, String> {
+    let max = st.config.max_rows;
+    let results = st
+        .store
+        .query_public_with(
+            query,
+            SparqlEvaluator::new().with_cancellation_token(token),
+            defaults,
+            named,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut truncated = false;
+    match (results, output) {
+        (QueryResults::Solutions(solutions), Output::Results(f)) => {
+            let mut w = QueryResultsSerializer::from_format(f)
+                .serialize_solutions_to_writer(Vec::new(), solutions.variables().to_vec())
+                .map_err(|e| e.to_string())?;
+            for (n, s) in solutions.enumerate() {
+                if n >= max {
+                    truncated = true;
+                    break;
+                }
+                w.serialize(&s.map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(Answer {
+                body: w.finish().map_err(|e| e.to_string())?,
+                content_type: negotiate::results_media_type(f),
+                truncated,
+            })
+        }
+        (QueryResults::Boolean(b), Output::Results(f)) => Ok(Answer {
+            body: QueryResultsSerializer::from_format(f)
+                .serialize_boolean_to_writer(Vec::new(), b)
+                .map_err(|e| e.to_string())?,
+            content_type: negotiate::results_media_type(f),
+            truncated,
+        }),
+        (QueryResults::Graph(triples), Output::Rdf(f)) => {
+            let mut all = Vec::new();
+            for (n, t) in triples.enumerate() {
+                if n >= max {
+                    truncated = true;
+                    break;
+                }
+                all.push(t.map_err(|e| e.to_string())?);
+            }
+            Ok(Answer {
+                body: crate::rdf_body(f, &all)?,
+                content_type: negotiate::media_type(f),
+                truncated,
+            })
+        }
+        _ => Err("the results do not fit the negotiated format".into()),
+    }
+}
+
+/// The Service Description of the endpoint (SPARQL 1.1 Service Description).
+fn service_description(st: &AppState) -> Vec<Triple> {
+    let sd = |l: &str| {
+        NamedNode::new_unchecked(format!(
+            "http://www.w3.org/ns/sparql-service-description#{l}"
+        ))
+    };
+    let rdf_type = NamedNode::new_unchecked("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
+    let endpoint = NamedNode::new_unchecked(format!("{}/sparql", st.config.base));
+    let service = NamedNode::new_unchecked(format!("{}/sparql#service", st.config.base));
+    let dataset = NamedNode::new_unchecked(format!("{}/sparql#dataset", st.config.base));
+    let default_graph =
+        NamedNode::new_unchecked(format!("{}/sparql#default-graph", st.config.base));
+    let fmt = |f: &str| NamedNode::new_unchecked(format!("http://www.w3.org/ns/formats/{f}"));
+    let mut t = vec![
+        Triple::new(service.clone(), rdf_type.clone(), sd("Service")),
+        Triple::new(service.clone(), sd("endpoint"), endpoint),
+        Triple::new(service.clone(), sd("supportedLanguage"), sd("SPARQL11Query")),
+        Triple::new(service.clone(), sd("feature"), sd("UnionDefaultGraph")),
+        Triple::new(service.clone(), sd("defaultDataset"), dataset.clone()),
+        Triple::new(dataset.clone(), rdf_type.clone(), sd("Dataset")),
+        Triple::new(dataset.clone(), sd("defaultGraph"), default_graph.clone()),
+        Triple::new(default_graph.clone(), rdf_type, sd("Graph")),
+        Triple::new(
+            default_graph,
+            NamedNode::new_unchecked("http://www.w3.org/2000/01/rdf-schema#comment"),
+            Literal::new_simple_literal(
+                "The union of the live release of every dataset, the catalogue and the vocabularies.",
+            ),
+        ),
+    ];
+    for f in [
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "SPARQL_Results_TSV",
+        "Turtle",
+        "N-Triples",
+        "JSON-LD",
+        "RDF_XML",
+    ] {
+        t.push(Triple::new(service.clone(), sd("resultFormat"), fmt(f)));
+    }
+    t
+}
+
+fn etag(state: &str, parts: &[&str]) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(state.as_bytes());
+    for p in parts {
+        h.update([0]);
+        h.update(p.as_bytes());
+    }
+    format!("\"{}\"", &hex::encode(h.finalize())[..32])
+}
+
+pub async fn handle(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let mut params: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let mut direct: Option<String> = None;
+    if method == Method::POST {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match ct.as_str() {
+            "application/x-www-form-urlencoded" => {
+                params.extend(url::form_urlencoded::parse(&body).into_owned())
+            }
+            "application/sparql-query" => match String::from_utf8(body.to_vec()) {
+                Ok(q) => direct = Some(q),
+                Err(_) => return error(StatusCode::BAD_REQUEST, "the query is not UTF-8"),
+            },
+            "application/sparql-update" => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "this endpoint is read-only: updates are not accepted",
+                )
+            }
+            _ => {
+                return error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "POST a query as application/x-www-form-urlencoded or application/sparql-query",
+                )
+            }
+        }
+    }
+    let get = |k: &str| {
+        params
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    if !get("update").is_empty() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this endpoint is read-only: updates are not accepted",
+        );
+    }
+    let queries = get("query");
+    if queries.len() > 1 || (direct.is_some() && !queries.is_empty()) {
+        return error(StatusCode::BAD_REQUEST, "give exactly one query");
+    }
+    let format = get("format").into_iter().next();
+    let Some(query) = direct.or_else(|| queries.into_iter().next()) else {
+        // No query: the Service Description.
+        let f = match negotiate::graph_format(&headers, format.as_deref()) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+        };
+        return match crate::rdf_body(f, &service_description(&st)) {
+            Ok(b) => ([(header::CONTENT_TYPE, negotiate::media_type(f))], b).into_response(),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        };
+    };
+    let defaults = get("default-graph-uri");
+    let named = get("named-graph-uri");
+    let parsed = match spargebra::SparqlParser::new().parse_query(&query) {
+        Ok(q) => q,
+        Err(e) => {
+            if spargebra::SparqlParser::new().parse_update(&query).is_ok() {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "this endpoint is read-only: updates (LOAD, INSERT, DELETE…) are not accepted",
+                );
+            }
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("SPARQL syntax error: {e}"),
+            );
+        }
+    };
+    let output = match parsed {
+        spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
+            match negotiate::graph_format(&headers, format.as_deref()) {
+                Ok(f) => Output::Rdf(f),
+                Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+            }
+        }
+        _ => match negotiate::solutions_format(&headers, format.as_deref()) {
+            Ok(f) => Output::Results(f),
+            Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+        },
+    };
+    let format_key = match &output {
+        Output::Rdf(f) => negotiate::media_type(*f),
+        Output::Results(f) => negotiate::results_media_type(*f),
+    };
+    // ETag from the live state: a repeated query on an unchanged store is answered 304.
+    let st2 = st.clone();
+    let state = match blocking(move || st2.store.state_tag().map_err(|e| e.to_string())).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let tag = etag(
+        &state,
+        &[&query, format_key, &defaults.join(" "), &named.join(" ")],
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert(
+            header::ETAG,
+            HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")),
+        );
+        return r;
+    }
+    let token = CancellationToken::new();
+    let st2 = st.clone();
+    let t2 = token.clone();
+    let task =
+        tokio::task::spawn_blocking(move || run(&st2, &query, &defaults, &named, output, t2));
+    let answer = match tokio::time::timeout(st.config.query_timeout, task).await {
+        Err(_) => {
+            token.cancel();
+            st.metrics.query_timeouts.fetch_add(1, Ordering::Relaxed);
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "the query was stopped after {} s, the time limit of this endpoint: narrow it or download a dump",
+                    st.config.query_timeout.as_secs_f64()
+                ),
+            );
+        }
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Ok(Err(e))) => {
+            let lower = e.to_ascii_lowercase();
+            return if lower.contains("service") {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "SERVICE is not allowed: this endpoint makes no outbound requests ({e})"
+                    ),
+                )
+            } else {
+                error(StatusCode::BAD_REQUEST, &format!("the query failed: {e}"))
+            };
+        }
+        Ok(Ok(Ok(a))) => a,
+    };
+    let mut r = (StatusCode::OK, answer.body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=0, must-revalidate"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    if answer.truncated {
+        h.insert(
+            "X-Fivestar-Truncated",
+            HeaderValue::from_str(&format!("results cut at {} rows", st.config.max_rows))
+                .unwrap_or(HeaderValue::from_static("true")),
+        );
+    }
+    r
+}

@@ -1,0 +1,506 @@
+//! The catalogue graph: every dataset and release in DCAT 3, with VoID statistics and PROV-O.
+//!
+//! - The catalogue `<base>/id/catalog` is a `dcat:Catalog`.
+//! - A dataset `<base>/id/dataset/{id}` is a `dcat:Dataset`; its releases are versions of it
+//!   (`dcat:hasVersion`), and the live one is its `dcat:hasCurrentVersion`.
+//! - A release `<base>/id/dataset/{id}/release/{release}` is a `dcat:Dataset` and a
+//!   `void:Dataset` with its distributions (dumps with `dcat:downloadURL`, `dcat:mediaType`,
+//!   `dcat:byteSize`, `spdx:checksum`), VoID counts, and where it came from (PROV-O).
+
+use crate::dumps::DumpFile;
+use crate::{PublishRequest, Result, Store};
+use oxigraph::model::{
+    GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Quad, Term,
+    TermRef,
+};
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+
+const fn iri(s: &'static str) -> NamedNodeRef<'static> {
+    NamedNodeRef::new_unchecked(s)
+}
+
+pub const RDF_TYPE: NamedNodeRef<'static> = iri("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
+const DCAT_CATALOG: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#Catalog");
+const DCAT_DATASET_CLASS: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#Dataset");
+const DCAT_DISTRIBUTION_CLASS: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dcat#Distribution");
+const DCAT_DATASET: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#dataset");
+const DCAT_DISTRIBUTION: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#distribution");
+const DCAT_DOWNLOAD_URL: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#downloadURL");
+const DCAT_MEDIA_TYPE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#mediaType");
+const DCAT_BYTE_SIZE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#byteSize");
+const DCAT_HAS_VERSION: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#hasVersion");
+pub const DCAT_HAS_CURRENT_VERSION: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dcat#hasCurrentVersion");
+const DCAT_IS_VERSION_OF: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#isVersionOf");
+const DCAT_VERSION: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#version");
+const DCT_TITLE: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/title");
+const DCT_DESCRIPTION: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/description");
+const DCT_IDENTIFIER: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/identifier");
+const DCT_PUBLISHER: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/publisher");
+const DCT_LICENSE: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/license");
+const DCT_ISSUED: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/issued");
+const DCT_MODIFIED: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/modified");
+const VOID_DATASET: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#Dataset");
+const VOID_TRIPLES: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#triples");
+const VOID_ENTITIES: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#entities");
+const VOID_CLASSES: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#classes");
+const VOID_PROPERTIES: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#properties");
+const VOID_SPARQL_ENDPOINT: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#sparqlEndpoint");
+const VOID_DATA_DUMP: NamedNodeRef<'static> = iri("http://rdfs.org/ns/void#dataDump");
+const SPDX_CHECKSUM: NamedNodeRef<'static> = iri("http://spdx.org/rdf/terms#checksum");
+const SPDX_CHECKSUM_CLASS: NamedNodeRef<'static> = iri("http://spdx.org/rdf/terms#Checksum");
+const SPDX_ALGORITHM: NamedNodeRef<'static> = iri("http://spdx.org/rdf/terms#algorithm");
+const SPDX_SHA256: NamedNodeRef<'static> =
+    iri("http://spdx.org/rdf/terms#checksumAlgorithm_sha256");
+const SPDX_CHECKSUM_VALUE: NamedNodeRef<'static> = iri("http://spdx.org/rdf/terms#checksumValue");
+const PROV_WAS_DERIVED_FROM: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/prov#wasDerivedFrom");
+const PROV_GENERATED_AT_TIME: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/prov#generatedAtTime");
+const PROV_WAS_GENERATED_BY: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/prov#wasGeneratedBy");
+const PROV_ACTIVITY: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#Activity");
+const PROV_USED: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#used");
+const PROV_AT_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#atTime");
+const PROV_ENDED_AT_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#endedAtTime");
+const RDFS_COMMENT: NamedNodeRef<'static> = iri("http://www.w3.org/2000/01/rdf-schema#comment");
+const XSD_INTEGER: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#integer");
+const XSD_NON_NEGATIVE_INTEGER: NamedNodeRef<'static> =
+    iri("http://www.w3.org/2001/XMLSchema#nonNegativeInteger");
+const XSD_DATE_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#dateTime");
+const XSD_HEX_BINARY: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#hexBinary");
+
+pub fn catalog_iri(base: &str) -> String {
+    format!("{base}/id/catalog")
+}
+
+pub fn dataset_iri(base: &str, dataset: &str) -> String {
+    format!("{base}/id/dataset/{dataset}")
+}
+
+pub fn release_iri(base: &str, dataset: &str, release: &str) -> String {
+    format!("{base}/id/dataset/{dataset}/release/{release}")
+}
+
+/// VoID statistics of a release.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VoidStats {
+    pub triples: u64,
+    pub entities: u64,
+    pub classes: u64,
+    pub properties: u64,
+}
+
+/// A release as the catalogue describes it.
+#[derive(Debug, Clone)]
+pub struct ReleaseState {
+    pub release: String,
+    pub iri: String,
+    pub graph: String,
+    pub issued: Option<String>,
+    pub triples: u64,
+    pub source: Option<String>,
+}
+
+/// A dataset as the catalogue describes it.
+#[derive(Debug, Clone)]
+pub struct DatasetState {
+    pub id: String,
+    pub iri: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub publisher: Option<String>,
+    pub licence: Option<String>,
+    pub modified: Option<String>,
+    /// The live release, if the dataset is not withdrawn.
+    pub live: Option<String>,
+    /// Sorted by release id.
+    pub releases: Vec<ReleaseState>,
+}
+
+fn text(t: Option<&Term>) -> Option<String> {
+    match t? {
+        Term::Literal(l) => Some(l.value().to_string()),
+        Term::NamedNode(n) => Some(n.as_str().to_string()),
+        _ => None,
+    }
+}
+
+pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
+    let cat = store.catalog_graph();
+    let base = &store.settings.base;
+    let query = format!(
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#>
+         PREFIX dct: <http://purl.org/dc/terms/>
+         SELECT ?d ?id ?title ?desc ?publisher ?licence ?modified ?live WHERE {{
+           GRAPH <{cat}> {{
+             ?d a dcat:Dataset ; dct:identifier ?id ; dct:title ?title .
+             FILTER NOT EXISTS {{ ?d dcat:isVersionOf ?any }}
+             OPTIONAL {{ ?d dct:description ?desc }}
+             OPTIONAL {{ ?d dct:publisher ?publisher }}
+             OPTIONAL {{ ?d dct:license ?licence }}
+             OPTIONAL {{ ?d dct:modified ?modified }}
+             OPTIONAL {{ ?d dcat:hasCurrentVersion ?live }}
+           }}
+         }} ORDER BY ?id"
+    );
+    let mut out = Vec::new();
+    if let QueryResults::Solutions(rows) = SparqlEvaluator::new()
+        .parse_query(&query)?
+        .on_store(store.db())
+        .execute()?
+    {
+        for row in rows {
+            let row = row?;
+            let id = text(row.get("id")).unwrap_or_default();
+            let live_iri = text(row.get("live"));
+            out.push(DatasetState {
+                iri: text(row.get("d")).unwrap_or_default(),
+                title: text(row.get("title")).unwrap_or_default(),
+                description: text(row.get("desc")),
+                publisher: text(row.get("publisher")),
+                licence: text(row.get("licence")),
+                modified: text(row.get("modified")),
+                live: live_iri.and_then(|l| {
+                    l.strip_prefix(&format!("{}/release/", dataset_iri(base, &id)))
+                        .map(String::from)
+                }),
+                releases: Vec::new(),
+                id,
+            });
+        }
+    }
+    let query = format!(
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#>
+         PREFIX dct: <http://purl.org/dc/terms/>
+         PREFIX void: <http://rdfs.org/ns/void#>
+         PREFIX prov: <http://www.w3.org/ns/prov#>
+         SELECT ?d ?r ?version ?issued ?triples ?source WHERE {{
+           GRAPH <{cat}> {{
+             ?r dcat:isVersionOf ?d ; dcat:version ?version .
+             OPTIONAL {{ ?r dct:issued ?issued }}
+             OPTIONAL {{ ?r void:triples ?triples }}
+             OPTIONAL {{ ?r prov:wasDerivedFrom ?source }}
+           }}
+         }} ORDER BY ?d ?version"
+    );
+    if let QueryResults::Solutions(rows) = SparqlEvaluator::new()
+        .parse_query(&query)?
+        .on_store(store.db())
+        .execute()?
+    {
+        for row in rows {
+            let row = row?;
+            let d = text(row.get("d")).unwrap_or_default();
+            if let Some(ds) = out.iter_mut().find(|x| x.iri == d) {
+                let release = text(row.get("version")).unwrap_or_default();
+                ds.releases.push(ReleaseState {
+                    iri: text(row.get("r")).unwrap_or_default(),
+                    graph: store.graph_iri(&ds.id, &release),
+                    issued: text(row.get("issued")),
+                    triples: text(row.get("triples"))
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0),
+                    source: text(row.get("source")),
+                    release,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Quads {
+    graph: NamedNode,
+    quads: Vec<Quad>,
+}
+
+impl Quads {
+    fn add<'a>(
+        &mut self,
+        s: impl Into<NamedOrBlankNodeRef<'a>>,
+        p: NamedNodeRef<'a>,
+        o: impl Into<TermRef<'a>>,
+    ) {
+        let (s, o): (NamedOrBlankNodeRef<'a>, TermRef<'a>) = (s.into(), o.into());
+        self.quads.push(Quad::new(
+            s.into_owned(),
+            p.into_owned(),
+            o.into_owned(),
+            self.graph.clone(),
+        ));
+    }
+}
+
+fn media_type(name: &str) -> NamedNode {
+    let m = if name.ends_with(".nt.gz") {
+        "application/n-triples"
+    } else if name.ends_with(".nq.gz") {
+        "application/n-quads"
+    } else if name.ends_with("-metadata.json") {
+        "application/csvm+json"
+    } else if name.ends_with(".csv") {
+        "text/csv"
+    } else {
+        "application/octet-stream"
+    };
+    NamedNode::new_unchecked(format!("https://www.iana.org/assignments/media-types/{m}"))
+}
+
+/// Describes a distribution (a dump file) of `of`.
+fn distribution(q: &mut Quads, base: &str, of: NamedNodeRef<'_>, dist_iri: &str, file: &DumpFile) {
+    let dist = NamedNode::new_unchecked(dist_iri);
+    let sum = NamedNode::new_unchecked(format!("{dist_iri}#sha256"));
+    let url = NamedNode::new_unchecked(format!("{base}/dumps/{}", file.path));
+    q.add(of, DCAT_DISTRIBUTION, &dist);
+    q.add(&dist, RDF_TYPE, DCAT_DISTRIBUTION_CLASS);
+    q.add(&dist, DCT_TITLE, LiteralRef::new_simple_literal(&file.name));
+    q.add(&dist, DCAT_DOWNLOAD_URL, &url);
+    q.add(&dist, DCAT_MEDIA_TYPE, &media_type(&file.name));
+    q.add(
+        &dist,
+        DCAT_BYTE_SIZE,
+        &Literal::new_typed_literal(file.bytes.to_string(), XSD_NON_NEGATIVE_INTEGER),
+    );
+    q.add(&dist, SPDX_CHECKSUM, &sum);
+    q.add(&sum, RDF_TYPE, SPDX_CHECKSUM_CLASS);
+    q.add(&sum, SPDX_ALGORITHM, SPDX_SHA256);
+    q.add(
+        &sum,
+        SPDX_CHECKSUM_VALUE,
+        &Literal::new_typed_literal(file.sha256.clone(), XSD_HEX_BINARY),
+    );
+    if file.name.ends_with(".nt.gz") || file.name.ends_with(".nq.gz") {
+        q.add(of, VOID_DATA_DUMP, &url);
+    }
+}
+
+/// Quads describing a dataset (not its releases).
+fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Quads {
+    let base = &store.settings.base;
+    let mut q = Quads {
+        graph: NamedNode::new_unchecked(store.catalog_graph()),
+        quads: Vec::new(),
+    };
+    let cat = NamedNode::new_unchecked(catalog_iri(base));
+    let ds = NamedNode::new_unchecked(dataset_iri(base, &req.dataset.id));
+    q.add(&cat, RDF_TYPE, DCAT_CATALOG);
+    q.add(
+        &cat,
+        DCT_TITLE,
+        LiteralRef::new_simple_literal("fivestar catalogue"),
+    );
+    q.add(&cat, DCAT_DATASET, &ds);
+    q.add(&ds, RDF_TYPE, DCAT_DATASET_CLASS);
+    q.add(&ds, RDF_TYPE, VOID_DATASET);
+    q.add(
+        &ds,
+        DCT_IDENTIFIER,
+        LiteralRef::new_simple_literal(&req.dataset.id),
+    );
+    q.add(
+        &ds,
+        DCT_TITLE,
+        LiteralRef::new_simple_literal(&req.dataset.title),
+    );
+    if !req.dataset.description.is_empty() {
+        q.add(
+            &ds,
+            DCT_DESCRIPTION,
+            LiteralRef::new_simple_literal(&req.dataset.description),
+        );
+    }
+    if let Some(p) = req
+        .dataset
+        .publisher
+        .as_deref()
+        .and_then(|p| NamedNode::new(p).ok())
+    {
+        q.add(&ds, DCT_PUBLISHER, &p);
+    }
+    if let Ok(l) = NamedNode::new(&req.dataset.licence) {
+        q.add(&ds, DCT_LICENSE, &l);
+    }
+    q.add(
+        &ds,
+        DCT_MODIFIED,
+        &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
+    );
+    q.add(
+        &ds,
+        VOID_SPARQL_ENDPOINT,
+        &NamedNode::new_unchecked(format!("{base}/sparql")),
+    );
+    for f in latest {
+        let d = format!("{}/distribution/{}", ds.as_str(), f.name.replace('.', "-"));
+        distribution(&mut q, base, ds.as_ref(), &d, f);
+    }
+    q
+}
+
+/// Records a release and makes it live, in one transaction.
+pub fn record_release(
+    store: &Store,
+    req: &PublishRequest,
+    files: &[DumpFile],
+    stats: &VoidStats,
+) -> Result<()> {
+    let base = &store.settings.base;
+    let latest: Vec<DumpFile> = files.iter().map(|f| f.as_latest(&req.release)).collect();
+    let mut q = dataset_quads(store, req, &latest);
+    let ds = NamedNode::new_unchecked(dataset_iri(base, &req.dataset.id));
+    let rel_s = release_iri(base, &req.dataset.id, &req.release);
+    let rel = NamedNode::new_unchecked(&rel_s);
+    q.add(&ds, DCAT_HAS_VERSION, &rel);
+    q.add(&ds, DCAT_HAS_CURRENT_VERSION, &rel);
+    q.add(&rel, RDF_TYPE, DCAT_DATASET_CLASS);
+    q.add(&rel, RDF_TYPE, VOID_DATASET);
+    q.add(&rel, DCAT_IS_VERSION_OF, &ds);
+    q.add(
+        &rel,
+        DCAT_VERSION,
+        LiteralRef::new_simple_literal(&req.release),
+    );
+    q.add(
+        &rel,
+        DCT_TITLE,
+        &Literal::new_simple_literal(format!("{} (release {})", req.dataset.title, req.release)),
+    );
+    q.add(
+        &rel,
+        DCT_ISSUED,
+        &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
+    );
+    for (p, n) in [
+        (VOID_TRIPLES, stats.triples),
+        (VOID_ENTITIES, stats.entities),
+        (VOID_CLASSES, stats.classes),
+        (VOID_PROPERTIES, stats.properties),
+    ] {
+        q.add(
+            &rel,
+            p,
+            &Literal::new_typed_literal(n.to_string(), XSD_INTEGER),
+        );
+    }
+    for f in files {
+        let d = format!("{rel_s}/distribution/{}", f.name.replace('.', "-"));
+        distribution(&mut q, base, rel.as_ref(), &d, f);
+    }
+    // Provenance.
+    let p = &req.provenance;
+    q.add(
+        &rel,
+        PROV_GENERATED_AT_TIME,
+        &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
+    );
+    let run = NamedNode::new_unchecked(format!("{rel_s}/run"));
+    q.add(&rel, PROV_WAS_GENERATED_BY, &run);
+    q.add(&run, RDF_TYPE, PROV_ACTIVITY);
+    q.add(
+        &run,
+        PROV_ENDED_AT_TIME,
+        &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
+    );
+    if let Some(r) = &p.run {
+        q.add(&run, RDFS_COMMENT, &Literal::new_simple_literal(r.clone()));
+    }
+    if let Some(src) = p.source.as_deref().and_then(|s| NamedNode::new(s).ok()) {
+        q.add(&rel, PROV_WAS_DERIVED_FROM, &src);
+        q.add(&run, PROV_USED, &src);
+        if let Some(sha) = &p.source_sha256 {
+            let sum = NamedNode::new_unchecked(format!("{rel_s}/source#sha256"));
+            q.add(&src, SPDX_CHECKSUM, &sum);
+            q.add(&sum, RDF_TYPE, SPDX_CHECKSUM_CLASS);
+            q.add(&sum, SPDX_ALGORITHM, SPDX_SHA256);
+            q.add(
+                &sum,
+                SPDX_CHECKSUM_VALUE,
+                &Literal::new_typed_literal(sha.clone(), XSD_HEX_BINARY),
+            );
+        }
+        if let Some(t) = &p.fetched_at {
+            q.add(
+                &run,
+                PROV_AT_TIME,
+                &Literal::new_typed_literal(t.clone(), XSD_DATE_TIME),
+            );
+        }
+    }
+    if let Some(sha) = &p.pipeline_sha256 {
+        let pipe = NamedNode::new_unchecked(format!("{rel_s}/pipeline"));
+        let sum = NamedNode::new_unchecked(format!("{rel_s}/pipeline#sha256"));
+        q.add(&run, PROV_USED, &pipe);
+        q.add(&pipe, SPDX_CHECKSUM, &sum);
+        q.add(&sum, RDF_TYPE, SPDX_CHECKSUM_CLASS);
+        q.add(&sum, SPDX_ALGORITHM, SPDX_SHA256);
+        q.add(
+            &sum,
+            SPDX_CHECKSUM_VALUE,
+            &Literal::new_typed_literal(sha.clone(), XSD_HEX_BINARY),
+        );
+    }
+
+    // One transaction: refresh the dataset's own description, switch its live release.
+    let cat = NamedNode::new_unchecked(store.catalog_graph());
+    let mut tx = store.db().start_transaction()?;
+    let old: Vec<Quad> = tx
+        .quads_for_pattern(
+            Some(ds.as_ref().into()),
+            None,
+            None,
+            Some(GraphNameRef::NamedNode(cat.as_ref())),
+        )
+        .filter(|q| !matches!(q, Ok(q) if q.predicate.as_ref() == DCAT_HAS_VERSION))
+        .collect::<Result<_, _>>()?;
+    let prefix = format!("{}/distribution/", ds.as_str());
+    let old_dists: Vec<Quad> = tx
+        .quads_for_pattern(
+            None,
+            None,
+            None,
+            Some(GraphNameRef::NamedNode(cat.as_ref())),
+        )
+        .filter(|q| matches!(q, Ok(q) if q.subject.to_string().starts_with(&format!("<{prefix}"))))
+        .collect::<Result<_, _>>()?;
+    for quad in old.iter().chain(&old_dists) {
+        tx.remove(quad);
+    }
+    for quad in &q.quads {
+        tx.insert(quad);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Removes a release's description from the catalogue.
+pub fn remove_release(store: &Store, dataset: &str, release: &str) -> Result<()> {
+    let rel = release_iri(&store.settings.base, dataset, release);
+    let cat = NamedNode::new_unchecked(store.catalog_graph());
+    let mut tx = store.db().start_transaction()?;
+    let doomed: Vec<Quad> = tx
+        .quads_for_pattern(
+            None,
+            None,
+            None,
+            Some(GraphNameRef::NamedNode(cat.as_ref())),
+        )
+        .filter(|q| match q {
+            Ok(q) => {
+                let s = q.subject.to_string();
+                let s = s.trim_start_matches('<').trim_end_matches('>');
+                s == rel
+                    || s.starts_with(&format!("{rel}/"))
+                    || s.starts_with(&format!("{rel}#"))
+                    || matches!(&q.object, Term::NamedNode(o) if o.as_str() == rel)
+            }
+            Err(_) => true,
+        })
+        .collect::<Result<_, _>>()?;
+    for quad in &doomed {
+        tx.remove(quad);
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Dumps written at publish time, under `dumps/`:
+//!
+//! - per release: `{dataset}/{release}.nt.gz`, and where a CSV was the source
+//!   `{dataset}/{release}.csv` with `{dataset}/{release}-metadata.json`;
+//! - stable names for the live release: `{dataset}/latest.nt.gz`, `latest.csv`,
+//!   `latest-metadata.json`;
+//! - the whole public view: `all.nq.gz`.
+//!
+//! Each file has a `.sha256` beside it (in `sha256sum` format). Files are written to a
+//! temporary name and renamed, so a reader never sees half a file.
+
+use crate::{io, PublishRequest, Result, Store};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxigraph::model::GraphNameRef;
+use sha2::{Digest, Sha256};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A dump file, described for the catalogue.
+#[derive(Debug, Clone)]
+pub struct DumpFile {
+    /// The file name, e.g. `2024-q1.nt.gz`.
+    pub name: String,
+    /// The path under `dumps/`, e.g. `spending/2024-q1.nt.gz`.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl DumpFile {
+    /// The same file under its `latest` name.
+    pub fn as_latest(&self, release: &str) -> DumpFile {
+        let name = self.name.replacen(release, "latest", 1);
+        let path = match self.path.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{name}"),
+            None => name.clone(),
+        };
+        DumpFile {
+            name,
+            path,
+            ..self.clone()
+        }
+    }
+}
+
+/// Writes through a hash, counting bytes.
+struct Hashing<W: Write> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `path` atomically through `fill`, with its `.sha256` beside it.
+fn write_file(
+    dir: &Path,
+    rel: &str,
+    fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<DumpFile> {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let tmp = tmp_path(&path);
+    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let mut w = Hashing {
+        inner: BufWriter::new(file),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    fill(&mut w)?;
+    w.flush().map_err(io(&tmp))?;
+    let sha = hex::encode(w.hash.finalize());
+    let bytes = w.bytes;
+    w.inner
+        .into_inner()
+        .map_err(|e| io(&tmp)(e.into_error()))?
+        .sync_all()
+        .map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sum_path = path.with_file_name(format!("{name}.sha256"));
+    let sum_tmp = tmp_path(&sum_path);
+    std::fs::write(&sum_tmp, format!("{sha}  {name}\n")).map_err(io(&sum_tmp))?;
+    std::fs::rename(&sum_tmp, &sum_path).map_err(io(&sum_path))?;
+    Ok(DumpFile {
+        name,
+        path: rel.to_string(),
+        bytes,
+        sha256: sha,
+    })
+}
+
+fn copy_into(src: &Path, w: &mut dyn Write) -> Result<()> {
+    let mut f = std::fs::File::open(src).map_err(io(src))?;
+    std::io::copy(&mut f, w).map_err(io(src))?;
+    Ok(())
+}
+
+fn gzip_into(src: &Path, w: &mut dyn Write) -> Result<()> {
+    let mut gz = GzEncoder::new(w, Compression::default());
+    copy_into(src, &mut gz)?;
+    gz.finish().map_err(io(src))?;
+    Ok(())
+}
+
+/// A CSVW metadata document pointing at `csv_name` instead of its original file.
+fn retarget_metadata(metadata: &Path, csv_name: &str) -> Result<Vec<u8>> {
+    let mut text = String::new();
+    std::fs::File::open(metadata)
+        .map_err(io(metadata))?
+        .read_to_string(&mut text)
+        .map_err(io(metadata))?;
+    let mut v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| crate::Error::Invalid(format!("{}: {e}", metadata.display())))?;
+    let url = serde_json::Value::String(csv_name.to_string());
+    if v.get("url").is_some() {
+        v["url"] = url;
+    } else if let Some(t) = v.get_mut("tables").and_then(|t| t.get_mut(0)) {
+        t["url"] = url;
+    }
+    Ok(serde_json::to_vec_pretty(&v).unwrap_or_default())
+}
+
+pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> {
+    let (d, r) = (&req.dataset.id, &req.release);
+    let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| {
+        gzip_into(&req.ntriples, w)
+    })?];
+    if let Some((csv, metadata)) = &req.csv {
+        files.push(write_file(dir, &format!("{d}/{r}.csv"), |w| {
+            copy_into(csv, w)
+        })?);
+        let meta = retarget_metadata(metadata, &format!("{r}.csv"))?;
+        files.push(write_file(dir, &format!("{d}/{r}-metadata.json"), |w| {
+            w.write_all(&meta).map_err(io(metadata))
+        })?);
+    }
+    Ok(files)
+}
+
+/// Points the `latest` names at `release`.
+pub fn write_latest(store: &Store, dataset: &str, release: &str) -> Result<()> {
+    let dir = store.dumps_dir();
+    let ds_dir = dir.join(dataset);
+    remove_latest(&dir, dataset)?;
+    for ext in [".nt.gz", ".csv"] {
+        let src = ds_dir.join(format!("{release}{ext}"));
+        if src.is_file() {
+            write_file(&dir, &format!("{dataset}/latest{ext}"), |w| {
+                copy_into(&src, w)
+            })?;
+        }
+    }
+    let meta = ds_dir.join(format!("{release}-metadata.json"));
+    if meta.is_file() {
+        let bytes = retarget_metadata(&meta, "latest.csv")?;
+        write_file(&dir, &format!("{dataset}/latest-metadata.json"), |w| {
+            w.write_all(&bytes).map_err(io(&meta))
+        })?;
+    }
+    Ok(())
+}
+
+pub fn remove_latest(dir: &Path, dataset: &str) -> Result<()> {
+    for name in ["latest.nt.gz", "latest.csv", "latest-metadata.json"] {
+        for f in [name.to_string(), format!("{name}.sha256")] {
+            let p = dir.join(dataset).join(f);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
+    for ext in [".nt.gz", ".csv", "-metadata.json"] {
+        for f in [format!("{release}{ext}"), format!("{release}{ext}.sha256")] {
+            let p = dir.join(dataset).join(f);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary).
+pub fn write_all(store: &Store) -> Result<()> {
+    let graphs = store.public_graphs()?;
+    let dir = store.dumps_dir();
+    write_file(&dir, "all.nq.gz", |w| {
+        let gz = GzEncoder::new(w, Compression::default());
+        let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
+        for g in &graphs {
+            for quad in store.db().quads_for_pattern(
+                None,
+                None,
+                None,
+                Some(GraphNameRef::NamedNode(g.as_ref())),
+            ) {
+                ser.serialize_quad(&quad?).map_err(io(&dir))?;
+            }
+        }
+        ser.finish().map_err(io(&dir))?.finish().map_err(io(&dir))?;
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! Releases of datasets in an on-disk Oxigraph store, their dumps, and the DCAT catalogue.
+//!
+//! Each dataset is published as **releases**: one named graph per release,
+//! `<base>/graph/{dataset}/{release}`. A publish writes the dumps, bulk-loads the release
+//! (Oxigraph's bulk loader is atomic: nothing is visible before it commits), then makes it live
+//! in one transaction that rewrites the dataset's catalogue entry. The live release of a dataset
+//! is its `dcat:hasCurrentVersion`. Readers of the public view see only live releases, the
+//! catalogue and the vocabulary graphs: never a draft, never a half-loaded release.
+//!
+//! Oxigraph specifics stay inside this crate; publishing goes through [`Publisher`] so that a
+//! remote SPARQL store can become a second target.
+
+mod catalog;
+mod dumps;
+
+pub use oxigraph;
+
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, QuadRef, Term};
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use std::path::{Path, PathBuf};
+
+pub use catalog::{DatasetState, ReleaseState};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("storage: {0}")]
+    Storage(#[from] oxigraph::store::StorageError),
+    #[error("loading the release: {0}")]
+    Load(#[from] oxigraph::store::LoaderError),
+    #[error("query: {0}")]
+    Query(#[from] oxigraph::sparql::QueryEvaluationError),
+    #[error("query syntax: {0}")]
+    Syntax(#[from] oxigraph::sparql::SparqlSyntaxError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The description of a dataset, as its publisher gives it.
+#[derive(Debug, Clone)]
+pub struct DatasetInfo {
+    /// A slug: lower-case letters, digits and hyphens.
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The publisher's IRI (a council's statistical-geography URI).
+    pub publisher: Option<String>,
+    /// The licence IRI (Open Government Licence v3 when not given).
+    pub licence: String,
+}
+
+pub const OGL_V3: &str =
+    "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
+
+/// Where a release came from (PROV-O).
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// The URL of the source file.
+    pub source: Option<String>,
+    pub source_sha256: Option<String>,
+    /// When the source was fetched (xsd:dateTime).
+    pub fetched_at: Option<String>,
+    /// Identifies the run that generated the release.
+    pub run: Option<String>,
+    /// The sha256 of the pipeline file or metadata that drove the conversion.
+    pub pipeline_sha256: Option<String>,
+}
+
+/// A release to publish.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    pub dataset: DatasetInfo,
+    /// A slug; releases sort by it (a timestamp such as `20241122T205000Z` does well).
+    pub release: String,
+    /// The release's triples, as an N-Triples file.
+    pub ntriples: PathBuf,
+    /// The clean CSV and its CSVW metadata, published beside the RDF when a CSV was the source.
+    pub csv: Option<(PathBuf, PathBuf)>,
+    pub provenance: Provenance,
+    /// When the release was generated (xsd:dateTime).
+    pub generated_at: String,
+}
+
+/// What a publish produced.
+#[derive(Debug, Clone)]
+pub struct ReleaseInfo {
+    pub dataset: String,
+    pub release: String,
+    pub graph: String,
+    pub triples: u64,
+}
+
+/// A target that releases can be published to.
+pub trait Publisher {
+    fn publish(&self, request: &PublishRequest) -> Result<ReleaseInfo>;
+    /// Takes a dataset off the live view (its releases stay).
+    fn withdraw(&self, dataset: &str) -> Result<()>;
+    /// Makes an earlier (or any existing) release the live one.
+    fn rollback(&self, dataset: &str, release: &str) -> Result<()>;
+}
+
+/// Called with the number of quads loaded so far.
+pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Store settings.
+#[derive(Clone)]
+pub struct Settings {
+    /// The base IRI every published IRI starts with, without a trailing slash.
+    pub base: String,
+    /// Memory the bulk loader may use, in megabytes (it is a target, not a hard limit).
+    pub loader_memory_mb: usize,
+    /// Threads the bulk loader may use.
+    pub loader_threads: usize,
+    /// Told how a bulk load progresses.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("base", &self.base)
+            .field("loader_memory_mb", &self.loader_memory_mb)
+            .field("loader_threads", &self.loader_threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    pub fn new(base: impl Into<String>) -> Self {
+        Settings {
+            base: base.into().trim_end_matches('/').to_string(),
+            loader_memory_mb: 512,
+            loader_threads: 2,
+            progress: None,
+        }
+    }
+}
+
+/// The fivestar store: an Oxigraph database and the dumps beside it.
+pub struct Store {
+    db: oxigraph::store::Store,
+    dir: PathBuf,
+    settings: Settings,
+}
+
+/// Refuses every SERVICE call: the public store makes no outbound requests. (Oxigraph is
+/// also built without its HTTP client, so there is nothing else to call.)
+struct NoService;
+
+/// The error a SERVICE call gets.
+#[derive(Debug, thiserror::Error)]
+#[error("SERVICE <{0}> is not allowed: this endpoint makes no outbound requests")]
+pub struct ServiceRefused(String);
+
+impl oxigraph::sparql::DefaultServiceHandler for NoService {
+    type Error = ServiceRefused;
+
+    fn handle(
+        &self,
+        service_name: &NamedNode,
+        _pattern: &spargebra::algebra::GraphPattern,
+        _base_iri: Option<&oxiri::Iri<String>>,
+    ) -> Result<oxigraph::sparql::QuerySolutionIter<'static>, ServiceRefused> {
+        Err(ServiceRefused(service_name.as_str().to_string()))
+    }
+}
+
+/// Checks a dataset or release id: a slug, so that it is safe in IRIs and file names.
+pub fn check_slug(kind: &str, s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 100
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'
+        })
+        && !s.starts_with(['.', '-']);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{kind} {s:?} must be lower-case letters, digits, '-', '_' or '.', not starting with '.' or '-'"
+        )))
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`: the database in `dir/oxigraph`, dumps in
+    /// `dir/dumps`. A store remembers the base IRI it was created with.
+    pub fn open(dir: impl AsRef<Path>, settings: Settings) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(dir.join("dumps")).map_err(io(&dir))?;
+        let marker = dir.join("store.json");
+        match std::fs::read_to_string(&marker) {
+            Ok(text) => {
+                let v: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", marker.display())))?;
+                let base = v["base"].as_str().unwrap_or("");
+                if base != settings.base {
+                    return Err(Error::Invalid(format!(
+                        "the store in {} was created with base IRI {base}, not {}; use that base or a new store",
+                        dir.display(),
+                        settings.base
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let v = serde_json::json!({"base": settings.base, "format": 1});
+                std::fs::write(&marker, v.to_string()).map_err(io(&marker))?;
+            }
+            Err(e) => return Err(io(&marker)(e)),
+        }
+        let db = oxigraph::store::Store::open(dir.join("oxigraph"))?;
+        let store = Store { db, dir, settings };
+        store.remove_orphans()?;
+        Ok(store)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn dumps_dir(&self) -> PathBuf {
+        self.dir.join("dumps")
+    }
+
+    /// The underlying database, for the server's read side.
+    pub fn db(&self) -> &oxigraph::store::Store {
+        &self.db
+    }
+
+    pub fn graph_iri(&self, dataset: &str, release: &str) -> String {
+        format!("{}/graph/{dataset}/{release}", self.settings.base)
+    }
+
+    pub fn catalog_graph(&self) -> String {
+        format!("{}/graph/catalog", self.settings.base)
+    }
+
+    pub fn vocab_graph(&self) -> String {
+        format!("{}/graph/vocab", self.settings.base)
+    }
+
+    /// Release graphs with no catalogue entry: left by a crash between loading and making
+    /// live. They were never visible; remove them.
+    fn remove_orphans(&self) -> Result<()> {
+        let prefix = format!("{}/graph/", self.settings.base);
+        let known: std::collections::HashSet<String> = self
+            .datasets()?
+            .into_iter()
+            .flat_map(|d| d.releases.into_iter().map(|r| r.graph))
+            .collect();
+        let graphs: Vec<NamedNode> = self
+            .db
+            .named_graphs()
+            .filter_map(|g| match g {
+                Ok(oxigraph::model::NamedOrBlankNode::NamedNode(n)) => Some(Ok(n)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()?;
+        for g in graphs {
+            let s = g.as_str();
+            if s.starts_with(&prefix)
+                && s != self.catalog_graph()
+                && s != self.vocab_graph()
+                && !known.contains(s)
+            {
+                self.db.remove_named_graph(g.as_ref())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the vocabulary graph (labels for pages and queries).
+    pub fn load_vocabulary(&self, turtle: &[u8]) -> Result<()> {
+        let g = NamedNode::new_unchecked(self.vocab_graph());
+        self.db.clear_graph(g.as_ref())?;
+        self.db.load_from_reader(
+            RdfParser::from_format(RdfFormat::Turtle).with_default_graph(g.as_ref()),
+            turtle,
+        )?;
+        Ok(())
+    }
+
+    /// Every dataset with its releases, from the catalogue.
+    pub fn datasets(&self) -> Result<Vec<DatasetState>> {
+        catalog::datasets(self)
+    }
+
+    /// The graphs of the public view: live releases, the catalogue and the vocabulary.
+    pub fn public_graphs(&self) -> Result<Vec<NamedNode>> {
+        let mut graphs: Vec<NamedNode> = self
+            .datasets()?
+            .into_iter()
+            .filter_map(|d| {
+                d.live
+                    .and_then(|l| d.releases.into_iter().find(|r| r.release == l))
+            })
+            .map(|r| NamedNode::new_unchecked(r.graph))
+            .collect();
+        graphs.push(NamedNode::new_unchecked(self.catalog_graph()));
+        graphs.push(NamedNode::new_unchecked(self.vocab_graph()));
+        Ok(graphs)
+    }
+
+    /// Runs a read-only query on the public view: the default graph is the union of the
+    /// public graphs, and only they can be named. SERVICE is refused.
+    pub fn query_public(
+        &self,
+        query: &str,
+        evaluator: SparqlEvaluator,
+    ) -> Result<QueryResults<'static>> {
+        self.query_public_with(query, evaluator, &[], &[])
+    }
+
+    /// As [`Store::query_public`], with the SPARQL Protocol's `default-graph-uri` and
+    /// `named-graph-uri`: graphs outside the public view are dropped, so nothing else can
+    /// be reached. Empty lists mean the whole public view.
+    pub fn query_public_with(
+        &self,
+        query: &str,
+        evaluator: SparqlEvaluator,
+        default_graphs: &[String],
+        named_graphs: &[String],
+    ) -> Result<QueryResults<'static>> {
+        let public = self.public_graphs()?;
+        let pick = |asked: &[String]| -> Vec<NamedNode> {
+            if asked.is_empty() {
+                public.clone()
+            } else {
+                public
+                    .iter()
+                    .filter(|g| asked.iter().any(|a| a == g.as_str()))
+                    .cloned()
+                    .collect()
+            }
+        };
+        let (default, named) = (pick(default_graphs), pick(named_graphs));
+        let mut prepared = evaluator
+            .with_default_service_handler(NoService)
+            .parse_query(query)?;
+        let dataset = prepared.dataset_mut();
+        dataset.set_default_graph(default.into_iter().map(Into::into).collect());
+        dataset.set_available_named_graphs(named.into_iter().map(Into::into).collect());
+        Ok(prepared.on_store(&self.db).execute()?)
+    }
+
+    /// A tag that changes whenever the public view changes (for HTTP ETags).
+    pub fn state_tag(&self) -> Result<String> {
+        let mut parts: Vec<String> = self
+            .datasets()?
+            .into_iter()
+            .map(|d| {
+                format!(
+                    "{}={}@{}",
+                    d.id,
+                    d.live.unwrap_or_default(),
+                    d.modified.unwrap_or_default()
+                )
+            })
+            .collect();
+        parts.sort();
+        Ok(parts.join(";"))
+    }
+
+    /// Counts the triples of a graph.
+    fn count(&self, query: &str) -> Result<u64> {
+        let results = SparqlEvaluator::new()
+            .parse_query(query)?
+            .on_store(&self.db)
+            .execute()?;
+        if let QueryResults::Solutions(mut s) = results {
+            if let Some(row) = s.next() {
+                let row = row?;
+                if let Some(Term::Literal(l)) = row.get("n") {
+                    return Ok(l.value().parse().unwrap_or(0));
+                }
+            }
+        }
+        Ok(0)
+    }
+
+    fn set_live(&self, dataset: &str, release: Option<&str>) -> Result<()> {
+        let cat = NamedNode::new_unchecked(self.catalog_graph());
+        let ds = NamedNode::new_unchecked(catalog::dataset_iri(&self.settings.base, dataset));
+        let mut tx = self.db.start_transaction()?;
+        let current: Vec<_> = tx
+            .quads_for_pattern(
+                Some(ds.as_ref().into()),
+                Some(catalog::DCAT_HAS_CURRENT_VERSION),
+                None,
+                Some(GraphNameRef::NamedNode(cat.as_ref())),
+            )
+            .collect::<Result<_, _>>()?;
+        for q in &current {
+            tx.remove(q);
+        }
+        if let Some(r) = release {
+            let rel =
+                NamedNode::new_unchecked(catalog::release_iri(&self.settings.base, dataset, r));
+            tx.insert(QuadRef::new(
+                ds.as_ref(),
+                catalog::DCAT_HAS_CURRENT_VERSION,
+                rel.as_ref(),
+                cat.as_ref(),
+            ));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn find(&self, dataset: &str) -> Result<DatasetState> {
+        self.datasets()?
+            .into_iter()
+            .find(|d| d.id == dataset)
+            .ok_or_else(|| Error::Invalid(format!("no dataset {dataset:?} in the store")))
+    }
+
+    /// Removes a release that is not live: its graph, catalogue entry and dumps.
+    pub fn remove_release(&self, dataset: &str, release: &str) -> Result<()> {
+        let d = self.find(dataset)?;
+        if d.live.as_deref() == Some(release) {
+            return Err(Error::Invalid(format!(
+                "{dataset}/{release} is live: roll back or withdraw first"
+            )));
+        }
+        let r = d
+            .releases
+            .iter()
+            .find(|r| r.release == release)
+            .ok_or_else(|| Error::Invalid(format!("no release {dataset}/{release}")))?;
+        catalog::remove_release(self, dataset, release)?;
+        self.db
+            .remove_named_graph(NamedNodeRef::new_unchecked(&r.graph))?;
+        dumps::remove_release(&self.dumps_dir(), dataset, release)?;
+        Ok(())
+    }
+}
+
+impl Publisher for Store {
+    fn publish(&self, req: &PublishRequest) -> Result<ReleaseInfo> {
+        check_slug("dataset id", &req.dataset.id)?;
+        check_slug("release id", &req.release)?;
+        if let Ok(d) = self.find(&req.dataset.id) {
+            if d.releases.iter().any(|r| r.release == req.release) {
+                return Err(Error::Invalid(format!(
+                    "release {}/{} exists already",
+                    req.dataset.id, req.release
+                )));
+            }
+        }
+        // 1. Dumps first: what is downloaded is what is loaded.
+        let files = dumps::write_release(&self.dumps_dir(), req)?;
+        // 2. Load the release into its own graph; atomic, invisible until live.
+        let graph = NamedNode::new_unchecked(self.graph_iri(&req.dataset.id, &req.release));
+        let file = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
+        let mut loader = self
+            .db
+            .bulk_loader()
+            .with_num_threads(self.settings.loader_threads)
+            .with_max_memory_size_in_megabytes(self.settings.loader_memory_mb);
+        if let Some(progress) = self.settings.progress.clone() {
+            loader = loader.on_progress(move |n| progress(n));
+        }
+        loader.load_from_reader(
+            RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph.as_ref()),
+            std::io::BufReader::new(file),
+        )?;
+        loader.commit()?;
+        // 3. Statistics (VoID).
+        let g = graph.as_str();
+        let stats = catalog::VoidStats {
+            triples: self.count(&format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"))?,
+            entities: self.count(&format!(
+                "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o FILTER(isIRI(?s)) }} }}"
+            ))?,
+            classes: self.count(&format!(
+                "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s a ?c }} }}"
+            ))?,
+            properties: self.count(&format!(
+                "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
+            ))?,
+        };
+        // 4. Catalogue entry and the switch to live, in one transaction.
+        catalog::record_release(self, req, &files, &stats)?;
+        // 5. Stable names for the live state.
+        dumps::write_latest(self, &req.dataset.id, &req.release)?;
+        dumps::write_all(self)?;
+        Ok(ReleaseInfo {
+            dataset: req.dataset.id.clone(),
+            release: req.release.clone(),
+            graph: graph.into_string(),
+            triples: stats.triples,
+        })
+    }
+
+    fn withdraw(&self, dataset: &str) -> Result<()> {
+        self.find(dataset)?;
+        self.set_live(dataset, None)?;
+        dumps::remove_latest(&self.dumps_dir(), dataset)?;
+        dumps::write_all(self)
+    }
+
+    fn rollback(&self, dataset: &str, release: &str) -> Result<()> {
+        let d = self.find(dataset)?;
+        if !d.releases.iter().any(|r| r.release == release) {
+            return Err(Error::Invalid(format!("no release {dataset}/{release}")));
+        }
+        self.set_live(dataset, Some(release))?;
+        dumps::write_latest(self, dataset, release)?;
+        dumps::write_all(self)
+    }
+}
+
+/// The current UTC time as a release id (`20241122T205000Z`) and as an xsd:dateTime.
+pub fn now_utc() -> (String, String) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    (
+        format!("{y:04}{mo:02}{d:02}t{h:02}{m:02}{s:02}z"),
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert!(super::check_slug("id", "spending-2024").is_ok());
+        assert!(super::check_slug("id", "20241122t205000z").is_ok());
+        for bad in ["", "../x", "A", "a/b", ".hidden", "a b"] {
+            assert!(super::check_slug("id", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clock() {
+        let (id, dt) = super::now_utc();
+        assert_eq!(id.len(), 16);
+        assert!(dt.ends_with('Z') && dt.len() == 20, "{dt}");
+        assert!(super::check_slug("release", &id).is_ok());
+    }
+}

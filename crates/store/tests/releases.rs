@@ -1,0 +1,371 @@
+//! Releases: publish, switch, roll back, withdraw, remove; the public view; the catalogue;
+//! dumps and their checksums; and a crash in the middle of a load.
+
+use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Settings, Store};
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+const BASE: &str = "http://127.0.0.1:7878";
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fivestar-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn ntriples(dir: &Path, name: &str, n: usize, tag: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "<http://example.org/payment/{i}> <http://reference.data.gov.uk/def/payment#netAmount> \"{i}.50\"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n<http://example.org/payment/{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://reference.data.gov.uk/def/payment#ExpenditureLine> .\n<http://example.org/payment/{i}> <http://example.org/tag> \"{tag}\" .\n"
+        ));
+    }
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+fn request(nt: PathBuf, release: &str) -> PublishRequest {
+    PublishRequest {
+        dataset: DatasetInfo {
+            id: "spending".into(),
+            title: "Spending over £500".into(),
+            description: "Example".into(),
+            publisher: Some(
+                "http://statistics.data.gov.uk/id/statistical-geography/E08000009".into(),
+            ),
+            licence: fivestar_store::OGL_V3.into(),
+        },
+        release: release.into(),
+        ntriples: nt,
+        csv: None,
+        provenance: Provenance {
+            source: Some("http://council.example/spend.csv".into()),
+            source_sha256: Some("ab".repeat(32)),
+            fetched_at: Some("2024-04-01T09:00:00Z".into()),
+            run: Some("test run".into()),
+            pipeline_sha256: None,
+        },
+        generated_at: "2024-04-01T09:00:05Z".into(),
+    }
+}
+
+fn strings(store: &Store, query: &str) -> Vec<String> {
+    match store.query_public(query, SparqlEvaluator::new()).unwrap() {
+        QueryResults::Solutions(rows) => rows
+            .map(|r| {
+                let r = r.unwrap();
+                r.iter()
+                    .map(|(_, t)| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect(),
+        _ => panic!("expected solutions"),
+    }
+}
+
+fn tags(store: &Store) -> Vec<String> {
+    strings(
+        store,
+        "SELECT DISTINCT ?t WHERE { ?s <http://example.org/tag> ?t } ORDER BY ?t",
+    )
+}
+
+#[test]
+fn publish_switch_rollback_withdraw_remove() {
+    let dir = tmp("cycle");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    assert!(tags(&store).is_empty());
+
+    let one = store
+        .publish(&request(ntriples(&dir, "a.nt", 10, "one"), "r1"))
+        .unwrap();
+    assert_eq!(one.triples, 30);
+    assert_eq!(one.graph, format!("{BASE}/graph/spending/r1"));
+    assert_eq!(tags(&store), vec!["\"one\""]);
+
+    store
+        .publish(&request(ntriples(&dir, "b.nt", 5, "two"), "r2"))
+        .unwrap();
+    assert_eq!(
+        tags(&store),
+        vec!["\"two\""],
+        "only the live release is public"
+    );
+    let ds = &store.datasets().unwrap()[0];
+    assert_eq!(ds.live.as_deref(), Some("r2"));
+    assert_eq!(
+        ds.releases
+            .iter()
+            .map(|r| r.release.as_str())
+            .collect::<Vec<_>>(),
+        ["r1", "r2"]
+    );
+    assert_eq!(ds.releases[1].triples, 15);
+
+    store.rollback("spending", "r1").unwrap();
+    assert_eq!(tags(&store), vec!["\"one\""]);
+    assert!(store.rollback("spending", "r9").is_err());
+
+    store.withdraw("spending").unwrap();
+    assert!(tags(&store).is_empty());
+    assert_eq!(store.datasets().unwrap()[0].live, None);
+    assert!(!dir.join("store/dumps/spending/latest.nt.gz").exists());
+
+    store.rollback("spending", "r2").unwrap();
+    assert!(
+        store.remove_release("spending", "r2").is_err(),
+        "a live release stays"
+    );
+    store.remove_release("spending", "r1").unwrap();
+    let ds = &store.datasets().unwrap()[0];
+    assert_eq!(ds.releases.len(), 1);
+    assert!(!dir.join("store/dumps/spending/r1.nt.gz").exists());
+    assert!(
+        store
+            .publish(&request(ntriples(&dir, "c.nt", 1, "x"), "r2"))
+            .is_err(),
+        "no overwrite"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_public_view_hides_drafts_and_other_graphs() {
+    let dir = tmp("view");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store
+        .publish(&request(ntriples(&dir, "a.nt", 3, "live"), "r1"))
+        .unwrap();
+    // A draft: loaded into a release graph but never recorded (as after a crash).
+    store
+        .db()
+        .update(&format!(
+            "INSERT DATA {{ GRAPH <{BASE}/graph/spending/draft> {{ <http://example.org/x> <http://example.org/tag> \"draft\" }} }}"
+        ))
+        .unwrap();
+    assert_eq!(tags(&store), vec!["\"live\""]);
+    let named = strings(
+        &store,
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g",
+    );
+    assert_eq!(
+        named,
+        vec![
+            format!("<{BASE}/graph/catalog>"),
+            format!("<{BASE}/graph/spending/r1>")
+        ]
+    );
+    assert!(strings(
+        &store,
+        &format!("SELECT * WHERE {{ GRAPH <{BASE}/graph/spending/draft> {{ ?s ?p ?o }} }}")
+    )
+    .is_empty());
+    drop(store);
+    // Reopening removes the orphan.
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let graphs: Vec<String> = store
+        .db()
+        .named_graphs()
+        .map(|g| g.unwrap().to_string())
+        .collect();
+    assert!(!graphs.iter().any(|g| g.contains("draft")), "{graphs:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_catalogue_describes_releases_in_dcat_void_and_prov() {
+    let dir = tmp("catalog");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store
+        .publish(&request(ntriples(&dir, "a.nt", 4, "x"), "r1"))
+        .unwrap();
+    let q = |query: &str| {
+        strings(
+            &store,
+            &format!(
+                "PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX void: <http://rdfs.org/ns/void#>
+         PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX spdx: <http://spdx.org/rdf/terms#>
+         PREFIX dct: <http://purl.org/dc/terms/> {query}"
+            ),
+        )
+    };
+    assert_eq!(
+        q("SELECT ?t ?e ?c ?p WHERE { ?r dcat:isVersionOf ?d ; void:triples ?t ; void:entities ?e ; void:classes ?c ; void:properties ?p }"),
+        vec!["\"12\"^^<http://www.w3.org/2001/XMLSchema#integer> \"4\"^^<http://www.w3.org/2001/XMLSchema#integer> \"1\"^^<http://www.w3.org/2001/XMLSchema#integer> \"3\"^^<http://www.w3.org/2001/XMLSchema#integer>"]
+    );
+    let dumps = q("SELECT ?url ?size ?sum WHERE { ?r dcat:isVersionOf ?d ; dcat:distribution ?x . ?x dcat:downloadURL ?url ; dcat:mediaType ?m ; dcat:byteSize ?size ; spdx:checksum/spdx:checksumValue ?sum }");
+    assert_eq!(dumps.len(), 1);
+    assert!(
+        dumps[0].starts_with(&format!("<{BASE}/dumps/spending/r1.nt.gz>")),
+        "{dumps:?}"
+    );
+    assert_eq!(
+        q("SELECT ?src ?when WHERE { ?r prov:wasDerivedFrom ?src ; prov:generatedAtTime ?when ; prov:wasGeneratedBy ?run . ?run a prov:Activity }"),
+        vec!["<http://council.example/spend.csv> \"2024-04-01T09:00:05Z\"^^<http://www.w3.org/2001/XMLSchema#dateTime>"]
+    );
+    assert_eq!(
+        q("SELECT ?l WHERE { ?c a dcat:Catalog ; dcat:dataset ?d . ?d dct:license ?l ; dcat:hasCurrentVersion ?r }"),
+        vec![format!("<{}>", fivestar_store::OGL_V3)]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn check_sum(path: &Path) {
+    let bytes = std::fs::read(path).unwrap();
+    let sum = std::fs::read_to_string(format!("{}.sha256", path.display())).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        sum,
+        format!("{}  {name}\n", hex::encode(sha2::Sha256::digest(&bytes)))
+    );
+}
+
+#[test]
+fn dumps_match_their_checksums_and_latest_follows_the_live_release() {
+    let dir = tmp("dumps");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let csv = dir.join("spend.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let meta = dir.join("spend.csv-metadata.json");
+    std::fs::write(
+        &meta,
+        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "spend.csv"}"#,
+    )
+    .unwrap();
+    let mut req = request(ntriples(&dir, "a.nt", 3, "one"), "r1");
+    req.csv = Some((csv.clone(), meta.clone()));
+    store.publish(&req).unwrap();
+    store
+        .publish(&request(ntriples(&dir, "b.nt", 2, "two"), "r2"))
+        .unwrap();
+    let d = dir.join("store/dumps");
+    for f in [
+        "spending/r1.nt.gz",
+        "spending/r1.csv",
+        "spending/r1-metadata.json",
+        "spending/r2.nt.gz",
+        "spending/latest.nt.gz",
+        "all.nq.gz",
+    ] {
+        check_sum(&d.join(f));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("spending/r1-metadata.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        meta["url"], "r1.csv",
+        "the published metadata points at the published CSV"
+    );
+    assert_eq!(
+        std::fs::read(d.join("spending/latest.nt.gz")).unwrap(),
+        std::fs::read(d.join("spending/r2.nt.gz")).unwrap()
+    );
+    assert!(!d.join("spending/latest.csv").exists(), "r2 had no CSV");
+    store.rollback("spending", "r1").unwrap();
+    assert_eq!(
+        std::fs::read(d.join("spending/latest.csv")).unwrap(),
+        b"a,b\n1,2\n"
+    );
+    let mut all = String::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(std::fs::File::open(d.join("all.nq.gz")).unwrap())
+        .read_to_string(&mut all)
+        .unwrap();
+    assert!(
+        all.contains("\"one\"") && !all.contains("\"two\""),
+        "all.nq.gz is the live view"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_ids_and_a_changed_base_are_refused() {
+    let dir = tmp("ids");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let mut req = request(ntriples(&dir, "a.nt", 1, "x"), "r1");
+    req.dataset.id = "../etc".into();
+    assert!(store.publish(&req).is_err());
+    drop(store);
+    let err = Store::open(
+        dir.join("store"),
+        Settings::new("https://data.council.example"),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("base IRI"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Run as a child process by `a_crash_mid_load_leaves_the_live_release`.
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var("FIVESTAR_CRASH_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let marker = dir.join("loading");
+    let mut settings = Settings::new(BASE);
+    settings.loader_threads = 1;
+    settings.progress = Some(std::sync::Arc::new(move |_| {
+        let _ = std::fs::write(&marker, "");
+    }));
+    let store = Store::open(dir.join("store"), settings).unwrap();
+    store.publish(&request(dir.join("big.nt"), "r2")).unwrap();
+    std::fs::write(dir.join("finished"), "").unwrap();
+}
+
+#[test]
+fn a_crash_mid_load_leaves_the_live_release() {
+    let dir = tmp("crash");
+    {
+        let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+        store
+            .publish(&request(ntriples(&dir, "a.nt", 20, "before"), "r1"))
+            .unwrap();
+    }
+    ntriples(&dir, "big.nt", 400_000, "after");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture"])
+        .env("FIVESTAR_CRASH_DIR", &dir)
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !dir.join("loading").exists() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the child never started loading"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child ended before loading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!dir.join("finished").exists(), "the load was interrupted");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    assert_eq!(tags(&store), vec!["\"before\""]);
+    let ds = &store.datasets().unwrap()[0];
+    assert_eq!(ds.live.as_deref(), Some("r1"));
+    assert_eq!(ds.releases.len(), 1);
+    let graphs: Vec<String> = store
+        .db()
+        .named_graphs()
+        .map(|g| g.unwrap().to_string())
+        .collect();
+    assert!(
+        !graphs.iter().any(|g| g.contains("/r2")),
+        "no trace of the interrupted release: {graphs:?}"
+    );
+    // The store works: publish again.
+    store
+        .publish(&request(ntriples(&dir, "c.nt", 2, "again"), "r3"))
+        .unwrap();
+    assert_eq!(tags(&store), vec!["\"again\""]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,471 @@
+//! End-to-end tests of `fivestar publish` and `fivestar serve`: a real store on disk, the real
+//! binary serving on a loopback port, checked over HTTP with reqwest.
+
+use sha2::Digest;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bin() -> PathBuf {
+    if let Ok(b) = std::env::var("FIVESTAR_BIN") {
+        return PathBuf::from(b);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .join("fivestar")
+}
+
+const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
+
+/// A served store, stopped when dropped.
+struct Site {
+    child: Child,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(name: &str, extra: &[&str]) -> Site {
+    let dir = std::env::temp_dir().join(format!("fivestar-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("store");
+    let store_s = store.to_str().unwrap();
+    // The base IRI must be known before the port: use a fixed one for the data.
+    let base = "http://127.0.0.1:7878";
+    let out = Command::new(bin())
+        .current_dir(root())
+        .args([
+            "publish",
+            EXAMPLE,
+            "--dataset",
+            "trafford-spending",
+            "--title",
+            "Trafford spending over £500",
+            "--publisher",
+            "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
+            "--release",
+            "r1",
+            "--store",
+            store_s,
+            "--base-iri",
+            base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "publish: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = vec![
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--store",
+        store_s,
+        "--base-iri",
+        base,
+    ];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(bin())
+        .current_dir(root())
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    Site { child, url, dir }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+const COUNT: &str = "SELECT (COUNT(?l) AS ?n) WHERE { ?l a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }";
+
+#[test]
+fn sparql_protocol_methods_and_formats() {
+    let site = start("protocol", &[]);
+    let c = client();
+    let sparql = format!("{}/sparql", site.url);
+    // GET, JSON by Accept.
+    let r = c
+        .get(&sparql)
+        .query(&[("query", COUNT)])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/sparql-results+json"));
+    let v: serde_json::Value = r.json().unwrap();
+    assert_eq!(v["results"]["bindings"][0]["n"]["value"], "40");
+    // POST form, XML.
+    let r = c
+        .post(&sparql)
+        .form(&[("query", COUNT)])
+        .header("Accept", "application/sparql-results+xml")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .unwrap()
+        .contains("<literal datatype=\"http://www.w3.org/2001/XMLSchema#integer\">40</literal>"));
+    // POST direct, CSV and TSV.
+    for (accept, needle) in [
+        ("text/csv", "n\r\n40"),
+        ("text/tab-separated-values", "?n\n40"),
+    ] {
+        let r = c
+            .post(&sparql)
+            .header("Content-Type", "application/sparql-query")
+            .header("Accept", accept)
+            .body(COUNT)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+        assert!(r.text().unwrap().contains(needle), "{accept}");
+    }
+    // format= for browsers.
+    let r = c
+        .get(&sparql)
+        .query(&[("query", COUNT), ("format", "csv")])
+        .send()
+        .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    // Graphs in every RDF format.
+    let construct = "CONSTRUCT { ?s ?p ?o } WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> ; ?p ?o }";
+    for (accept, needle) in [
+        ("text/turtle", "ExpenditureLine"),
+        (
+            "application/n-triples",
+            "<http://reference.data.gov.uk/def/payment#ExpenditureLine> .",
+        ),
+        ("application/ld+json", "\"@id\""),
+        ("application/rdf+xml", "rdf:RDF"),
+    ] {
+        let r = c
+            .get(&sparql)
+            .query(&[("query", construct)])
+            .header("Accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(accept),
+            "{accept}"
+        );
+        assert!(r.text().unwrap().contains(needle), "{accept}");
+    }
+    // ASK.
+    let r = c
+        .get(&sparql)
+        .query(&[("query", "ASK { ?s ?p ?o }")])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap();
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["boolean"], true);
+    // Service description without a query.
+    let r = c
+        .get(&sparql)
+        .header("Accept", "text/turtle")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sd = r.text().unwrap();
+    assert!(
+        sd.contains("sparql-service-description#Service") && sd.contains("SPARQL11Query"),
+        "{sd}"
+    );
+    // Errors.
+    let r = c
+        .get(&sparql)
+        .query(&[("query", "SELECT WHERE {")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("syntax"));
+    let r = c
+        .get(&sparql)
+        .query(&[(
+            "query",
+            "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+        )])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("SERVICE"));
+    let r = c
+        .post(&sparql)
+        .form(&[("query", "LOAD <http://example.org/data.ttl>")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(&sparql)
+        .header("Content-Type", "application/sparql-update")
+        .body("CLEAR ALL")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Only public graphs can be named.
+    let r = c
+        .get(&sparql)
+        .query(&[
+            ("query", COUNT),
+            ("default-graph-uri", "http://127.0.0.1:7878/graph/elsewhere"),
+        ])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().unwrap()["results"]["bindings"][0]["n"]["value"],
+        "0"
+    );
+    // CORS for GET.
+    let r = c
+        .get(&sparql)
+        .query(&[("query", COUNT)])
+        .header("Origin", "http://elsewhere.example")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+}
+
+#[test]
+fn etags_answer_304_on_repeat() {
+    let site = start("etag", &[]);
+    let c = client();
+    let sparql = format!("{}/sparql", site.url);
+    let r = c.get(&sparql).query(&[("query", COUNT)]).send().unwrap();
+    let tag = r.headers()["etag"].to_str().unwrap().to_string();
+    let r = c
+        .get(&sparql)
+        .query(&[("query", COUNT)])
+        .header("If-None-Match", &tag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let r = c
+        .get(&sparql)
+        .query(&[("query", "ASK {}")])
+        .header("If-None-Match", &tag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "another query has another tag");
+}
+
+#[test]
+fn a_slow_query_times_out_while_others_answer() {
+    let site = start("timeout", &["--query-timeout", "1"]);
+    let c = client();
+    let sparql = format!("{}/sparql", site.url);
+    let slow = std::thread::spawn({
+        let sparql = sparql.clone();
+        move || {
+            let start = Instant::now();
+            let r = client()
+                .get(&sparql)
+                .query(&[(
+                    "query",
+                    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
+                )])
+                .send()
+                .unwrap();
+            (r.status().as_u16(), r.text().unwrap(), start.elapsed())
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let r = c.get(&sparql).query(&[("query", COUNT)]).send().unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a simple query answers while the slow one runs"
+    );
+    let (status, text, took) = slow.join().unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("stopped after"), "{text}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let metrics = c
+        .get(format!("{}/metrics", site.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("fivestar_sparql_query_timeouts_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fivestar_http_requests_total{route=\"/sparql\",status=\"200\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn uris_resolve_with_303_and_content_negotiation() {
+    let site = start("ld", &[]);
+    let c = client();
+    let id = format!("{}/id/trafford-spending/payment/TRA-2024-01003", site.url);
+    let r = c.get(&id).send().unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/doc/trafford-spending/payment/TRA-2024-01003"
+    );
+    let doc = format!("{}/doc/trafford-spending/payment/TRA-2024-01003", site.url);
+    let r = c.get(&doc).header("Accept", "text/html").send().unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    assert!(
+        html.contains("Civic Office Supplies Ltd"),
+        "labels replace bare IRIs"
+    );
+    for (accept, needle) in [
+        ("text/turtle", "netAmount"),
+        ("application/ld+json", "netAmount"),
+        ("application/n-triples", "netAmount"),
+        ("application/rdf+xml", "netAmount"),
+    ] {
+        let r = c.get(&doc).header("Accept", accept).send().unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(accept));
+        assert!(r.text().unwrap().contains(needle));
+    }
+    let r = c
+        .get(format!("{}/doc/trafford-spending/nothing-here", site.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[test]
+fn pages_catalogue_dumps_and_health() {
+    let site = start("pages", &[]);
+    let c = client();
+    let home = c.get(&site.url).send().unwrap().text().unwrap();
+    assert!(
+        home.contains("Trafford spending over £500") && home.contains("★"),
+        "{home}"
+    );
+    assert!(home.contains("OGL v3"));
+    let page = c
+        .get(format!("{}/dataset/trafford-spending", site.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("Spending by supplier") && page.contains("latest.nt.gz"),
+        "{page}"
+    );
+    assert_eq!(
+        c.get(format!("{}/dataset/nope", site.url))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    let q = c
+        .get(format!("{}/query", site.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(q.contains("<textarea"));
+    let cat = c
+        .get(format!("{}/catalog", site.url))
+        .header("Accept", "text/turtle")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        cat.contains("dcat:Catalog") && cat.contains("void:triples"),
+        "{cat}"
+    );
+    let void = c
+        .get(format!("{}/.well-known/void", site.url))
+        .send()
+        .unwrap();
+    assert_eq!(void.status(), 200);
+    for f in [
+        "trafford-spending/latest.nt.gz",
+        "trafford-spending/r1.csv",
+        "trafford-spending/latest-metadata.json",
+        "all.nq.gz",
+    ] {
+        let body = c
+            .get(format!("{}/dumps/{f}", site.url))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let sum = c
+            .get(format!("{}/dumps/{f}.sha256", site.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert_eq!(
+            sum.split_whitespace().next().unwrap(),
+            hex::encode(sha2::Sha256::digest(&body)),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        c.get(format!("{}/dumps/../store.json", site.url))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    let health: serde_json::Value = c
+        .get(format!("{}/health", site.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["live"], 1);
+}
