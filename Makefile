@@ -11,7 +11,7 @@ BIND ?= 127.0.0.1:7878
 BASE_IRI ?= http://$(BIND)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build deps test lint conformance bench fuzz clean
+.PHONY: run build deps test-deps test lint conformance bench fuzz clean
 
 ## run: build, publish the bundled example data into $(STORE), serve on http://$(BIND)
 run: build
@@ -33,8 +33,15 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev; \
 	fi
 
+## test-deps: what the tests need beyond the build: Chromium for the browser test.
+test-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing chromium (the browser test renders the pages headless)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+
 ## test: formatting, lints, unit tests, the W3C CSVW suite, end-to-end tests.
-test: deps lint
+test: deps test-deps lint
 	$(CARGO) build -p fivestar
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/debug/fivestar \
 	  $(CARGO) test --workspace 2>&1 | tee $(TARGET_DIR)/test.log

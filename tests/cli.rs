@@ -1,29 +1,11 @@
 //! End-to-end tests of the `fivestar` binary: real files, a real HTTP server on loopback.
 
 use oxrdfio::{RdfFormat, RdfParser};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bin, root, EXAMPLE};
 use std::process::{Command, Output};
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The binary: `$FIVESTAR_BIN`, or `fivestar` beside this test's own target folder.
-fn bin() -> PathBuf {
-    if let Ok(b) = std::env::var("FIVESTAR_BIN") {
-        return PathBuf::from(b);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target folder");
-    let b = dir.join("fivestar");
-    assert!(
-        b.is_file(),
-        "{} is missing: build it first (cargo build -p fivestar) or set FIVESTAR_BIN",
-        b.display()
-    );
-    b
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(bin())
@@ -41,7 +23,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
 const BASE: &str =
     "http://data.example.org/trafford/spend/trafford-spend-2024-q1.csv-metadata.json";
 const PAYMENT: &str = "http://reference.data.gov.uk/def/payment#";

@@ -1,105 +1,11 @@
 //! End-to-end tests of `fivestar publish` and `fivestar serve`: a real store on disk, the real
 //! binary serving on a loopback port, checked over HTTP with reqwest.
 
+mod common;
+
+use common::start;
 use sha2::Digest;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn bin() -> PathBuf {
-    if let Ok(b) = std::env::var("FIVESTAR_BIN") {
-        return PathBuf::from(b);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target folder")
-        .join("fivestar")
-}
-
-const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
-
-/// A served store, stopped when dropped.
-struct Site {
-    child: Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start(name: &str, extra: &[&str]) -> Site {
-    let dir = std::env::temp_dir().join(format!("fivestar-serve-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = dir.join("store");
-    let store_s = store.to_str().unwrap();
-    // The base IRI must be known before the port: use a fixed one for the data.
-    let base = "http://127.0.0.1:7878";
-    let out = Command::new(bin())
-        .current_dir(root())
-        .args([
-            "publish",
-            EXAMPLE,
-            "--dataset",
-            "trafford-spending",
-            "--title",
-            "Trafford spending over £500",
-            "--publisher",
-            "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
-            "--release",
-            "r1",
-            "--store",
-            store_s,
-            "--base-iri",
-            base,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "publish: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut args = vec![
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--store",
-        store_s,
-        "--base-iri",
-        base,
-    ];
-    args.extend_from_slice(extra);
-    let mut child = Command::new(bin())
-        .current_dir(root())
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    Site { child, url, dir }
-}
 
 fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()

@@ -236,3 +236,137 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `fivestar bench-store`: publishes N generated triples as a release (bulk load, VoID counts,
+/// dumps) and reports triples/s and peak RSS.
+pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>) -> Result<()> {
+    let dir = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("fivestar-bench-store-{}", std::process::id()))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let nt = dir.join("gen.nt");
+    let t = Instant::now();
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&nt)?);
+        let lines = triples / 5;
+        for i in 0..lines {
+            let s = format!("<http://bench.invalid/id/spend/payment/{i}>");
+            writeln!(w, "{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://reference.data.gov.uk/def/payment#ExpenditureLine> .")?;
+            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#netAmount> \"{}.{:02}\"^^<http://www.w3.org/2001/XMLSchema#decimal> .", 500 + i % 90_000, i % 100)?;
+            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#date> \"2024-{:02}-{:02}\"^^<http://www.w3.org/2001/XMLSchema#date> .", 1 + i % 12, 1 + i % 28)?;
+            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#payee> <http://bench.invalid/id/spend/supplier/{}> .", i % 5000)?;
+            writeln!(
+                w,
+                "{s} <http://reference.data.gov.uk/def/payment#expenditureCategory> \"{}\" .",
+                EXPENSES[(i % 5) as usize]
+            )?;
+        }
+        w.flush()?;
+    }
+    let generated = (triples / 5) * 5;
+    println!(
+        "generated {generated} triples ({:.0} MB) in {:.1}s",
+        std::fs::metadata(&nt)?.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let mut settings = fivestar_store::Settings::new("http://bench.invalid");
+    settings.loader_memory_mb = memory_mb;
+    let store = fivestar_store::Store::open(dir.join("store"), settings)?;
+    let req = fivestar_store::PublishRequest {
+        dataset: fivestar_store::DatasetInfo {
+            id: "bench".into(),
+            title: "bench".into(),
+            description: String::new(),
+            publisher: None,
+            licence: fivestar_store::OGL_V3.into(),
+        },
+        release: "r1".into(),
+        ntriples: nt.clone(),
+        csv: None,
+        provenance: Default::default(),
+        generated_at: fivestar_store::now_utc().1,
+    };
+    let t = Instant::now();
+    use fivestar_store::Publisher;
+    let info = store.publish(&req)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "publish (dump, bulk load with a {memory_mb} MB loader target, VoID counts, catalogue): {} triples in {secs:.1}s: {:.0} triples/s",
+        info.triples,
+        info.triples as f64 / secs
+    );
+    for (name, d) in &info.phases {
+        println!("  {name}: {:.1}s", d.as_secs_f64());
+    }
+    if let Some(p) = peak_rss() {
+        println!("peak RSS: {:.0} MB", p as f64 / 1e6);
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `fivestar bench-query`: a small query mix from N concurrent clients against `url`.
+pub fn query(url: &str, clients: usize, seconds: u64) -> Result<()> {
+    let mix = [
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }",
+        "SELECT ?s ?amount WHERE { ?s <http://reference.data.gov.uk/def/payment#netAmount> ?amount } ORDER BY DESC(?amount) LIMIT 10",
+        "SELECT ?payee (SUM(?a) AS ?total) WHERE { ?s <http://reference.data.gov.uk/def/payment#payee> ?payee ; <http://reference.data.gov.uk/def/payment#netAmount> ?a } GROUP BY ?payee ORDER BY DESC(?total) LIMIT 5",
+        "ASK { ?s ?p ?o }",
+    ];
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let sparql = format!("{}/sparql", url.trim_end_matches('/'));
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let sparql = sparql.clone();
+            std::thread::spawn(move || -> (u64, u64, Vec<f64>) {
+                let client = reqwest::blocking::Client::new();
+                let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
+                let mut i = c;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let r = client
+                        .get(&sparql)
+                        .query(&[("query", mix[i % mix.len()])])
+                        .header("Accept", "application/sparql-results+json")
+                        .send()
+                        .and_then(|r| r.error_for_status())
+                        .and_then(|r| r.bytes());
+                    lat.push(t.elapsed().as_secs_f64());
+                    if r.is_ok() {
+                        ok += 1
+                    } else {
+                        failed += 1
+                    }
+                    i += 1;
+                }
+                (ok, failed, lat)
+            })
+        })
+        .collect();
+    let (mut ok, mut failed, mut lat) = (0, 0, Vec::new());
+    for h in handles {
+        let (o, f, l) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+        ok += o;
+        failed += f;
+        lat.extend(l);
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+            * 1000.0
+    };
+    println!(
+        "{clients} clients for {seconds}s: {ok} queries ({:.0}/s), {failed} failed; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+        ok as f64 / seconds as f64,
+        pct(0.5),
+        pct(0.95),
+        pct(0.99)
+    );
+    Ok(())
+}

@@ -66,6 +66,25 @@ enum Command {
     },
     /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
     Bench(BenchArgs),
+    /// Measures publishing (bulk load) of generated triples: triples/s, peak memory.
+    BenchStore {
+        #[arg(long, default_value_t = 10_000_000)]
+        triples: u64,
+        /// The bulk loader's memory target, in megabytes.
+        #[arg(long, default_value_t = 512)]
+        memory_mb: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Measures query throughput of a running server with concurrent clients.
+    BenchQuery {
+        /// The site, e.g. http://127.0.0.1:7878
+        url: String,
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +214,22 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             release,
             store,
         } => store_cmd::rollback(&dataset, &release, store),
+        Command::BenchStore {
+            triples,
+            memory_mb,
+            dir,
+        } => {
+            bench::store(triples, memory_mb, dir)?;
+            Ok(0)
+        }
+        Command::BenchQuery {
+            url,
+            clients,
+            seconds,
+        } => {
+            bench::query(&url, clients.max(1), seconds.max(1))?;
+            Ok(0)
+        }
         Command::Bench(args) => {
             bench::run(args)?;
             Ok(0)

@@ -120,7 +120,7 @@ fn copy_into(src: &Path, w: &mut dyn Write) -> Result<()> {
 }
 
 fn gzip_into(src: &Path, w: &mut dyn Write) -> Result<()> {
-    let mut gz = GzEncoder::new(w, Compression::default());
+    let mut gz = GzEncoder::new(w, Compression::fast());
     copy_into(src, &mut gz)?;
     gz.finish().map_err(io(src))?;
     Ok(())
@@ -144,11 +144,69 @@ fn retarget_metadata(metadata: &Path, csv_name: &str) -> Result<Vec<u8>> {
     Ok(serde_json::to_vec_pretty(&v).unwrap_or_default())
 }
 
-pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> {
+/// The hidden N-Quads copy of a release (in its graph), the building block of `all.nq.gz`.
+fn quads_name(release: &str) -> String {
+    format!(".{release}.nq.gz")
+}
+
+/// Distinct counts of a release, gathered while its dump is written (hashes, 8 bytes each).
+#[derive(Default)]
+pub struct Distinct {
+    pub subjects: u64,
+    pub properties: u64,
+    pub classes: u64,
+}
+
+/// Writes the release's dumps and its hidden N-Quads member; returns the public files and the
+/// distinct counts for VoID.
+pub fn write_release(
+    dir: &Path,
+    req: &PublishRequest,
+    graph: &str,
+) -> Result<(Vec<DumpFile>, Distinct)> {
     let (d, r) = (&req.dataset.id, &req.release);
     let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| {
         gzip_into(&req.ntriples, w)
     })?];
+    let mut distinct = Distinct::default();
+    write_file(dir, &format!("{d}/{}", quads_name(r)), |w| {
+        use oxigraph::io::RdfParser;
+        use std::collections::HashSet;
+        use std::hash::{Hash, Hasher};
+        let h = |s: &str| {
+            let mut x = std::collections::hash_map::DefaultHasher::new();
+            s.hash(&mut x);
+            x.finish()
+        };
+        let (mut subjects, mut properties, mut classes) =
+            (HashSet::new(), HashSet::new(), HashSet::new());
+        let input = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
+        let g = oxigraph::model::NamedNode::new_unchecked(graph);
+        let gz = GzEncoder::new(w, Compression::fast());
+        let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
+        for quad in RdfParser::from_format(RdfFormat::NTriples)
+            .with_default_graph(g.as_ref())
+            .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
+        {
+            let quad = quad
+                .map_err(|e| crate::Error::Invalid(format!("{}: {e}", req.ntriples.display())))?;
+            if let oxigraph::model::NamedOrBlankNode::NamedNode(n) = &quad.subject {
+                subjects.insert(h(n.as_str()));
+            }
+            properties.insert(h(quad.predicate.as_str()));
+            if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
+                classes.insert(h(&quad.object.to_string()));
+            }
+            ser.serialize_quad(&quad).map_err(io(dir))?;
+        }
+        ser.finish().map_err(io(dir))?.finish().map_err(io(dir))?;
+        distinct = Distinct {
+            subjects: subjects.len() as u64,
+            properties: properties.len() as u64,
+            classes: classes.len() as u64,
+        };
+        Ok(())
+    })?;
     if let Some((csv, metadata)) = &req.csv {
         files.push(write_file(dir, &format!("{d}/{r}.csv"), |w| {
             copy_into(csv, w)
@@ -158,7 +216,7 @@ pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> 
             w.write_all(&meta).map_err(io(metadata))
         })?);
     }
-    Ok(files)
+    Ok((files, distinct))
 }
 
 /// Points the `latest` names at `release`.
@@ -199,8 +257,14 @@ pub fn remove_latest(dir: &Path, dataset: &str) -> Result<()> {
 }
 
 pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
+    let hidden = quads_name(release);
     for ext in [".nt.gz", ".csv", "-metadata.json"] {
-        for f in [format!("{release}{ext}"), format!("{release}{ext}.sha256")] {
+        for f in [
+            format!("{release}{ext}"),
+            format!("{release}{ext}.sha256"),
+            hidden.clone(),
+            format!("{hidden}.sha256"),
+        ] {
             let p = dir.join(dataset).join(f);
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
@@ -212,24 +276,40 @@ pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
     Ok(())
 }
 
-/// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary).
+/// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary), as
+/// concatenated gzip members: the catalogue and vocabulary first, then each live release's
+/// N-Quads member copied as it is, so publishing never re-serializes the whole store.
 pub fn write_all(store: &Store) -> Result<()> {
-    let graphs = store.public_graphs()?;
     let dir = store.dumps_dir();
+    let live: Vec<PathBuf> = store
+        .datasets()?
+        .into_iter()
+        .filter_map(|d| {
+            let r = d.live?;
+            Some(dir.join(&d.id).join(quads_name(&r)))
+        })
+        .collect();
+    let small = [store.catalog_graph(), store.vocab_graph()];
     write_file(&dir, "all.nq.gz", |w| {
-        let gz = GzEncoder::new(w, Compression::default());
-        let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
-        for g in &graphs {
-            for quad in store.db().quads_for_pattern(
-                None,
-                None,
-                None,
-                Some(GraphNameRef::NamedNode(g.as_ref())),
-            ) {
-                ser.serialize_quad(&quad?).map_err(io(&dir))?;
+        {
+            let gz = GzEncoder::new(&mut *w, Compression::fast());
+            let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
+            for g in &small {
+                let g = oxigraph::model::NamedNode::new_unchecked(g.as_str());
+                for quad in store.db().quads_for_pattern(
+                    None,
+                    None,
+                    None,
+                    Some(GraphNameRef::NamedNode(g.as_ref())),
+                ) {
+                    ser.serialize_quad(&quad?).map_err(io(&dir))?;
+                }
             }
+            ser.finish().map_err(io(&dir))?.finish().map_err(io(&dir))?;
         }
-        ser.finish().map_err(io(&dir))?.finish().map_err(io(&dir))?;
+        for member in &live {
+            copy_into(member, w)?;
+        }
         Ok(())
     })?;
     Ok(())

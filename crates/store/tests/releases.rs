@@ -272,7 +272,7 @@ fn dumps_match_their_checksums_and_latest_follows_the_live_release() {
     );
     let mut all = String::new();
     use std::io::Read;
-    flate2::read::GzDecoder::new(std::fs::File::open(d.join("all.nq.gz")).unwrap())
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(d.join("all.nq.gz")).unwrap())
         .read_to_string(&mut all)
         .unwrap();
     assert!(
