@@ -278,18 +278,10 @@ async fn dump(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Resp
         return error(StatusCode::NOT_FOUND, "not found");
     }
     let file = st.store.dumps_dir().join(&path);
-    let content_type = if path.ends_with(".nt.gz") {
-        "application/n-triples"
-    } else if path.ends_with(".nq.gz") {
-        "application/n-quads"
-    } else if path.ends_with(".csv") {
-        "text/csv; charset=utf-8"
-    } else if path.ends_with("-metadata.json") {
-        "application/csvm+json"
-    } else if path.ends_with(".sha256") {
-        "text/plain; charset=utf-8"
-    } else {
-        "application/octet-stream"
+    let content_type = match fivestar_store::dump_media_type(&path) {
+        "text/csv" => "text/csv; charset=utf-8",
+        "text/plain" => "text/plain; charset=utf-8",
+        other => other,
     };
     match tokio::fs::read(&file).await {
         Ok(bytes) => {

@@ -234,18 +234,10 @@ impl Quads {
 }
 
 fn media_type(name: &str) -> NamedNode {
-    let m = if name.ends_with(".nt.gz") {
-        "application/n-triples"
-    } else if name.ends_with(".nq.gz") {
-        "application/n-quads"
-    } else if name.ends_with("-metadata.json") {
-        "application/csvm+json"
-    } else if name.ends_with(".csv") {
-        "text/csv"
-    } else {
-        "application/octet-stream"
-    };
-    NamedNode::new_unchecked(format!("https://www.iana.org/assignments/media-types/{m}"))
+    NamedNode::new_unchecked(format!(
+        "https://www.iana.org/assignments/media-types/{}",
+        crate::dump_media_type(name)
+    ))
 }
 
 /// Describes a distribution (a dump file) of `of`.

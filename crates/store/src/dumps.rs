@@ -242,38 +242,34 @@ pub fn write_latest(store: &Store, dataset: &str, release: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn remove_latest(dir: &Path, dataset: &str) -> Result<()> {
-    for name in ["latest.nt.gz", "latest.csv", "latest-metadata.json"] {
-        for f in [name.to_string(), format!("{name}.sha256")] {
-            let p = dir.join(dataset).join(f);
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&p)(e)),
-            }
+/// Removes a file and its `.sha256`, if they exist.
+fn remove_with_sum(path: &Path) -> Result<()> {
+    let sum = path.with_file_name(format!(
+        "{}.sha256",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    for p in [path, sum.as_path()] {
+        match std::fs::remove_file(p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(p)(e)),
         }
     }
     Ok(())
 }
 
-pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
-    let hidden = quads_name(release);
-    for ext in [".nt.gz", ".csv", "-metadata.json"] {
-        for f in [
-            format!("{release}{ext}"),
-            format!("{release}{ext}.sha256"),
-            hidden.clone(),
-            format!("{hidden}.sha256"),
-        ] {
-            let p = dir.join(dataset).join(f);
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&p)(e)),
-            }
-        }
+pub fn remove_latest(dir: &Path, dataset: &str) -> Result<()> {
+    for name in ["latest.nt.gz", "latest.csv", "latest-metadata.json"] {
+        remove_with_sum(&dir.join(dataset).join(name))?;
     }
     Ok(())
+}
+
+pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
+    for ext in [".nt.gz", ".csv", "-metadata.json"] {
+        remove_with_sum(&dir.join(dataset).join(format!("{release}{ext}")))?;
+    }
+    remove_with_sum(&dir.join(dataset).join(quads_name(release)))
 }
 
 /// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary), as

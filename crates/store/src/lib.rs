@@ -538,6 +538,23 @@ impl Publisher for Store {
     }
 }
 
+/// The media type of a dump file, by its name (gzipped dumps by what they contain).
+pub fn dump_media_type(name: &str) -> &'static str {
+    if name.ends_with(".nt.gz") {
+        "application/n-triples"
+    } else if name.ends_with(".nq.gz") {
+        "application/n-quads"
+    } else if name.ends_with("-metadata.json") {
+        "application/csvm+json"
+    } else if name.ends_with(".csv") {
+        "text/csv"
+    } else if name.ends_with(".sha256") {
+        "text/plain"
+    } else {
+        "application/octet-stream"
+    }
+}
+
 /// The current UTC time as a release id (`20241122T205000Z`) and as an xsd:dateTime.
 pub fn now_utc() -> (String, String) {
     let secs = std::time::SystemTime::now()
