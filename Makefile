@@ -13,14 +13,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run build deps test-deps test lint conformance bench fuzz clean
 
-## run: build, publish the bundled example data into $(STORE), serve on http://$(BIND)
+## run: build, run the example pipelines (fivestar.toml) into $(STORE), serve on http://$(BIND)
 run: build
-	$(BIN) publish pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json \
-	  --dataset trafford-spending --release 2024-q1 --skip-existing \
-	  --title "Trafford Council spending over £500, January to March 2024 (example)" \
-	  --description "Synthetic example rows bundled with fivestar: not real transactions." \
-	  --publisher http://statistics.data.gov.uk/id/statistical-geography/E08000009 \
-	  --store $(STORE) --base-iri $(BASE_IRI)
+	$(BIN) run --store $(STORE) --base-iri $(BASE_IRI)
 	$(BIN) serve --store $(STORE) --bind $(BIND) --base-iri $(BASE_IRI)
 
 build: deps
@@ -41,8 +36,9 @@ test-deps:
 	fi
 
 ## test: formatting, lints, unit tests, the W3C CSVW suite, end-to-end tests.
+# `cargo test --workspace` builds the fivestar binary too (crates/cli/tests), with the same
+# features as everything else, so RocksDB is compiled once for lint and test alike.
 test: deps test-deps lint
-	$(CARGO) build -p fivestar
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/debug/fivestar \
 	  $(CARGO) test --workspace 2>&1 | tee $(TARGET_DIR)/test.log
 	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' $(TARGET_DIR)/test.log
@@ -55,9 +51,10 @@ lint:
 conformance:
 	$(CARGO) run --quiet --release -p csvw-testsuite --bin csvw-conformance
 
-## bench: csvw to-rdf on a generated 1,000,000-row spending file: rows/s, triples/s, peak RSS.
+## bench: csvw to-rdf on a generated 1,000,000-row spending file, and tidy on a messy 200,000-row one: rows/s, peak RSS.
 bench: build
 	$(TARGET_DIR)/release/fivestar bench --rows 1000000
+	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000
 
 ## fuzz: the cargo-fuzz targets, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 60

@@ -87,14 +87,18 @@ pub fn start(name: &str, extra: &[&str]) -> Site {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let url = served_address(&mut child);
+    Site { child, url, dir }
+}
+
+/// The address a starting `fivestar serve` or `schedule` prints on its first line.
+pub fn served_address(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout is piped");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
+    line.split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .trim_end_matches('/')
-        .to_string();
-    Site { child, url, dir }
+        .to_string()
 }

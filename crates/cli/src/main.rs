@@ -3,6 +3,7 @@
 //! Thin glue over the crates: argument parsing, fetching files and URLs, printing reports.
 
 mod fetch;
+mod pipeline_cmd;
 mod store_cmd;
 
 use anyhow::{Context, Result};
@@ -20,8 +21,18 @@ use std::process::ExitCode;
     about = "Publishes council open data as five-star linked data"
 )]
 struct Cli {
+    /// Instance settings: base IRI, store, bind address, pipelines folder, fetch limits.
+    #[arg(long, global = true, default_value = "fivestar.toml")]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
+}
+
+static INSTANCE: std::sync::OnceLock<fivestar_pipeline::Instance> = std::sync::OnceLock::new();
+
+/// The instance settings from fivestar.toml (defaults when there is none).
+pub fn instance() -> &'static fivestar_pipeline::Instance {
+    INSTANCE.get_or_init(fivestar_pipeline::Instance::default)
 }
 
 #[derive(Subcommand)]
@@ -31,15 +42,23 @@ enum Command {
         #[command(subcommand)]
         command: CsvwCommand,
     },
+    /// Runs pipelines once: fetch, tidy, validate, convert, publish (only what changed).
+    Run(pipeline_cmd::RunArgs),
+    /// Runs a pipeline (or a data file with its metadata) up to the gate; publishes nothing.
+    Validate(pipeline_cmd::ValidateArgs),
+    /// Shows each dataset's last run, outcome, next run and staleness.
+    Status(pipeline_cmd::StatusArgs),
+    /// Runs pipelines when their cron schedules say, and serves the site, in one process.
+    Schedule(pipeline_cmd::ScheduleArgs),
     /// Validates, converts and publishes a CSV (with its CSVW metadata) as a new live release.
     Publish(store_cmd::PublishArgs),
     /// Runs a read-only SPARQL query on the public view of the store.
     Query(store_cmd::QueryArgs),
     /// Serves the site: SPARQL endpoint, linked-data pages, dumps, catalogue.
     Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7878")]
-        bind: String,
+        /// The address to listen on (default: `bind` in fivestar.toml, else 127.0.0.1:7878).
+        #[arg(long)]
+        bind: Option<String>,
         /// Stop a query after this many seconds.
         #[arg(long, default_value_t = 30)]
         query_timeout: u64,
@@ -197,8 +216,23 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,fivestar_pipeline=info")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let inst =
+        fivestar_pipeline::Instance::load(&cli.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _ = INSTANCE.set(inst);
     match cli.command {
         Command::Csvw { command } => csvw_command(command),
+        Command::Run(args) => pipeline_cmd::run(args),
+        Command::Validate(args) => pipeline_cmd::validate(args),
+        Command::Status(args) => pipeline_cmd::status(args),
+        Command::Schedule(args) => pipeline_cmd::schedule(args),
         Command::Publish(args) => store_cmd::publish(args),
         Command::Query(args) => store_cmd::query(args),
         Command::Releases(args) => store_cmd::releases(args),
@@ -207,7 +241,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             query_timeout,
             max_rows,
             store,
-        } => store_cmd::serve(&bind, query_timeout, max_rows, store),
+        } => store_cmd::serve(
+            &bind.unwrap_or_else(|| instance().bind.clone()),
+            query_timeout,
+            max_rows,
+            store,
+        ),
         Command::Withdraw { dataset, store } => store_cmd::withdraw(&dataset, store),
         Command::Rollback {
             dataset,

@@ -12,23 +12,44 @@ use sha2::Digest;
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const DEFAULT_STORE: &str = "data/store";
-pub const DEFAULT_BASE: &str = "http://127.0.0.1:7878";
-
 #[derive(Args, Clone)]
 pub struct StoreArgs {
-    /// The store folder.
-    #[arg(long, default_value = DEFAULT_STORE)]
-    pub store: PathBuf,
-    /// The base IRI every published IRI starts with (the address the site is served at).
-    #[arg(long = "base-iri", default_value = DEFAULT_BASE)]
-    pub base_iri: String,
+    /// The store folder (default: `store` in fivestar.toml, else data/store).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// The base IRI every published IRI starts with, the address the site is served at
+    /// (default: `base_iri` in fivestar.toml, else http://127.0.0.1:7878).
+    #[arg(long = "base-iri")]
+    pub base_iri: Option<String>,
 }
 
 impl StoreArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.store
+            .clone()
+            .unwrap_or_else(|| crate::instance().store.clone())
+    }
+
+    pub fn base(&self) -> String {
+        self.base_iri
+            .clone()
+            .unwrap_or_else(|| crate::instance().base_iri.clone())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings::new(self.base())
+    }
+
     pub fn open(&self) -> Result<Store> {
-        Store::open(&self.store, Settings::new(&self.base_iri))
-            .with_context(|| format!("opening the store in {}", self.store.display()))
+        self.open_with(self.settings())
+    }
+
+    pub fn open_with(&self, settings: Settings) -> Result<Store> {
+        let dir = self.dir();
+        Store::open(&dir, settings)
+            .with_context(|| format!("opening the store in {}", dir.display()))
     }
 }
 
@@ -102,7 +123,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
                 .unwrap_or_default();
             format!(
                 "{}/id/{}/{}",
-                args.store.base_iri.trim_end_matches('/'),
+                args.store.base(),
                 args.dataset,
                 url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
             )
@@ -142,7 +163,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
             return Ok(0);
         }
     }
-    let work = args.store.store.join("tmp");
+    let work = args.store.dir().join("tmp");
     std::fs::create_dir_all(&work)?;
     let (now_id, now) = fivestar_store::now_utc();
     let release = args.release.clone().unwrap_or(now_id);
@@ -305,7 +326,7 @@ pub fn serve(
     args: StoreArgs,
 ) -> Result<u8, Failure> {
     let store = args.open()?;
-    let mut config = fivestar_server::Config::new(&args.base_iri);
+    let mut config = fivestar_server::Config::new(args.base());
     config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
     config.max_rows = max_rows.max(1);
     let state = std::sync::Arc::new(fivestar_server::AppState {
@@ -321,7 +342,7 @@ pub fn serve(
         let addr = listener.local_addr()?;
         println!(
             "fivestar: serving http://{addr}/ (base IRI {})",
-            args.base_iri
+            args.base()
         );
         fivestar_server::serve(listener, state).await?;
         Ok::<_, anyhow::Error>(())

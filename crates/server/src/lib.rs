@@ -53,6 +53,12 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+impl AsRef<Store> for AppState {
+    fn as_ref(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// The router with every route and layer.
 pub fn router(state: Arc<AppState>) -> Router {
     let cors = tower_http::cors::CorsLayer::new()

@@ -235,6 +235,11 @@ impl Store {
         &self.settings
     }
 
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn dumps_dir(&self) -> PathBuf {
         self.dir.join("dumps")
     }

@@ -1,0 +1,437 @@
+//! `fivestar run / validate / status / schedule`: pipelines from the command line.
+
+use crate::store_cmd::StoreArgs;
+use crate::Failure;
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, ValueEnum};
+use fivestar_pipeline::report::problem_line;
+use fivestar_pipeline::{Outcome, Pipeline, Progress, Report, RunOptions, Severity, Stage};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Pipeline files or folders of them (default: the `pipelines` folder of fivestar.toml).
+    pub pipelines: Vec<PathBuf>,
+    /// Run even if the source and the pipeline are unchanged since the last run.
+    #[arg(long)]
+    pub force: bool,
+    /// Print every change tidy made, not only warnings and errors.
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// A pipeline file (.toml), or a data file (CSV, xlsx, xls, ods) with `--metadata` or a
+    /// `FILE-metadata.json` beside it.
+    pub input: PathBuf,
+    /// CSVW metadata mapping a data file.
+    #[arg(long)]
+    pub metadata: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Pipeline files or folders (default: the `pipelines` folder of fivestar.toml).
+    pub pipelines: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ScheduleArgs {
+    /// Pipeline files or folders (default: the `pipelines` folder of fivestar.toml).
+    pub pipelines: Vec<PathBuf>,
+    /// The address the site listens on (default: `bind` in fivestar.toml).
+    #[arg(long)]
+    pub bind: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    pub query_timeout: u64,
+    #[arg(long, default_value_t = 100_000)]
+    pub max_rows: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Loads pipeline files (folders are searched for `*.toml`, not recursively). Every broken
+/// file is reported; any broken file is an error.
+pub fn load_pipelines(paths: &[PathBuf]) -> Result<Vec<Pipeline>, Failure> {
+    let paths = if paths.is_empty() {
+        vec![crate::instance().pipelines.clone()]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            files.extend(Pipeline::discover(p).map_err(|e| anyhow!("{e}"))?);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(anyhow!("{}: no such pipeline file or folder", p.display()).into());
+        }
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match Pipeline::load(&f) {
+            Ok(p) => out.push(p),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure {
+            code: 2,
+            error: anyhow!("{}", errors.join("\n")),
+        });
+    }
+    let mut seen = HashMap::new();
+    for p in &out {
+        if let Some(other) = seen.insert(p.id.clone(), p.file.clone()) {
+            return Err(anyhow!(
+                "{} and {} both have id {:?}",
+                other.display(),
+                p.file.display(),
+                p.id
+            )
+            .into());
+        }
+    }
+    if out.is_empty() {
+        return Err(anyhow!(
+            "no pipeline files in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
+    }
+    Ok(out)
+}
+
+/// Progress bars (indicatif): one line per dataset, hidden when stderr is not a terminal.
+pub struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    pub fn new() -> Self {
+        Bars {
+            multi: MultiProgress::new(),
+            bars: Mutex::default(),
+        }
+    }
+
+    fn bar(&self, dataset: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        bars.entry(dataset.to_string())
+            .or_insert_with(|| {
+                let b = self.multi.add(ProgressBar::new_spinner());
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {prefix:.bold} {msg} {pos}/{len} [{elapsed}]",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b.set_prefix(dataset.to_string());
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b
+            })
+            .clone()
+    }
+}
+
+impl Progress for Bars {
+    fn stage(&self, dataset: &str, stage: Stage, total: Option<u64>) {
+        let b = self.bar(dataset);
+        b.set_message(stage.name());
+        b.set_position(0);
+        b.set_length(total.unwrap_or(0));
+    }
+    fn advance(&self, dataset: &str, done: u64) {
+        self.bar(dataset).set_position(done);
+    }
+    fn finish(&self, dataset: &str, outcome: Outcome) {
+        if let Some(b) = self
+            .bars
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(dataset)
+        {
+            b.finish_and_clear();
+        }
+        tracing::debug!(dataset, outcome = outcome.name(), "run finished");
+    }
+}
+
+fn print_report(report: &Report, verbose: bool, store_dir: &Path) {
+    let min = if verbose {
+        Severity::Info
+    } else {
+        Severity::Warning
+    };
+    for p in report.problems.iter().filter(|p| p.severity >= min) {
+        eprintln!("  {}", problem_line(p));
+    }
+    let stored = fivestar_pipeline::run::runs_dir(store_dir, &report.dataset).join(&report.run);
+    let what = match report.outcome {
+        Outcome::Published => format!(
+            "published release {}",
+            report.release.as_deref().unwrap_or("?")
+        ),
+        Outcome::Unchanged => "unchanged since the last run: nothing published".into(),
+        Outcome::Blocked => "BLOCKED: nothing published; the live release is unchanged".into(),
+        Outcome::Failed => "FAILED: nothing published; the live release is unchanged".into(),
+        Outcome::Valid => "valid: would publish (validate publishes nothing)".into(),
+    };
+    println!(
+        "{}: {what} ({} errors, {} warnings){}",
+        report.dataset,
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+        if report.outcome == Outcome::Unchanged {
+            String::new()
+        } else {
+            format!("; report: {}", stored.join("report.html").display())
+        }
+    );
+}
+
+fn exit_code(reports: &[Report]) -> u8 {
+    if reports
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Failed | Outcome::Blocked))
+    {
+        1
+    } else {
+        0
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let pipelines = load_pipelines(&args.pipelines)?;
+    let bars = Arc::new(Bars::new());
+    let mut settings = args.store.settings();
+    let loader_bars = bars.clone();
+    let current: Arc<Mutex<String>> = Arc::default();
+    let cur = current.clone();
+    settings.progress = Some(Arc::new(move |n| {
+        let d = cur.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        loader_bars.advance(&d, n);
+    }));
+    let store = args.store.open_with(settings)?;
+    let dir = args.store.dir();
+    let mut reports = Vec::new();
+    for p in &pipelines {
+        *current.lock().unwrap_or_else(|e| e.into_inner()) = p.id.clone();
+        let options = RunOptions {
+            force: args.force,
+            validate_only: false,
+        };
+        let report = fivestar_pipeline::run(crate::instance(), &store, &dir, p, options, &*bars);
+        print_report(&report, args.verbose, &dir);
+        reports.push(report);
+    }
+    Ok(exit_code(&reports))
+}
+
+pub fn validate(args: ValidateArgs) -> Result<u8, Failure> {
+    let is_pipeline = args.input.extension().is_some_and(|e| e == "toml");
+    let pipeline = if is_pipeline {
+        if args.metadata.is_some() {
+            return Err(anyhow!(
+                "--metadata applies to a data file; a pipeline names its own mapping"
+            )
+            .into());
+        }
+        Pipeline::load(&args.input).map_err(|e| anyhow!("{e}"))?
+    } else {
+        adhoc_pipeline(&args.input, args.metadata.as_deref())?
+    };
+    let store = args.store.open()?;
+    let dir = args.store.dir();
+    let report = fivestar_pipeline::run(
+        crate::instance(),
+        &store,
+        &dir,
+        &pipeline,
+        RunOptions {
+            force: true,
+            validate_only: true,
+        },
+        &fivestar_pipeline::Quiet,
+    );
+    match args.format {
+        OutputFormat::Json => println!("{}", report.to_json()),
+        OutputFormat::Text => {
+            print!("{}", report.to_text(Severity::Warning));
+        }
+    }
+    Ok(if report.outcome == Outcome::Valid {
+        0
+    } else {
+        1
+    })
+}
+
+/// A pipeline for `fivestar validate FILE`: the file and its metadata, nothing else.
+fn adhoc_pipeline(file: &Path, metadata: Option<&Path>) -> Result<Pipeline> {
+    if !file.is_file() {
+        return Err(anyhow!("{}: no such file", file.display()));
+    }
+    let meta = match metadata {
+        Some(m) => m.to_path_buf(),
+        None => {
+            let beside = PathBuf::from(format!("{}-metadata.json", file.display()));
+            let folder = file.with_file_name("csv-metadata.json");
+            if beside.is_file() {
+                beside
+            } else if folder.is_file() {
+                folder
+            } else {
+                return Err(anyhow!(
+                    "{}: no mapping: pass --metadata FILE, put {} beside it, or validate a pipeline file",
+                    file.display(),
+                    beside.display()
+                ));
+            }
+        }
+    };
+    let tmp = std::env::temp_dir().join(format!("fivestar-validate-{}.toml", std::process::id()));
+    let abs = |p: &Path| std::path::absolute(p).map(|a| a.display().to_string());
+    let stem: String = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let id = format!("validate-{}", stem.trim_matches('-'));
+    let text = format!(
+        "id = {:?}\ntitle = {:?}\nmetadata = {:?}\n[source]\nurl = {:?}\n",
+        id,
+        file.display().to_string(),
+        abs(&meta)?,
+        abs(file)?
+    );
+    std::fs::write(&tmp, text)?;
+    let p = Pipeline::load(&tmp).map_err(|e| anyhow!("{e}"));
+    let _ = std::fs::remove_file(&tmp);
+    p
+}
+
+pub fn status(args: StatusArgs) -> Result<u8, Failure> {
+    let pipelines = load_pipelines(&args.pipelines)?;
+    let now = fivestar_pipeline::chrono::Utc::now();
+    let rows = fivestar_pipeline::schedule::status(&pipelines, &args.store.dir(), now);
+    if args.format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(0);
+    }
+    println!(
+        "{:<28} {:<22} {:<10} {:<22} {:<22} stale",
+        "dataset", "last run", "outcome", "last published", "next run"
+    );
+    for s in &rows {
+        println!(
+            "{:<28} {:<22} {:<10} {:<22} {:<22} {}",
+            s.dataset,
+            s.last
+                .as_ref()
+                .map(|l| l.finished.as_str())
+                .unwrap_or("never"),
+            s.last.as_ref().map(|l| l.outcome.name()).unwrap_or("-"),
+            s.last_published
+                .as_ref()
+                .and_then(|l| l.release.as_deref())
+                .unwrap_or("-"),
+            s.next.as_deref().unwrap_or("unscheduled"),
+            if s.stale { "STALE" } else { "no" }
+        );
+        if let Some(m) = s.last.as_ref().and_then(|l| l.message.as_deref()) {
+            println!("    {m}");
+        }
+    }
+    Ok(0)
+}
+
+pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
+    let pipelines = load_pipelines(&args.pipelines)?;
+    let unscheduled: Vec<&str> = pipelines
+        .iter()
+        .filter(|p| p.schedule.is_none())
+        .map(|p| p.id.as_str())
+        .collect();
+    if !unscheduled.is_empty() {
+        eprintln!(
+            "fivestar: no `schedule` in {}: run with `fivestar run`",
+            unscheduled.join(", ")
+        );
+    }
+    let store = args.store.open()?;
+    let bind = args
+        .bind
+        .clone()
+        .unwrap_or_else(|| crate::instance().bind.clone());
+    let mut config = fivestar_server::Config::new(args.store.base());
+    config.query_timeout = std::time::Duration::from_secs(args.query_timeout.max(1));
+    config.max_rows = args.max_rows.max(1);
+    let state = Arc::new(fivestar_server::AppState {
+        store,
+        config,
+        metrics: fivestar_server::Metrics::default(),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let scheduler = {
+        let (state, stop, dir) = (state.clone(), stop.clone(), args.store.dir());
+        let instance = Arc::new(crate::instance().clone());
+        std::thread::spawn(move || {
+            fivestar_pipeline::schedule::schedule_loop(
+                instance,
+                state,
+                dir,
+                pipelines,
+                Arc::new(fivestar_pipeline::Quiet),
+                stop,
+            )
+        })
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        println!(
+            "fivestar: scheduling pipelines and serving http://{}/ (base IRI {})",
+            listener.local_addr()?,
+            args.store.base()
+        );
+        fivestar_server::serve(listener, state).await?;
+        Ok::<_, anyhow::Error>(())
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = scheduler.join();
+    served?;
+    Ok(0)
+}

@@ -1,0 +1,478 @@
+//! Pipeline files (`pipelines/*.toml`, one per dataset) and the instance settings
+//! (`fivestar.toml`). Errors name the file, the key and what is wrong.
+
+use fivestar_tidy::{DateOrder, Format, ValueKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A problem with a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+fn err(file: &Path, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        file: file.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// Instance settings, from `fivestar.toml` at the root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Instance {
+    /// The base IRI every published IRI starts with (the site's public address).
+    pub base_iri: String,
+    /// The store folder.
+    pub store: PathBuf,
+    /// The address the site listens on.
+    pub bind: String,
+    /// The folder `run`, `schedule` and `status` look in for pipeline files.
+    pub pipelines: PathBuf,
+    /// The environment variable that holds the admin token (for the admin API).
+    pub admin_token_env: String,
+    pub fetch: FetchSettings,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Instance {
+            base_iri: "http://127.0.0.1:7878".into(),
+            store: "data/store".into(),
+            bind: "127.0.0.1:7878".into(),
+            pipelines: "pipelines".into(),
+            admin_token_env: "FIVESTAR_ADMIN_TOKEN".into(),
+            fetch: FetchSettings::default(),
+        }
+    }
+}
+
+/// How sources are fetched (instance-wide defaults; a pipeline's `[source]` may override the
+/// timeouts and the size limit).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchSettings {
+    pub connect_timeout_secs: f64,
+    /// For the whole request, body included.
+    pub timeout_secs: f64,
+    pub max_bytes: u64,
+    /// Retries after the first attempt, on timeouts, 5xx and connection errors.
+    pub retries: u32,
+    /// The first retry waits about this long; each further one twice as long (with jitter).
+    pub backoff_secs: f64,
+    pub max_redirects: usize,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            connect_timeout_secs: 15.0,
+            timeout_secs: 300.0,
+            max_bytes: 512 * 1024 * 1024,
+            retries: 3,
+            backoff_secs: 2.0,
+            max_redirects: 5,
+        }
+    }
+}
+
+impl Instance {
+    /// Reads `path`; a missing file gives the defaults (the file is optional).
+    pub fn load(path: &Path) -> Result<Instance, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Instance::default()),
+            Err(e) => return Err(err(path, e.to_string())),
+        };
+        let mut inst: Instance = toml::from_str(&text).map_err(|e| err(path, toml_message(&e)))?;
+        inst.base_iri = inst.base_iri.trim_end_matches('/').to_string();
+        url::Url::parse(&inst.base_iri).map_err(|e| {
+            err(
+                path,
+                format!(
+                    "key `base_iri`: {:?} is not an absolute IRI ({e})",
+                    inst.base_iri
+                ),
+            )
+        })?;
+        Ok(inst)
+    }
+}
+
+/// The message of a TOML error: the key path, line and column are in it.
+fn toml_message(e: &toml::de::Error) -> String {
+    e.to_string().trim_end().replace('\n', "\n  ")
+}
+
+/// The open licence used when a pipeline names none.
+pub const OGL_V3: &str = fivestar_store::OGL_V3;
+
+/// What to do with a column the personal-data screen flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Personal {
+    /// Screen it: personal data blocks publication.
+    #[default]
+    Screen,
+    /// The council has decided this column may be published (e.g. company names).
+    Allow,
+    /// Replace every value with `[redacted]` before publishing.
+    Redact,
+}
+
+/// A column override in a pipeline file (`[columns.NAME]`, NAME being the mapping's column name
+/// or title).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ColumnOverride {
+    /// Further source headers that mean this column.
+    pub aliases: Vec<String>,
+    /// How values are read: text, amount, integer, date, datetime.
+    pub format: Option<ValueKind>,
+    /// Day/month order of numeric dates: dmy or mdy.
+    pub date_order: Option<DateOrder>,
+    pub personal: Personal,
+    /// The column may name individuals (a person's name as supplier, say): blocks publication
+    /// unless `personal` is `allow` or `redact`.
+    pub may_name_individuals: bool,
+}
+
+/// The pipeline's own rules, beyond the CSVW metadata.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    /// Columns whose values must be unique.
+    pub unique: Vec<String>,
+    /// Columns that must be present and non-empty in every row.
+    pub required: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    url: String,
+    format: Option<String>,
+    sheet: Option<String>,
+    encoding: Option<String>,
+    timeout_secs: Option<f64>,
+    max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    publisher: Option<String>,
+    licence: Option<String>,
+    source: RawSource,
+    template: Option<String>,
+    metadata: Option<String>,
+    schedule: Option<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, ColumnOverride>,
+    #[serde(default)]
+    rules: Rules,
+}
+
+/// Where a source lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Location {
+    Url(url::Url),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Url(u) => write!(f, "{u}"),
+            Location::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A source file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub location: Location,
+    pub format: Option<Format>,
+    pub sheet: Option<String>,
+    pub encoding: Option<String>,
+    pub timeout_secs: Option<f64>,
+    pub max_bytes: Option<u64>,
+}
+
+/// How the source's columns map to the published data.
+#[derive(Debug, Clone)]
+pub enum Mapping {
+    /// A CSVW metadata file describing the clean table.
+    Metadata(PathBuf),
+    /// A council template by id (see the `council` crate).
+    Template(String),
+}
+
+/// A parsed and checked pipeline file.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// sha256 of the file's bytes (provenance; a changed pipeline reruns an unchanged source).
+    pub sha256: String,
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The publisher's GSS code, if given as one.
+    pub publisher_code: Option<String>,
+    /// The publisher's IRI.
+    pub publisher: Option<String>,
+    pub licence: String,
+    pub source: Source,
+    pub mapping: Mapping,
+    pub schedule: Option<(String, croner::Cron)>,
+    pub columns: BTreeMap<String, ColumnOverride>,
+    pub rules: Rules,
+}
+
+/// A GSS code: a letter for the nation and eight digits (E08000009).
+pub fn is_gss_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 9
+        && matches!(b[0], b'E' | b'W' | b'S' | b'N' | b'K')
+        && b[1..].iter().all(u8::is_ascii_digit)
+}
+
+pub const STATISTICAL_GEOGRAPHY: &str = "http://statistics.data.gov.uk/id/statistical-geography/";
+
+impl Pipeline {
+    /// Reads and checks a pipeline file.
+    pub fn load(path: &Path) -> Result<Pipeline, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|e| err(path, e.to_string()))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| err(path, format!("not UTF-8 text ({e})")))?;
+        Self::parse(path, text, &bytes)
+    }
+
+    fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Pipeline, ConfigError> {
+        use sha2::Digest;
+        let raw: RawPipeline = toml::from_str(text).map_err(|e| err(path, toml_message(&e)))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let key = |k: &str, m: String| err(path, format!("key `{k}`: {m}"));
+        fivestar_store::check_slug("id", &raw.id).map_err(|e| key("id", e.to_string()))?;
+        if raw.title.trim().is_empty() {
+            return Err(key("title", "must not be empty".into()));
+        }
+        let (publisher_code, publisher) = match raw.publisher.as_deref().map(str::trim) {
+            None => (None, None),
+            Some(p) if is_gss_code(p) => {
+                (Some(p.to_string()), Some(format!("{STATISTICAL_GEOGRAPHY}{p}")))
+            }
+            Some(p) if p.starts_with("http://") || p.starts_with("https://") => {
+                url::Url::parse(p).map_err(|e| key("publisher", format!("{p:?}: {e}")))?;
+                let code = p.strip_prefix(STATISTICAL_GEOGRAPHY).filter(|c| is_gss_code(c));
+                (code.map(String::from), Some(p.to_string()))
+            }
+            Some(p) => {
+                return Err(key(
+                    "publisher",
+                    format!("{p:?} is not an ONS GSS code (a letter and eight digits, like E08000009) or an IRI"),
+                ))
+            }
+        };
+        let licence = match raw.licence {
+            None => OGL_V3.to_string(),
+            Some(l) => {
+                url::Url::parse(&l)
+                    .map_err(|e| key("licence", format!("{l:?} is not an IRI ({e})")))?;
+                l
+            }
+        };
+        let location =
+            if raw.source.url.starts_with("http://") || raw.source.url.starts_with("https://") {
+                Location::Url(
+                    url::Url::parse(&raw.source.url)
+                        .map_err(|e| key("source.url", format!("{:?}: {e}", raw.source.url)))?,
+                )
+            } else if raw.source.url.contains("://") {
+                return Err(key(
+                    "source.url",
+                    format!(
+                        "{:?}: only http(s) URLs and local paths are fetched",
+                        raw.source.url
+                    ),
+                ));
+            } else {
+                Location::File(dir.join(&raw.source.url))
+            };
+        let format = raw
+            .source
+            .format
+            .as_deref()
+            .map(|f| {
+                Format::parse(f).ok_or_else(|| {
+                    key(
+                        "source.format",
+                        format!("{f:?} is not one of csv, xlsx, xls, ods"),
+                    )
+                })
+            })
+            .transpose()?;
+        if let Some(e) = &raw.source.encoding {
+            if encoding_rs_label_ok(e).is_none() {
+                return Err(key(
+                    "source.encoding",
+                    format!("{e:?} is not an encoding label (e.g. utf-8, windows-1252, utf-16le)"),
+                ));
+            }
+        }
+        let mapping = match (raw.metadata, raw.template) {
+            (Some(m), None) => {
+                let p = dir.join(&m);
+                if !p.is_file() {
+                    return Err(key("metadata", format!("{} does not exist", p.display())));
+                }
+                Mapping::Metadata(p)
+            }
+            (None, Some(t)) => Mapping::Template(t),
+            (Some(_), Some(_)) => {
+                return Err(err(path, "give either `metadata` or `template`, not both"))
+            }
+            (None, None) => return Err(err(
+                path,
+                "no mapping: add `metadata = \"file.csv-metadata.json\"` or `template = \"spend\"`",
+            )),
+        };
+        let schedule = raw
+            .schedule
+            .map(|s| {
+                let cron: croner::Cron = s.parse().map_err(|e| {
+                    key("schedule", format!("{s:?} is not a cron expression ({e})"))
+                })?;
+                Ok::<_, ConfigError>((s, cron))
+            })
+            .transpose()?;
+        if let Some(t) = raw.source.timeout_secs {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(key(
+                    "source.timeout_secs",
+                    "must be a positive number".into(),
+                ));
+            }
+        }
+        Ok(Pipeline {
+            file: path.to_path_buf(),
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+            id: raw.id,
+            title: raw.title,
+            description: raw.description,
+            publisher_code,
+            publisher,
+            licence,
+            source: Source {
+                location,
+                format,
+                sheet: raw.source.sheet,
+                encoding: raw.source.encoding,
+                timeout_secs: raw.source.timeout_secs,
+                max_bytes: raw.source.max_bytes,
+            },
+            mapping,
+            schedule,
+            columns: raw.columns,
+            rules: raw.rules,
+        })
+    }
+
+    /// Every `*.toml` pipeline file in `dir` (not recursive), sorted.
+    pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+        let mut out = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| err(dir, e.to_string()))?;
+        for e in entries {
+            let p = e.map_err(|e| err(dir, e.to_string()))?.path();
+            if p.extension().is_some_and(|x| x == "toml") && p.is_file() {
+                out.push(p);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn encoding_rs_label_ok(label: &str) -> Option<()> {
+    // The tidy crate decodes with encoding_rs; the same labels are accepted here.
+    fivestar_tidy::decode(b"", Some(label), &mut Vec::new())
+        .ok()
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Pipeline, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.json"), "{}").unwrap();
+        let p = dir.path().join("p.toml");
+        Pipeline::parse(&p, text, text.as_bytes())
+    }
+
+    const OK: &str = r#"
+id = "trafford-spending"
+title = "Spending"
+publisher = "E08000009"
+metadata = "m.json"
+schedule = "0 6 * * 1"
+[source]
+url = "spend.csv"
+format = "csv"
+[columns.amount]
+format = "amount"
+personal = "allow"
+"#;
+
+    #[test]
+    fn a_good_pipeline() {
+        let p = parse(OK).unwrap();
+        assert_eq!(p.id, "trafford-spending");
+        assert_eq!(p.licence, OGL_V3);
+        assert_eq!(
+            p.publisher.as_deref(),
+            Some("http://statistics.data.gov.uk/id/statistical-geography/E08000009")
+        );
+        assert!(matches!(p.source.location, Location::File(_)));
+        assert_eq!(p.columns["amount"].format, Some(ValueKind::Amount));
+        assert_eq!(p.columns["amount"].personal, Personal::Allow);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (from, to, key) in [
+            ("\"0 6 * * 1\"", "\"every monday\"", "schedule"),
+            ("format = \"csv\"", "format = \"pdf\"", "source.format"),
+            ("\"E08000009\"", "\"Trafford\"", "publisher"),
+            ("\"trafford-spending\"", "\"Trafford Spending\"", "id"),
+            ("\"m.json\"", "\"missing.json\"", "metadata"),
+            (
+                "url = \"spend.csv\"",
+                "url = \"ftp://x/y.csv\"",
+                "source.url",
+            ),
+        ] {
+            let e = parse(&OK.replace(from, to)).unwrap_err();
+            assert!(e.message.contains(&format!("`{key}`")), "{key}: {e}");
+            assert!(e.file.ends_with("p.toml"));
+        }
+        let e = parse(&OK.replace("personal = \"allow\"", "personal = \"maybe\"")).unwrap_err();
+        assert!(
+            e.message.contains("maybe") && e.message.contains("line"),
+            "{e}"
+        );
+        let e = parse(&OK.replace("title =", "titel =")).unwrap_err();
+        assert!(e.message.contains("titel"), "{e}");
+    }
+}

@@ -1,0 +1,19 @@
+//! Publishing pipelines: pipeline files, fetching, tidying, the validation gate with its
+//! personal-data screen, provenance, publishing through the store, and the scheduler.
+//!
+//! A run ([`run::run`]) goes fetch → tidy → screen and rules → CSVW validation → convert →
+//! publish. Errors anywhere before publishing leave the live release as it was; every run
+//! leaves a [`report::Report`] (text, JSON, HTML) under the store's `runs/`.
+
+pub mod config;
+pub mod fetch;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod screen;
+
+pub use config::{ConfigError, Instance, Pipeline};
+pub use report::{Outcome, Problem, Report, Severity};
+pub use run::{run, Progress, Quiet, RunOptions, Stage};
+
+pub use chrono;

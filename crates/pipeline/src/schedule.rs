@@ -1,0 +1,202 @@
+//! When pipelines are due (their cron expressions, in UTC), what `fivestar status` shows, and
+//! the scheduler loop of `fivestar schedule`.
+
+use crate::config::{Instance, Pipeline};
+use crate::run::{self, load_state, Progress, RunOptions, RunSummary, State};
+use chrono::{DateTime, Utc};
+use fivestar_store::Store;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The next time the pipeline should run after `after` (`None`: no schedule).
+pub fn next_after(p: &Pipeline, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let (_, cron) = p.schedule.as_ref()?;
+    cron.find_next_occurrence(&after, false).ok()
+}
+
+/// When the pipeline is next due: the first scheduled time after its last run (of any
+/// outcome), or now if it never ran.
+pub fn due_at(p: &Pipeline, state: &State, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    p.schedule.as_ref()?;
+    let last = state
+        .last_attempt
+        .as_deref()
+        .or(state.last.as_ref().map(|l| l.finished.as_str()));
+    match last.and_then(parse_time) {
+        Some(t) => next_after(p, t),
+        None => Some(now),
+    }
+}
+
+/// Whether a scheduled refresh has been missed: the first scheduled time after the last
+/// successful check (published or unchanged) has passed.
+pub fn is_stale(p: &Pipeline, state: &State, now: DateTime<Utc>) -> bool {
+    if p.schedule.is_none() {
+        return false;
+    }
+    match state.last_checked.as_deref().and_then(parse_time) {
+        Some(t) => next_after(p, t).is_some_and(|n| n <= now),
+        None => true,
+    }
+}
+
+/// One line of `fivestar status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub dataset: String,
+    pub pipeline: String,
+    pub schedule: Option<String>,
+    pub last: Option<RunSummary>,
+    pub last_published: Option<RunSummary>,
+    pub last_checked: Option<String>,
+    pub next: Option<String>,
+    pub stale: bool,
+}
+
+pub fn status(pipelines: &[Pipeline], store_dir: &Path, now: DateTime<Utc>) -> Vec<Status> {
+    pipelines
+        .iter()
+        .map(|p| {
+            let state = load_state(store_dir, &p.id);
+            Status {
+                dataset: p.id.clone(),
+                pipeline: p.file.display().to_string(),
+                schedule: p.schedule.as_ref().map(|(s, _)| s.clone()),
+                next: due_at(p, &state, now)
+                    .map(|t| t.max(now).format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                stale: is_stale(p, &state, now),
+                last: state.last,
+                last_published: state.last_published,
+                last_checked: state.last_checked,
+            }
+        })
+        .collect()
+}
+
+/// Runs due pipelines until `stop` is set: each dataset at most once at a time, each run in its
+/// own thread so a slow source delays nobody else, and a failing (or panicking) run is logged
+/// and recorded without stopping the loop.
+pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
+    instance: Arc<Instance>,
+    store: Arc<S>,
+    store_dir: PathBuf,
+    pipelines: Vec<Pipeline>,
+    progress: Arc<dyn Progress>,
+    stop: Arc<AtomicBool>,
+) {
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let pipelines: Vec<Arc<Pipeline>> = pipelines.into_iter().map(Arc::new).collect();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Utc::now();
+        let mut soonest = now + chrono::Duration::seconds(30);
+        for p in &pipelines {
+            let state = load_state(&store_dir, &p.id);
+            let Some(due) = due_at(p, &state, now) else {
+                continue;
+            };
+            if due > now {
+                soonest = soonest.min(due);
+                continue;
+            }
+            {
+                let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
+                if !r.insert(p.id.clone()) {
+                    continue;
+                }
+            }
+            let (instance, store, dir, p, progress, running) = (
+                instance.clone(),
+                store.clone(),
+                store_dir.clone(),
+                p.clone(),
+                progress.clone(),
+                running.clone(),
+            );
+            std::thread::spawn(move || {
+                tracing::info!(dataset = %p.id, "scheduled run starting");
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run::run(
+                        &instance,
+                        (*store).as_ref(),
+                        &dir,
+                        &p,
+                        RunOptions::default(),
+                        &*progress,
+                    )
+                }));
+                match result {
+                    Ok(report) => tracing::info!(
+                        dataset = %p.id,
+                        outcome = report.outcome.name(),
+                        errors = report.count(crate::report::Severity::Error),
+                        "scheduled run finished"
+                    ),
+                    Err(_) => tracing::error!(dataset = %p.id, "scheduled run panicked"),
+                }
+                running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&p.id);
+            });
+        }
+        let wait = (soonest - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let wait = wait.clamp(Duration::from_millis(200), Duration::from_secs(30));
+        let until = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200).min(until - std::time::Instant::now()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(schedule: &str) -> Pipeline {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.json"), "{}").unwrap();
+        let text = format!(
+            "id = \"x\"\ntitle = \"X\"\nmetadata = \"m.json\"\nschedule = \"{schedule}\"\n[source]\nurl = \"a.csv\"\n"
+        );
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, text).unwrap();
+        Pipeline::load(&path).unwrap()
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn due_and_stale() {
+        let p = pipeline("0 6 * * *");
+        let mut state = State::default();
+        let now = t("2026-11-22T10:00:00Z");
+        assert_eq!(due_at(&p, &state, now), Some(now), "never ran: due now");
+        assert!(is_stale(&p, &state, now));
+        state.last = Some(RunSummary {
+            run: "r".into(),
+            outcome: crate::report::Outcome::Published,
+            started: "2026-11-22T06:00:00Z".into(),
+            finished: "2026-11-22T06:01:00Z".into(),
+            release: None,
+            errors: 0,
+            warnings: 0,
+            message: None,
+        });
+        state.last_checked = Some("2026-11-22T06:01:00Z".into());
+        assert_eq!(due_at(&p, &state, now), Some(t("2026-11-23T06:00:00Z")));
+        assert!(!is_stale(&p, &state, now));
+        assert!(is_stale(&p, &state, t("2026-11-23T07:00:00Z")));
+    }
+}

@@ -1,0 +1,122 @@
+//! Messy bytes to a clean table.
+//!
+//! Councils publish CSV in whatever encoding their spreadsheet saved, Excel and ODS workbooks
+//! with title rows and notes, blank rows, trailing delimiters, padded cells and UK money and
+//! date formats. This crate turns such bytes into a clean table (UTF-8, one header row, one
+//! record per row, canonical values) and reports every change it made as a [`Note`], with the
+//! source row and column, so that nothing is changed silently and nothing is lost unreported.
+//!
+//! Reading ([`read`]) makes a [`Grid`] of text cells with their source row numbers; tidying
+//! ([`tidy`]) finds the header, drops blank rows and empty columns, maps columns and normalises
+//! values by the [`ValueKind`] a mapping declares.
+
+mod decode;
+mod read;
+mod table;
+pub mod values;
+
+pub use decode::{decode, Decoded};
+pub use read::{read, sniff_format, Format, Grid, ReadOptions};
+pub use table::{normalize_header, tidy, ColumnRule, Table, TidyOptions};
+pub use values::{DateOrder, ValueKind};
+
+use serde::Serialize;
+
+/// How serious a [`Note`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A change made and reported (an encoding decoded, a blank row removed).
+    Info,
+    /// Published, but shown to the data officer.
+    Warning,
+    /// Blocks publication.
+    Error,
+}
+
+/// One thing tidy did or could not do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub severity: Severity,
+    /// A short rule name, e.g. `encoding`, `blank-rows`, `ragged-row`, `amount`, `date`.
+    pub rule: &'static str,
+    pub message: String,
+    /// The row as numbered in the source (the line of a CSV, the row of a sheet; 1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    /// The source column header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Note {
+    pub fn new(severity: Severity, rule: &'static str, message: impl Into<String>) -> Self {
+        Note {
+            severity,
+            rule,
+            message: message.into(),
+            row: None,
+            column: None,
+            value: None,
+        }
+    }
+    pub fn info(rule: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Info, rule, message)
+    }
+    pub fn warning(rule: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, rule, message)
+    }
+    pub fn error(rule: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, rule, message)
+    }
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+    pub fn column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
+        self
+    }
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+}
+
+/// Writes row numbers compactly: `3, 5-9, 12` (at most `limit` ranges, then `…`).
+pub fn row_list(rows: &[u64], limit: usize) -> String {
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for &r in rows {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == r => *end = r,
+            _ => ranges.push((r, r)),
+        }
+    }
+    let mut out: Vec<String> = ranges
+        .iter()
+        .take(limit)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if ranges.len() > limit {
+        out.push("…".into());
+    }
+    out.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn row_lists_are_compact() {
+        assert_eq!(super::row_list(&[1, 2, 3, 5, 7, 8], 10), "1-3, 5, 7-8");
+        assert_eq!(super::row_list(&[1, 3, 5], 2), "1, 3, …");
+        assert_eq!(super::row_list(&[], 2), "");
+    }
+}
