@@ -60,7 +60,8 @@ fn pages_render_in_a_browser() {
             "/dataset/trafford-spending",
             "Spending by supplier",
         ),
-        ("query", "/query", "Run query"),
+        // YASGUI, served locally, started on the page (the plain form is the fallback).
+        ("query", "/query", "data-yasgui=\"ready\""),
     ] {
         let url = format!("{}{path}", site.url);
         let dom = browse(&url, &profile, &["--dump-dom"]);

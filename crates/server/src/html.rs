@@ -367,6 +367,7 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                     ),
                     Ok(QueryResults::Boolean(true))
                 );
+                body.push_str(&run_warnings(st2.store.dir(), &d.id, &live.release));
                 body.push_str("<h2>Example queries</h2><ul>");
                 for (title, q) in example_queries(&live.graph, payments) {
                     body.push_str(&format!(
@@ -401,6 +402,99 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
     }
 }
 
+/// The warnings of the pipeline run that made `release` (stored by the pipeline crate under
+/// `runs/{dataset}/{release}/report.json`): published, but shown to everyone.
+fn run_warnings(store_dir: &std::path::Path, dataset: &str, release: &str) -> String {
+    let path = store_dir
+        .join("runs")
+        .join(dataset)
+        .join(release)
+        .join("report.json");
+    let Some(report) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return String::new();
+    };
+    let warnings: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .map(|a| a.iter().filter(|p| p["severity"] == "warning").collect())
+        .unwrap_or_default();
+    if warnings.is_empty() {
+        return "<h2>Validation</h2><p class=\"checks\">The live release passed validation with no warnings.</p>".into();
+    }
+    let mut out = format!(
+        "<h2>Validation</h2><p>The live release was published with {} warning(s):</p><ul class=\"warnings\">",
+        warnings.len()
+    );
+    for w in warnings.iter().take(50) {
+        let mut at = Vec::new();
+        if let Some(r) = w["row"].as_u64() {
+            at.push(format!("row {r}"));
+        }
+        if let Some(c) = w["column"].as_str() {
+            at.push(format!("column “{}”", esc(c)));
+        }
+        if let Some(v) = w["value"].as_str() {
+            at.push(format!("value <code>{}</code>", esc(v)));
+        }
+        out.push_str(&format!(
+            "<li>{}{}{} <span class=\"muted\">[{}]</span></li>",
+            at.join(", "),
+            if at.is_empty() { "" } else { ": " },
+            esc(w["message"].as_str().unwrap_or("")),
+            esc(w["rule"].as_str().unwrap_or(""))
+        ));
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// Starts YASGUI (served from /assets, no CDN) on the page's query; if it cannot start (no
+/// JavaScript, a load error), the plain form stays.
+const YASGUI_START: &str = r#"<script>
+(function () {
+  try {
+    if (!window.Yasgui) { return; }
+    var query = document.getElementById("plain-query").value;
+    var yasgui = new Yasgui(document.getElementById("yasgui"), {
+      requestConfig: { endpoint: window.location.origin + "/sparql", method: "POST" },
+      copyEndpointOnNewTab: false,
+      persistenceId: null,
+      endpointCatalogueOptions: { getData: function () { return []; } }
+    });
+    yasgui.getTab().setQuery(query);
+    document.getElementById("plain").hidden = true;
+    document.body.setAttribute("data-yasgui", "ready");
+  } catch (e) {
+    document.getElementById("yasgui").hidden = true;
+  }
+})();
+</script>"#;
+
+/// The vendored YASGUI build (MIT; see assets/yasgui/README.md).
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind): (&'static [u8], &str) = match name.as_str() {
+        "yasgui.min.js" => (
+            include_bytes!("../assets/yasgui/yasgui.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "yasgui.min.css" => (
+            include_bytes!("../assets/yasgui/yasgui.min.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => return error(StatusCode::NOT_FOUND, "no such asset"),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub async fn query_page(Query(params): Query<HashMap<String, String>>) -> Response {
     let q = params.get("query").cloned().unwrap_or_else(|| {
         "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n\
@@ -410,10 +504,12 @@ SELECT ?dataset ?title WHERE {\n  ?dataset a dcat:Dataset ; dct:title ?title .\n
     let body = format!(
         "<h1>Query</h1><p>Write a SPARQL 1.1 query. The default graph is the union of every live dataset, the \
 catalogue and the vocabularies.</p>\
-<form method=\"get\" action=\"/sparql\"><textarea name=\"query\" aria-label=\"SPARQL query\">{}</textarea>\
+<link rel=\"stylesheet\" href=\"/assets/yasgui/yasgui.min.css\"><div id=\"yasgui\"></div>\
+<div id=\"plain\"><form method=\"get\" action=\"/sparql\"><textarea id=\"plain-query\" name=\"query\" aria-label=\"SPARQL query\">{}</textarea>\
 <p><label>Results as <select name=\"format\"><option value=\"json\">JSON</option><option value=\"xml\">XML</option>\
 <option value=\"csv\">CSV</option><option value=\"tsv\">TSV</option><option value=\"turtle\">Turtle (CONSTRUCT)</option>\
-</select></label> <button type=\"submit\">Run query</button></p></form>",
+</select></label> <button type=\"submit\">Run query</button></p></form></div>\
+<script src=\"/assets/yasgui/yasgui.min.js\"></script>{YASGUI_START}",
         esc(&q)
     );
     page_response(page("Query", &body))

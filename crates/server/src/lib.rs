@@ -69,6 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(html::home))
         .route("/dataset/{id}", get(html::dataset))
         .route("/query", get(html::query_page))
+        .route("/assets/yasgui/{name}", get(html::asset))
         .route("/sparql", get(sparql::handle).post(sparql::handle))
         .route("/id/{*path}", get(see_other))
         .route("/doc/{*path}", get(document))
