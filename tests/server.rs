@@ -295,6 +295,23 @@ fn pages_catalogue_dumps_and_health() {
         "{home}"
     );
     assert!(home.contains("OGL v3"));
+    // The publisher shows by name: the vocabulary graph describes every council.
+    assert!(home.contains("Trafford Metropolitan Borough Council"), "{home}");
+    let ask = c
+        .get(format!("{}/sparql", site.url))
+        .query(&[(
+            "query",
+            "ASK { <http://statistics.data.gov.uk/id/statistical-geography/E08000009> \
+             <http://www.w3.org/2004/02/skos/core#notation> \
+             \"00BU\"^^<http://statistics.data.gov.uk/id/statistical-geography/snac-code> . \
+             <http://reference.data.gov.uk/def/payment#netAmount> <http://www.w3.org/2000/01/rdf-schema#label> ?l }",
+        )])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(ask.contains("true"), "vocabulary graph: {ask}");
     let page = c
         .get(format!("{}/dataset/trafford-spending", site.url))
         .send()

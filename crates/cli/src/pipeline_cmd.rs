@@ -241,6 +241,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         loader_bars.advance(&d, n);
     }));
     let store = args.store.open_with(settings)?;
+    crate::store_cmd::load_vocabulary(&store)?;
     let dir = args.store.dir();
     let mut reports = Vec::new();
     for p in &pipelines {

@@ -53,6 +53,17 @@ impl StoreArgs {
     }
 }
 
+/// Loads the built-in vocabularies and the local-authority list into the store's vocabulary
+/// graph, when they changed since the last load.
+pub fn load_vocabulary(store: &Store) -> Result<()> {
+    let docs =
+        fivestar_council::vocabulary().map_err(|e| anyhow!("the built-in vocabulary: {e}"))?;
+    if store.load_vocabulary(&docs)? {
+        tracing::info!("loaded the vocabulary graph");
+    }
+    Ok(())
+}
+
 #[derive(Args)]
 pub struct PublishArgs {
     /// A CSV file or CSVW metadata file (local or http(s)).
@@ -153,6 +164,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         });
     }
     let store = args.store.open()?;
+    load_vocabulary(&store)?;
     if let Some(r) = &args.release {
         let exists = store
             .datasets()?

@@ -292,15 +292,46 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the vocabulary graph (labels for pages and queries).
-    pub fn load_vocabulary(&self, turtle: &[u8]) -> Result<()> {
+    /// Replaces the vocabulary graph (labels for pages and queries) with the union of the
+    /// Turtle `documents`, in one transaction. Nothing is done when the documents are those
+    /// loaded last time (their sha256 is kept in `vocab.sha256`); returns whether it loaded.
+    pub fn load_vocabulary(&self, documents: &[Vec<u8>]) -> Result<bool> {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for d in documents {
+            h.update((d.len() as u64).to_le_bytes());
+            h.update(d);
+        }
+        let sum = hex::encode(h.finalize());
+        let marker = self.dir.join("vocab.sha256");
+        if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sum) {
+            return Ok(false);
+        }
         let g = NamedNode::new_unchecked(self.vocab_graph());
-        self.db.clear_graph(g.as_ref())?;
-        self.db.load_from_reader(
-            RdfParser::from_format(RdfFormat::Turtle).with_default_graph(g.as_ref()),
-            turtle,
-        )?;
-        Ok(())
+        let mut quads = Vec::new();
+        for (i, d) in documents.iter().enumerate() {
+            for q in RdfParser::from_format(RdfFormat::Turtle)
+                .with_default_graph(g.as_ref())
+                .for_reader(d.as_slice())
+            {
+                quads.push(
+                    q.map_err(|e| Error::Invalid(format!("vocabulary document {}: {e}", i + 1)))?,
+                );
+            }
+        }
+        let mut tx = self.db.start_transaction()?;
+        let old: Vec<oxigraph::model::Quad> = tx
+            .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(g.as_ref())))
+            .collect::<std::result::Result<_, _>>()?;
+        for q in &old {
+            tx.remove(q);
+        }
+        for q in &quads {
+            tx.insert(q);
+        }
+        tx.commit()?;
+        std::fs::write(&marker, &sum).map_err(io(&marker))?;
+        Ok(true)
     }
 
     /// Every dataset with its releases, from the catalogue.

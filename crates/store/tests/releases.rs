@@ -336,7 +336,9 @@ fn a_crash_mid_load_leaves_the_live_release() {
     let start = std::time::Instant::now();
     while !dir.join("loading").exists() {
         assert!(
-            start.elapsed().as_secs() < 120,
+            // A guard against a hung child, not a timing check: the dumps come before the
+            // load and take long on a busy 2-core machine.
+            start.elapsed().as_secs() < 900,
             "the child never started loading"
         );
         assert!(
