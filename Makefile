@@ -59,7 +59,7 @@ bench: build
 ## fuzz: the cargo-fuzz targets, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 60
 fuzz:
-	cd fuzz && for t in metadata dialect; do \
+	cd fuzz && for t in metadata dialect tidy; do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
 

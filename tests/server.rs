@@ -296,7 +296,10 @@ fn pages_catalogue_dumps_and_health() {
     );
     assert!(home.contains("OGL v3"));
     // The publisher shows by name: the vocabulary graph describes every council.
-    assert!(home.contains("Trafford Metropolitan Borough Council"), "{home}");
+    assert!(
+        home.contains("Trafford Metropolitan Borough Council"),
+        "{home}"
+    );
     let ask = c
         .get(format!("{}/sparql", site.url))
         .query(&[(

@@ -1,0 +1,29 @@
+//! Arbitrary bytes through tidy: read (CSV in any encoding, xlsx, xls, ods) and tidy with a
+//! mapping. Nothing may panic.
+#![no_main]
+
+use fivestar_tidy::{read, tidy, ColumnRule, ReadOptions, TidyOptions, ValueKind};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let rule = |name: &str, kind| ColumnRule {
+        name: name.into(),
+        aliases: vec!["Payee".into()],
+        kind,
+        date_order: None,
+        required: false,
+    };
+    let options = TidyOptions {
+        columns: vec![
+            rule("Date", ValueKind::Date),
+            rule("Net Amount", ValueKind::Amount),
+            rule("Count", ValueKind::Integer),
+            rule("Supplier Name", ValueKind::Text),
+        ],
+    };
+    let mut notes = Vec::new();
+    if let Ok(grid) = read(data, &ReadOptions::default(), &mut notes) {
+        let table = tidy(grid, &options, &mut notes);
+        let _ = table.write_csv(std::io::sink());
+    }
+});
