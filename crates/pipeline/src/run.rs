@@ -91,6 +91,10 @@ pub struct State {
     /// The pipeline file's sha256 at the last completed run.
     #[serde(default)]
     pub pipeline_sha256: Option<String>,
+    /// The sha256 of the source the last completed run (published or blocked) processed: a
+    /// run that failed half-way is retried even though the source has not changed.
+    #[serde(default)]
+    pub processed_sha256: Option<String>,
     /// The last run of any outcome.
     #[serde(default)]
     pub last: Option<RunSummary>,
@@ -269,9 +273,13 @@ pub fn run(
                 state.last_published = Some(summary.clone());
                 state.last_checked = Some(report.finished.clone());
                 state.pipeline_sha256 = Some(pipeline.sha256.clone());
+                state.processed_sha256 = report.source_sha256.clone();
             }
             Outcome::Unchanged => state.last_checked = Some(report.finished.clone()),
-            Outcome::Blocked => state.pipeline_sha256 = Some(pipeline.sha256.clone()),
+            Outcome::Blocked => {
+                state.pipeline_sha256 = Some(pipeline.sha256.clone());
+                state.processed_sha256 = report.source_sha256.clone();
+            }
             _ => {}
         }
         state.last_attempt = Some(report.finished.clone());
@@ -332,8 +340,12 @@ fn execute(
         .sha256
         .as_deref()
         .is_some_and(|s| source_path(store_dir, s).is_file());
-    // Ask conditionally only when the last body is kept (a 304 must leave us something to use).
-    let conditional = (have_copy && !options.validate_only).then_some(&state.validators);
+    // Ask conditionally only when the last body is kept (a 304 must leave us something to use)
+    // and was taken to a conclusion (else a 304 would hide a run that failed half-way).
+    let concluded =
+        state.processed_sha256.is_some() && state.processed_sha256 == state.validators.sha256;
+    let conditional =
+        (have_copy && concluded && !options.validate_only).then_some(&state.validators);
     progress.stage(dataset, Stage::Download, None);
     let fetched = fetch::fetch(&pipeline.source, conditional, &instance.fetch)
         .map_err(|e| fail("fetch", e.to_string()))?;
@@ -358,7 +370,7 @@ fn execute(
             (bytes, sha, now().1)
         }
         Fetched::Body(body) => {
-            let unchanged = state.validators.sha256.as_deref() == Some(body.sha256.as_str());
+            let unchanged = state.processed_sha256.as_deref() == Some(body.sha256.as_str());
             if !options.validate_only {
                 state.validators = body.validators.clone();
             }
