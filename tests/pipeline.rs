@@ -674,3 +674,52 @@ fn schedule_runs_due_pipelines_serves_and_survives_a_failing_one() {
     assert_eq!(state("scheduled")["last"]["outcome"], "published");
     assert_eq!(state("broken")["last"]["outcome"], "failed");
 }
+
+#[test]
+fn councils_and_days_link_to_national_uris_and_the_rest_is_reported() {
+    let s = Scratch::new("links");
+    let path = s.dir.join("pipelines/links.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "id = \"links\"\ntitle = \"Linked\"\nmetadata = {:?}\n[source]\nurl = {:?}\n\
+             [columns.body]\nlink = \"council\"\nlink_property = \"{PAYMENT}payer\"\n\
+             [columns.date]\nlink = \"day\"\n",
+            fixtures()
+                .join("spend-body-names.csv-metadata.json")
+                .display()
+                .to_string(),
+            fixtures()
+                .join("spend-council-names.csv")
+                .display()
+                .to_string(),
+        ),
+    )
+    .unwrap();
+    let o = s.run(&["run", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let q = format!(
+        "SELECT (COUNT(?x) AS ?n) WHERE {{ ?x <{PAYMENT}payer> <http://statistics.data.gov.uk/id/statistical-geography/E08000009> }}"
+    );
+    let r = s.run(&["query", &q, "--format", "csv"]);
+    assert_eq!(
+        text(&r.stdout).lines().nth(1),
+        Some("4"),
+        "names, SNAC and GSS codes link"
+    );
+    let q = "ASK { ?x <http://www.w3.org/2000/01/rdf-schema#seeAlso> <http://reference.data.gov.uk/id/day/2024-02-29> }";
+    assert!(text(&s.run(&["query", q, "--format", "csv"]).stdout).contains("true"));
+    // The original values stay as literals beside the links.
+    let q = "ASK { ?x ?p \"Gotham City Council\" . FILTER NOT EXISTS { ?x <http://reference.data.gov.uk/def/payment#payer> ?c } }";
+    assert!(text(&s.run(&["query", q, "--format", "csv"]).stdout).contains("true"));
+    let report = s.last_report("links");
+    let unlinked: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == "link:council" && p["severity"] == "warning")
+        .collect();
+    assert_eq!(unlinked.len(), 1, "{report}");
+    assert_eq!(unlinked[0]["row"], 6);
+    assert_eq!(unlinked[0]["value"], "Gotham City Council");
+}

@@ -60,6 +60,8 @@ pub struct Authority {
     pub alt_names: Vec<String>,
     /// The old ONS/SNAC code (00BU).
     pub snac: Option<String>,
+    /// GSS codes the authority had before (boundary or code changes).
+    pub former_gss: Vec<String>,
     pub current: bool,
 }
 
@@ -88,6 +90,7 @@ pub fn authorities() -> Result<Vec<Authority>, String> {
         col("snac")?,
         col("current-authority")?,
     );
+    let former = col("former-gss-codes")?;
     let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| format!("local-authority list row {}: {e}", i + 2))?;
@@ -110,6 +113,12 @@ pub fn authorities() -> Result<Vec<Authority>, String> {
             gss,
             alt_names,
             snac: (!snac.is_empty()).then_some(snac),
+            former_gss: get(former)
+                .split([',', ';', ' '])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect(),
             current: get(current) == "True",
         });
     }
@@ -177,6 +186,165 @@ pub fn authorities_turtle() -> Result<Vec<u8>, String> {
     ser.finish().map_err(|e| e.to_string())
 }
 
+/// Finds the council a value names: a GSS code (current or former), an old ONS/SNAC code
+/// (`00BU`), a register code (`TRF`), an OpenDataCommunities or statistical-geography URI
+/// ending in a GSS code, or a name or name variant (matched ignoring case, spaces and
+/// punctuation, with "council", "borough", "city" and similar words optional).
+pub struct CouncilLinker {
+    by_key: std::collections::HashMap<String, Option<usize>>,
+    authorities: Vec<Authority>,
+}
+
+/// Lower-case letters and digits only.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A name without the words councils add to it.
+fn bare_name(s: &str) -> String {
+    const NOISE: &[&str] = &[
+        "council",
+        "borough",
+        "metropolitan",
+        "city",
+        "county",
+        "district",
+        "of",
+        "the",
+        "and",
+        "royal",
+        "london",
+        "mbc",
+        "bc",
+        "cc",
+        "dc",
+    ];
+    let lower = s.to_lowercase().replace('&', " and ");
+    let words: Vec<String> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !NOISE.contains(w))
+        .map(String::from)
+        .collect();
+    words.concat()
+}
+
+impl CouncilLinker {
+    pub fn new() -> Result<Self, String> {
+        let authorities = authorities()?;
+        let mut by_key: std::collections::HashMap<String, Option<usize>> = Default::default();
+        // A key two authorities share (a name reused after a reorganisation) links to neither,
+        // unless one of them is current.
+        let add = |key: String,
+                   i: usize,
+                   current: bool,
+                   map: &mut std::collections::HashMap<String, Option<usize>>,
+                   all: &[Authority]| {
+            if key.is_empty() {
+                return;
+            }
+            match map.get(&key) {
+                None => {
+                    map.insert(key, Some(i));
+                }
+                Some(Some(j)) if *j != i => {
+                    let keep = match (all[*j].current, current) {
+                        (true, false) => Some(*j),
+                        (false, true) => Some(i),
+                        _ => None,
+                    };
+                    map.insert(key, keep);
+                }
+                _ => {}
+            }
+        };
+        for (i, a) in authorities.iter().enumerate() {
+            let c = a.current;
+            add(squash(&a.gss), i, c, &mut by_key, &authorities);
+            for f in &a.former_gss {
+                add(squash(f), i, c, &mut by_key, &authorities);
+            }
+            if let Some(snac) = &a.snac {
+                add(squash(snac), i, c, &mut by_key, &authorities);
+            }
+            add(
+                format!("register:{}", squash(&a.code)),
+                i,
+                c,
+                &mut by_key,
+                &authorities,
+            );
+            for name in std::iter::once(&a.official_name)
+                .chain(std::iter::once(&a.nice_name))
+                .chain(a.alt_names.iter())
+            {
+                add(
+                    format!("name:{}", squash(name)),
+                    i,
+                    c,
+                    &mut by_key,
+                    &authorities,
+                );
+                add(
+                    format!("bare:{}", bare_name(name)),
+                    i,
+                    c,
+                    &mut by_key,
+                    &authorities,
+                );
+            }
+        }
+        Ok(CouncilLinker {
+            by_key,
+            authorities,
+        })
+    }
+
+    /// The authority `value` names, if exactly one fits.
+    pub fn find(&self, value: &str) -> Option<&Authority> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        let get = |k: String| {
+            self.by_key
+                .get(&k)
+                .copied()
+                .flatten()
+                .map(|i| &self.authorities[i])
+        };
+        // A URI ending in a code: statistical-geography, OpenDataCommunities, ONS.
+        let last = v
+            .trim_end_matches('/')
+            .rsplit(['/', '#'])
+            .next()
+            .unwrap_or(v);
+        if last.len() == 9 && last.as_bytes()[1..].iter().all(u8::is_ascii_digit) {
+            if let Some(a) = get(squash(last)) {
+                return Some(a);
+            }
+        }
+        if v.len() <= 4 && v.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if let Some(a) = get(squash(v)) {
+                return Some(a);
+            }
+            if v.len() == 3 {
+                if let Some(a) = get(format!("register:{}", squash(v))) {
+                    return Some(a);
+                }
+            }
+        }
+        get(format!("name:{}", squash(v))).or_else(|| {
+            let bare = bare_name(v);
+            (!bare.is_empty())
+                .then(|| get(format!("bare:{bare}")))
+                .flatten()
+        })
+    }
+}
+
 /// Every document of the vocabulary graph, as Turtle: the built-in vocabularies and the
 /// authorities.
 pub fn vocabulary() -> Result<Vec<Vec<u8>>, String> {
@@ -202,6 +370,33 @@ mod tests {
                 .unwrap()
                 .len();
             assert!(n > 20, "{n} triples");
+        }
+    }
+
+    #[test]
+    fn councils_are_found_by_code_uri_and_name() {
+        let l = CouncilLinker::new().unwrap();
+        for v in [
+            "E08000009",
+            "e08000009 ",
+            "00BU",
+            "TRF",
+            "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
+            "http://opendatacommunities.org/id/metropolitan-district-council/trafford/E08000009",
+            "Trafford Council",
+            "Trafford Metropolitan Borough Council",
+            "TRAFFORD MBC",
+            "trafford",
+        ] {
+            assert_eq!(l.find(v).map(|a| a.gss.as_str()), Some("E08000009"), "{v}");
+        }
+        assert_eq!(
+            l.find("Leeds City Council").map(|a| a.gss.as_str()),
+            Some("E08000035")
+        );
+        assert_eq!(l.find("00DA").map(|a| a.gss.as_str()), Some("E08000035"));
+        for v in ["", "Gotham City Council", "E99999999", "XYZ", "Council"] {
+            assert!(l.find(v).is_none(), "{v}");
         }
     }
 

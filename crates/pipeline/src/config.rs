@@ -124,6 +124,21 @@ pub enum Personal {
     Redact,
 }
 
+/// What a column's values are linked to: a national identifier's URI, written in a new column
+/// beside the original value (which is kept as a literal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A council by GSS or SNAC code, register code, URI or name →
+    /// `http://statistics.data.gov.uk/id/statistical-geography/{GSS}`.
+    Council,
+    /// A date → `http://reference.data.gov.uk/id/day/{yyyy-mm-dd}`.
+    Day,
+}
+
+/// The property a link column is published with when the pipeline names none.
+pub const DEFAULT_LINK_PROPERTY: &str = "http://www.w3.org/2000/01/rdf-schema#seeAlso";
+
 /// A column override in a pipeline file (`[columns.NAME]`, NAME being the mapping's column name
 /// or title).
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -139,6 +154,10 @@ pub struct ColumnOverride {
     /// The column may name individuals (a person's name as supplier, say): blocks publication
     /// unless `personal` is `allow` or `redact`.
     pub may_name_individuals: bool,
+    /// Link the values to national identifiers.
+    pub link: Option<LinkKind>,
+    /// The property of the link column (default rdfs:seeAlso).
+    pub link_property: Option<String>,
 }
 
 /// The pipeline's own rules, beyond the CSVW metadata.

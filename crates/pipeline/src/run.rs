@@ -457,6 +457,7 @@ fn execute(
     // Redaction, the personal-data screen and the pipeline's rules.
     progress.stage(dataset, Stage::Validate, Some(table.rows.len() as u64));
     gate(pipeline, &mapping, &mut table, &source_name, report);
+    link(&mapping, &mut table, &source_name, report)?;
 
     // The clean table and its metadata, then CSVW validation.
     let run_dir = runs_dir(store_dir, dataset).join(&report.run);
@@ -598,6 +599,8 @@ struct MappedColumn {
     titles: Vec<String>,
     personal: Personal,
     may_name_individuals: bool,
+    /// A link rule and the property its column is published with.
+    link: Option<(crate::config::LinkKind, String)>,
 }
 
 /// The mapping, read from the pipeline's CSVW metadata and its column overrides.
@@ -744,6 +747,14 @@ fn load_mapping(pipeline: &Pipeline) -> Result<LoadedMapping, Box<Problem>> {
             titles,
             personal: over.personal,
             may_name_individuals: over.may_name_individuals,
+            link: over.link.map(|l| {
+                (
+                    l,
+                    over.link_property
+                        .clone()
+                        .unwrap_or_else(|| crate::config::DEFAULT_LINK_PROPERTY.to_string()),
+                )
+            }),
         });
     }
     for k in pipeline.columns.keys() {
@@ -828,6 +839,28 @@ fn clean_metadata(mapping: &LoadedMapping, csv_name: &str) -> serde_json::Value 
                 o.insert("titles".into(), serde_json::Value::Array(titles));
             }
             k += 1;
+        }
+        // Link columns come after the mapping's real columns and before its virtual ones.
+        let at = cols
+            .iter()
+            .position(|c| c.get("virtual").and_then(|v| v.as_bool()) == Some(true))
+            .unwrap_or(cols.len());
+        let links: Vec<serde_json::Value> = mapping
+            .columns
+            .iter()
+            .filter_map(|c| {
+                let (_, property) = c.link.as_ref()?;
+                let name = link_column(&c.name);
+                Some(serde_json::json!({
+                    "name": name,
+                    "titles": name,
+                    "propertyUrl": property,
+                    "valueUrl": format!("{{+{name}}}"),
+                }))
+            })
+            .collect();
+        for (i, l) in links.into_iter().enumerate() {
+            cols.insert(at + i, l);
         }
     }
     m
@@ -964,6 +997,99 @@ fn gate(
                 );
             }
         }
+    }
+}
+
+/// The name of the column that holds column `name`'s links.
+fn link_column(name: &str) -> String {
+    format!("{name}_link")
+}
+
+/// Adds a column of URIs beside each column with a link rule; values that link to nothing are
+/// reported (row and value) and left without a link, never given an invented URI.
+fn link(
+    mapping: &LoadedMapping,
+    table: &mut fivestar_tidy::Table,
+    file: &str,
+    report: &mut Report,
+) -> Result<(), Box<Problem>> {
+    use crate::config::LinkKind;
+    let mut councils = None;
+    for (k, col) in mapping.columns.iter().enumerate() {
+        let Some((kind, _)) = &col.link else { continue };
+        let shown = table_source(table, k, mapping);
+        let mut unlinked = 0usize;
+        let mut linked = 0usize;
+        let mut values = Vec::with_capacity(table.rows.len());
+        for (i, row) in table.rows.iter().enumerate() {
+            let v = row[k].as_str();
+            let uri = match kind {
+                _ if v.is_empty() => {
+                    values.push(String::new());
+                    continue;
+                }
+                LinkKind::Council => {
+                    if councils.is_none() {
+                        councils = Some(
+                            fivestar_council::CouncilLinker::new().map_err(|e| fail("link", e))?,
+                        );
+                    }
+                    councils.as_ref().and_then(|c| c.find(v)).map(|a| a.iri())
+                }
+                LinkKind::Day => {
+                    let ok = v.len() == 10
+                        && v.as_bytes()[4] == b'-'
+                        && v.as_bytes()[7] == b'-'
+                        && v.bytes().filter(u8::is_ascii_digit).count() == 8;
+                    ok.then(|| format!("http://reference.data.gov.uk/id/day/{v}"))
+                }
+            };
+            match uri {
+                Some(u) => {
+                    linked += 1;
+                    values.push(u);
+                }
+                None => {
+                    unlinked += 1;
+                    if unlinked <= 50 {
+                        report.problems.push(
+                            Problem::new(
+                                Severity::Warning,
+                                format!("link:{}", kind_name(*kind)),
+                                format!("links to no {}; left unlinked", kind_name(*kind)),
+                            )
+                            .file(file)
+                            .row(table.source_rows[i])
+                            .column(&shown)
+                            .value(v),
+                        );
+                    }
+                    values.push(String::new());
+                }
+            }
+        }
+        report.problems.push(
+            Problem::new(
+                Severity::Info,
+                format!("link:{}", kind_name(*kind)),
+                format!("linked {linked} value(s); {unlinked} could not be linked"),
+            )
+            .file(file)
+            .column(&shown),
+        );
+        table.header.push(link_column(&col.name));
+        table.source_columns.push(Some(shown));
+        for (row, v) in table.rows.iter_mut().zip(values) {
+            row.push(v);
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(k: crate::config::LinkKind) -> &'static str {
+    match k {
+        crate::config::LinkKind::Council => "council",
+        crate::config::LinkKind::Day => "day",
     }
 }
 
