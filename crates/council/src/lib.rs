@@ -345,6 +345,91 @@ impl CouncilLinker {
     }
 }
 
+const ESD_XML: &str = include_str!("../../../vocab/reference/esd_functions_services.xml");
+
+/// The esd Local Government Service List codes in the vendored list.
+fn esd_services() -> &'static std::collections::HashSet<u32> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<u32>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        ESD_XML
+            .split("http://id.esd.org.uk/service/")
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect()
+    })
+}
+
+/// An esd service code (`190`, `LGSL 190`) → `http://id.esd.org.uk/service/190`, if the list
+/// has it.
+pub fn esd_service(value: &str) -> Option<String> {
+    let v = value.trim();
+    let v = v
+        .strip_prefix("LGSL")
+        .or_else(|| v.strip_prefix("lgsl"))
+        .unwrap_or(v)
+        .trim_start_matches([':', ' ']);
+    let v = v.rsplit('/').next().unwrap_or(v);
+    let n: u32 = v.parse().ok()?;
+    esd_services()
+        .contains(&n)
+        .then(|| format!("http://id.esd.org.uk/service/{n}"))
+}
+
+/// A UK postcode, normalised (upper case, no spaces) → its Ordnance Survey postcode-unit URI.
+pub fn postcode_unit(value: &str) -> Option<String> {
+    let p: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let b = p.as_bytes();
+    // Inward code: digit + two letters; outward: 2-4 characters starting with a letter.
+    let ok = (5..=7).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && b[b.len() - 3].is_ascii_digit()
+        && b[b.len() - 2..].iter().all(u8::is_ascii_uppercase)
+        && b[..b.len() - 3].iter().any(u8::is_ascii_digit);
+    ok.then(|| format!("http://data.ordnancesurvey.co.uk/id/postcodeunit/{p}"))
+}
+
+/// A Companies House number (`1234567`, `01234567`, `SC123456`) →
+/// `http://business.data.gov.uk/id/company/{number}` with the number in its 8-character form.
+pub fn company(value: &str) -> Option<String> {
+    let v: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let number = if !v.is_empty() && v.len() <= 8 && v.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{v:0>8}")
+    } else if v.len() == 8
+        && v.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
+        && v.as_bytes()[2..].iter().all(u8::is_ascii_digit)
+    {
+        v
+    } else {
+        return None;
+    };
+    (number != "00000000").then(|| format!("http://business.data.gov.uk/id/company/{number}"))
+}
+
+/// A registered charity number for England and Wales (`1123456`, `220949`, `1123456-1`) →
+/// its page on the Charity Commission register.
+pub fn charity(value: &str) -> Option<String> {
+    let v = value.trim();
+    let main = v.split('-').next().unwrap_or(v).trim();
+    let ok = (6..=7).contains(&main.len()) && main.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| {
+        format!(
+            "https://register-of-charities.charitycommission.gov.uk/charity-search/-/charity-details/{main}"
+        )
+    })
+}
+
 /// Every document of the vocabulary graph, as Turtle: the built-in vocabularies and the
 /// authorities.
 pub fn vocabulary() -> Result<Vec<Vec<u8>>, String> {
@@ -398,6 +483,45 @@ mod tests {
         for v in ["", "Gotham City Council", "E99999999", "XYZ", "Council"] {
             assert!(l.find(v).is_none(), "{v}");
         }
+    }
+
+    #[test]
+    fn other_national_identifiers() {
+        assert_eq!(
+            postcode_unit(" m32 0th ").as_deref(),
+            Some("http://data.ordnancesurvey.co.uk/id/postcodeunit/M320TH")
+        );
+        assert_eq!(
+            postcode_unit("SW1A 1AA").as_deref(),
+            Some("http://data.ordnancesurvey.co.uk/id/postcodeunit/SW1A1AA")
+        );
+        for bad in ["", "M32", "12345", "M32 0T", "Trafford", "M32 0THX"] {
+            assert!(postcode_unit(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            company("1234567").as_deref(),
+            Some("http://business.data.gov.uk/id/company/01234567")
+        );
+        assert_eq!(
+            company("sc123456").as_deref(),
+            Some("http://business.data.gov.uk/id/company/SC123456")
+        );
+        for bad in ["", "0", "ABC", "123456789", "S1234567"] {
+            assert!(company(bad).is_none(), "{bad}");
+        }
+        assert!(charity("1123456").unwrap().ends_with("/1123456"));
+        assert!(charity("220949-1").unwrap().ends_with("/220949"));
+        assert!(charity("12345").is_none() && charity("abc").is_none());
+        assert_eq!(
+            esd_service("190").as_deref(),
+            Some("http://id.esd.org.uk/service/190")
+        );
+        assert_eq!(
+            esd_service("LGSL 190").as_deref(),
+            Some("http://id.esd.org.uk/service/190")
+        );
+        assert!(esd_service("999999").is_none() && esd_service("x").is_none());
+        assert_eq!(esd_services().len(), 1127);
     }
 
     #[test]

@@ -134,6 +134,14 @@ pub enum LinkKind {
     Council,
     /// A date → `http://reference.data.gov.uk/id/day/{yyyy-mm-dd}`.
     Day,
+    /// A UK postcode → `http://data.ordnancesurvey.co.uk/id/postcodeunit/{POSTCODE}`.
+    Postcode,
+    /// A Companies House number → `http://business.data.gov.uk/id/company/{number}`.
+    Company,
+    /// A registered charity number → the Charity Commission register.
+    Charity,
+    /// An esd Local Government Service List code → `http://id.esd.org.uk/service/{n}`.
+    Service,
 }
 
 /// The property a link column is published with when the pipeline names none.

@@ -1043,6 +1043,10 @@ fn link(
                         && v.bytes().filter(u8::is_ascii_digit).count() == 8;
                     ok.then(|| format!("http://reference.data.gov.uk/id/day/{v}"))
                 }
+                LinkKind::Postcode => fivestar_council::postcode_unit(v),
+                LinkKind::Company => fivestar_council::company(v),
+                LinkKind::Charity => fivestar_council::charity(v),
+                LinkKind::Service => fivestar_council::esd_service(v),
             };
             match uri {
                 Some(u) => {
@@ -1090,6 +1094,10 @@ fn kind_name(k: crate::config::LinkKind) -> &'static str {
     match k {
         crate::config::LinkKind::Council => "council",
         crate::config::LinkKind::Day => "day",
+        crate::config::LinkKind::Postcode => "postcode",
+        crate::config::LinkKind::Company => "company",
+        crate::config::LinkKind::Charity => "charity",
+        crate::config::LinkKind::Service => "service",
     }
 }
 
