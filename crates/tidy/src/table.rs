@@ -60,8 +60,9 @@ impl Table {
     /// The source row of the clean CSV's line `line` (the header is line 1).
     pub fn source_row_of_line(&self, line: u64) -> Option<u64> {
         match line {
+            0 => None,
             1 => Some(self.header_row),
-            n => self.source_rows.get(n as usize - 2).copied(),
+            n => self.source_rows.get(usize::try_from(n - 2).ok()?).copied(),
         }
     }
 }
@@ -844,6 +845,14 @@ mod tests {
             errors,
             vec![(3, "Amount", "twelve"), (2, "Date", "31/02/2024")]
         );
+    }
+
+    #[test]
+    fn clean_lines_map_to_source_rows() {
+        let g = grid(&[&["Title"], &["a", "b"], &["1", "2"], &["", ""], &["3", "4"]]);
+        let t = tidy(g, &TidyOptions::default(), &mut vec![]);
+        let rows: Vec<Option<u64>> = (0..5).map(|l| t.source_row_of_line(l)).collect();
+        assert_eq!(rows, vec![None, Some(2), Some(3), Some(5), None]);
     }
 
     #[test]
