@@ -46,6 +46,9 @@ enum Command {
     Run(pipeline_cmd::RunArgs),
     /// Runs a pipeline (or a data file with its metadata) up to the gate; publishes nothing.
     Validate(pipeline_cmd::ValidateArgs),
+    /// Picks the council template a data file fits and shows how each column maps; can write
+    /// a starter pipeline file.
+    Inspect(pipeline_cmd::InspectArgs),
     /// Shows each dataset's last run, outcome, next run and staleness.
     Status(pipeline_cmd::StatusArgs),
     /// Runs pipelines when their cron schedules say, and serves the site, in one process.
@@ -231,6 +234,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Csvw { command } => csvw_command(command),
         Command::Run(args) => pipeline_cmd::run(args),
         Command::Validate(args) => pipeline_cmd::validate(args),
+        Command::Inspect(args) => pipeline_cmd::inspect(args),
         Command::Status(args) => pipeline_cmd::status(args),
         Command::Schedule(args) => pipeline_cmd::schedule(args),
         Command::Publish(args) => store_cmd::publish(args),

@@ -436,3 +436,122 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
     served?;
     Ok(0)
 }
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// A data file: CSV (any encoding), xlsx, xls or ods.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// The sheet of a workbook (default: the first with values).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Write a starter pipeline file here (only when a template fits).
+    #[arg(long)]
+    pub write_pipeline: Option<PathBuf>,
+}
+
+/// The path of `file` as seen from the folder `dir` (relative when `file` is inside it).
+fn path_from(dir: &Path, file: &Path) -> String {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (dir, file) = (abs(dir), abs(file));
+    let mut common = 0;
+    let (d, f): (Vec<_>, Vec<_>) = (dir.components().collect(), file.components().collect());
+    while common < d.len() && common < f.len() && d[common] == f[common] {
+        common += 1;
+    }
+    // Sharing only the root (or nothing): an absolute path reads better than ../../../..
+    if common <= 1 {
+        return file.display().to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..d.len() {
+        rel.push("..");
+    }
+    for c in &f[common..] {
+        rel.push(c);
+    }
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let name = args.file.display().to_string();
+    let i = fivestar_pipeline::inspect::inspect(&bytes, &name, args.sheet.clone())
+        .map_err(|e| anyhow!(e))?;
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&i)?),
+        OutputFormat::Text => {
+            let mut out = String::new();
+            match &i.template {
+                Some(t) => out.push_str(&format!(
+                    "{}: template {t} (confidence {:.2})\n",
+                    i.file, i.confidence
+                )),
+                None => out.push_str(&format!(
+                    "{}: no template fits well (best {} at {:.2}; at least {:.2} is needed)\n",
+                    i.file,
+                    i.candidates
+                        .first()
+                        .map(|c| c.template.as_str())
+                        .unwrap_or("none"),
+                    i.confidence,
+                    fivestar_council::detect::MIN_CONFIDENCE
+                )),
+            }
+            out.push_str(&format!(
+                "  format {}, encoding {}, header on row {}, {} data rows\n",
+                i.format.unwrap_or("?"),
+                i.encoding.unwrap_or("-"),
+                i.header_row,
+                i.rows
+            ));
+            if let Some(s) = &i.sheet {
+                out.push_str(&format!("  sheet {s:?}\n"));
+            }
+            for (c, o) in &i.date_orders {
+                out.push_str(&format!("  dates in {c:?}: {}\n", o.name()));
+            }
+            if let Some(a) = &i.amount_format {
+                out.push_str(&format!("  amounts: {a}\n"));
+            }
+            if !i.councils.is_empty() {
+                out.push_str(&format!("  councils: {}\n", i.councils.join(", ")));
+            }
+            out.push_str("  columns:\n");
+            for c in &i.columns {
+                match &c.column {
+                    Some(col) => out.push_str(&format!("    {:?} → {col}\n", c.source)),
+                    None => out.push_str(&format!("    {:?} → (nothing matched)\n", c.source)),
+                }
+            }
+            if !i.missing.is_empty() {
+                out.push_str(&format!(
+                    "  missing core columns: {}\n",
+                    i.missing.join(", ")
+                ));
+            }
+            out.push_str("  candidates:");
+            for c in &i.candidates {
+                out.push_str(&format!(" {} {:.2};", c.template, c.confidence));
+            }
+            out.push('\n');
+            for p in &i.problems {
+                out.push_str(&format!("  ! {p}\n"));
+            }
+            print!("{out}");
+        }
+    }
+    if let Some(path) = &args.write_pipeline {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let text = fivestar_pipeline::inspect::starter_pipeline(&i, &path_from(dir, &args.file))
+            .map_err(|e| anyhow!(e))?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(if i.template.is_some() { 0 } else { 1 })
+}

@@ -56,8 +56,8 @@ impl StoreArgs {
 /// Loads the built-in vocabularies and the local-authority list into the store's vocabulary
 /// graph, when they changed since the last load.
 pub fn load_vocabulary(store: &Store) -> Result<()> {
-    let docs =
-        fivestar_council::vocabulary().map_err(|e| anyhow!("the built-in vocabulary: {e}"))?;
+    let docs = fivestar_council::vocabulary(&store.settings().base)
+        .map_err(|e| anyhow!("the built-in vocabulary: {e}"))?;
     if store.load_vocabulary(&docs)? {
         tracing::info!("loaded the vocabulary graph");
     }

@@ -6,6 +6,14 @@
 //! Payments ontology among them), and every local authority with a GSS code described under its
 //! statistical-geography URI with names and codes, so that a council's URI shows its name.
 
+pub mod detect;
+pub mod links;
+pub mod template;
+
+pub use detect::{detect, rank, Fit};
+pub use links::{LinkKind, Linker};
+pub use template::{Template, TEMPLATE_IDS};
+
 use oxrdf::vocab::rdf;
 use oxrdf::{Literal, NamedNode, Triple};
 use oxrdfio::{RdfFormat, RdfSerializer};
@@ -430,13 +438,14 @@ pub fn charity(value: &str) -> Option<String> {
     })
 }
 
-/// Every document of the vocabulary graph, as Turtle: the built-in vocabularies and the
-/// authorities.
-pub fn vocabulary() -> Result<Vec<Vec<u8>>, String> {
+/// Every document of the vocabulary graph, as Turtle: the built-in vocabularies, fivestar's
+/// own terms (under `{base}/def/fivestar#`) and the authorities.
+pub fn vocabulary(base: &str) -> Result<Vec<Vec<u8>>, String> {
     let mut docs: Vec<Vec<u8>> = DOCUMENTS
         .iter()
         .map(|(_, t)| t.as_bytes().to_vec())
         .collect();
+    docs.push(template::own_vocabulary(base)?);
     docs.push(authorities_turtle()?);
     Ok(docs)
 }
@@ -447,7 +456,7 @@ mod tests {
 
     #[test]
     fn every_document_parses() {
-        for doc in vocabulary().unwrap() {
+        for doc in vocabulary("http://example.org").unwrap() {
             let n = oxrdfio::RdfParser::from_format(RdfFormat::Turtle)
                 .for_reader(doc.as_slice())
                 .map(|q| q.map_err(|e| e.to_string()))

@@ -124,25 +124,8 @@ pub enum Personal {
     Redact,
 }
 
-/// What a column's values are linked to: a national identifier's URI, written in a new column
-/// beside the original value (which is kept as a literal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkKind {
-    /// A council by GSS or SNAC code, register code, URI or name →
-    /// `http://statistics.data.gov.uk/id/statistical-geography/{GSS}`.
-    Council,
-    /// A date → `http://reference.data.gov.uk/id/day/{yyyy-mm-dd}`.
-    Day,
-    /// A UK postcode → `http://data.ordnancesurvey.co.uk/id/postcodeunit/{POSTCODE}`.
-    Postcode,
-    /// A Companies House number → `http://business.data.gov.uk/id/company/{number}`.
-    Company,
-    /// A registered charity number → the Charity Commission register.
-    Charity,
-    /// An esd Local Government Service List code → `http://id.esd.org.uk/service/{n}`.
-    Service,
-}
+/// What a column's values are linked to (see the `council` crate).
+pub use fivestar_council::LinkKind;
 
 /// The property a link column is published with when the pipeline names none.
 pub const DEFAULT_LINK_PROPERTY: &str = "http://www.w3.org/2000/01/rdf-schema#seeAlso";
@@ -164,7 +147,7 @@ pub struct ColumnOverride {
     pub may_name_individuals: bool,
     /// Link the values to national identifiers.
     pub link: Option<LinkKind>,
-    /// The property of the link column (default rdfs:seeAlso).
+    /// The property of the link column (default rdfs:seeAlso; templates name their own).
     pub link_property: Option<String>,
 }
 
@@ -365,7 +348,18 @@ impl Pipeline {
                 }
                 Mapping::Metadata(p)
             }
-            (None, Some(t)) => Mapping::Template(t),
+            (None, Some(t)) => {
+                if !fivestar_council::TEMPLATE_IDS.contains(&t.as_str()) {
+                    return Err(key(
+                        "template",
+                        format!(
+                            "{t:?} is not a template; the templates are {}",
+                            fivestar_council::TEMPLATE_IDS.join(", ")
+                        ),
+                    ));
+                }
+                Mapping::Template(t)
+            }
             (Some(_), Some(_)) => {
                 return Err(err(path, "give either `metadata` or `template`, not both"))
             }

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod fetch;
+pub mod inspect;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -14,6 +14,8 @@ use crate::fetch::{self, Fetched, Validators};
 use crate::report::{Outcome, Problem, Report, Severity};
 use crate::screen;
 use csvw::fetch::{Fetcher, Resource};
+use fivestar_council::links::Output;
+use fivestar_council::LinkKind;
 use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Store};
 use fivestar_tidy::{ColumnRule, TidyOptions, ValueKind};
 use serde::{Deserialize, Serialize};
@@ -408,7 +410,7 @@ fn execute(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let mapping = load_mapping(pipeline)?;
+    let mapping = load_mapping(pipeline, &store.settings().base)?;
     let mut notes = Vec::new();
     let read_options = fivestar_tidy::ReadOptions {
         format: pipeline.source.format,
@@ -599,8 +601,16 @@ struct MappedColumn {
     titles: Vec<String>,
     personal: Personal,
     may_name_individuals: bool,
-    /// A link rule and the property its column is published with.
-    link: Option<(crate::config::LinkKind, String)>,
+    /// The link rules of the column.
+    links: Vec<LinkRule>,
+}
+
+/// A link rule: a column `{column}_{kind}` of links, published with `property` about `about`.
+#[derive(Debug, Clone)]
+struct LinkRule {
+    kind: LinkKind,
+    property: String,
+    about: Option<String>,
 }
 
 /// The mapping, read from the pipeline's CSVW metadata and its column overrides.
@@ -611,6 +621,13 @@ struct LoadedMapping {
     rules: Vec<ColumnRule>,
     /// Columns whose values tidy rewrites (so their datatype `format` no longer applies).
     normalised: Vec<bool>,
+    /// The easting and northing columns (a template's `geo`), from which latitude, longitude
+    /// and WKT columns are computed.
+    geo: Option<(usize, usize)>,
+    /// The metadata already describes the computed columns (templates do).
+    computed_described: bool,
+    /// The URI templates (about and value) of each of the template's statements.
+    statements: Vec<Vec<String>>,
 }
 
 fn titles_of(v: &serde_json::Value) -> Vec<String> {
@@ -642,18 +659,10 @@ fn kind_of_datatype(dt: &serde_json::Value) -> ValueKind {
     }
 }
 
-fn load_mapping(pipeline: &Pipeline) -> Result<LoadedMapping, Box<Problem>> {
+fn load_mapping(pipeline: &Pipeline, base: &str) -> Result<LoadedMapping, Box<Problem>> {
     let path = match &pipeline.mapping {
         Mapping::Metadata(p) => p,
-        Mapping::Template(t) => {
-            return Err(fail(
-                "template",
-                format!(
-                    "{}: template {t:?}: council templates are not available in this build; map the file with `metadata = \"….csv-metadata.json\"`",
-                    pipeline.file.display()
-                ),
-            ))
-        }
+        Mapping::Template(t) => return template_mapping(pipeline, t, base),
     };
     let shown = path.display().to_string();
     let text =
@@ -740,6 +749,7 @@ fn load_mapping(pipeline: &Pipeline) -> Result<LoadedMapping, Box<Problem>> {
             date_order: over.date_order,
             required: c.get("required").and_then(|r| r.as_bool()).unwrap_or(false)
                 || pipeline.rules.required.iter().any(|r| r == &name),
+            optional: false,
         });
         normalised.push(kind != ValueKind::Text);
         columns.push(MappedColumn {
@@ -747,16 +757,37 @@ fn load_mapping(pipeline: &Pipeline) -> Result<LoadedMapping, Box<Problem>> {
             titles,
             personal: over.personal,
             may_name_individuals: over.may_name_individuals,
-            link: over.link.map(|l| {
-                (
-                    l,
-                    over.link_property
+            links: over
+                .link
+                .map(|kind| LinkRule {
+                    kind,
+                    property: over
+                        .link_property
                         .clone()
                         .unwrap_or_else(|| crate::config::DEFAULT_LINK_PROPERTY.to_string()),
-                )
-            }),
+                    about: None,
+                })
+                .into_iter()
+                .collect(),
         });
     }
+    check_overrides_and_rules(pipeline, &columns, &used_overrides)?;
+    Ok(LoadedMapping {
+        metadata: table,
+        columns,
+        rules,
+        normalised,
+        geo: None,
+        computed_described: false,
+        statements: Vec::new(),
+    })
+}
+
+fn check_overrides_and_rules(
+    pipeline: &Pipeline,
+    columns: &[MappedColumn],
+    used_overrides: &[String],
+) -> Result<(), Box<Problem>> {
     for k in pipeline.columns.keys() {
         if !used_overrides.contains(k) {
             return Err(fail(
@@ -785,11 +816,108 @@ fn load_mapping(pipeline: &Pipeline) -> Result<LoadedMapping, Box<Problem>> {
             ));
         }
     }
+    Ok(())
+}
+
+/// The mapping of a council template: its columns with the pipeline's overrides, and CSVW
+/// metadata made from it (computed link and geo columns included).
+fn template_mapping(
+    pipeline: &Pipeline,
+    id: &str,
+    base: &str,
+) -> Result<LoadedMapping, Box<Problem>> {
+    let mut template = fivestar_council::Template::get(id).map_err(|e| {
+        fail(
+            "template",
+            format!("{}: key `template`: {e}", pipeline.file.display()),
+        )
+    })?;
+    let mut columns = Vec::new();
+    let mut rules = Vec::new();
+    let mut normalised = Vec::new();
+    let mut used_overrides = Vec::new();
+    for c in template.columns.iter_mut() {
+        let over = [&c.name, &c.title]
+            .into_iter()
+            .find_map(|k| pipeline.columns.get(k).map(|o| (k.clone(), o.clone())));
+        let over = match over {
+            Some((k, o)) => {
+                used_overrides.push(k);
+                o
+            }
+            None => Default::default(),
+        };
+        if let Some(kind) = over.link {
+            c.links.push(fivestar_council::template::Link {
+                kind,
+                property: over
+                    .link_property
+                    .clone()
+                    .unwrap_or_else(|| crate::config::DEFAULT_LINK_PROPERTY.to_string()),
+                about: None,
+            });
+        }
+        let kind = over.format.unwrap_or(c.format);
+        let mut aliases = c.aliases.clone();
+        aliases.push(c.name.clone());
+        aliases.extend(over.aliases.iter().cloned());
+        rules.push(ColumnRule {
+            name: c.title.clone(),
+            aliases,
+            kind,
+            date_order: over.date_order,
+            required: pipeline.rules.required.iter().any(|r| r == &c.name),
+            optional: !c.core && !c.required,
+        });
+        normalised.push(kind != ValueKind::Text);
+        columns.push(MappedColumn {
+            name: c.name.clone(),
+            titles: vec![c.title.clone()],
+            personal: over.personal,
+            may_name_individuals: c.may_name_individuals || over.may_name_individuals,
+            links: c
+                .links
+                .iter()
+                .map(|l| LinkRule {
+                    kind: l.kind,
+                    property: fivestar_council::template::expand(&l.property, base),
+                    about: l.about.clone(),
+                })
+                .collect(),
+        });
+    }
+    check_overrides_and_rules(pipeline, &columns, &used_overrides)?;
+    let mut metadata = template.metadata(base);
+    if let Some(o) = metadata.as_object_mut() {
+        o.insert("dc:title".into(), pipeline.title.clone().into());
+        if !pipeline.description.is_empty() {
+            o.insert("dc:description".into(), pipeline.description.clone().into());
+        }
+        if let Some(p) = &pipeline.publisher {
+            o.insert("dc:publisher".into(), serde_json::json!({"@id": p}));
+        }
+        o.insert(
+            "dc:license".into(),
+            serde_json::json!({"@id": pipeline.licence}),
+        );
+    }
+    let geo = template.geo.as_ref().and_then(|g| {
+        let e = template.columns.iter().position(|c| c.name == g.easting)?;
+        let n = template.columns.iter().position(|c| c.name == g.northing)?;
+        Some((e, n))
+    });
     Ok(LoadedMapping {
-        metadata: table,
+        metadata,
         columns,
         rules,
         normalised,
+        geo,
+        computed_described: true,
+        statements: template
+            .statements
+            .iter()
+            .map(|st| st.about.iter().cloned().chain([st.value.clone()]).collect())
+            .collect(),
     })
 }
 
@@ -845,26 +973,43 @@ fn clean_metadata(mapping: &LoadedMapping, csv_name: &str) -> serde_json::Value 
             .iter()
             .position(|c| c.get("virtual").and_then(|v| v.as_bool()) == Some(true))
             .unwrap_or(cols.len());
-        let links: Vec<serde_json::Value> = mapping
-            .columns
-            .iter()
-            .filter_map(|c| {
-                let (_, property) = c.link.as_ref()?;
-                let name = link_column(&c.name);
-                Some(serde_json::json!({
-                    "name": name,
-                    "titles": name,
-                    "propertyUrl": property,
-                    "valueUrl": format!("{{+{name}}}"),
-                }))
-            })
-            .collect();
+        let links: Vec<serde_json::Value> = if mapping.computed_described {
+            Vec::new()
+        } else {
+            mapping
+                .columns
+                .iter()
+                .flat_map(|c| c.links.iter().map(move |l| (c, l)))
+                .map(|(c, l)| {
+                    let name = fivestar_council::template::link_column(&c.name, l.kind);
+                    let mut spec = serde_json::json!({
+                        "name": name,
+                        "titles": name,
+                        "propertyUrl": l.property,
+                    });
+                    match l.kind.output() {
+                        Output::Iri => spec["valueUrl"] = format!("{{+{name}}}").into(),
+                        Output::Key(prefix) => {
+                            spec["valueUrl"] = format!("{prefix}{{{name}}}").into()
+                        }
+                        Output::Literal => {}
+                    }
+                    if let Some(a) = &l.about {
+                        spec["aboutUrl"] = a.clone().into();
+                    }
+                    spec
+                })
+                .collect()
+        };
         for (i, l) in links.into_iter().enumerate() {
             cols.insert(at + i, l);
         }
     }
     m
 }
+
+/// What a redacted value is replaced with.
+const REDACTED: &str = "[redacted]";
 
 /// Masks personal data in a report: enough to find the cell, not enough to read it.
 fn mask(v: &str) -> String {
@@ -894,7 +1039,7 @@ fn gate(
             Personal::Redact => {
                 let mut n = 0;
                 for row in table.rows.iter_mut().filter(|r| !r[k].is_empty()) {
-                    row[k] = "[redacted]".into();
+                    row[k] = REDACTED.into();
                     n += 1;
                 }
                 push(
@@ -1000,105 +1145,182 @@ fn gate(
     }
 }
 
-/// The name of the column that holds column `name`'s links.
-fn link_column(name: &str) -> String {
-    format!("{name}_link")
-}
-
-/// Adds a column of URIs beside each column with a link rule; values that link to nothing are
-/// reported (row and value) and left without a link, never given an invented URI.
+/// Adds a column beside each link rule's column (`{column}_{kind}`): its URIs or normalised
+/// identifiers. Values that link to nothing are reported (row and value) and left without a
+/// link, never given an invented URI. Then the geo columns, from easting and northing.
 fn link(
     mapping: &LoadedMapping,
     table: &mut fivestar_tidy::Table,
     file: &str,
     report: &mut Report,
 ) -> Result<(), Box<Problem>> {
-    use crate::config::LinkKind;
-    let mut councils = None;
+    let mut linker = fivestar_council::Linker::new();
     for (k, col) in mapping.columns.iter().enumerate() {
-        let Some((kind, _)) = &col.link else { continue };
-        let shown = table_source(table, k, mapping);
-        let mut unlinked = 0usize;
-        let mut linked = 0usize;
-        let mut values = Vec::with_capacity(table.rows.len());
-        for (i, row) in table.rows.iter().enumerate() {
-            let v = row[k].as_str();
-            let uri = match kind {
-                _ if v.is_empty() => {
+        for rule in &col.links {
+            let kind = rule.kind;
+            let shown = table_source(table, k, mapping);
+            let mut unlinked = 0usize;
+            let mut linked = 0usize;
+            let mut values = Vec::with_capacity(table.rows.len());
+            for (i, row) in table.rows.iter().enumerate() {
+                let v = row[k].as_str();
+                if v.is_empty() {
                     values.push(String::new());
                     continue;
                 }
-                LinkKind::Council => {
-                    if councils.is_none() {
-                        councils = Some(
-                            fivestar_council::CouncilLinker::new().map_err(|e| fail("link", e))?,
-                        );
+                if v == REDACTED {
+                    // A redacted supplier is nobody in particular: one per row, never one
+                    // supplier "[redacted]" receiving every redacted payment.
+                    values.push(if kind == LinkKind::Supplier {
+                        format!("redacted-row-{}", table.source_rows[i])
+                    } else {
+                        String::new()
+                    });
+                    continue;
+                }
+                match linker.link(kind, v).map_err(|e| fail("link", e))? {
+                    Some(u) => {
+                        linked += 1;
+                        values.push(u);
                     }
-                    councils.as_ref().and_then(|c| c.find(v)).map(|a| a.iri())
+                    None => {
+                        unlinked += 1;
+                        if unlinked <= 50 {
+                            report.problems.push(
+                                Problem::new(
+                                    Severity::Warning,
+                                    format!("link:{}", kind.name()),
+                                    format!("links to no {}; left unlinked", kind.name()),
+                                )
+                                .file(file)
+                                .row(table.source_rows[i])
+                                .column(&shown)
+                                .value(v),
+                            );
+                        }
+                        values.push(String::new());
+                    }
                 }
-                LinkKind::Day => {
-                    let ok = v.len() == 10
-                        && v.as_bytes()[4] == b'-'
-                        && v.as_bytes()[7] == b'-'
-                        && v.bytes().filter(u8::is_ascii_digit).count() == 8;
-                    ok.then(|| format!("http://reference.data.gov.uk/id/day/{v}"))
-                }
-                LinkKind::Postcode => fivestar_council::postcode_unit(v),
-                LinkKind::Company => fivestar_council::company(v),
-                LinkKind::Charity => fivestar_council::charity(v),
-                LinkKind::Service => fivestar_council::esd_service(v),
+            }
+            if unlinked > 50 {
+                report.problems.push(
+                    Problem::new(
+                        Severity::Warning,
+                        format!("link:{}", kind.name()),
+                        format!("{} more values link to no {}", unlinked - 50, kind.name()),
+                    )
+                    .file(file)
+                    .column(&shown),
+                );
+            }
+            report.problems.push(
+                Problem::new(
+                    Severity::Info,
+                    format!("link:{}", kind.name()),
+                    format!("linked {linked} value(s); {unlinked} could not be linked"),
+                )
+                .file(file)
+                .column(&shown),
+            );
+            table
+                .header
+                .push(fivestar_council::template::link_column(&col.name, kind));
+            table.source_columns.push(Some(shown));
+            for (row, v) in table.rows.iter_mut().zip(values) {
+                row.push(v);
+            }
+        }
+    }
+    if let Some((e, n)) = mapping.geo {
+        let shown = format!(
+            "{} / {}",
+            table_source(table, e, mapping),
+            table_source(table, n, mapping)
+        );
+        let mut placed = 0usize;
+        let mut unplaced = 0usize;
+        let mut computed = Vec::with_capacity(table.rows.len());
+        for (i, row) in table.rows.iter().enumerate() {
+            if row[e].is_empty() && row[n].is_empty() {
+                computed.push(Default::default());
+                continue;
+            }
+            let point = match (row[e].parse::<f64>(), row[n].parse::<f64>()) {
+                (Ok(x), Ok(y)) => fivestar_council::links::osgb36_to_wgs84(x, y),
+                _ => None,
             };
-            match uri {
-                Some(u) => {
-                    linked += 1;
-                    values.push(u);
+            match point {
+                Some((lat, long)) => {
+                    placed += 1;
+                    let (lat, long) = (
+                        fivestar_council::links::format_degrees(lat),
+                        fivestar_council::links::format_degrees(long),
+                    );
+                    let wkt = format!("POINT({long} {lat})");
+                    computed.push([lat, long, wkt, "point".into(), "point".into()]);
                 }
                 None => {
-                    unlinked += 1;
-                    if unlinked <= 50 {
+                    unplaced += 1;
+                    if unplaced <= 50 {
                         report.problems.push(
                             Problem::new(
                                 Severity::Warning,
-                                format!("link:{}", kind_name(*kind)),
-                                format!("links to no {}; left unlinked", kind_name(*kind)),
+                                "link:geo",
+                                "is not an OSGB36 National Grid easting and northing (0-700000, 0-1300000 m); no latitude and longitude",
                             )
                             .file(file)
                             .row(table.source_rows[i])
                             .column(&shown)
-                            .value(v),
+                            .value(format!("{}, {}", row[e], row[n])),
                         );
                     }
-                    values.push(String::new());
+                    computed.push(Default::default());
                 }
             }
         }
         report.problems.push(
             Problem::new(
                 Severity::Info,
-                format!("link:{}", kind_name(*kind)),
-                format!("linked {linked} value(s); {unlinked} could not be linked"),
+                "link:geo",
+                format!(
+                    "computed WGS84 latitude, longitude and WKT for {placed} row(s) from OSGB36 easting and northing; {unplaced} could not be"
+                ),
             )
             .file(file)
             .column(&shown),
         );
-        table.header.push(link_column(&col.name));
-        table.source_columns.push(Some(shown));
-        for (row, v) in table.rows.iter_mut().zip(values) {
-            row.push(v);
+        for name in fivestar_council::template::GEO_COLUMNS {
+            table.header.push(name.to_string());
+            table.source_columns.push(Some(shown.clone()));
+        }
+        for (row, c) in table.rows.iter_mut().zip(computed) {
+            row.extend(c);
+        }
+    }
+    // The template's statements: made only where every column their URIs name has a value.
+    for (i, st) in mapping.statements.iter().enumerate() {
+        let vars: Vec<usize> = st
+            .iter()
+            .flat_map(|t| fivestar_council::template::template_variables(t))
+            .filter(|v| !v.starts_with('_'))
+            .filter_map(|v| {
+                table
+                    .header
+                    .iter()
+                    .position(|h| *h == v)
+                    .or_else(|| mapping.columns.iter().position(|c| c.name == v))
+            })
+            .collect();
+        table
+            .header
+            .push(fivestar_council::template::statement_column(i));
+        table.source_columns.push(None);
+        for row in table.rows.iter_mut() {
+            let whole = vars.iter().all(|&j| !row[j].is_empty());
+            row.push(if whole { "yes".into() } else { String::new() });
         }
     }
     Ok(())
-}
-
-fn kind_name(k: crate::config::LinkKind) -> &'static str {
-    match k {
-        crate::config::LinkKind::Council => "council",
-        crate::config::LinkKind::Day => "day",
-        crate::config::LinkKind::Postcode => "postcode",
-        crate::config::LinkKind::Company => "company",
-        crate::config::LinkKind::Charity => "charity",
-        crate::config::LinkKind::Service => "service",
-    }
 }
 
 fn table_source(table: &fivestar_tidy::Table, k: usize, mapping: &LoadedMapping) -> String {

@@ -197,6 +197,11 @@ pub fn stars(store: &Store, d: &DatasetState) -> (u8, Option<String>) {
     else {
         return (1, Some("not published (withdrawn)".into()));
     };
+    // The rating recorded in the catalogue when the release was published.
+    if let Some(r) = &live.stars {
+        return (r.stars, r.missing.first().cloned());
+    }
+    // Releases published before ratings were recorded: computed here.
     // Published as RDF and CSV: structured (2) and open formats (3).
     let ask = |q: String| -> bool {
         matches!(

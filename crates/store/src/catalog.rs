@@ -71,6 +71,99 @@ const XSD_NON_NEGATIVE_INTEGER: NamedNodeRef<'static> =
 const XSD_DATE_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#dateTime");
 const XSD_HEX_BINARY: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#hexBinary");
 
+const DQV_HAS_QUALITY_MEASUREMENT: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dqv#hasQualityMeasurement");
+const DQV_QUALITY_MEASUREMENT: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dqv#QualityMeasurement");
+const DQV_IS_MEASUREMENT_OF: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dqv#isMeasurementOf");
+const DQV_VALUE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dqv#value");
+
+/// The metric of the five-star rating, in fivestar's own vocabulary.
+pub fn stars_metric(base: &str) -> String {
+    format!("{base}/def/fivestar#fiveStarRating")
+}
+
+/// Licences that are open (the first star): the Open Government Licence, Creative Commons
+/// attribution and public-domain tools, Open Data Commons.
+const OPEN_LICENCES: &[&str] = &[
+    "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/",
+    "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/",
+    "http://creativecommons.org/licenses/by/",
+    "https://creativecommons.org/licenses/by/",
+    "http://creativecommons.org/licenses/by-sa/",
+    "https://creativecommons.org/licenses/by-sa/",
+    "http://creativecommons.org/publicdomain/zero/",
+    "https://creativecommons.org/publicdomain/zero/",
+    "http://opendatacommons.org/licenses/",
+    "https://opendatacommons.org/licenses/",
+];
+
+/// A dataset's stars (Tim Berners-Lee's five-star scheme), computed from what was published,
+/// with the reason for each star it lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stars {
+    pub stars: u8,
+    pub missing: Vec<String>,
+}
+
+/// What the rating is computed from.
+pub struct StarFacts<'a> {
+    pub licence: &'a str,
+    /// Machine-readable tables or RDF were published.
+    pub structured: bool,
+    /// Every download is in an open format (CSV, N-Triples, N-Quads, JSON).
+    pub open_format: bool,
+    /// Subjects identified by URIs.
+    pub entities: u64,
+    /// Statements linking to URIs outside this site (types excepted).
+    pub outside_links: u64,
+}
+
+/// Stars are cumulative: each needs the ones before it.
+pub fn rate(f: &StarFacts<'_>) -> Stars {
+    let checks = [
+        (
+            OPEN_LICENCES.iter().any(|p| f.licence.starts_with(p)),
+            format!(
+                "1: the licence <{}> is not a recognised open licence (the Open Government Licence, CC BY, CC0 or an Open Data Commons licence)",
+                f.licence
+            ),
+        ),
+        (f.structured, "2: nothing machine-readable was published".to_string()),
+        (
+            f.open_format,
+            "3: a download is in a closed format".to_string(),
+        ),
+        (
+            f.entities > 0,
+            "4: nothing is identified by a URI (give rows an aboutUrl)".to_string(),
+        ),
+        (
+            f.outside_links > 0,
+            "5: nothing links to other people's data: link councils, dates, places, companies or services to their national URIs".to_string(),
+        ),
+    ];
+    let mut out = Stars::default();
+    let mut earning = true;
+    for (ok, reason) in checks {
+        if ok && earning {
+            out.stars += 1;
+        } else {
+            earning = false;
+            if !ok {
+                out.missing.push(reason);
+            } else {
+                out.missing.push(format!(
+                    "{} (met, but stars need the ones before them)",
+                    reason.split(':').next().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out
+}
+
 pub fn catalog_iri(base: &str) -> String {
     format!("{base}/id/catalog")
 }
@@ -101,6 +194,7 @@ pub struct ReleaseState {
     pub issued: Option<String>,
     pub triples: u64,
     pub source: Option<String>,
+    pub stars: Option<Stars>,
 }
 
 /// A dataset as the catalogue describes it.
@@ -176,14 +270,21 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
          PREFIX dct: <http://purl.org/dc/terms/>
          PREFIX void: <http://rdfs.org/ns/void#>
          PREFIX prov: <http://www.w3.org/ns/prov#>
-         SELECT ?d ?r ?version ?issued ?triples ?source WHERE {{
+         PREFIX dqv: <http://www.w3.org/ns/dqv#>
+         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+         SELECT ?d ?r ?version ?issued ?triples ?source ?stars
+                (GROUP_CONCAT(?why; separator=\"\\n\") AS ?missing) WHERE {{
            GRAPH <{cat}> {{
              ?r dcat:isVersionOf ?d ; dcat:version ?version .
              OPTIONAL {{ ?r dct:issued ?issued }}
              OPTIONAL {{ ?r void:triples ?triples }}
              OPTIONAL {{ ?r prov:wasDerivedFrom ?source }}
+             OPTIONAL {{ ?r dqv:hasQualityMeasurement ?m .
+                        ?m dqv:isMeasurementOf <{metric}> ; dqv:value ?stars .
+                        OPTIONAL {{ ?m rdfs:comment ?why }} }}
            }}
-         }} ORDER BY ?d ?version"
+         }} GROUP BY ?d ?r ?version ?issued ?triples ?source ?stars ORDER BY ?d ?version",
+        metric = stars_metric(base)
     );
     if let QueryResults::Solutions(rows) = SparqlEvaluator::new()
         .parse_query(&query)?
@@ -203,6 +304,21 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
                         .and_then(|t| t.parse().ok())
                         .unwrap_or(0),
                     source: text(row.get("source")),
+                    stars: text(row.get("stars"))
+                        .and_then(|n| n.parse().ok())
+                        .map(|stars| Stars {
+                            stars,
+                            missing: text(row.get("missing"))
+                                .map(|m| {
+                                    m.lines()
+                                        .filter(|l| !l.is_empty())
+                                        .map(|l| {
+                                            l.strip_prefix("Missing star ").unwrap_or(l).to_string()
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                        }),
                     release,
                 });
             }
@@ -337,6 +453,7 @@ pub fn record_release(
     req: &PublishRequest,
     files: &[DumpFile],
     stats: &VoidStats,
+    stars: &Stars,
 ) -> Result<()> {
     let base = &store.settings.base;
     let latest: Vec<DumpFile> = files.iter().map(|f| f.as_latest(&req.release)).collect();
@@ -379,6 +496,28 @@ pub fn record_release(
     for f in files {
         let d = format!("{rel_s}/distribution/{}", f.name.replace('.', "-"));
         distribution(&mut q, base, rel.as_ref(), &d, f);
+    }
+    // The five-star rating, as a DQV quality measurement (on the release and the dataset).
+    let m = NamedNode::new_unchecked(format!("{rel_s}/stars"));
+    q.add(&rel, DQV_HAS_QUALITY_MEASUREMENT, &m);
+    q.add(&ds, DQV_HAS_QUALITY_MEASUREMENT, &m);
+    q.add(&m, RDF_TYPE, DQV_QUALITY_MEASUREMENT);
+    q.add(
+        &m,
+        DQV_IS_MEASUREMENT_OF,
+        &NamedNode::new_unchecked(stars_metric(base)),
+    );
+    q.add(
+        &m,
+        DQV_VALUE,
+        &Literal::new_typed_literal(stars.stars.to_string(), XSD_INTEGER),
+    );
+    for reason in &stars.missing {
+        q.add(
+            &m,
+            RDFS_COMMENT,
+            &Literal::new_simple_literal(format!("Missing star {reason}")),
+        );
     }
     // Provenance.
     let p = &req.provenance;

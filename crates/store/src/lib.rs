@@ -20,7 +20,7 @@ use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, QuadRef, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
-pub use catalog::{DatasetState, ReleaseState};
+pub use catalog::{rate, DatasetState, ReleaseState, StarFacts, Stars};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -539,9 +539,23 @@ impl Publisher for Store {
             classes: distinct.classes,
             properties: distinct.properties,
         };
+        // The five-star rating, from what was published.
+        let base = &self.settings.base;
+        let outside_links = self.count(&format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ {{ SELECT ?o WHERE {{ GRAPH <{g}> {{ ?s ?p ?o
+               FILTER(isIRI(?o) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>
+                      && !STRSTARTS(STR(?o), \"{base}/\")) }} }} LIMIT 1 }} }}"
+        ))?;
+        let stars = catalog::rate(&catalog::StarFacts {
+            licence: &req.dataset.licence,
+            structured: stats.triples > 0,
+            open_format: true,
+            entities: stats.entities,
+            outside_links,
+        });
         lap("VoID statistics");
         // 4. Catalogue entry and the switch to live, in one transaction.
-        catalog::record_release(self, req, &files, &stats)?;
+        catalog::record_release(self, req, &files, &stats, &stars)?;
         lap("catalogue and switch");
         // 5. Stable names for the live state.
         dumps::write_latest(self, &req.dataset.id, &req.release)?;

@@ -53,6 +53,7 @@ fn bench(rows: u64) -> Result<(), Box<dyn std::error::Error>> {
             None
         },
         required: true,
+        optional: false,
     };
     let options = TidyOptions {
         columns: vec![

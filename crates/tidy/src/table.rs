@@ -18,6 +18,9 @@ pub struct ColumnRule {
     pub date_order: Option<DateOrder>,
     /// A file without this column is an error (else a warning and an empty column).
     pub required: bool,
+    /// Files often lack this column (a template's optional column): its absence is only
+    /// noted (info), in one note with the others.
+    pub optional: bool,
 }
 
 /// How to tidy.
@@ -278,6 +281,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
     } else {
         let mut taken = vec![false; width];
         let mut sources = Vec::new();
+        let mut absent_optional = Vec::new();
         for rule in &options.columns {
             let wanted: Vec<String> = std::iter::once(&rule.name)
                 .chain(rule.aliases.iter())
@@ -289,6 +293,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
                 .find(|&j| !taken[j] && wanted.contains(&normalize_header(&header[j])));
             match found {
                 Some(j) => taken[j] = true,
+                None if rule.optional && !rule.required => absent_optional.push(rule.name.clone()),
                 None => {
                     let known: Vec<&str> = keep.iter().map(|&j| header[j].as_str()).collect();
                     let note = Note::new(
@@ -319,6 +324,23 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
                 }
             }
             sources.push(found);
+        }
+        if !absent_optional.is_empty() {
+            notes.push(
+                Note::info(
+                    "optional-columns",
+                    format!(
+                        "{} optional column(s) not in the file, left empty: {}",
+                        absent_optional.len(),
+                        absent_optional
+                            .iter()
+                            .map(|a| format!("{a:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .row(header_row),
+            );
         }
         let unmapped: Vec<String> = keep
             .iter()
@@ -667,6 +689,7 @@ mod tests {
             kind,
             date_order: None,
             required: true,
+            optional: false,
         }
     }
 

@@ -12,6 +12,7 @@ fn options() -> TidyOptions {
         kind,
         date_order: None,
         required: true,
+        optional: false,
     };
     TidyOptions {
         columns: vec![

@@ -1,0 +1,657 @@
+//! Council templates: what a dataset councils publish looks like (its columns, the headers
+//! councils give them, their UK value formats, which may name individuals, how they link) and
+//! how it maps onto the shared vocabularies. A template compiles to CSVW metadata for the
+//! clean table ([`Template::metadata`]); the rest is what tidy, the personal-data screen and the
+//! link rules need.
+//!
+//! The templates live in `vocab/templates/{id}.toml` and are built into the binary.
+
+use crate::links::LinkKind;
+use fivestar_tidy::{normalize_header, ValueKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The template ids, in the order they are listed.
+pub const TEMPLATE_IDS: &[&str] = &[
+    "spend",
+    "contracts",
+    "tenders",
+    "land-assets",
+    "grants",
+    "organisation-chart",
+    "senior-salaries",
+    "senior-salary-counts",
+    "trade-union-facility-time",
+    "parking-account",
+    "parking-spaces",
+    "fraud",
+    "pay-multiple",
+    "planning-applications",
+    "premises-licences",
+    "public-toilets",
+    "car-parks",
+];
+
+const SOURCES: &[(&str, &str)] = &[
+    ("spend", include_str!("../../../vocab/templates/spend.toml")),
+    (
+        "contracts",
+        include_str!("../../../vocab/templates/contracts.toml"),
+    ),
+    (
+        "tenders",
+        include_str!("../../../vocab/templates/tenders.toml"),
+    ),
+    (
+        "land-assets",
+        include_str!("../../../vocab/templates/land-assets.toml"),
+    ),
+    (
+        "grants",
+        include_str!("../../../vocab/templates/grants.toml"),
+    ),
+    (
+        "organisation-chart",
+        include_str!("../../../vocab/templates/organisation-chart.toml"),
+    ),
+    (
+        "senior-salaries",
+        include_str!("../../../vocab/templates/senior-salaries.toml"),
+    ),
+    (
+        "senior-salary-counts",
+        include_str!("../../../vocab/templates/senior-salary-counts.toml"),
+    ),
+    (
+        "trade-union-facility-time",
+        include_str!("../../../vocab/templates/trade-union-facility-time.toml"),
+    ),
+    (
+        "parking-account",
+        include_str!("../../../vocab/templates/parking-account.toml"),
+    ),
+    (
+        "parking-spaces",
+        include_str!("../../../vocab/templates/parking-spaces.toml"),
+    ),
+    ("fraud", include_str!("../../../vocab/templates/fraud.toml")),
+    (
+        "pay-multiple",
+        include_str!("../../../vocab/templates/pay-multiple.toml"),
+    ),
+    (
+        "planning-applications",
+        include_str!("../../../vocab/templates/planning-applications.toml"),
+    ),
+    (
+        "premises-licences",
+        include_str!("../../../vocab/templates/premises-licences.toml"),
+    ),
+    (
+        "public-toilets",
+        include_str!("../../../vocab/templates/public-toilets.toml"),
+    ),
+    (
+        "car-parks",
+        include_str!("../../../vocab/templates/car-parks.toml"),
+    ),
+];
+
+/// fivestar's own terms, for what no shared vocabulary has: `{base}/def/fivestar#`.
+pub const OWN_VOCABULARY_PATH: &str = "/def/fivestar#";
+
+/// Prefixes a template may use in `property`, `types` and link properties.
+pub const PREFIXES: &[(&str, &str)] = &[
+    ("payment", "http://reference.data.gov.uk/def/payment#"),
+    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("dcterms", "http://purl.org/dc/terms/"),
+    ("skos", "http://www.w3.org/2004/02/skos/core#"),
+    ("org", "http://www.w3.org/ns/org#"),
+    ("qb", "http://purl.org/linked-data/cube#"),
+    ("geo", "http://www.w3.org/2003/01/geo/wgs84_pos#"),
+    ("geosparql", "http://www.opengis.net/ont/geosparql#"),
+    ("vcard", "http://www.w3.org/2006/vcard/ns#"),
+    ("foaf", "http://xmlns.com/foaf/0.1/"),
+    ("schema", "http://schema.org/"),
+    ("dcat", "http://www.w3.org/ns/dcat#"),
+    ("prov", "http://www.w3.org/ns/prov#"),
+    ("rov", "http://www.w3.org/ns/regorg#"),
+    ("interval", "http://reference.data.gov.uk/def/intervals/"),
+];
+
+/// A link rule of a template column: the column's values become URIs (or normalised
+/// identifiers) in a new column named `{column}_{kind}`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub kind: LinkKind,
+    /// The property the link is published with (prefixed or absolute).
+    pub property: String,
+    /// The subject, as a CSVW URI template relative to the dataset's IRIs (default: the row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+}
+
+/// A column of a template.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// The clean table's column name (lower case, underscores).
+    pub name: String,
+    /// The header the clean table gets (the Transparency Code's or the LGA schema's).
+    pub title: String,
+    /// Other headers councils use for it (matched case-, space- and punctuation-insensitively).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The UK value format tidy reads: text, amount, integer, date, datetime.
+    #[serde(default)]
+    pub format: ValueKind,
+    /// The XSD datatype (default from `format`: string, decimal, integer, date, dateTime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<String>,
+    /// The property (prefixed or absolute; `fs:` is fivestar's own vocabulary).
+    pub property: String,
+    /// The subject, as a CSVW URI template (default: the row's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    /// The value as a URI: a CSVW URI template relative to the dataset's IRIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_url: Option<String>,
+    /// What it means: the comment of an `fs:` property.
+    #[serde(default)]
+    pub description: String,
+    /// Every row must have a value (CSVW `required`).
+    #[serde(default)]
+    pub required: bool,
+    /// A file of this kind always has the column: it weighs more when detecting the template.
+    #[serde(default)]
+    pub core: bool,
+    /// The values may name individuals (blocks publication until the pipeline decides).
+    #[serde(default)]
+    pub may_name_individuals: bool,
+    #[serde(default)]
+    pub links: Vec<Link>,
+}
+
+/// Easting and northing columns (OSGB36 National Grid), from which WGS84 latitude, longitude
+/// and a GeoSPARQL WKT point are computed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Geo {
+    pub easting: String,
+    pub northing: String,
+}
+
+/// A statement made about every row (a type, say): a CSVW virtual column.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    pub property: String,
+    /// A URI (prefixed or absolute) or a URI template relative to the dataset.
+    pub value: String,
+}
+
+/// A council dataset template.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The standard it follows (the Transparency Code, an LGA/esd schema).
+    pub conforms_to: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Each row's subject, a CSVW URI template relative to `{base}/id/{dataset}/`.
+    pub about: String,
+    /// The row's types (prefixed or absolute).
+    #[serde(default)]
+    pub types: Vec<String>,
+    pub columns: Vec<Column>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<Geo>,
+    #[serde(default)]
+    pub statements: Vec<Statement>,
+}
+
+/// Expands `prefix:local` with [`PREFIXES`] (and `fs:` to `{base}/def/fivestar#`); other
+/// values are returned as they are.
+pub fn expand(term: &str, base: &str) -> String {
+    if let Some(local) = term.strip_prefix("fs:") {
+        return format!("{}{OWN_VOCABULARY_PATH}{local}", base.trim_end_matches('/'));
+    }
+    if let Some((p, local)) = term.split_once(':') {
+        if let Some((_, ns)) = PREFIXES.iter().find(|(k, _)| *k == p) {
+            return format!("{ns}{local}");
+        }
+    }
+    term.to_string()
+}
+
+fn default_datatype(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Text => "string",
+        ValueKind::Amount => "decimal",
+        ValueKind::Integer => "integer",
+        ValueKind::Date => "date",
+        ValueKind::DateTime => "dateTime",
+    }
+}
+
+/// The name of the column holding `column`'s links of `kind`.
+pub fn link_column(column: &str, kind: LinkKind) -> String {
+    format!("{column}_{}", kind.name().replace('-', "_"))
+}
+
+/// The columns computed from easting and northing.
+/// The columns computed from easting and northing: latitude, longitude, the WKT point, and
+/// two markers (non-empty when there is a point) that give the row its geometry node.
+pub const GEO_COLUMNS: [&str; 5] = ["latitude", "longitude", "wkt", "geometry", "geometry_type"];
+
+/// The name of the computed column of the template's statement `i`: non-empty when every
+/// column its URI templates name has a value, so that no statement is made about a URI
+/// with a hole in it.
+pub fn statement_column(i: usize) -> String {
+    format!("statement_{}", i + 1)
+}
+
+/// The column names a CSVW URI template refers to (`{a}`, `{+b}`, `{c,d}`), `_row` and the
+/// like included.
+pub fn template_variables(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        let inner =
+            rest[start + 1..start + end].trim_start_matches(['+', '#', '.', '/', ';', '?', '&']);
+        for v in inner.split(',') {
+            let v = v.trim_end_matches('*');
+            let v = v.split(':').next().unwrap_or(v);
+            if !v.is_empty() {
+                out.push(v.to_string());
+            }
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+impl Template {
+    /// Every template, parsed (a broken built-in template is a bug: its error names it).
+    pub fn all() -> Result<Vec<Template>, String> {
+        SOURCES
+            .iter()
+            .map(|(id, text)| {
+                let t: Template =
+                    toml::from_str(text).map_err(|e| format!("vocab/templates/{id}.toml: {e}"))?;
+                if t.id != *id {
+                    return Err(format!(
+                        "vocab/templates/{id}.toml: id is {:?}, not {id:?}",
+                        t.id
+                    ));
+                }
+                t.check()
+                    .map_err(|e| format!("vocab/templates/{id}.toml: {e}"))?;
+                Ok(t)
+            })
+            .collect()
+    }
+
+    /// The template `id`.
+    pub fn get(id: &str) -> Result<Template, String> {
+        Self::all()?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| {
+                format!(
+                    "there is no template {id:?}; the templates are {}",
+                    TEMPLATE_IDS.join(", ")
+                )
+            })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.columns {
+            if !seen.insert(c.name.as_str()) {
+                return Err(format!("column {:?} twice", c.name));
+            }
+            for h in std::iter::once(&c.title).chain(&c.aliases) {
+                let key = normalize_header(h);
+                for other in self.columns.iter().filter(|o| o.name != c.name) {
+                    if std::iter::once(&other.title)
+                        .chain(&other.aliases)
+                        .any(|x| normalize_header(x) == key)
+                    {
+                        return Err(format!(
+                            "header {h:?} is given for both {:?} and {:?}",
+                            c.name, other.name
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(g) = &self.geo {
+            for n in [&g.easting, &g.northing] {
+                if !self.columns.iter().any(|c| &c.name == n) {
+                    return Err(format!("geo names no column {n:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Every header that means `column` (title first).
+    pub fn headers(column: &Column) -> impl Iterator<Item = &String> {
+        std::iter::once(&column.title).chain(column.aliases.iter())
+    }
+
+    /// CSVW metadata for the clean table this template makes (`url` left to the caller). Link
+    /// columns (`{column}_{kind}`) and the geo columns come after the template's columns, in
+    /// the order [`Template::computed_columns`] gives.
+    pub fn metadata(&self, base: &str) -> Value {
+        let x = |t: &str| expand(t, base);
+        let mut columns: Vec<Value> = Vec::new();
+        for c in &self.columns {
+            let mut datatype = json!(c
+                .datatype
+                .clone()
+                .unwrap_or_else(|| default_datatype(c.format).to_string()));
+            if c.format == ValueKind::Amount && c.datatype.is_none() {
+                datatype = json!("decimal");
+            }
+            let mut col = json!({
+                "name": c.name,
+                "titles": c.title,
+                "datatype": datatype,
+                "propertyUrl": x(&c.property),
+            });
+            if let Some(a) = &c.about {
+                col["aboutUrl"] = json!(a);
+            }
+            if let Some(v) = &c.value_url {
+                col["valueUrl"] = json!(v);
+            }
+            if c.required {
+                col["required"] = json!(true);
+            }
+            columns.push(col);
+        }
+        for (name, spec) in self.computed_columns() {
+            let mut col = json!({"name": name, "titles": name});
+            match spec {
+                Computed::Link(col_name, link) => {
+                    col["propertyUrl"] = json!(x(&link.property));
+                    if let Some(a) = &link.about {
+                        col["aboutUrl"] = json!(a);
+                    }
+                    match link.kind.output() {
+                        crate::links::Output::Iri => {
+                            col["valueUrl"] = json!(format!("{{+{name}}}"));
+                        }
+                        crate::links::Output::Key(prefix) => {
+                            col["valueUrl"] = json!(format!("{prefix}{{{name}}}"));
+                        }
+                        crate::links::Output::Literal => {}
+                    }
+                    let _ = col_name;
+                }
+                Computed::Latitude => {
+                    col["propertyUrl"] = json!(x("geo:lat"));
+                    col["datatype"] = json!("decimal");
+                }
+                Computed::Longitude => {
+                    col["propertyUrl"] = json!(x("geo:long"));
+                    col["datatype"] = json!("decimal");
+                }
+                Computed::Wkt => {
+                    col["propertyUrl"] = json!(x("geosparql:asWKT"));
+                    col["aboutUrl"] = json!(format!("{}#geometry", self.about));
+                    col["datatype"] = json!({
+                        "base": "string",
+                        "@id": "http://www.opengis.net/ont/geosparql#wktLiteral"
+                    });
+                }
+                Computed::Geometry => {
+                    col["propertyUrl"] = json!(x("geosparql:hasGeometry"));
+                    col["valueUrl"] = json!(format!("{}#geometry", self.about));
+                }
+                Computed::GeometryType => {
+                    col["aboutUrl"] = json!(format!("{}#geometry", self.about));
+                    col["propertyUrl"] = json!("rdf:type");
+                    col["valueUrl"] = json!(x("geosparql:Geometry"));
+                }
+                Computed::Statement(st) => {
+                    col["propertyUrl"] = json!(x(&st.property));
+                    col["valueUrl"] = json!(x(&st.value));
+                    if let Some(a) = &st.about {
+                        col["aboutUrl"] = json!(a);
+                    }
+                }
+            }
+            columns.push(col);
+        }
+        for t in &self.types {
+            columns.push(json!({
+                "virtual": true,
+                "propertyUrl": "rdf:type",
+                "valueUrl": x(t),
+            }));
+        }
+        json!({
+            "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
+            "dc:title": self.title,
+            "dc:description": self.description,
+            "dcterms:conformsTo": {"@id": self.conforms_to},
+            "dcat:keyword": self.keywords,
+            "tableSchema": {
+                "aboutUrl": self.about,
+                "columns": columns,
+            }
+        })
+    }
+
+    /// The columns computed from the template's columns, in order: each link rule's, then the
+    /// geo columns.
+    pub fn computed_columns(&self) -> Vec<(String, Computed<'_>)> {
+        let mut out = Vec::new();
+        for c in &self.columns {
+            for l in &c.links {
+                out.push((link_column(&c.name, l.kind), Computed::Link(&c.name, l)));
+            }
+        }
+        if self.geo.is_some() {
+            out.push((GEO_COLUMNS[0].to_string(), Computed::Latitude));
+            out.push((GEO_COLUMNS[1].to_string(), Computed::Longitude));
+            out.push((GEO_COLUMNS[2].to_string(), Computed::Wkt));
+            out.push((GEO_COLUMNS[3].to_string(), Computed::Geometry));
+            out.push((GEO_COLUMNS[4].to_string(), Computed::GeometryType));
+        }
+        for (i, st) in self.statements.iter().enumerate() {
+            out.push((statement_column(i), Computed::Statement(st)));
+        }
+        out
+    }
+
+    /// fivestar's own terms this template uses, as Turtle statements (label and comment).
+    fn own_terms(&self, out: &mut Vec<(String, String, String)>) {
+        for t in &self.types {
+            if let Some(local) = t.strip_prefix("fs:") {
+                out.push((local.to_string(), split_camel(local), String::new()));
+            }
+        }
+        for c in &self.columns {
+            if let Some(local) = c.property.strip_prefix("fs:") {
+                out.push((local.to_string(), c.title.clone(), c.description.clone()));
+            }
+            for l in &c.links {
+                if let Some(local) = l.property.strip_prefix("fs:") {
+                    out.push((
+                        local.to_string(),
+                        format!("{} ({})", c.title, l.kind.name()),
+                        l.kind.describe().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// What a computed column holds.
+#[derive(Debug, Clone)]
+pub enum Computed<'a> {
+    /// A link rule of a column.
+    Link(&'a str, &'a Link),
+    Latitude,
+    Longitude,
+    Wkt,
+    /// `hasGeometry` of the row, when it has a point.
+    Geometry,
+    /// The geometry's type, when the row has a point.
+    GeometryType,
+    /// One of the template's statements.
+    Statement(&'a Statement),
+}
+
+/// `PlanningApplication` → `planning application`.
+fn split_camel(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn turtle_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// fivestar's own vocabulary (`{base}/def/fivestar#`) as Turtle: every `fs:` term the
+/// templates use, labelled from the template column and commented from its description.
+pub fn own_vocabulary(base: &str) -> Result<Vec<u8>, String> {
+    let mut terms = Vec::new();
+    for t in Template::all()? {
+        t.own_terms(&mut terms);
+    }
+    terms.sort();
+    terms.dedup_by(|a, b| a.0 == b.0);
+    let ns = expand("fs:", base);
+    let mut ttl = format!(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@prefix fs: <{ns}> .\n\n<{}> a owl:Ontology ; rdfs:label \"fivestar terms\"@en ; rdfs:comment {}@en .\n\n",
+        ns.trim_end_matches('#'),
+        turtle_string("Terms fivestar's council templates need that no shared vocabulary has.")
+    );
+    ttl.push_str(&format!(
+        "fs:fiveStarRating a <http://www.w3.org/ns/dqv#Metric> ; rdfs:label \"five-star rating\"@en ; rdfs:comment {}@en .\n",
+        turtle_string("Tim Berners-Lee's five-star scheme for open data, computed from what was published: open licence (1), machine-readable (2), open format (3), URIs (4), links to other people's data (5). The measurement's comments give the reason for each missing star.")
+    ));
+    for (local, label, comment) in terms {
+        let class = local.starts_with(|c: char| c.is_ascii_uppercase());
+        ttl.push_str(&format!(
+            "fs:{local} a {} ; rdfs:label {}@en",
+            if class { "rdfs:Class" } else { "rdf:Property" },
+            turtle_string(&label)
+        ));
+        if !comment.is_empty() {
+            ttl.push_str(&format!(" ; rdfs:comment {}@en", turtle_string(&comment)));
+        }
+        ttl.push_str(" .\n");
+    }
+    let ttl = ttl.replacen(
+        "@prefix rdfs:",
+        "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n@prefix rdfs:",
+        1,
+    );
+    Ok(ttl.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_loads_and_makes_usable_metadata() {
+        let all = Template::all().unwrap();
+        assert_eq!(
+            all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            TEMPLATE_IDS
+        );
+        for t in &all {
+            let m = t.metadata("http://example.org");
+            let cols = m["tableSchema"]["columns"].as_array().unwrap();
+            assert!(cols.len() >= t.columns.len(), "{}", t.id);
+            for c in cols {
+                let p = c["propertyUrl"].as_str().unwrap();
+                assert!(
+                    p.starts_with("http://") || p == "rdf:type",
+                    "{}: property {p} not expanded",
+                    t.id
+                );
+            }
+            assert!(
+                t.columns.iter().any(|c| c.core),
+                "{}: no core columns",
+                t.id
+            );
+        }
+    }
+
+    #[test]
+    fn own_vocabulary_parses() {
+        let ttl = own_vocabulary("http://example.org").unwrap();
+        let n = oxrdfio::RdfParser::from_format(oxrdfio::RdfFormat::Turtle)
+            .for_reader(ttl.as_slice())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .len();
+        assert!(n > 30, "{n}");
+    }
+
+    #[test]
+    fn uri_template_variables() {
+        assert_eq!(
+            template_variables("supplier/{supplier_name_supplier}#x{+a,b}"),
+            ["supplier_name_supplier", "a", "b"]
+        );
+        assert!(template_variables("plain").is_empty());
+    }
+
+    #[test]
+    fn prefixes_expand() {
+        assert_eq!(
+            expand("payment:payee", "http://x"),
+            "http://reference.data.gov.uk/def/payment#payee"
+        );
+        assert_eq!(
+            expand("fs:expenseArea", "http://x/"),
+            "http://x/def/fivestar#expenseArea"
+        );
+        assert_eq!(expand("http://a/b", "http://x"), "http://a/b");
+    }
+}
