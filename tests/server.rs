@@ -315,6 +315,18 @@ fn pages_catalogue_dumps_and_health() {
         .text()
         .unwrap();
     assert!(ask.contains("true"), "vocabulary graph: {ask}");
+    // fivestar's own terms are served from the instance (hash IRIs, one document).
+    let own = c
+        .get(format!("{}/def/fivestar", site.url))
+        .header("Accept", "text/turtle")
+        .send()
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let own = own.text().unwrap();
+    assert!(
+        own.contains("def/fivestar#expenseArea") && own.contains("fiveStarRating"),
+        "{own}"
+    );
     let page = c
         .get(format!("{}/dataset/trafford-spending", site.url))
         .send()

@@ -136,8 +136,7 @@ fn every_template_converts_its_messy_fixture_to_the_expected_graph() {
         let got = gunzip(&s.0.join(format!("store/dumps/fixture-{id}/latest.nt.gz")));
         let expected_path = fixtures().join(format!("{id}.expected.nt"));
         if bless {
-            let mut lines: Vec<String> = triples(&got).into_iter().collect();
-            lines.sort();
+            let lines: Vec<String> = triples(&got).into_iter().map(|t| t + " .").collect();
             std::fs::write(&expected_path, lines.join("\n") + "\n").unwrap();
             continue;
         }
@@ -152,7 +151,7 @@ fn every_template_converts_its_messy_fixture_to_the_expected_graph() {
                 expected.len()
             ));
         }
-        assert!(got.len() > 10, "{id}: {} triples", got.len());
+        assert!(got.len() > 5, "{id}: {} triples", got.len());
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -366,4 +365,30 @@ SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(DISTINCT ?council) AS ?councils
     assert!(r.contains("true"), "{r}");
     let r = s.query("SELECT (COUNT(*) AS ?n) WHERE { ?m <http://www.w3.org/ns/dqv#isMeasurementOf> <http://127.0.0.1:7878/def/fivestar#fiveStarRating> ; <http://www.w3.org/ns/dqv#value> 5 }");
     assert_eq!(r.lines().nth(1), Some("8"), "{r}");
+}
+
+#[test]
+fn validate_maps_a_bare_data_file_with_the_template_it_fits() {
+    let s = Scratch::new("validate");
+    let f = fixtures().join("car-parks.csv");
+    let o = s.run(&["validate", f.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("template car-parks"),
+        "{}",
+        text(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["outcome"], "valid", "{report:#}");
+    // A spending file: its supplier names may name individuals, which the gate says.
+    let f = fixtures().join("spend.csv");
+    let o = s.run(&["validate", f.to_str().unwrap(), "--template", "spend"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("personal-data:names") && out.contains("Beneficiary Name"),
+        "{out}"
+    );
+    // Nothing was published.
+    assert!(!s.0.join("store/dumps/validate-spend").exists());
 }

@@ -40,6 +40,10 @@ pub struct ValidateArgs {
     /// CSVW metadata mapping a data file.
     #[arg(long)]
     pub metadata: Option<PathBuf>,
+    /// A council template mapping a data file (without `--metadata` or a metadata file beside
+    /// it, the template `fivestar inspect` picks is used).
+    #[arg(long, conflicts_with = "metadata")]
+    pub template: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     #[command(flatten)]
@@ -260,15 +264,19 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 pub fn validate(args: ValidateArgs) -> Result<u8, Failure> {
     let is_pipeline = args.input.extension().is_some_and(|e| e == "toml");
     let pipeline = if is_pipeline {
-        if args.metadata.is_some() {
+        if args.metadata.is_some() || args.template.is_some() {
             return Err(anyhow!(
-                "--metadata applies to a data file; a pipeline names its own mapping"
+                "--metadata and --template apply to a data file; a pipeline names its own mapping"
             )
             .into());
         }
         Pipeline::load(&args.input).map_err(|e| anyhow!("{e}"))?
     } else {
-        adhoc_pipeline(&args.input, args.metadata.as_deref())?
+        adhoc_pipeline(
+            &args.input,
+            args.metadata.as_deref(),
+            args.template.as_deref(),
+        )?
     };
     let store = args.store.open()?;
     let dir = args.store.dir();
@@ -296,26 +304,55 @@ pub fn validate(args: ValidateArgs) -> Result<u8, Failure> {
     })
 }
 
-/// A pipeline for `fivestar validate FILE`: the file and its metadata, nothing else.
-fn adhoc_pipeline(file: &Path, metadata: Option<&Path>) -> Result<Pipeline> {
+/// How `fivestar validate FILE` maps the file.
+enum AdhocMapping {
+    Metadata(PathBuf),
+    Template(String),
+}
+
+/// A pipeline for `fivestar validate FILE`: the file and its mapping (metadata, a named
+/// template, or the template the file fits), nothing else.
+fn adhoc_pipeline(
+    file: &Path,
+    metadata: Option<&Path>,
+    template: Option<&str>,
+) -> Result<Pipeline> {
     if !file.is_file() {
         return Err(anyhow!("{}: no such file", file.display()));
     }
-    let meta = match metadata {
-        Some(m) => m.to_path_buf(),
-        None => {
+    let mapping = match (metadata, template) {
+        (Some(m), _) => AdhocMapping::Metadata(m.to_path_buf()),
+        (None, Some(t)) => AdhocMapping::Template(t.to_string()),
+        (None, None) => {
             let beside = PathBuf::from(format!("{}-metadata.json", file.display()));
             let folder = file.with_file_name("csv-metadata.json");
             if beside.is_file() {
-                beside
+                AdhocMapping::Metadata(beside)
             } else if folder.is_file() {
-                folder
+                AdhocMapping::Metadata(folder)
             } else {
-                return Err(anyhow!(
-                    "{}: no mapping: pass --metadata FILE, put {} beside it, or validate a pipeline file",
-                    file.display(),
-                    beside.display()
-                ));
+                let bytes =
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                let i =
+                    fivestar_pipeline::inspect::inspect(&bytes, &file.display().to_string(), None)
+                        .map_err(|e| anyhow!(e))?;
+                match i.template {
+                    Some(t) => {
+                        eprintln!(
+                            "{}: mapped with template {t} (confidence {:.2}; `fivestar inspect` shows how)",
+                            file.display(),
+                            i.confidence
+                        );
+                        AdhocMapping::Template(t)
+                    }
+                    None => {
+                        return Err(anyhow!(
+                            "{}: no mapping: no template fits it (`fivestar inspect` shows why); pass --metadata FILE or put {} beside it",
+                            file.display(),
+                            beside.display()
+                        ))
+                    }
+                }
             }
         }
     };
@@ -329,17 +366,24 @@ fn adhoc_pipeline(file: &Path, metadata: Option<&Path>) -> Result<Pipeline> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     let id = format!("validate-{}", stem.trim_matches('-'));
+    let mapping = match mapping {
+        AdhocMapping::Metadata(m) => format!("metadata = {:?}", abs(&m)?),
+        AdhocMapping::Template(t) => format!("template = {t:?}"),
+    };
     let text = format!(
-        "id = {:?}\ntitle = {:?}\nmetadata = {:?}\n[source]\nurl = {:?}\n",
+        "id = {:?}\ntitle = {:?}\n{mapping}\n[source]\nurl = {:?}\n",
         id,
         file.display().to_string(),
-        abs(&meta)?,
         abs(file)?
     );
     std::fs::write(&tmp, text)?;
     let p = Pipeline::load(&tmp).map_err(|e| anyhow!("{e}"));
     let _ = std::fs::remove_file(&tmp);
-    p
+    // Messages that point at the pipeline file point at the one the council will write.
+    p.map(|mut p| {
+        p.file = PathBuf::from(format!("the pipeline file for {}", file.display()));
+        p
+    })
 }
 
 pub fn status(args: StatusArgs) -> Result<u8, Failure> {

@@ -324,11 +324,20 @@ fn example_queries(graph: &str, payments: bool) -> Vec<(&'static str, String)> {
         q.push((
             "Spending by supplier, largest first",
             format!(
-                "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\nPREFIX schema: <http://schema.org/>\n\
-SELECT ?supplier ?name (SUM(?amount) AS ?total) (COUNT(?line) AS ?payments) WHERE {{\n  GRAPH <{graph}> {{\n    \
-?line payment:payee ?supplier ; payment:netAmount ?amount .\n    OPTIONAL {{ ?supplier schema:name ?name }}\n  }}\n}}\n\
-GROUP BY ?supplier ?name\nORDER BY DESC(?total)"
+                "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n\
+SELECT ?supplier (SAMPLE(?label) AS ?name) (SUM(?amount) AS ?total) (COUNT(?line) AS ?payments) WHERE {{\n  GRAPH <{graph}> {{\n    \
+?line payment:payee ?supplier ; payment:netAmount ?amount .\n    OPTIONAL {{ ?supplier rdfs:label ?label }}\n  }}\n}}\n\
+GROUP BY ?supplier\nORDER BY DESC(?total)"
             ),
+        ));
+        q.push((
+            "Every council's spending with the same supplier (across all datasets)",
+            "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\n\
+SELECT ?supplier ?council (SUM(?amount) AS ?total) WHERE {\n  \
+?line a payment:ExpenditureLine ; payment:payer ?council ;\n        payment:payee ?payee ; payment:netAmount ?amount .\n  \
+BIND(STRAFTER(STR(?payee), \"/supplier/\") AS ?supplier)\n}\n\
+GROUP BY ?supplier ?council\nORDER BY ?supplier DESC(?total)"
+                .to_string(),
         ));
     }
     q

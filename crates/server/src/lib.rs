@@ -73,6 +73,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sparql", get(sparql::handle).post(sparql::handle))
         .route("/id/{*path}", get(see_other))
         .route("/doc/{*path}", get(document))
+        .route("/def/fivestar", get(own_vocabulary))
         .route("/catalog", get(catalog))
         .route("/.well-known/void", get(catalog))
         .route("/dumps/{*path}", get(dump))
@@ -170,6 +171,41 @@ fn describe(store: &Store, iri: &str) -> Result<Vec<Triple>, String> {
         .query_public(&q, SparqlEvaluator::new())
         .map_err(|e| e.to_string())?;
     graph_of(r)
+}
+
+/// fivestar's own vocabulary (`{base}/def/fivestar#…`, hash IRIs): the whole document, as
+/// HTML or RDF by content negotiation.
+async fn own_vocabulary(
+    State(st): State<Arc<AppState>>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let iri = format!("{}/def/fivestar", st.config.base);
+    let format = match requested_format(&params, &headers, None) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let st2 = st.clone();
+    let ns = iri.clone();
+    let triples = match blocking(move || {
+        let q = format!(
+            "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), \"{ns}\")) }}"
+        );
+        let r = st2
+            .store
+            .query_public(&q, SparqlEvaluator::new())
+            .map_err(|e| e.to_string())?;
+        graph_of(r)
+    })
+    .await
+    {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if triples.is_empty() {
+        return error(StatusCode::NOT_FOUND, "the vocabulary is not loaded");
+    }
+    respond_graph(st, format, &iri, triples).await
 }
 
 fn requested_format(
