@@ -498,9 +498,10 @@ impl Template {
             }
             for l in &c.links {
                 if let Some(local) = l.property.strip_prefix("fs:") {
+                    // Shared by templates (fs:month, fs:postcode…): named for what it links to.
                     out.push((
                         local.to_string(),
-                        format!("{} ({})", c.title, l.kind.name()),
+                        split_camel(local),
                         l.kind.describe().to_string(),
                     ));
                 }
