@@ -324,6 +324,17 @@ SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(DISTINCT ?council) AS ?councils
         got["civic-office-supplies"].1, 4,
         "four councils pay it: {out}"
     );
+    // Within one council a supplier is one URI across its datasets: Trafford's contract with
+    // Meadowbank and Trafford's payments to it meet.
+    let q = "ASK {
+      ?contract <http://127.0.0.1:7878/def/fivestar#supplier> ?s .
+      ?line <http://reference.data.gov.uk/def/payment#payee> ?s .
+      FILTER(?s = <http://127.0.0.1:7878/id/council/E08000009/supplier/meadowbank-waste-solutions>)
+    }";
+    assert!(
+        s.query(q).contains("true"),
+        "contracts and spending share suppliers"
+    );
     // Every example links its council to the GSS URI.
     let datasets = [
         ("trafford-spending", "E08000009"),

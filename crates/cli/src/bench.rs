@@ -239,7 +239,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 /// `fivestar bench-store`: publishes N generated triples as a release (bulk load, VoID counts,
 /// dumps) and reports triples/s and peak RSS.
-pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>) -> Result<()> {
+pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("fivestar-bench-store-{}", std::process::id()))
     });
@@ -303,7 +303,15 @@ pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>) -> Result<()>
         println!("peak RSS: {:.0} MB", p as f64 / 1e6);
     }
     drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        let _ = std::fs::remove_file(&nt);
+        println!(
+            "kept the store: fivestar serve --store {} --base-iri http://bench.invalid",
+            dir.join("store").display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 

@@ -97,6 +97,10 @@ enum Command {
         memory_mb: usize,
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep the store (in DIR/store, base IRI http://bench.invalid) to serve it and run
+        /// `bench-query` against a large store.
+        #[arg(long)]
+        keep: bool,
     },
     /// Measures query throughput of a running server with concurrent clients.
     BenchQuery {
@@ -261,8 +265,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             triples,
             memory_mb,
             dir,
+            keep,
         } => {
-            bench::store(triples, memory_mb, dir)?;
+            bench::store(triples, memory_mb, dir, keep)?;
             Ok(0)
         }
         Command::BenchQuery {

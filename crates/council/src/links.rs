@@ -31,8 +31,9 @@ pub enum LinkKind {
     Charity,
     /// A UK VAT registration number, checked and kept as a normalised identifier (`GB…`).
     Vat,
-    /// A supplier's name → one URI per supplier within the dataset, whatever the spelling
-    /// (`supplier/{key}`, the key from [`supplier_key`]).
+    /// A supplier's name → one URI per supplier within the council, whatever the spelling:
+    /// the key from [`supplier_key`], which the pipeline puts under the council's (or, without
+    /// a publisher, the dataset's) supplier IRIs.
     Supplier,
     /// An esd Local Government Service List code → `http://id.esd.org.uk/service/{n}`.
     Service,
@@ -43,8 +44,6 @@ pub enum LinkKind {
 pub enum Output {
     /// An absolute URI.
     Iri,
-    /// A key under a path of the dataset's own IRIs.
-    Key(&'static str),
     /// A normalised identifier, published as a literal.
     Literal,
 }
@@ -104,7 +103,6 @@ impl LinkKind {
     pub fn output(self) -> Output {
         match self {
             LinkKind::Uprn | LinkKind::Vat => Output::Literal,
-            LinkKind::Supplier => Output::Key("supplier/"),
             _ => Output::Iri,
         }
     }

@@ -401,9 +401,6 @@ impl Template {
                         crate::links::Output::Iri => {
                             col["valueUrl"] = json!(format!("{{+{name}}}"));
                         }
-                        crate::links::Output::Key(prefix) => {
-                            col["valueUrl"] = json!(format!("{prefix}{{{name}}}"));
-                        }
                         crate::links::Output::Literal => {}
                     }
                     let _ = col_name;

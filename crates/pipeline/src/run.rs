@@ -348,6 +348,14 @@ fn execute(
         state.processed_sha256.is_some() && state.processed_sha256 == state.validators.sha256;
     let conditional =
         (have_copy && concluded && !options.validate_only).then_some(&state.validators);
+    let mut clock = std::time::Instant::now();
+    let mut lap = |report: &mut Report, name: &str| {
+        report.facts.push((
+            format!("seconds: {name}"),
+            format!("{:.2}", clock.elapsed().as_secs_f64()),
+        ));
+        clock = std::time::Instant::now();
+    };
     progress.stage(dataset, Stage::Download, None);
     let fetched = fetch::fetch(&pipeline.source, conditional, &instance.fetch)
         .map_err(|e| fail("fetch", e.to_string()))?;
@@ -397,6 +405,7 @@ fn execute(
         )
     })?;
 
+    lap(report, "fetch");
     // Tidy.
     progress.stage(dataset, Stage::Tidy, None);
     let source_name = match &pipeline.source.location {
@@ -457,6 +466,7 @@ fn execute(
     progress.advance(dataset, table.rows.len() as u64);
 
     // Redaction, the personal-data screen and the pipeline's rules.
+    lap(report, "tidy");
     progress.stage(dataset, Stage::Validate, Some(table.rows.len() as u64));
     gate(pipeline, &mapping, &mut table, &source_name, report);
     link(&mapping, &mut table, &source_name, report)?;
@@ -524,6 +534,7 @@ fn execute(
     }
 
     // Convert and publish.
+    lap(report, "gate, links and CSVW validation");
     progress.stage(dataset, Stage::Convert, Some(table.rows.len() as u64));
     let nt = run_dir.join(format!("{dataset}.nt"));
     {
@@ -535,6 +546,7 @@ fn execute(
             .map_err(|e| fail("convert", e.to_string()))?;
         sink.finish().and_then(|mut w| w.flush()).map_err(io)?;
     }
+    lap(report, "csv2rdf");
     progress.stage(dataset, Stage::Load, None);
     let source_iri = match &pipeline.source.location {
         Location::Url(u) => u.to_string(),
@@ -581,6 +593,12 @@ fn execute(
     report
         .facts
         .push(("triples".into(), info.triples.to_string()));
+    for (name, d) in &info.phases {
+        report.facts.push((
+            format!("seconds: publish: {name}"),
+            format!("{:.2}", d.as_secs_f64()),
+        ));
+    }
     report.release = Some(info.release);
     Ok(Outcome::Published)
 }
@@ -628,6 +646,19 @@ struct LoadedMapping {
     computed_described: bool,
     /// The URI templates (about and value) of each of the template's statements.
     statements: Vec<Vec<String>>,
+    /// Where supplier keys go: `{base}/id/council/{GSS}/supplier/` (one URI per supplier across
+    /// a council's datasets), or the dataset's own `{base}/id/{dataset}/supplier/`.
+    supplier_base: String,
+    /// The dataset id (redacted suppliers are one per row of a dataset).
+    dataset: String,
+}
+
+fn supplier_base(pipeline: &Pipeline, base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match &pipeline.publisher_code {
+        Some(gss) => format!("{base}/id/council/{gss}/supplier/"),
+        None => format!("{base}/id/{}/supplier/", pipeline.id),
+    }
 }
 
 fn titles_of(v: &serde_json::Value) -> Vec<String> {
@@ -780,6 +811,8 @@ fn load_mapping(pipeline: &Pipeline, base: &str) -> Result<LoadedMapping, Box<Pr
         geo: None,
         computed_described: false,
         statements: Vec::new(),
+        supplier_base: supplier_base(pipeline, base),
+        dataset: pipeline.id.clone(),
     })
 }
 
@@ -918,6 +951,8 @@ fn template_mapping(
             .iter()
             .map(|st| st.about.iter().cloned().chain([st.value.clone()]).collect())
             .collect(),
+        supplier_base: supplier_base(pipeline, base),
+        dataset: pipeline.id.clone(),
     })
 }
 
@@ -989,9 +1024,6 @@ fn clean_metadata(mapping: &LoadedMapping, csv_name: &str) -> serde_json::Value 
                     });
                     match l.kind.output() {
                         Output::Iri => spec["valueUrl"] = format!("{{+{name}}}").into(),
-                        Output::Key(prefix) => {
-                            spec["valueUrl"] = format!("{prefix}{{{name}}}").into()
-                        }
                         Output::Literal => {}
                     }
                     if let Some(a) = &l.about {
@@ -1162,6 +1194,7 @@ fn link(
             let mut unlinked = 0usize;
             let mut linked = 0usize;
             let mut values = Vec::with_capacity(table.rows.len());
+            let mut cache: HashMap<&str, Option<String>> = HashMap::new();
             for (i, row) in table.rows.iter().enumerate() {
                 let v = row[k].as_str();
                 if v.is_empty() {
@@ -1172,13 +1205,31 @@ fn link(
                     // A redacted supplier is nobody in particular: one per row, never one
                     // supplier "[redacted]" receiving every redacted payment.
                     values.push(if kind == LinkKind::Supplier {
-                        format!("redacted-row-{}", table.source_rows[i])
+                        format!(
+                            "{}redacted-{}-row-{}",
+                            mapping.supplier_base, mapping.dataset, table.source_rows[i]
+                        )
                     } else {
                         String::new()
                     });
                     continue;
                 }
-                match linker.link(kind, v).map_err(|e| fail("link", e))? {
+                // Values repeat (one council, a few hundred suppliers and days): link each once.
+                let found = match cache.get(v) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let found = linker.link(kind, v).map_err(|e| fail("link", e))?;
+                        let found = match kind {
+                            LinkKind::Supplier => {
+                                found.map(|key| format!("{}{key}", mapping.supplier_base))
+                            }
+                            _ => found,
+                        };
+                        cache.insert(v, found.clone());
+                        found
+                    }
+                };
+                match found {
                     Some(u) => {
                         linked += 1;
                         values.push(u);

@@ -155,6 +155,9 @@ pub struct Distinct {
     pub subjects: u64,
     pub properties: u64,
     pub classes: u64,
+    /// Statements whose object is a URI outside `base` (types excepted): links to other
+    /// people's data, for the fifth star.
+    pub outside_links: u64,
 }
 
 /// Writes the release's dumps and its hidden N-Quads member; returns the public files and the
@@ -163,7 +166,9 @@ pub fn write_release(
     dir: &Path,
     req: &PublishRequest,
     graph: &str,
+    base: &str,
 ) -> Result<(Vec<DumpFile>, Distinct)> {
+    let own = format!("{}/", base.trim_end_matches('/'));
     let (d, r) = (&req.dataset.id, &req.release);
     let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| {
         gzip_into(&req.ntriples, w)
@@ -180,6 +185,7 @@ pub fn write_release(
         };
         let (mut subjects, mut properties, mut classes) =
             (HashSet::new(), HashSet::new(), HashSet::new());
+        let mut outside_links = 0u64;
         let input = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
         let g = oxigraph::model::NamedNode::new_unchecked(graph);
         let gz = GzEncoder::new(w, Compression::fast());
@@ -196,6 +202,10 @@ pub fn write_release(
             properties.insert(h(quad.predicate.as_str()));
             if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
                 classes.insert(h(&quad.object.to_string()));
+            } else if let oxigraph::model::Term::NamedNode(o) = &quad.object {
+                if !o.as_str().starts_with(&own) {
+                    outside_links += 1;
+                }
             }
             ser.serialize_quad(&quad).map_err(io(dir))?;
         }
@@ -204,6 +214,7 @@ pub fn write_release(
             subjects: subjects.len() as u64,
             properties: properties.len() as u64,
             classes: classes.len() as u64,
+            outside_links,
         };
         Ok(())
     })?;
