@@ -316,7 +316,7 @@ pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>, keep: bool) -
 }
 
 /// `fivestar bench-query`: a small query mix from N concurrent clients against `url`.
-pub fn query(url: &str, clients: usize, seconds: u64) -> Result<()> {
+pub fn query(url: &str, clients: usize, seconds: u64, lookup: Option<(String, u64)>) -> Result<()> {
     let mix = [
         "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }",
         "SELECT ?s ?amount WHERE { ?s <http://reference.data.gov.uk/def/payment#netAmount> ?amount } ORDER BY DESC(?amount) LIMIT 10",
@@ -328,15 +328,24 @@ pub fn query(url: &str, clients: usize, seconds: u64) -> Result<()> {
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let sparql = sparql.clone();
+            let lookup = lookup.clone();
             std::thread::spawn(move || -> (u64, u64, Vec<f64>) {
+                let mut rng = fastrand::Rng::with_seed(c as u64);
                 let client = reqwest::blocking::Client::new();
                 let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
                 let mut i = c;
                 while Instant::now() < deadline {
                     let t = Instant::now();
+                    let q = match &lookup {
+                        Some((prefix, n)) => format!(
+                            "SELECT ?p ?o WHERE {{ <{prefix}{}> ?p ?o }}",
+                            rng.u64(0..*n)
+                        ),
+                        None => mix[i % mix.len()].to_string(),
+                    };
                     let r = client
                         .get(&sparql)
-                        .query(&[("query", mix[i % mix.len()])])
+                        .query(&[("query", q.as_str())])
                         .header("Accept", "application/sparql-results+json")
                         .send()
                         .and_then(|r| r.error_for_status())
@@ -370,7 +379,8 @@ pub fn query(url: &str, clients: usize, seconds: u64) -> Result<()> {
             * 1000.0
     };
     println!(
-        "{clients} clients for {seconds}s: {ok} queries ({:.0}/s), {failed} failed; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+        "{} mix, {clients} clients for {seconds}s: {ok} queries ({:.0}/s), {failed} failed; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+        if lookup.is_some() { "lookup" } else { "aggregate" },
         ok as f64 / seconds as f64,
         pct(0.5),
         pct(0.95),

@@ -110,6 +110,12 @@ enum Command {
         clients: usize,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Instead of the aggregate mix, look up single resources: `PREFIX{n}` for random n
+        /// below `--lookups` (e.g. http://bench.invalid/id/spend/payment/ on a bench-store store).
+        #[arg(long)]
+        lookup_prefix: Option<String>,
+        #[arg(long, default_value_t = 2_000_000)]
+        lookups: u64,
     },
 }
 
@@ -274,8 +280,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             url,
             clients,
             seconds,
+            lookup_prefix,
+            lookups,
         } => {
-            bench::query(&url, clients.max(1), seconds.max(1))?;
+            let lookup = lookup_prefix.map(|p| (p, lookups.max(1)));
+            bench::query(&url, clients.max(1), seconds.max(1), lookup)?;
             Ok(0)
         }
         Command::Bench(args) => {
