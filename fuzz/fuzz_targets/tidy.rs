@@ -1,5 +1,6 @@
-//! Arbitrary bytes through tidy: read (CSV in any encoding, xlsx, xls, ods) and tidy with a
-//! mapping. Nothing may panic.
+//! Arbitrary bytes through tidy: read (CSV in any encoding, xlsx, xls, ods), tidy with a
+//! mapping, and template detection with the best template's rules (what `fivestar inspect`
+//! does). Nothing may panic.
 #![no_main]
 
 use fivestar_tidy::{read, tidy, ColumnRule, ReadOptions, TidyOptions, ValueKind};
@@ -12,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         kind,
         date_order: None,
         required: false,
+        optional: false,
     };
     let options = TidyOptions {
         columns: vec![
@@ -23,6 +25,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut notes = Vec::new();
     if let Ok(grid) = read(data, &ReadOptions::default(), &mut notes) {
+        if let Ok(Some(fit)) = fivestar_council::detect(&grid) {
+            if let Ok(t) = fivestar_council::Template::get(&fit.template) {
+                let _ = tidy(grid.clone(), &TidyOptions { columns: t.rules() }, &mut notes);
+            }
+        }
         let table = tidy(grid, &options, &mut notes);
         let _ = table.write_csv(std::io::sink());
     }

@@ -53,10 +53,7 @@ impl Template {
         if key.is_empty() {
             return None;
         }
-        self.columns.iter().find(|c| {
-            normalize_header(&c.name) == key
-                || Template::headers(c).any(|h| normalize_header(h) == key)
-        })
+        self.headers_index.get(&key).map(|&i| &self.columns[i])
     }
 
     /// How well this template fits `grid`.

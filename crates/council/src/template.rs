@@ -217,6 +217,9 @@ pub struct Template {
     pub geo: Option<Geo>,
     #[serde(default)]
     pub statements: Vec<Statement>,
+    /// Normalised header (title, alias or name) → column index, built when templates load.
+    #[serde(skip)]
+    pub(crate) headers_index: std::collections::HashMap<String, usize>,
 }
 
 /// Expands `prefix:local` with [`PREFIXES`] (and `fs:` to `{base}/def/fivestar#`); other
@@ -284,8 +287,17 @@ pub fn template_variables(t: &str) -> Vec<String> {
 }
 
 impl Template {
-    /// Every template, parsed (a broken built-in template is a bug: its error names it).
-    pub fn all() -> Result<Vec<Template>, String> {
+    /// Every template, parsed once per process (a broken built-in template is a bug: its
+    /// error names it).
+    pub fn all() -> Result<&'static [Template], String> {
+        static ALL: std::sync::OnceLock<Result<Vec<Template>, String>> = std::sync::OnceLock::new();
+        match ALL.get_or_init(Self::parse_all) {
+            Ok(all) => Ok(all.as_slice()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn parse_all() -> Result<Vec<Template>, String> {
         SOURCES
             .iter()
             .map(|(id, text)| {
@@ -299,6 +311,12 @@ impl Template {
                 }
                 t.check()
                     .map_err(|e| format!("vocab/templates/{id}.toml: {e}"))?;
+                let mut t = t;
+                for (i, c) in t.columns.iter().enumerate() {
+                    for h in Template::headers(c).chain([&c.name]) {
+                        t.headers_index.entry(normalize_header(h)).or_insert(i);
+                    }
+                }
                 Ok(t)
             })
             .collect()
@@ -307,8 +325,9 @@ impl Template {
     /// The template `id`.
     pub fn get(id: &str) -> Result<Template, String> {
         Self::all()?
-            .into_iter()
+            .iter()
             .find(|t| t.id == id)
+            .cloned()
             .ok_or_else(|| {
                 format!(
                     "there is no template {id:?}; the templates are {}",
@@ -600,7 +619,7 @@ mod tests {
             all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
             TEMPLATE_IDS
         );
-        for t in &all {
+        for t in all {
             let m = t.metadata("http://example.org");
             let cols = m["tableSchema"]["columns"].as_array().unwrap();
             assert!(cols.len() >= t.columns.len(), "{}", t.id);
