@@ -39,7 +39,9 @@ impl StoreArgs {
     }
 
     pub fn settings(&self) -> Settings {
-        Settings::new(self.base())
+        let mut s = Settings::new(self.base());
+        s.loader_memory_mb = crate::instance().loader_memory_mb;
+        s
     }
 
     pub fn open(&self) -> Result<Store> {

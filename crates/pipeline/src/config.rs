@@ -35,6 +35,9 @@ pub struct Instance {
     pub pipelines: PathBuf,
     /// The environment variable that holds the admin token (for the admin API).
     pub admin_token_env: String,
+    /// The bulk loader's memory target when publishing, in megabytes: more is faster on
+    /// large releases (fewer files for RocksDB to compact), less bounds memory.
+    pub loader_memory_mb: usize,
     pub fetch: FetchSettings,
 }
 
@@ -46,6 +49,7 @@ impl Default for Instance {
             bind: "127.0.0.1:7878".into(),
             pipelines: "pipelines".into(),
             admin_token_env: "FIVESTAR_ADMIN_TOKEN".into(),
+            loader_memory_mb: 512,
             fetch: FetchSettings::default(),
         }
     }
@@ -90,6 +94,15 @@ impl Instance {
         };
         let mut inst: Instance = toml::from_str(&text).map_err(|e| err(path, toml_message(&e)))?;
         inst.base_iri = inst.base_iri.trim_end_matches('/').to_string();
+        if inst.loader_memory_mb < 64 {
+            return Err(err(
+                path,
+                format!(
+                    "key `loader_memory_mb`: {} is too small (at least 64)",
+                    inst.loader_memory_mb
+                ),
+            ));
+        }
         url::Url::parse(&inst.base_iri).map_err(|e| {
             err(
                 path,
@@ -468,6 +481,23 @@ personal = "allow"
         assert!(matches!(p.source.location, Location::File(_)));
         assert_eq!(p.columns["amount"].format, Some(ValueKind::Amount));
         assert_eq!(p.columns["amount"].personal, Personal::Allow);
+    }
+
+    #[test]
+    fn instance_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fivestar.toml");
+        std::fs::write(&p, "loader_memory_mb = 1024\n").unwrap();
+        assert_eq!(Instance::load(&p).unwrap().loader_memory_mb, 1024);
+        std::fs::write(&p, "loader_memory_mb = 8\n").unwrap();
+        let e = Instance::load(&p).unwrap_err();
+        assert!(e.message.contains("`loader_memory_mb`"), "{e}");
+        assert_eq!(
+            Instance::load(&dir.path().join("missing.toml"))
+                .unwrap()
+                .loader_memory_mb,
+            512
+        );
     }
 
     #[test]
