@@ -171,37 +171,35 @@ pub fn resource_page(st: &AppState, iri: &str, triples: &[Triple]) -> String {
     page(&title, &body)
 }
 
-const OPEN_LICENCES: &[&str] = &[
-    "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
-    "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
-    "http://creativecommons.org/licenses/by/4.0/",
-    "https://creativecommons.org/licenses/by/4.0/",
-    "http://creativecommons.org/publicdomain/zero/1.0/",
-    "https://creativecommons.org/publicdomain/zero/1.0/",
-    "http://opendatacommons.org/licenses/odbl/1.0/",
-];
-
 /// Stars (1–5) and the reason for the first missing one.
 pub fn stars(store: &Store, d: &DatasetState) -> (u8, Option<String>) {
-    if !d
-        .licence
-        .as_deref()
-        .is_some_and(|l| OPEN_LICENCES.contains(&l))
-    {
-        return (0, Some("no open licence".into()));
-    }
     let Some(live) = d
         .live
         .as_ref()
         .and_then(|l| d.releases.iter().find(|r| &r.release == l))
     else {
-        return (1, Some("not published (withdrawn)".into()));
+        let open = d
+            .licence
+            .as_deref()
+            .is_some_and(fivestar_store::is_open_licence);
+        return if open {
+            (1, Some("not published (withdrawn)".into()))
+        } else {
+            (0, Some("no open licence".into()))
+        };
     };
     // The rating recorded in the catalogue when the release was published.
     if let Some(r) = &live.stars {
         return (r.stars, r.missing.first().cloned());
     }
-    // Releases published before ratings were recorded: computed here.
+    // Releases published before ratings were recorded: computed here, by the same licence list.
+    if !d
+        .licence
+        .as_deref()
+        .is_some_and(fivestar_store::is_open_licence)
+    {
+        return (0, Some("no open licence".into()));
+    }
     // Published as RDF and CSV: structured (2) and open formats (3).
     let ask = |q: String| -> bool {
         matches!(

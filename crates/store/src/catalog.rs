@@ -120,11 +120,16 @@ pub struct StarFacts<'a> {
     pub outside_links: u64,
 }
 
+/// Whether `licence` is one of the open licences the first star asks for.
+pub fn is_open_licence(licence: &str) -> bool {
+    OPEN_LICENCES.iter().any(|p| licence.starts_with(p))
+}
+
 /// Stars are cumulative: each needs the ones before it.
 pub fn rate(f: &StarFacts<'_>) -> Stars {
     let checks = [
         (
-            OPEN_LICENCES.iter().any(|p| f.licence.starts_with(p)),
+            is_open_licence(f.licence),
             format!(
                 "1: the licence <{}> is not a recognised open licence (the Open Government Licence, CC BY, CC0 or an Open Data Commons licence)",
                 f.licence
@@ -634,4 +639,46 @@ pub fn remove_release(store: &Store, dataset: &str, release: &str) -> Result<()>
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod star_tests {
+    use super::*;
+
+    fn facts(licence: &str, entities: u64, outside_links: u64) -> StarFacts<'_> {
+        StarFacts {
+            licence,
+            structured: true,
+            open_format: true,
+            entities,
+            outside_links,
+        }
+    }
+
+    #[test]
+    fn stars_are_cumulative_with_reasons() {
+        let ogl = "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
+        assert_eq!(
+            rate(&facts(ogl, 10, 3)),
+            Stars {
+                stars: 5,
+                missing: vec![]
+            }
+        );
+        let r = rate(&facts(ogl, 10, 0));
+        assert_eq!(r.stars, 4);
+        assert!(r.missing[0].starts_with("5:"), "{r:?}");
+        // A closed licence is no star at all, whatever else was published.
+        let r = rate(&facts("http://example.org/all-rights-reserved", 10, 3));
+        assert_eq!(r.stars, 0);
+        assert!(
+            r.missing[0].starts_with("1:") && r.missing.len() == 5,
+            "{r:?}"
+        );
+        assert!(r.missing[4].contains("met, but"), "{r:?}");
+        assert!(is_open_licence(
+            "https://creativecommons.org/licenses/by-sa/4.0/"
+        ));
+        assert!(!is_open_licence("http://example.org/licence"));
+    }
 }
