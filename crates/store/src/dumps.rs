@@ -149,7 +149,8 @@ fn quads_name(release: &str) -> String {
     format!(".{release}.nq.gz")
 }
 
-/// Distinct counts of a release, gathered while its dump is written (hashes, 8 bytes each).
+/// Distinct counts of a release, gathered in the one pass over its triples that also feeds
+/// the bulk loader and the N-Quads member (hashes, 8 bytes each).
 #[derive(Default)]
 pub struct Distinct {
     pub subjects: u64,
@@ -160,64 +161,131 @@ pub struct Distinct {
     pub outside_links: u64,
 }
 
-/// Writes the release's dumps and its hidden N-Quads member; returns the public files and the
-/// distinct counts for VoID.
-pub fn write_release(
+/// Sends what is written to it, in chunks, to the thread that compresses the N-Quads member.
+struct ChunkSender {
+    buf: Vec<u8>,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+const CHUNK: usize = 1 << 18;
+
+impl ChunkSender {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096));
+        self.tx
+            .send(chunk)
+            .map_err(|_| std::io::Error::other("the N-Quads dump writer stopped"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Watches each quad of a release on its way to the bulk loader: serializes it into the
+/// release's N-Quads member (compressed by [`write_quads_member`] on another thread) and counts
+/// distinct subjects, properties, classes and links to outside data.
+pub struct Tap {
+    own: String,
+    subjects: std::collections::HashSet<u64>,
+    properties: std::collections::HashSet<u64>,
+    classes: std::collections::HashSet<u64>,
+    outside_links: u64,
+    ser: oxigraph::io::WriterQuadSerializer<ChunkSender>,
+}
+
+fn hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut x = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut x);
+    x.finish()
+}
+
+impl Tap {
+    /// A tap for a store with IRIs under `base`, sending N-Quads chunks to `tx`.
+    pub fn new(base: &str, tx: std::sync::mpsc::SyncSender<Vec<u8>>) -> Self {
+        let sink = ChunkSender {
+            buf: Vec::with_capacity(CHUNK + 4096),
+            tx,
+        };
+        Tap {
+            own: format!("{}/", base.trim_end_matches('/')),
+            subjects: Default::default(),
+            properties: Default::default(),
+            classes: Default::default(),
+            outside_links: 0,
+            ser: RdfSerializer::from_format(RdfFormat::NQuads).for_writer(sink),
+        }
+    }
+
+    pub fn add(&mut self, quad: &oxigraph::model::Quad) -> std::io::Result<()> {
+        use oxigraph::model::{NamedOrBlankNode, Term};
+        if let NamedOrBlankNode::NamedNode(n) = &quad.subject {
+            self.subjects.insert(hash(n.as_str()));
+        }
+        self.properties.insert(hash(quad.predicate.as_str()));
+        if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
+            self.classes.insert(hash(&quad.object.to_string()));
+        } else if let Term::NamedNode(o) = &quad.object {
+            if !o.as_str().starts_with(&self.own) {
+                self.outside_links += 1;
+            }
+        }
+        self.ser.serialize_quad(quad)
+    }
+
+    /// Sends the last chunk (closing the member's input) and returns the counts.
+    pub fn finish(self) -> std::io::Result<Distinct> {
+        let mut sink = self.ser.finish()?;
+        if !sink.buf.is_empty() {
+            sink.send()?;
+        }
+        Ok(Distinct {
+            subjects: self.subjects.len() as u64,
+            properties: self.properties.len() as u64,
+            classes: self.classes.len() as u64,
+            outside_links: self.outside_links,
+        })
+    }
+}
+
+/// Writes the release's hidden N-Quads member (the building block of `all.nq.gz`) from the
+/// chunks a [`Tap`] sends, until its sender is dropped. A member whose tap failed is removed
+/// with the release's other dumps.
+pub fn write_quads_member(
     dir: &Path,
-    req: &PublishRequest,
-    graph: &str,
-    base: &str,
-) -> Result<(Vec<DumpFile>, Distinct)> {
-    let own = format!("{}/", base.trim_end_matches('/'));
+    dataset: &str,
+    release: &str,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<()> {
+    let rel = format!("{dataset}/{}", quads_name(release));
+    write_file(dir, &rel, |w| {
+        let mut gz = GzEncoder::new(w, Compression::fast());
+        for chunk in chunks {
+            gz.write_all(&chunk).map_err(io(dir))?;
+        }
+        gz.finish().map_err(io(dir))?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Writes the release's public dumps from its files: `.nt.gz` (the N-Triples file as it is,
+/// compressed: what is downloaded is what is loaded), and the clean CSV with its metadata.
+pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> {
     let (d, r) = (&req.dataset.id, &req.release);
     let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| {
         gzip_into(&req.ntriples, w)
     })?];
-    let mut distinct = Distinct::default();
-    write_file(dir, &format!("{d}/{}", quads_name(r)), |w| {
-        use oxigraph::io::RdfParser;
-        use std::collections::HashSet;
-        use std::hash::{Hash, Hasher};
-        let h = |s: &str| {
-            let mut x = std::collections::hash_map::DefaultHasher::new();
-            s.hash(&mut x);
-            x.finish()
-        };
-        let (mut subjects, mut properties, mut classes) =
-            (HashSet::new(), HashSet::new(), HashSet::new());
-        let mut outside_links = 0u64;
-        let input = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
-        let g = oxigraph::model::NamedNode::new_unchecked(graph);
-        let gz = GzEncoder::new(w, Compression::fast());
-        let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
-        for quad in RdfParser::from_format(RdfFormat::NTriples)
-            .with_default_graph(g.as_ref())
-            .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
-        {
-            let quad = quad
-                .map_err(|e| crate::Error::Invalid(format!("{}: {e}", req.ntriples.display())))?;
-            if let oxigraph::model::NamedOrBlankNode::NamedNode(n) = &quad.subject {
-                subjects.insert(h(n.as_str()));
-            }
-            properties.insert(h(quad.predicate.as_str()));
-            if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
-                classes.insert(h(&quad.object.to_string()));
-            } else if let oxigraph::model::Term::NamedNode(o) = &quad.object {
-                if !o.as_str().starts_with(&own) {
-                    outside_links += 1;
-                }
-            }
-            ser.serialize_quad(&quad).map_err(io(dir))?;
-        }
-        ser.finish().map_err(io(dir))?.finish().map_err(io(dir))?;
-        distinct = Distinct {
-            subjects: subjects.len() as u64,
-            properties: properties.len() as u64,
-            classes: classes.len() as u64,
-            outside_links,
-        };
-        Ok(())
-    })?;
     if let Some((csv, metadata)) = &req.csv {
         files.push(write_file(dir, &format!("{d}/{r}.csv"), |w| {
             copy_into(csv, w)
@@ -227,7 +295,7 @@ pub fn write_release(
             w.write_all(&meta).map_err(io(metadata))
         })?);
     }
-    Ok((files, distinct))
+    Ok(files)
 }
 
 /// Points the `latest` names at `release`.
@@ -299,7 +367,10 @@ pub fn write_all(store: &Store) -> Result<()> {
     let small = [store.catalog_graph(), store.vocab_graph()];
     write_file(&dir, "all.nq.gz", |w| {
         {
-            let gz = GzEncoder::new(&mut *w, Compression::fast());
+            // The serializer writes a term at a time: buffer before the compressor, which
+            // pays a checksum and a window copy per call.
+            let gz =
+                BufWriter::with_capacity(1 << 16, GzEncoder::new(&mut *w, Compression::fast()));
             let mut ser = RdfSerializer::from_format(RdfFormat::NQuads).for_writer(gz);
             for g in &small {
                 let g = oxigraph::model::NamedNode::new_unchecked(g.as_str());
@@ -312,7 +383,12 @@ pub fn write_all(store: &Store) -> Result<()> {
                     ser.serialize_quad(&quad?).map_err(io(&dir))?;
                 }
             }
-            ser.finish().map_err(io(&dir))?.finish().map_err(io(&dir))?;
+            ser.finish()
+                .map_err(io(&dir))?
+                .into_inner()
+                .map_err(|e| io(&dir)(e.into_error()))?
+                .finish()
+                .map_err(io(&dir))?;
         }
         for member in &live {
             copy_into(member, w)?;
