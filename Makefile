@@ -11,7 +11,7 @@ BIND ?= 127.0.0.1:7878
 BASE_IRI ?= http://$(BIND)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build deps test-deps test lint conformance bench fuzz clean
+.PHONY: run build deps test-deps test lint conformance bench bench-store fuzz clean
 
 ## run: build, run the example pipelines (fivestar.toml) into $(STORE), serve on http://$(BIND)
 run: build
@@ -55,6 +55,11 @@ conformance:
 bench: build
 	$(TARGET_DIR)/release/fivestar bench --rows 1000000
 	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000
+
+## bench-store: publish 10M generated triples, then Oxigraph's bulk loader alone on the same.
+bench-store: build
+	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000
+	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000 --loader-only
 
 ## fuzz: the cargo-fuzz targets, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 60

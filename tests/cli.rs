@@ -279,3 +279,35 @@ fn bench_runs_and_reports_its_figures() {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
 }
+
+#[test]
+fn bench_store_publishes_and_measures_the_loader_alone() {
+    let dir = std::env::temp_dir().join(format!("fivestar-bench-store-e2e-{}", std::process::id()));
+    let d = dir.to_string_lossy().to_string();
+    let o = run(&["bench-store", "--triples", "5000", "--dir", &d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "5000 triples in",
+        "parse, N-Quads dump and bulk load",
+        "catalogue and switch",
+        "peak RSS",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+    }
+    let o = run(&[
+        "bench-store",
+        "--triples",
+        "5000",
+        "--dir",
+        &d,
+        "--loader-only",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("bulk loader alone") && out.contains("5000 triples in"),
+        "{out}"
+    );
+    assert!(!dir.exists(), "the bench removes what it made");
+}

@@ -239,7 +239,39 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 /// `fivestar bench-store`: publishes N generated triples as a release (bulk load, VoID counts,
 /// dumps) and reports triples/s and peak RSS.
-pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+/// What `fivestar bench-store` is asked to do.
+#[derive(clap::Args)]
+pub struct StoreBench {
+    #[arg(long, default_value_t = 10_000_000)]
+    pub triples: u64,
+    /// The bulk loader's memory target, in megabytes (the store's default if not given).
+    #[arg(long)]
+    pub memory_mb: Option<usize>,
+    /// Threads the bulk loader uses to build its files (the store's setting by default).
+    #[arg(long)]
+    pub loader_threads: Option<usize>,
+    /// Run Oxigraph's bulk loader alone on the same generated file (its own defaults
+    /// unless --memory-mb/--loader-threads are given): the yardstick for a publish.
+    #[arg(long)]
+    pub loader_only: bool,
+    /// Where to generate the file and the store (a temporary folder if not given).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the store (in DIR/store, base IRI http://bench.invalid) to serve it and run
+    /// `bench-query` against a large store.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+pub fn store(bench: StoreBench) -> Result<()> {
+    let StoreBench {
+        triples,
+        memory_mb,
+        loader_threads,
+        dir,
+        keep,
+        loader_only,
+    } = bench;
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("fivestar-bench-store-{}", std::process::id()))
     });
@@ -270,8 +302,46 @@ pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>, keep: bool) -
         std::fs::metadata(&nt)?.len() as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
+    if loader_only {
+        let db = fivestar_store::oxigraph::store::Store::open(dir.join("oxigraph-alone"))?;
+        let mut loader = db.bulk_loader();
+        if let Some(n) = loader_threads {
+            loader = loader.with_num_threads(n.max(1));
+        }
+        if let Some(mb) = memory_mb {
+            loader = loader.with_max_memory_size_in_megabytes(mb.max(1));
+        }
+        let t = Instant::now();
+        let graph =
+            fivestar_store::oxigraph::model::NamedNode::new("http://bench.invalid/graph/bench/r1")?;
+        loader.load_from_reader(
+            fivestar_store::oxigraph::io::RdfParser::from_format(RdfFormat::NTriples)
+                .with_default_graph(graph),
+            std::io::BufReader::new(std::fs::File::open(&nt)?),
+        )?;
+        loader.commit()?;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "Oxigraph's bulk loader alone ({}, {}): {generated} triples in {secs:.1}s: {:.0} triples/s",
+            memory_mb.map_or("its default batches".to_string(), |mb| format!("{mb} MB target")),
+            loader_threads.map_or("threads: one per core".to_string(), |n| format!("{n} thread(s)")),
+            generated as f64 / secs
+        );
+        if let Some(p) = peak_rss() {
+            println!("peak RSS: {:.0} MB", p as f64 / 1e6);
+        }
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     let mut settings = fivestar_store::Settings::new("http://bench.invalid");
-    settings.loader_memory_mb = memory_mb;
+    if let Some(mb) = memory_mb {
+        settings.loader_memory_mb = mb.max(1);
+    }
+    let memory_mb = settings.loader_memory_mb;
+    if let Some(n) = loader_threads {
+        settings.loader_threads = n.max(1);
+    }
     let store = fivestar_store::Store::open(dir.join("store"), settings)?;
     let req = fivestar_store::PublishRequest {
         dataset: fivestar_store::DatasetInfo {
@@ -292,7 +362,8 @@ pub fn store(triples: u64, memory_mb: usize, dir: Option<PathBuf>, keep: bool) -
     let info = store.publish(&req)?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "publish (dump, bulk load with a {memory_mb} MB loader target, VoID counts, catalogue): {} triples in {secs:.1}s: {:.0} triples/s",
+        "publish (dump, bulk load with a {memory_mb} MB loader target and {} thread(s), VoID counts, catalogue): {} triples in {secs:.1}s: {:.0} triples/s",
+        store.settings().loader_threads,
         info.triples,
         info.triples as f64 / secs
     );

@@ -89,19 +89,7 @@ enum Command {
     /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
     Bench(BenchArgs),
     /// Measures publishing (bulk load) of generated triples: triples/s, peak memory.
-    BenchStore {
-        #[arg(long, default_value_t = 10_000_000)]
-        triples: u64,
-        /// The bulk loader's memory target, in megabytes.
-        #[arg(long, default_value_t = 512)]
-        memory_mb: usize,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Keep the store (in DIR/store, base IRI http://bench.invalid) to serve it and run
-        /// `bench-query` against a large store.
-        #[arg(long)]
-        keep: bool,
-    },
+    BenchStore(bench::StoreBench),
     /// Measures query throughput of a running server with concurrent clients.
     BenchQuery {
         /// The site, e.g. http://127.0.0.1:7878
@@ -267,13 +255,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             release,
             store,
         } => store_cmd::rollback(&dataset, &release, store),
-        Command::BenchStore {
-            triples,
-            memory_mb,
-            dir,
-            keep,
-        } => {
-            bench::store(triples, memory_mb, dir, keep)?;
+        Command::BenchStore(args) => {
+            bench::store(args)?;
             Ok(0)
         }
         Command::BenchQuery {

@@ -49,7 +49,7 @@ impl Default for Instance {
             bind: "127.0.0.1:7878".into(),
             pipelines: "pipelines".into(),
             admin_token_env: "FIVESTAR_ADMIN_TOKEN".into(),
-            loader_memory_mb: 512,
+            loader_memory_mb: fivestar_store::DEFAULT_LOADER_MEMORY_MB,
             fetch: FetchSettings::default(),
         }
     }
@@ -496,7 +496,7 @@ personal = "allow"
             Instance::load(&dir.path().join("missing.toml"))
                 .unwrap()
                 .loader_memory_mb,
-            512
+            fivestar_store::DEFAULT_LOADER_MEMORY_MB
         );
     }
 
