@@ -46,6 +46,8 @@ test: deps test-deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# fuzz/ is outside the workspace: check that its targets still build against the crates.
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins
 
 ## conformance: the three W3C CSVW counts (rdf, json, validation).
 conformance:
