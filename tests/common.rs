@@ -91,6 +91,27 @@ pub fn start(name: &str, extra: &[&str]) -> Site {
     Site { child, url, dir }
 }
 
+/// A started `fivestar serve` or `schedule`, stopped when dropped: a failing assertion
+/// never leaves a server running (and holding the test's output pipe open).
+pub struct Running {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a command that serves, with stdout piped, and waits for its address.
+pub fn serve(cmd: &mut Command) -> Running {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start fivestar");
+    let url = served_address(&mut child);
+    Running { child, url }
+}
+
 /// The address a starting `fivestar serve` or `schedule` prints on its first line.
 pub fn served_address(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("stdout is piped");

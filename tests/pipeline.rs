@@ -631,20 +631,19 @@ fn schedule_runs_due_pipelines_serves_and_survives_a_failing_one() {
         &s.dir.join("missing.csv").display().to_string(),
         "schedule = \"*/5 * * * *\"",
     );
-    let mut child = Command::new(bin())
-        .current_dir(&s.dir)
-        .args([
-            "--config",
-            s.dir.join("fivestar.toml").to_str().unwrap(),
-            "schedule",
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = common::served_address(&mut child);
+    let scheduler = common::serve(
+        Command::new(bin())
+            .current_dir(&s.dir)
+            .args([
+                "--config",
+                s.dir.join("fivestar.toml").to_str().unwrap(),
+                "schedule",
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .stderr(Stdio::null()),
+    );
+    let url = &scheduler.url;
     let client = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut published = false;
@@ -662,8 +661,7 @@ fn schedule_runs_due_pipelines_serves_and_survives_a_failing_one() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(scheduler);
     assert!(published, "the scheduled pipeline was published and served");
     let state = |id: &str| -> serde_json::Value {
         serde_json::from_slice(

@@ -376,6 +376,70 @@ SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(DISTINCT ?council) AS ?councils
     assert!(r.contains("true"), "{r}");
     let r = s.query("SELECT (COUNT(*) AS ?n) WHERE { ?m <http://www.w3.org/ns/dqv#isMeasurementOf> <http://127.0.0.1:7878/def/fivestar#fiveStarRating> ; <http://www.w3.org/ns/dqv#value> 5 }");
     assert_eq!(r.lines().nth(1), Some("8"), "{r}");
+    // The example queries on every dataset page run; spending by supplier adds up, although
+    // a supplier's name is spelt several ways (several labels on one URI).
+    let server = common::serve(Command::new(bin()).current_dir(&s.0).args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+    ]));
+    let url = &server.url;
+    let c = reqwest::blocking::Client::new();
+    let sparql_csv = |q: &str| -> String {
+        let r = c
+            .get(format!("{url}/sparql"))
+            .query(&[("query", q)])
+            .header("Accept", "text/csv")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{q}");
+        r.text().unwrap()
+    };
+    for (d, _) in datasets {
+        let page = c
+            .get(format!("{url}/dataset/{d}"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let mut examples = 0;
+        for (href, title) in page
+            .split("<a href=\"")
+            .skip(1)
+            .filter_map(|a| a.split_once("\">"))
+            .filter(|(href, _)| href.starts_with("/query?query="))
+        {
+            let link =
+                reqwest::Url::parse(&format!("{url}{}", href.replace("&amp;", "&"))).unwrap();
+            let q = link
+                .query_pairs()
+                .find(|(k, _)| k == "query")
+                .map(|(_, v)| v.into_owned())
+                .unwrap();
+            let out = sparql_csv(&q);
+            examples += 1;
+            if title.starts_with("Spending by supplier") {
+                let graph = format!("http://127.0.0.1:7878/graph/{d}/");
+                let plain = sparql_csv(&format!(
+                    "SELECT ?supplier (SUM(?a) AS ?total) WHERE {{ GRAPH ?g {{ ?l <http://reference.data.gov.uk/def/payment#payee> ?supplier ; <http://reference.data.gov.uk/def/payment#netAmount> ?a }} FILTER(STRSTARTS(STR(?g), \"{graph}\")) }} GROUP BY ?supplier"
+                ));
+                let totals = |csv: &str, col: usize| -> BTreeMap<String, String> {
+                    csv.lines()
+                        .skip(1)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| {
+                            // Names may hold commas: the supplier IRI is first, totals last.
+                            let c: Vec<&str> = l.split(',').collect();
+                            (c[0].to_string(), c[c.len() - col].to_string())
+                        })
+                        .collect()
+                };
+                assert_eq!(totals(&out, 2), totals(&plain, 1), "{d}: {out}");
+            }
+        }
+        assert!(examples >= 2, "{d}: example queries on its page");
+    }
+    drop(server);
 }
 
 #[test]

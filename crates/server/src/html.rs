@@ -319,13 +319,18 @@ fn example_queries(graph: &str, payments: bool) -> Vec<(&'static str, String)> {
         ),
     ];
     if payments {
+        // Totals are summed before the names are joined: a supplier spelt several ways has
+        // several labels, and joining them inside the GROUP BY would count each payment once
+        // per spelling.
         q.push((
             "Spending by supplier, largest first",
             format!(
                 "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n\
-SELECT ?supplier (SAMPLE(?label) AS ?name) (SUM(?amount) AS ?total) (COUNT(?line) AS ?payments) WHERE {{\n  GRAPH <{graph}> {{\n    \
-?line payment:payee ?supplier ; payment:netAmount ?amount .\n    OPTIONAL {{ ?supplier rdfs:label ?label }}\n  }}\n}}\n\
-GROUP BY ?supplier\nORDER BY DESC(?total)"
+SELECT ?supplier (SAMPLE(?label) AS ?name) ?total ?payments WHERE {{\n  \
+{{\n    SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(?line) AS ?payments) WHERE {{\n      \
+GRAPH <{graph}> {{ ?line payment:payee ?supplier ; payment:netAmount ?amount }}\n    }}\n    GROUP BY ?supplier\n  }}\n  \
+OPTIONAL {{ GRAPH <{graph}> {{ ?supplier rdfs:label ?label }} }}\n}}\n\
+GROUP BY ?supplier ?total ?payments\nORDER BY DESC(?total)"
             ),
         ));
         q.push((
