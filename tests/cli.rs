@@ -311,3 +311,82 @@ fn bench_store_publishes_and_measures_the_loader_alone() {
     );
     assert!(!dir.exists(), "the bench removes what it made");
 }
+
+#[test]
+fn query_answers_in_every_format_and_names_the_ones_a_query_form_takes() {
+    let dir = std::env::temp_dir().join(format!("fivestar-cli-query-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = dir.join("store");
+    let store = store.to_str().unwrap();
+    // `--base` is the short spelling of `--base-iri`.
+    let base = "http://data.example.org/fivestar";
+    let o = run(&[
+        "publish",
+        EXAMPLE,
+        "--dataset",
+        "spend",
+        "--release",
+        "r1",
+        "--store",
+        store,
+        "--base",
+        base,
+    ]);
+    assert!(o.status.success(), "publish: {}", stderr(&o));
+    let construct = format!(
+        "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{base}/graph/spend/r1> {{ ?s ?p ?o }} }}"
+    );
+    let graph = |format: &str, parse_as: RdfFormat| {
+        let o = run(&[
+            "query", &construct, "--store", store, "--base", base, "--format", format,
+        ]);
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        let mut t: Vec<String> = parse(parse_as, &stdout(&o))
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    let nt = graph("ntriples", RdfFormat::NTriples);
+    assert!(nt.len() > 300, "{}", nt.len());
+    assert!(nt.iter().any(|t| t.starts_with(&format!("<{base}/"))));
+    assert_eq!(graph("turtle", RdfFormat::Turtle), nt);
+    let jsonld = RdfFormat::JsonLd {
+        profile: Default::default(),
+    };
+    assert_eq!(graph("jsonld", jsonld), nt);
+    assert_eq!(graph("rdfxml", RdfFormat::RdfXml), nt);
+    let count =
+        format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{base}/graph/spend/r1> {{ ?s ?p ?o }} }}");
+    for (format, expect) in [
+        ("csv", format!("n\r\n{}\r\n", nt.len())),
+        ("tsv", format!("?n\n{}\n", nt.len())),
+    ] {
+        let o = run(&[
+            "query", &count, "--store", store, "--base", base, "--format", format,
+        ]);
+        assert_eq!(stdout(&o), expect, "{format}: {}", stderr(&o));
+    }
+    // A format that does not fit the query form is a usage error (exit 2) that names the ones
+    // that do, not a silent switch to another format.
+    let o = run(&[
+        "query", &count, "--store", store, "--base", base, "--format", "turtle",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("json, xml, csv or tsv"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "query", &construct, "--store", store, "--base", base, "--format", "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("turtle, ntriples, jsonld or rdfxml"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

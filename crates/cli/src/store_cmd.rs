@@ -19,7 +19,7 @@ pub struct StoreArgs {
     pub store: Option<PathBuf>,
     /// The base IRI every published IRI starts with, the address the site is served at
     /// (default: `base_iri` in fivestar.toml, else http://127.0.0.1:7878).
-    #[arg(long = "base-iri")]
+    #[arg(long = "base-iri", visible_alias = "base")]
     pub base_iri: Option<String>,
 }
 
@@ -104,13 +104,40 @@ pub enum QueryFormat {
     Tsv,
     Turtle,
     Ntriples,
+    Jsonld,
+    Rdfxml,
+}
+
+impl QueryFormat {
+    fn results(self) -> Option<QueryResultsFormat> {
+        Some(match self {
+            QueryFormat::Json => QueryResultsFormat::Json,
+            QueryFormat::Xml => QueryResultsFormat::Xml,
+            QueryFormat::Csv => QueryResultsFormat::Csv,
+            QueryFormat::Tsv => QueryResultsFormat::Tsv,
+            _ => return None,
+        })
+    }
+
+    fn graph(self) -> Option<RdfFormat> {
+        Some(match self {
+            QueryFormat::Turtle => RdfFormat::Turtle,
+            QueryFormat::Ntriples => RdfFormat::NTriples,
+            QueryFormat::Jsonld => RdfFormat::JsonLd {
+                profile: Default::default(),
+            },
+            QueryFormat::Rdfxml => RdfFormat::RdfXml,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Args)]
 pub struct QueryArgs {
     /// A SPARQL 1.1 query (read-only).
     pub query: String,
-    /// Results format (SELECT/ASK: json, xml, csv, tsv; CONSTRUCT/DESCRIBE: turtle, ntriples).
+    /// Results format (SELECT/ASK: json, xml, csv, tsv, default tsv; CONSTRUCT/DESCRIBE:
+    /// turtle, ntriples, jsonld, rdfxml, default turtle).
     #[arg(long, value_enum)]
     pub format: Option<QueryFormat>,
     #[command(flatten)]
@@ -260,13 +287,7 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
     let out = std::io::stdout().lock();
     match results {
         QueryResults::Solutions(solutions) => {
-            let format = match args.format.unwrap_or(QueryFormat::Tsv) {
-                QueryFormat::Json => QueryResultsFormat::Json,
-                QueryFormat::Xml => QueryResultsFormat::Xml,
-                QueryFormat::Csv => QueryResultsFormat::Csv,
-                QueryFormat::Tsv => QueryResultsFormat::Tsv,
-                _ => return Err(anyhow!("a SELECT query gives json, xml, csv or tsv").into()),
-            };
+            let format = results_format(args.format, "a SELECT query")?;
             let mut w = QueryResultsSerializer::from_format(format)
                 .serialize_solutions_to_writer(out, solutions.variables().to_vec())?;
             for s in solutions {
@@ -275,21 +296,19 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
             w.finish()?.flush()?;
         }
         QueryResults::Boolean(b) => {
-            let format = match args.format.unwrap_or(QueryFormat::Tsv) {
-                QueryFormat::Json => QueryResultsFormat::Json,
-                QueryFormat::Xml => QueryResultsFormat::Xml,
-                QueryFormat::Csv => QueryResultsFormat::Csv,
-                _ => QueryResultsFormat::Tsv,
-            };
+            let format = results_format(args.format, "an ASK query")?;
             QueryResultsSerializer::from_format(format)
                 .serialize_boolean_to_writer(out, b)?
                 .flush()?;
         }
         QueryResults::Graph(triples) => {
-            let format = match args.format.unwrap_or(QueryFormat::Turtle) {
-                QueryFormat::Ntriples => RdfFormat::NTriples,
-                _ => RdfFormat::Turtle,
-            };
+            let format = args
+                .format
+                .unwrap_or(QueryFormat::Turtle)
+                .graph()
+                .ok_or_else(|| {
+                    anyhow!("a CONSTRUCT or DESCRIBE query gives a graph: --format turtle, ntriples, jsonld or rdfxml")
+                })?;
             let mut w = RdfSerializer::from_format(format).for_writer(out);
             for t in triples {
                 w.serialize_triple(&t.map_err(|e| anyhow!("{e}"))?)?;
@@ -298,6 +317,13 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
         }
     }
     Ok(0)
+}
+
+fn results_format(asked: Option<QueryFormat>, what: &str) -> Result<QueryResultsFormat, Failure> {
+    asked
+        .unwrap_or(QueryFormat::Tsv)
+        .results()
+        .ok_or_else(|| anyhow!("{what} gives results: --format json, xml, csv or tsv").into())
 }
 
 pub fn releases(args: StoreArgs) -> Result<u8, Failure> {
