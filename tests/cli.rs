@@ -390,3 +390,86 @@ fn query_answers_in_every_format_and_names_the_ones_a_query_form_takes() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn releases_roll_back_withdraw_and_remove_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("fivestar-cli-releases-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = dir.join("store");
+    let dumps = store.join("dumps").join("spend");
+    let s = store.to_str().unwrap();
+    let base = "http://data.example.org/fivestar";
+    let fivestar = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--store", s, "--base", base]);
+        run(&all)
+    };
+    // r2 is r1 without its last row, so the two releases differ.
+    let csv = std::fs::read_to_string(root().join(EXAMPLE.replace("-metadata.json", ""))).unwrap();
+    let shorter = csv.trim_end().rsplit_once('\n').unwrap().0.to_string() + "\n";
+    let r2_dir = dir.join("r2");
+    std::fs::create_dir_all(&r2_dir).unwrap();
+    let name = std::path::Path::new(EXAMPLE).file_name().unwrap();
+    std::fs::copy(root().join(EXAMPLE), r2_dir.join(name)).unwrap();
+    std::fs::write(
+        r2_dir.join(name.to_str().unwrap().replace("-metadata.json", "")),
+        shorter,
+    )
+    .unwrap();
+    let r2_meta = r2_dir.join(name);
+    for (release, meta) in [("r1", root().join(EXAMPLE)), ("r2", r2_meta)] {
+        let o = fivestar(&[
+            "publish",
+            meta.to_str().unwrap(),
+            "--dataset",
+            "spend",
+            "--release",
+            release,
+        ]);
+        assert!(o.status.success(), "publish {release}: {}", stderr(&o));
+    }
+    let lines = format!("SELECT (COUNT(?l) AS ?n) WHERE {{ ?l <{PAYMENT}netAmount> ?a }}");
+    let count = || {
+        let o = fivestar(&["query", &lines, "--format", "csv"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().nth(1).unwrap_or_default().to_string()
+    };
+    let r1_lines = csv.trim_end().lines().count() - 1;
+    let sha =
+        |name: &str| std::fs::read_to_string(dumps.join(format!("{name}.nt.gz.sha256"))).unwrap();
+    assert_eq!(count(), (r1_lines - 1).to_string(), "r2 is live");
+    let o = fivestar(&["releases"]);
+    assert!(stdout(&o).contains("live: r2"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("  r1\t") && stdout(&o).contains("  r2\t"));
+    assert_eq!(
+        sha("latest").split_whitespace().next(),
+        sha("r2").split_whitespace().next()
+    );
+
+    let o = fivestar(&["rollback", "spend", "r1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(), r1_lines.to_string(), "r1 is live again");
+    assert_eq!(
+        sha("latest").split_whitespace().next(),
+        sha("r1").split_whitespace().next()
+    );
+
+    // The live release cannot be removed; another can, with its dumps.
+    let o = fivestar(&["remove", "spend", "r1"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("live"), "{}", stderr(&o));
+    assert!(fivestar(&["remove", "spend", "r2"]).status.success());
+    assert!(!dumps.join("r2.nt.gz").exists());
+    assert!(dumps.join("r1.nt.gz").exists());
+    let o = fivestar(&["releases"]);
+    assert!(!stdout(&o).contains("  r2\t"), "{}", stdout(&o));
+    let o = fivestar(&["remove", "spend", "r9"]);
+    assert!(stderr(&o).contains("no release spend/r9"), "{}", stderr(&o));
+
+    let o = fivestar(&["withdraw", "spend"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(), "0", "nothing of a withdrawn dataset is public");
+    assert!(!dumps.join("latest.nt.gz").exists());
+    assert!(stdout(&fivestar(&["releases"])).contains("(withdrawn)"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

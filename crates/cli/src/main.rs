@@ -86,6 +86,13 @@ enum Command {
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
+    /// Deletes a release that is not live: its graph, catalogue entry and dumps.
+    Remove {
+        dataset: String,
+        release: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
     /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
     Bench(BenchArgs),
     /// Measures publishing (bulk load) of generated triples: triples/s, peak memory.
@@ -255,6 +262,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             release,
             store,
         } => store_cmd::rollback(&dataset, &release, store),
+        Command::Remove {
+            dataset,
+            release,
+            store,
+        } => store_cmd::remove(&dataset, &release, store),
         Command::BenchStore(args) => {
             bench::store(args)?;
             Ok(0)

@@ -1,4 +1,4 @@
-//! `fivestar publish / query / releases / withdraw / rollback`: the store from the command line.
+//! `fivestar publish / query / releases / withdraw / rollback / remove`: the store from the command line.
 
 use crate::fetch::CliFetcher;
 use crate::Failure;
@@ -356,6 +356,12 @@ pub fn withdraw(dataset: &str, args: StoreArgs) -> Result<u8, Failure> {
 pub fn rollback(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
     args.open()?.rollback(dataset, release)?;
     println!("{dataset}: release {release} is live");
+    Ok(0)
+}
+
+pub fn remove(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
+    args.open()?.remove_release(dataset, release)?;
+    println!("{dataset}: release {release} is deleted (graph, catalogue entry and dumps)");
     Ok(0)
 }
 

@@ -14,7 +14,7 @@ fn help_lists_every_command() {
     let help = String::from_utf8_lossy(&out.stdout);
     for command in [
         "run", "validate", "status", "schedule", "csvw", "publish", "query", "serve", "releases",
-        "withdraw", "rollback",
+        "withdraw", "rollback", "remove",
     ] {
         assert!(
             help.lines()
