@@ -390,6 +390,37 @@ fn pages_catalogue_dumps_and_health() {
             hex::encode(sha2::Sha256::digest(&body)),
             "{f}"
         );
+        // Downloads can be resumed and revalidated: HEAD, byte ranges, Last-Modified.
+        let url = format!("{}/dumps/{f}", site.url);
+        let head = c.head(&url).send().unwrap();
+        assert_eq!(head.status(), 200, "{f}");
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            body.len().to_string(),
+            "{f}"
+        );
+        let media = head.headers()["content-type"].to_str().unwrap().to_string();
+        let expected = if f.ends_with(".gz") {
+            "application/gzip"
+        } else if f.ends_with(".csv") {
+            "text/csv; charset=utf-8"
+        } else {
+            "application/csvm+json"
+        };
+        assert_eq!(media, expected, "{f}");
+        let part = c.get(&url).header("Range", "bytes=10-19").send().unwrap();
+        assert_eq!(part.status(), 206, "{f}");
+        assert_eq!(part.bytes().unwrap().as_ref(), &body[10..20], "{f}");
+        let modified = head.headers()["last-modified"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let again = c
+            .get(&url)
+            .header("If-Modified-Since", modified)
+            .send()
+            .unwrap();
+        assert_eq!(again.status(), 304, "{f}");
     }
     assert_eq!(
         c.get(format!("{}/dumps/../store.json", site.url))

@@ -312,7 +312,15 @@ async fn catalog(
     respond_graph(st, format, &iri, triples).await
 }
 
-async fn dump(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+/// A dump file, streamed from disk (never read whole into memory) with what a download
+/// manager needs: Content-Length, Last-Modified, HEAD, If-Modified-Since and byte ranges, so
+/// a large download can be resumed.
+async fn dump(
+    State(st): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    use tower::ServiceExt;
     let ok = !path.is_empty()
         && path
             .split('/')
@@ -321,39 +329,44 @@ async fn dump(State(st): State<Arc<AppState>>, Path(path): Path<String>) -> Resp
         return error(StatusCode::NOT_FOUND, "not found");
     }
     let file = st.store.dumps_dir().join(&path);
+    if !tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_file()) {
+        return error(StatusCode::NOT_FOUND, "no such dump");
+    }
+    let gzip = path.ends_with(".gz");
     let content_type = match fivestar_store::dump_media_type(&path) {
+        _ if gzip => "application/gzip",
         "text/csv" => "text/csv; charset=utf-8",
         "text/plain" => "text/plain; charset=utf-8",
         other => other,
     };
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => {
-            let mut r = Response::new(Body::from(bytes));
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            if path.ends_with(".gz") {
-                // The file is gzip-compressed data of that type, served as is.
-                h.insert(
-                    header::CONTENT_ENCODING,
-                    HeaderValue::from_static("identity"),
-                );
-                h.insert(
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&format!(
-                        "attachment; filename=\"{}\"",
-                        path.rsplit('/').next().unwrap_or("dump")
-                    ))
-                    .unwrap_or(HeaderValue::from_static("attachment")),
-                );
-                h.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/gzip"),
-                );
-            }
-            r
-        }
-        Err(_) => error(StatusCode::NOT_FOUND, "no such dump"),
+    let served = tower_http::services::ServeFile::new(&file)
+        .oneshot(request)
+        .await;
+    let mut r = match served {
+        Ok(r) => r.map(Body::new),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    if r.status().is_success() {
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
+    if gzip && r.status().is_success() {
+        let h = r.headers_mut();
+        // The file is gzip-compressed data, served as is: not compressed again.
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&format!(
+                "attachment; filename=\"{}\"",
+                path.rsplit('/').next().unwrap_or("dump")
+            ))
+            .unwrap_or(HeaderValue::from_static("attachment")),
+        );
+    }
+    r
 }
 
 async fn health(State(st): State<Arc<AppState>>) -> Response {
