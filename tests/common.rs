@@ -38,6 +38,11 @@ impl Drop for Site {
 }
 
 pub fn start(name: &str, extra: &[&str]) -> Site {
+    start_with(name, &["r1"], extra)
+}
+
+/// As [`start`], publishing the example as each of `releases` in turn: the last is live.
+pub fn start_with(name: &str, releases: &[&str], extra: &[&str]) -> Site {
     let dir = std::env::temp_dir().join(format!("fivestar-serve-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -45,31 +50,9 @@ pub fn start(name: &str, extra: &[&str]) -> Site {
     let store_s = store.to_str().unwrap();
     // The base IRI must be known before the port: use a fixed one for the data.
     let base = "http://127.0.0.1:7878";
-    let out = Command::new(bin())
-        .current_dir(root())
-        .args([
-            "publish",
-            EXAMPLE,
-            "--dataset",
-            "trafford-spending",
-            "--title",
-            "Trafford spending over £500",
-            "--publisher",
-            "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
-            "--release",
-            "r1",
-            "--store",
-            store_s,
-            "--base-iri",
-            base,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "publish: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for release in releases {
+        publish(store_s, base, release);
+    }
     let mut args = vec![
         "serve",
         "--bind",
@@ -89,6 +72,34 @@ pub fn start(name: &str, extra: &[&str]) -> Site {
         .unwrap();
     let url = served_address(&mut child);
     Site { child, url, dir }
+}
+
+fn publish(store_s: &str, base: &str, release: &str) {
+    let out = Command::new(bin())
+        .current_dir(root())
+        .args([
+            "publish",
+            EXAMPLE,
+            "--dataset",
+            "trafford-spending",
+            "--title",
+            "Trafford spending over £500",
+            "--publisher",
+            "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
+            "--release",
+            release,
+            "--store",
+            store_s,
+            "--base-iri",
+            base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "publish: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A started `fivestar serve` or `schedule`, stopped when dropped: a failing assertion

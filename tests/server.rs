@@ -438,3 +438,119 @@ fn pages_catalogue_dumps_and_health() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["live"], 1);
 }
+
+#[test]
+fn graph_iris_resolve_by_the_graph_store_protocol() {
+    // r1 then r2: r2 is live, r1 is an earlier release and not on the public view.
+    let site = common::start_with("gsp", &["r1", "r2"], &[]);
+    let c = client();
+    let base = "http://127.0.0.1:7878";
+    let live = format!("{base}/graph/trafford-spending/r2");
+    let triples = |r: reqwest::blocking::Response, format: oxrdfio::RdfFormat| {
+        assert_eq!(r.status(), 200);
+        let body = r.bytes().unwrap();
+        let mut t: Vec<String> = oxrdfio::RdfParser::from_format(format)
+            .for_slice(&body)
+            .map(|q| oxrdf::Triple::from(q.expect("valid RDF")).to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    // What the SPARQL endpoint says the live graph holds.
+    let expected = triples(
+        c.get(format!("{}/sparql", site.url))
+            .query(&[(
+                "query",
+                format!("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{live}> {{ ?s ?p ?o }} }}"),
+            )])
+            .header("Accept", "application/n-triples")
+            .send()
+            .unwrap(),
+        oxrdfio::RdfFormat::NTriples,
+    );
+    assert!(expected.len() > 300, "{}", expected.len());
+    // Direct identification: the graph IRI itself, in every RDF format.
+    let direct = format!("{}/graph/trafford-spending/r2", site.url);
+    for (accept, format) in [
+        ("application/n-triples", oxrdfio::RdfFormat::NTriples),
+        ("text/turtle", oxrdfio::RdfFormat::Turtle),
+        (
+            "application/ld+json",
+            oxrdfio::RdfFormat::JsonLd {
+                profile: Default::default(),
+            },
+        ),
+        ("application/rdf+xml", oxrdfio::RdfFormat::RdfXml),
+    ] {
+        let r = c.get(&direct).header("Accept", accept).send().unwrap();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(accept),
+            "{accept}"
+        );
+        assert_eq!(triples(r, format), expected, "{accept}");
+    }
+    // Indirect identification gives the same graph; ETags let a client revalidate.
+    let r = c
+        .get(format!("{}/rdf-graphs", site.url))
+        .query(&[("graph", live.as_str())])
+        .header("Accept", "application/n-triples")
+        .send()
+        .unwrap();
+    let tag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(triples(r, oxrdfio::RdfFormat::NTriples), expected);
+    let r = c
+        .get(format!("{}/rdf-graphs", site.url))
+        .query(&[("graph", live.as_str())])
+        .header("Accept", "application/n-triples")
+        .header("If-None-Match", &tag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // The default graph is the union of the public graphs: the live release, the catalogue
+    // and the vocabulary, never the earlier release.
+    let all = triples(
+        c.get(format!("{}/rdf-graphs?default", site.url))
+            .header("Accept", "application/n-triples")
+            .send()
+            .unwrap(),
+        oxrdfio::RdfFormat::NTriples,
+    );
+    assert!(all.len() > expected.len());
+    assert!(expected.iter().all(|t| all.binary_search(t).is_ok()));
+    let catalogue = c
+        .get(format!("{}/graph/catalog", site.url))
+        .header("Accept", "text/turtle")
+        .send()
+        .unwrap();
+    assert_eq!(catalogue.status(), 200);
+    assert!(catalogue.text().unwrap().contains("dcat:Catalog"));
+    // Not public, not there, badly asked, or written to.
+    for path in [
+        "/graph/trafford-spending/r1".to_string(),
+        "/graph/trafford-spending/r9".to_string(),
+        format!("/rdf-graphs?graph={base}/graph/trafford-spending/r1"),
+    ] {
+        let r = c
+            .get(format!("{}{path}", site.url))
+            .header("Accept", "text/turtle")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.text().unwrap().contains("not a graph of the public view"));
+    }
+    for path in ["/rdf-graphs", "/rdf-graphs?default&graph=x"] {
+        let r = c.get(format!("{}{path}", site.url)).send().unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+    }
+    let r = c.put(&direct).body("<a:b> <a:c> <a:d> .").send().unwrap();
+    assert_eq!(r.status(), 405);
+    let r = c.delete(&direct).send().unwrap();
+    assert_eq!(r.status(), 405);
+    // A browser is sent to the page about the graph.
+    let r = c.get(&direct).header("Accept", "text/html").send().unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/dataset/trafford-spending");
+}

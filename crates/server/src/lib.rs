@@ -1,10 +1,11 @@
 //! The public face of fivestar, read-only: the SPARQL 1.1 Protocol at `/sparql` (with a
 //! Service Description), linked-data URIs (`/id/…` answers 303 to `/doc/…`, which negotiates
-//! HTML, Turtle, JSON-LD, N-Triples and RDF/XML), pages, the DCAT catalogue, VoID, dumps,
-//! health and Prometheus metrics.
+//! HTML, Turtle, JSON-LD, N-Triples and RDF/XML), the public graphs by the Graph Store
+//! Protocol (read-only), pages, the DCAT catalogue, VoID, dumps, health and Prometheus metrics.
 //!
 //! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
 
+mod graphs;
 mod html;
 mod metrics;
 mod negotiate;
@@ -77,6 +78,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/catalog", get(catalog))
         .route("/.well-known/void", get(catalog))
         .route("/dumps/{*path}", get(dump))
+        .route("/graph/{*path}", get(graphs::direct))
+        .route("/rdf-graphs", get(graphs::indirect))
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
@@ -130,8 +133,8 @@ async fn see_other(Path(path): Path<String>) -> Response {
     r
 }
 
-/// Serializes triples in an RDF format.
-pub(crate) fn rdf_body(format: RdfFormat, triples: &[Triple]) -> Result<Vec<u8>, String> {
+/// A serializer for `format` with the prefixes fivestar's data uses.
+pub(crate) fn serializer(format: RdfFormat) -> RdfSerializer {
     let mut s = RdfSerializer::from_format(format);
     for (p, ns) in [
         ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
@@ -148,7 +151,12 @@ pub(crate) fn rdf_body(format: RdfFormat, triples: &[Triple]) -> Result<Vec<u8>,
             s = with;
         }
     }
-    let mut w = s.for_writer(Vec::new());
+    s
+}
+
+/// Serializes triples in an RDF format.
+pub(crate) fn rdf_body(format: RdfFormat, triples: &[Triple]) -> Result<Vec<u8>, String> {
+    let mut w = serializer(format).for_writer(Vec::new());
     for t in triples {
         w.serialize_triple(t).map_err(|e| e.to_string())?;
     }

@@ -137,7 +137,7 @@ fn service_description(st: &AppState) -> Vec<Triple> {
     t
 }
 
-fn etag(state: &str, parts: &[&str]) -> String {
+pub(crate) fn etag(state: &str, parts: &[&str]) -> String {
     let mut h = sha2::Sha256::new();
     h.update(state.as_bytes());
     for p in parts {
@@ -145,6 +145,35 @@ fn etag(state: &str, parts: &[&str]) -> String {
         h.update(p.as_bytes());
     }
     format!("\"{}\"", &hex::encode(h.finalize())[..32])
+}
+
+/// 304 Not Modified when the client already holds `tag`.
+pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    held.then(|| {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(tag) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        r
+    })
+}
+
+/// The headers of a negotiated answer that caches may keep and revalidate by its ETag.
+pub(crate) fn revalidatable(r: &mut Response, content_type: &'static str, tag: &str) {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=0, must-revalidate"),
+    );
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
 }
 
 pub async fn handle(
@@ -263,16 +292,7 @@ pub async fn handle(
         &state,
         &[&query, format_key, &defaults.join(" "), &named.join(" ")],
     );
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
-    {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        r.headers_mut().insert(
-            header::ETAG,
-            HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")),
-        );
+    if let Some(r) = not_modified(&headers, &tag) {
         return r;
     }
     let token = CancellationToken::new();
@@ -309,21 +329,9 @@ pub async fn handle(
         Ok(Ok(Ok(a))) => a,
     };
     let mut r = (StatusCode::OK, answer.body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(answer.content_type),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=0, must-revalidate"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        h.insert(header::ETAG, v);
-    }
+    revalidatable(&mut r, answer.content_type, &tag);
     if answer.truncated {
-        h.insert(
+        r.headers_mut().insert(
             "X-Fivestar-Truncated",
             HeaderValue::from_str(&format!("results cut at {} rows", st.config.max_rows))
                 .unwrap_or(HeaderValue::from_static("true")),

@@ -362,6 +362,17 @@ impl Store {
         Ok(graphs)
     }
 
+    /// The triples of one graph, read lazily (for streaming a whole graph out). The caller
+    /// decides whether the graph may be shown: see [`Store::public_graphs`].
+    pub fn graph_triples(
+        &self,
+        graph: &NamedNode,
+    ) -> impl Iterator<Item = Result<oxigraph::model::Triple>> + 'static {
+        self.db
+            .quads_for_pattern(None, None, None, Some(graph.as_ref().into()))
+            .map(|q| q.map(Into::into).map_err(Error::from))
+    }
+
     /// Runs a read-only query on the public view: the default graph is the union of the
     /// public graphs, and only they can be named. SERVICE is refused.
     pub fn query_public(
