@@ -120,6 +120,27 @@ fn sparql_protocol_methods_and_formats() {
         sd.contains("sparql-service-description#Service") && sd.contains("SPARQL11Query"),
         "{sd}"
     );
+    // It names the public graphs (the live release, the catalogue, the vocabulary).
+    let sd = c
+        .get(&sparql)
+        .header("Accept", "application/n-triples")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let sd_name = "<http://www.w3.org/ns/sparql-service-description#name>";
+    for g in ["trafford-spending/r1", "catalog", "vocab"] {
+        assert!(
+            sd.lines().any(|l| l.contains(sd_name)
+                && l.contains(&format!("<http://127.0.0.1:7878/graph/{g}>"))),
+            "{g}: {sd}"
+        );
+    }
+    assert_eq!(
+        sd.lines().filter(|l| l.contains(sd_name)).count(),
+        3,
+        "{sd}"
+    );
     // Errors.
     let r = c
         .get(&sparql)

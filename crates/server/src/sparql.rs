@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fivestar_store::oxigraph::io::RdfFormat;
-use fivestar_store::oxigraph::model::{Literal, NamedNode, Triple};
+use fivestar_store::oxigraph::model::{BlankNode, Literal, NamedNode, Triple};
 use fivestar_store::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use fivestar_store::oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
 use sha2::Digest;
@@ -91,8 +91,9 @@ fn run(
     }
 }
 
-/// The Service Description of the endpoint (SPARQL 1.1 Service Description).
-fn service_description(st: &AppState) -> Vec<Triple> {
+/// The Service Description of the endpoint (SPARQL 1.1 Service Description), naming the
+/// graphs a query can use with GRAPH or `named-graph-uri`: the public ones.
+fn service_description(st: &AppState, public: &[NamedNode]) -> Vec<Triple> {
     let sd = |l: &str| {
         NamedNode::new_unchecked(format!(
             "http://www.w3.org/ns/sparql-service-description#{l}"
@@ -113,7 +114,7 @@ fn service_description(st: &AppState) -> Vec<Triple> {
         Triple::new(service.clone(), sd("defaultDataset"), dataset.clone()),
         Triple::new(dataset.clone(), rdf_type.clone(), sd("Dataset")),
         Triple::new(dataset.clone(), sd("defaultGraph"), default_graph.clone()),
-        Triple::new(default_graph.clone(), rdf_type, sd("Graph")),
+        Triple::new(default_graph.clone(), rdf_type.clone(), sd("Graph")),
         Triple::new(
             default_graph,
             NamedNode::new_unchecked("http://www.w3.org/2000/01/rdf-schema#comment"),
@@ -133,6 +134,20 @@ fn service_description(st: &AppState) -> Vec<Triple> {
         "RDF_XML",
     ] {
         t.push(Triple::new(service.clone(), sd("resultFormat"), fmt(f)));
+    }
+    for g in public {
+        let named = BlankNode::default();
+        t.push(Triple::new(
+            dataset.clone(),
+            sd("namedGraph"),
+            named.clone(),
+        ));
+        t.push(Triple::new(
+            named.clone(),
+            rdf_type.clone(),
+            sd("NamedGraph"),
+        ));
+        t.push(Triple::new(named, sd("name"), g.clone()));
     }
     t
 }
@@ -244,7 +259,13 @@ pub async fn handle(
             Ok(f) => f,
             Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
         };
-        return match crate::rdf_body(f, &service_description(&st)) {
+        let st2 = st.clone();
+        let public =
+            match blocking(move || st2.store.public_graphs().map_err(|e| e.to_string())).await {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+        return match crate::rdf_body(f, &service_description(&st, &public)) {
             Ok(b) => ([(header::CONTENT_TYPE, negotiate::media_type(f))], b).into_response(),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
         };
