@@ -570,8 +570,29 @@ fn graph_iris_resolve_by_the_graph_store_protocol() {
     assert_eq!(r.status(), 405);
     let r = c.delete(&direct).send().unwrap();
     assert_eq!(r.status(), 405);
-    // A browser is sent to the page about the graph.
+    // A browser is sent to the page about the graph, which links the graph in each format.
     let r = c.get(&direct).header("Accept", "text/html").send().unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/dataset/trafford-spending");
+    let page = c
+        .get(format!("{}/dataset/trafford-spending", site.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains(&format!("<code>{live}</code>")), "{page}");
+    let links: Vec<&str> = page
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|a| a.split('"').next())
+        .filter(|h| h.starts_with("/graph/"))
+        .collect();
+    assert_eq!(links.len(), 4, "{page}");
+    for href in links {
+        let r = c.get(format!("{}{href}", site.url)).send().unwrap();
+        let media = r.headers()["content-type"].to_str().unwrap().to_string();
+        let format = oxrdfio::RdfFormat::from_media_type(media.split(';').next().unwrap())
+            .unwrap_or_else(|| panic!("{href}: {media}"));
+        assert_eq!(triples(r, format), expected, "{href}");
+    }
 }

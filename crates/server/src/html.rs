@@ -374,8 +374,13 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                 body.push_str(&format!(
                     "<h2>Download</h2><p>Stable links to the live release:</p><ul>\
 <li><a href=\"{dumps}/{id}/latest.nt.gz\">latest.nt.gz</a> (N-Triples, gzipped; <a href=\"{dumps}/{id}/latest.nt.gz.sha256\">sha256</a>)</li>\
-<li><a href=\"{dumps}/{id}/latest.csv\">latest.csv</a> with its CSVW metadata <a href=\"{dumps}/{id}/latest-metadata.json\">latest-metadata.json</a> (when a CSV was the source)</li></ul>",
-                    id = esc(&d.id)
+<li><a href=\"{dumps}/{id}/latest.csv\">latest.csv</a> with its CSVW metadata <a href=\"{dumps}/{id}/latest-metadata.json\">latest-metadata.json</a> (when a CSV was the source)</li>\
+<li>the live graph, <code>{graph}</code>, which resolves (SPARQL Graph Store Protocol): \
+<a href=\"/graph/{id}/{rel}?format=turtle\">Turtle</a> · <a href=\"/graph/{id}/{rel}?format=ntriples\">N-Triples</a> · \
+<a href=\"/graph/{id}/{rel}?format=jsonld\">JSON-LD</a> · <a href=\"/graph/{id}/{rel}?format=rdfxml\">RDF/XML</a></li></ul>",
+                    id = esc(&d.id),
+                    rel = esc(&live.release),
+                    graph = esc(&live.graph),
                 ));
                 let payments = matches!(
                     st2.store.query_public(
