@@ -304,6 +304,29 @@ fn uris_resolve_with_303_and_content_negotiation() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 404);
+    // Whatever an /id/ path holds (a newline, quotes, spaces, non-ASCII), the 303 names a
+    // valid URI: the path as it was sent, still percent-encoded.
+    for odd in ["a%0Ab", "a%22b%20c", "caf%C3%A9", "x%3Cy%3E"] {
+        let r = c.get(format!("{}/id/{odd}", site.url)).send().unwrap();
+        assert_eq!(r.status(), 303, "{odd}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("/doc/{odd}").as_str(),
+            "{odd}"
+        );
+        let r = c.get(format!("{}/doc/{odd}", site.url)).send().unwrap();
+        assert!(
+            matches!(r.status().as_u16(), 400 | 404),
+            "{odd}: {}",
+            r.status()
+        );
+    }
+    let r = c
+        .get(format!("{}/graph/a%0Ab/r1", site.url))
+        .header("Accept", "text/html")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
 
 #[test]

@@ -14,8 +14,8 @@
 use crate::{blocking, error, negotiate, AppState};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use fivestar_store::oxigraph::io::RdfFormat;
 use fivestar_store::oxigraph::model::NamedNode;
 use std::io::Write;
@@ -42,17 +42,12 @@ pub async fn direct(
             && negotiate::rdf_or_html(&headers, Some(RdfFormat::Turtle)).is_none());
     if wants_html {
         // The human description of the graph: its dataset page, or the catalogue page.
-        let page = match path.split_once('/') {
-            Some((dataset, _)) => format!("/dataset/{dataset}"),
-            None if path == "catalog" => "/catalog?format=html".to_string(),
-            None => String::new(),
-        };
-        if !page.is_empty() {
-            let mut r = Redirect::to(&page).into_response();
-            *r.status_mut() = StatusCode::SEE_OTHER;
-            r.headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("Accept"));
-            return r;
+        match path.split_once('/') {
+            Some((dataset, _)) if fivestar_store::check_slug("dataset", dataset).is_ok() => {
+                return crate::redirect_303(&format!("/dataset/{dataset}"))
+            }
+            None if path == "catalog" => return crate::redirect_303("/catalog?format=html"),
+            _ => {}
         }
     }
     let iri = format!("{}/graph/{path}", st.config.base);

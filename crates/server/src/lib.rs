@@ -14,7 +14,7 @@ mod sparql;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use fivestar_store::oxigraph::io::{RdfFormat, RdfSerializer};
@@ -125,9 +125,21 @@ async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
 }
 
-async fn see_other(Path(path): Path<String>) -> Response {
-    let mut r = Redirect::to(&format!("/doc/{path}")).into_response();
-    *r.status_mut() = StatusCode::SEE_OTHER;
+/// `/id/{path}` → 303 → `/doc/{path}`. The location is built from the request's own
+/// (still percent-encoded) path, so whatever the path holds, it stays a valid URI.
+async fn see_other(uri: axum::http::Uri) -> Response {
+    let rest = uri.path().strip_prefix("/id/").unwrap_or("");
+    redirect_303(&format!("/doc/{rest}"))
+}
+
+/// 303 See Other to `location` (a path that came from a request line or from slugs, so it is
+/// a valid header value; if not, 404 rather than a redirect without a location).
+pub(crate) fn redirect_303(location: &str) -> Response {
+    let Ok(to) = HeaderValue::from_str(location) else {
+        return error(StatusCode::NOT_FOUND, "not found");
+    };
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    r.headers_mut().insert(header::LOCATION, to);
     r.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     r
@@ -239,7 +251,13 @@ async fn document(
     Query(params): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if path.contains(['<', '>', '"', ' ', '{', '}', '|', '\\', '^', '`']) {
+    if path.contains(|c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '<' | '>' | '"' | ' ' | '{' | '}' | '|' | '\\' | '^' | '`'
+            )
+    }) {
         return error(StatusCode::BAD_REQUEST, "not a valid resource path");
     }
     let iri = format!("{}/id/{path}", st.config.base);
