@@ -619,3 +619,76 @@ fn graph_iris_resolve_by_the_graph_store_protocol() {
         assert_eq!(triples(r, format), expected, "{href}");
     }
 }
+
+#[test]
+fn uris_minted_with_percent_encoding_resolve() {
+    // URI templates percent-encode what a value holds (a space, a slash, an accent), and the
+    // page of such a URI must be found from the address a browser sends.
+    let dir = std::env::temp_dir().join(format!("fivestar-serve-pct-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("odd.csv"), "ref,amount\nPO 12/3,5\ncafé,7\n").unwrap();
+    std::fs::write(
+        dir.join("odd.csv-metadata.json"),
+        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "odd.csv",
+  "tableSchema": {"aboutUrl": "item/{ref}", "columns": [
+    {"name": "ref", "titles": "ref", "propertyUrl": "http://purl.org/dc/terms/identifier"},
+    {"name": "amount", "titles": "amount", "datatype": "integer",
+     "propertyUrl": "http://reference.data.gov.uk/def/payment#netAmount"}]}}"#,
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "publish",
+            dir.join("odd.csv-metadata.json").to_str().unwrap(),
+            "--dataset",
+            "odd",
+            "--release",
+            "r1",
+            "--store",
+            store.to_str().unwrap(),
+            "--base-iri",
+            "http://127.0.0.1:7878",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let site = common::serve(std::process::Command::new(common::bin()).args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--store",
+        store.to_str().unwrap(),
+        "--base-iri",
+        "http://127.0.0.1:7878",
+    ]));
+    let c = client();
+    for (path, value) in [("PO%2012%2F3", "PO 12/3"), ("caf%C3%A9", "café")] {
+        let r = c
+            .get(format!("{}/id/odd/item/{path}", site.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(location, format!("/doc/odd/item/{path}"));
+        let r = c
+            .get(format!("{}{location}", site.url))
+            .header("Accept", "application/n-triples")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let nt = r.text().unwrap();
+        assert!(
+            nt.contains(&format!("<http://127.0.0.1:7878/id/odd/item/{path}>"))
+                && nt.contains(&format!("\"{value}\"")),
+            "{path}: {nt}"
+        );
+    }
+    drop(site);
+    let _ = std::fs::remove_dir_all(&dir);
+}

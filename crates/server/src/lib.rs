@@ -245,29 +245,55 @@ fn requested_format(
     }
 }
 
+/// `/doc/{path}`: what the public view says about `{base}/id/{path}`. IRIs minted by URI
+/// templates keep their percent-encoding (`post/CEX%20001`), so the path is first taken as
+/// sent; an IRI written with the characters themselves (`café`) is found by the decoded path.
 async fn document(
     State(st): State<Arc<AppState>>,
-    Path(path): Path<String>,
+    uri: axum::http::Uri,
+    Path(decoded): Path<String>,
     Query(params): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if path.contains(|c: char| {
-        c.is_control()
-            || matches!(
-                c,
-                '<' | '>' | '"' | ' ' | '{' | '}' | '|' | '\\' | '^' | '`'
-            )
-    }) {
+    let invalid = |p: &str| {
+        p.contains(|c: char| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>' | '"' | ' ' | '{' | '}' | '|' | '\\' | '^' | '`'
+                )
+        })
+    };
+    let raw = uri.path().strip_prefix("/doc/").unwrap_or("").to_string();
+    let mut candidates: Vec<String> = Vec::new();
+    for p in [raw, decoded] {
+        if !invalid(&p) && !candidates.contains(&p) {
+            candidates.push(p);
+        }
+    }
+    if candidates.is_empty() {
         return error(StatusCode::BAD_REQUEST, "not a valid resource path");
     }
-    let iri = format!("{}/id/{path}", st.config.base);
     let format = match requested_format(&params, &headers, None) {
         Ok(f) => f,
         Err(r) => return *r,
     };
+    let base = st.config.base.clone();
     let st2 = st.clone();
-    let iri2 = iri.clone();
-    let triples = match blocking(move || describe(&st2.store, &iri2)).await {
+    let found = blocking(move || {
+        let mut first = None;
+        for p in candidates {
+            let iri = format!("{base}/id/{p}");
+            let triples = describe(&st2.store, &iri)?;
+            if !triples.is_empty() {
+                return Ok((iri, triples));
+            }
+            first.get_or_insert(iri);
+        }
+        Ok((first.unwrap_or_default(), Vec::new()))
+    })
+    .await;
+    let (iri, triples) = match found {
         Ok(t) => t,
         Err(r) => return r,
     };
