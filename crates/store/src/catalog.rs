@@ -453,16 +453,17 @@ fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Qu
 }
 
 /// Records a release and makes it live, in one transaction.
+/// `latest` describes the files the `latest` names will hold ([`crate::dumps::latest_files`]).
 pub fn record_release(
     store: &Store,
     req: &PublishRequest,
     files: &[DumpFile],
+    latest: &[DumpFile],
     stats: &VoidStats,
     stars: &Stars,
 ) -> Result<()> {
     let base = &store.settings.base;
-    let latest: Vec<DumpFile> = files.iter().map(|f| f.as_latest(&req.release)).collect();
-    let mut q = dataset_quads(store, req, &latest);
+    let mut q = dataset_quads(store, req, latest);
     let ds = NamedNode::new_unchecked(dataset_iri(base, &req.dataset.id));
     let rel_s = release_iri(base, &req.dataset.id, &req.release);
     let rel = NamedNode::new_unchecked(&rel_s);
@@ -601,6 +602,74 @@ pub fn record_release(
         .filter(|q| matches!(q, Ok(q) if q.subject.to_string().starts_with(&format!("<{prefix}"))))
         .collect::<Result<_, _>>()?;
     for quad in old.iter().chain(&old_dists) {
+        tx.remove(quad);
+    }
+    for quad in &q.quads {
+        tx.insert(quad);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Makes `release` the live one (or none: withdrawn), in one transaction that also brings the
+/// dataset's description of its live state along: the distributions under `latest` names
+/// (with their sizes and checksums, from `latest`), its `void:dataDump` links and its star
+/// rating. A withdrawn dataset keeps its releases and loses those.
+pub fn switch_live(
+    store: &Store,
+    dataset: &str,
+    release: Option<&str>,
+    latest: &[DumpFile],
+) -> Result<()> {
+    let base = &store.settings.base;
+    let cat = NamedNode::new_unchecked(store.catalog_graph());
+    let ds = NamedNode::new_unchecked(dataset_iri(base, dataset));
+    let in_cat = Some(GraphNameRef::NamedNode(cat.as_ref()));
+    let mut tx = store.db().start_transaction()?;
+    let mut doomed: Vec<Quad> = Vec::new();
+    for p in [
+        DCAT_HAS_CURRENT_VERSION,
+        DCAT_DISTRIBUTION,
+        VOID_DATA_DUMP,
+        DQV_HAS_QUALITY_MEASUREMENT,
+    ] {
+        for q in tx.quads_for_pattern(Some(ds.as_ref().into()), Some(p), None, in_cat) {
+            doomed.push(q?);
+        }
+    }
+    let prefix = format!("<{}/distribution/", ds.as_str());
+    for q in tx.quads_for_pattern(None, None, None, in_cat) {
+        let q = q?;
+        if q.subject.to_string().starts_with(&prefix) {
+            doomed.push(q);
+        }
+    }
+    let mut q = Quads {
+        graph: cat.clone(),
+        quads: Vec::new(),
+    };
+    if let Some(r) = release {
+        let rel = NamedNode::new_unchecked(release_iri(base, dataset, r));
+        q.add(&ds, DCAT_HAS_CURRENT_VERSION, &rel);
+        let m = NamedNode::new_unchecked(format!("{}/stars", rel.as_str()));
+        let rated = tx
+            .quads_for_pattern(
+                Some(rel.as_ref().into()),
+                Some(DQV_HAS_QUALITY_MEASUREMENT),
+                Some(m.as_ref().into()),
+                in_cat,
+            )
+            .next()
+            .is_some();
+        if rated {
+            q.add(&ds, DQV_HAS_QUALITY_MEASUREMENT, &m);
+        }
+        for f in latest {
+            let d = format!("{}/distribution/{}", ds.as_str(), f.name.replace('.', "-"));
+            distribution(&mut q, base, ds.as_ref(), &d, f);
+        }
+    }
+    for quad in &doomed {
         tx.remove(quad);
     }
     for quad in &q.quads {

@@ -29,22 +29,6 @@ pub struct DumpFile {
     pub sha256: String,
 }
 
-impl DumpFile {
-    /// The same file under its `latest` name.
-    pub fn as_latest(&self, release: &str) -> DumpFile {
-        let name = self.name.replacen(release, "latest", 1);
-        let path = match self.path.rsplit_once('/') {
-            Some((dir, _)) => format!("{dir}/{name}"),
-            None => name.clone(),
-        };
-        DumpFile {
-            name,
-            path,
-            ..self.clone()
-        }
-    }
-}
-
 /// Writes through a hash, counting bytes.
 struct Hashing<W: Write> {
     inner: W,
@@ -296,6 +280,54 @@ pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> 
         })?);
     }
     Ok(files)
+}
+
+/// What the `latest` names hold when `release` is live, described for the catalogue before
+/// they are written: the `.nt.gz` and CSV are copies of the release's files, and the metadata
+/// is the release's, pointed at `latest.csv` (so its size and checksum are its own).
+pub fn latest_files(dir: &Path, dataset: &str, release: &str) -> Result<Vec<DumpFile>> {
+    let ds_dir = dir.join(dataset);
+    let mut out = Vec::new();
+    for ext in [".nt.gz", ".csv"] {
+        let src = ds_dir.join(format!("{release}{ext}"));
+        let Ok(meta) = std::fs::metadata(&src) else {
+            continue;
+        };
+        let sum_file = ds_dir.join(format!("{release}{ext}.sha256"));
+        let recorded = std::fs::read_to_string(&sum_file)
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string))
+            .filter(|s| s.len() == 64);
+        let sha256 = match recorded {
+            Some(s) => s,
+            None => {
+                let mut h = Hashing {
+                    inner: std::io::sink(),
+                    hash: Sha256::new(),
+                    bytes: 0,
+                };
+                copy_into(&src, &mut h)?;
+                hex::encode(h.hash.finalize())
+            }
+        };
+        out.push(DumpFile {
+            name: format!("latest{ext}"),
+            path: format!("{dataset}/latest{ext}"),
+            bytes: meta.len(),
+            sha256,
+        });
+    }
+    let meta = ds_dir.join(format!("{release}-metadata.json"));
+    if meta.is_file() {
+        let bytes = retarget_metadata(&meta, "latest.csv")?;
+        out.push(DumpFile {
+            name: "latest-metadata.json".into(),
+            path: format!("{dataset}/latest-metadata.json"),
+            bytes: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
+    }
+    Ok(out)
 }
 
 /// Points the `latest` names at `release`.

@@ -16,7 +16,7 @@ mod dumps;
 pub use oxigraph;
 
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, QuadRef, Term};
+use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
@@ -450,35 +450,6 @@ impl Store {
         Ok(0)
     }
 
-    fn set_live(&self, dataset: &str, release: Option<&str>) -> Result<()> {
-        let cat = NamedNode::new_unchecked(self.catalog_graph());
-        let ds = NamedNode::new_unchecked(catalog::dataset_iri(&self.settings.base, dataset));
-        let mut tx = self.db.start_transaction()?;
-        let current: Vec<_> = tx
-            .quads_for_pattern(
-                Some(ds.as_ref().into()),
-                Some(catalog::DCAT_HAS_CURRENT_VERSION),
-                None,
-                Some(GraphNameRef::NamedNode(cat.as_ref())),
-            )
-            .collect::<Result<_, _>>()?;
-        for q in &current {
-            tx.remove(q);
-        }
-        if let Some(r) = release {
-            let rel =
-                NamedNode::new_unchecked(catalog::release_iri(&self.settings.base, dataset, r));
-            tx.insert(QuadRef::new(
-                ds.as_ref(),
-                catalog::DCAT_HAS_CURRENT_VERSION,
-                rel.as_ref(),
-                cat.as_ref(),
-            ));
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     fn find(&self, dataset: &str) -> Result<DatasetState> {
         self.datasets()?
             .into_iter()
@@ -630,7 +601,8 @@ impl Publisher for Store {
         });
         lap("VoID statistics");
         // 4. Catalogue entry and the switch to live, in one transaction.
-        catalog::record_release(self, req, &files, &stats, &stars)?;
+        let latest = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)?;
+        catalog::record_release(self, req, &files, &latest, &stats, &stars)?;
         lap("catalogue and switch");
         // 5. Stable names for the live state.
         dumps::write_latest(self, &req.dataset.id, &req.release)?;
@@ -650,7 +622,7 @@ impl Publisher for Store {
 
     fn withdraw(&self, dataset: &str) -> Result<()> {
         self.find(dataset)?;
-        self.set_live(dataset, None)?;
+        catalog::switch_live(self, dataset, None, &[])?;
         dumps::remove_latest(&self.dumps_dir(), dataset)?;
         dumps::write_all(self)
     }
@@ -660,7 +632,8 @@ impl Publisher for Store {
         if !d.releases.iter().any(|r| r.release == release) {
             return Err(Error::Invalid(format!("no release {dataset}/{release}")));
         }
-        self.set_live(dataset, Some(release))?;
+        let latest = dumps::latest_files(&self.dumps_dir(), dataset, release)?;
+        catalog::switch_live(self, dataset, Some(release), &latest)?;
         dumps::write_latest(self, dataset, release)?;
         dumps::write_all(self)
     }

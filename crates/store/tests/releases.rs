@@ -227,6 +227,98 @@ fn check_sum(path: &Path) {
     );
 }
 
+/// Every distribution in the catalogue names a file that is there with the size and sha256
+/// the catalogue gives; the dataset's own distributions are exactly its `latest` files, and
+/// its `void:dataDump` links are exactly the N-Triples ones among them.
+fn catalogue_tells_the_truth(store: &Store, dumps: &Path) {
+    let rows = strings(
+        store,
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX spdx: <http://spdx.org/rdf/terms#>
+         SELECT ?of ?url ?size ?sum WHERE {
+           ?of dcat:distribution ?d . ?d dcat:downloadURL ?url ; dcat:byteSize ?size ;
+              spdx:checksum/spdx:checksumValue ?sum }",
+    );
+    assert!(!rows.is_empty());
+    let dataset = format!("<{BASE}/id/dataset/spending>");
+    let mut described = BTreeSet::new();
+    for row in &rows {
+        let f: Vec<&str> = row.split(' ').collect();
+        let path = f[1]
+            .trim_matches(|c| c == '<' || c == '>')
+            .strip_prefix(&format!("{BASE}/dumps/"))
+            .unwrap_or_else(|| panic!("{row}"));
+        let bytes = std::fs::read(dumps.join(path)).unwrap_or_else(|e| panic!("{row}: {e}"));
+        let size = f[2].split('"').nth(1).unwrap();
+        let sum = f[3].split('"').nth(1).unwrap();
+        assert_eq!(size, bytes.len().to_string(), "{row}");
+        assert_eq!(sum, hex::encode(sha2::Sha256::digest(&bytes)), "{row}");
+        if f[0] == dataset {
+            described.insert(path.to_string());
+        }
+    }
+    let on_disk: BTreeSet<String> = std::fs::read_dir(dumps.join("spending"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("latest") && !n.ends_with(".sha256"))
+        .map(|n| format!("spending/{n}"))
+        .collect();
+    assert_eq!(described, on_disk);
+    let data_dumps: BTreeSet<String> = strings(
+        store,
+        &format!("SELECT ?u WHERE {{ {dataset} <http://rdfs.org/ns/void#dataDump> ?u }}"),
+    )
+    .into_iter()
+    .collect();
+    let expected: BTreeSet<String> = on_disk
+        .iter()
+        .filter(|n| n.ends_with(".nt.gz"))
+        .map(|n| format!("<{BASE}/dumps/{n}>"))
+        .collect();
+    assert_eq!(data_dumps, expected);
+}
+
+#[test]
+fn the_catalogue_describes_the_files_as_they_are_through_rollback_and_withdraw() {
+    let dir = tmp("truth");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let dumps = dir.join("store/dumps");
+    let csv = dir.join("spend.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let meta = dir.join("spend.csv-metadata.json");
+    std::fs::write(
+        &meta,
+        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "spend.csv"}"#,
+    )
+    .unwrap();
+    let mut req = request(ntriples(&dir, "a.nt", 3, "one"), "r1");
+    req.csv = Some((csv, meta));
+    store.publish(&req).unwrap();
+    catalogue_tells_the_truth(&store, &dumps);
+    store
+        .publish(&request(ntriples(&dir, "b.nt", 2, "two"), "r2"))
+        .unwrap();
+    catalogue_tells_the_truth(&store, &dumps);
+    store.rollback("spending", "r1").unwrap();
+    catalogue_tells_the_truth(&store, &dumps);
+    let rating = |store: &Store| {
+        strings(
+            store,
+            &format!("SELECT ?m WHERE {{ <{BASE}/id/dataset/spending> <http://www.w3.org/ns/dqv#hasQualityMeasurement> ?m }}"),
+        )
+    };
+    assert_eq!(
+        rating(&store),
+        [format!("<{BASE}/id/dataset/spending/release/r1/stars>")],
+        "the dataset is rated as its live release"
+    );
+    store.withdraw("spending").unwrap();
+    catalogue_tells_the_truth(&store, &dumps);
+    assert!(rating(&store).is_empty());
+    store.rollback("spending", "r2").unwrap();
+    catalogue_tells_the_truth(&store, &dumps);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn dumps_match_their_checksums_and_latest_follows_the_live_release() {
     let dir = tmp("dumps");
