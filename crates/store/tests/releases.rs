@@ -55,6 +55,20 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
     }
 }
 
+/// The request with a small clean CSV and its CSVW metadata as the source.
+fn with_csv(dir: &Path, mut req: PublishRequest) -> PublishRequest {
+    let csv = dir.join("spend.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let meta = dir.join("spend.csv-metadata.json");
+    std::fs::write(
+        &meta,
+        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "spend.csv"}"#,
+    )
+    .unwrap();
+    req.csv = Some((csv, meta));
+    req
+}
+
 fn strings(store: &Store, query: &str) -> Vec<String> {
     match store.query_public(query, SparqlEvaluator::new()).unwrap() {
         QueryResults::Solutions(rows) => rows
@@ -282,16 +296,7 @@ fn the_catalogue_describes_the_files_as_they_are_through_rollback_and_withdraw()
     let dir = tmp("truth");
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
     let dumps = dir.join("store/dumps");
-    let csv = dir.join("spend.csv");
-    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
-    let meta = dir.join("spend.csv-metadata.json");
-    std::fs::write(
-        &meta,
-        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "spend.csv"}"#,
-    )
-    .unwrap();
-    let mut req = request(ntriples(&dir, "a.nt", 3, "one"), "r1");
-    req.csv = Some((csv, meta));
+    let req = with_csv(&dir, request(ntriples(&dir, "a.nt", 3, "one"), "r1"));
     store.publish(&req).unwrap();
     catalogue_tells_the_truth(&store, &dumps);
     store
@@ -323,16 +328,7 @@ fn the_catalogue_describes_the_files_as_they_are_through_rollback_and_withdraw()
 fn dumps_match_their_checksums_and_latest_follows_the_live_release() {
     let dir = tmp("dumps");
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
-    let csv = dir.join("spend.csv");
-    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
-    let meta = dir.join("spend.csv-metadata.json");
-    std::fs::write(
-        &meta,
-        r#"{"@context": "http://www.w3.org/ns/csvw", "url": "spend.csv"}"#,
-    )
-    .unwrap();
-    let mut req = request(ntriples(&dir, "a.nt", 3, "one"), "r1");
-    req.csv = Some((csv.clone(), meta.clone()));
+    let req = with_csv(&dir, request(ntriples(&dir, "a.nt", 3, "one"), "r1"));
     store.publish(&req).unwrap();
     store
         .publish(&request(ntriples(&dir, "b.nt", 2, "two"), "r2"))
