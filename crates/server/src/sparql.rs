@@ -101,7 +101,7 @@ fn service_description(st: &AppState, public: &[NamedNode]) -> Vec<Triple> {
     };
     let rdf_type = NamedNode::new_unchecked("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
     let endpoint = NamedNode::new_unchecked(format!("{}/sparql", st.config.base));
-    let service = NamedNode::new_unchecked(format!("{}/sparql#service", st.config.base));
+    let service = NamedNode::new_unchecked(fivestar_store::service_iri(&st.config.base));
     let dataset = NamedNode::new_unchecked(format!("{}/sparql#dataset", st.config.base));
     let default_graph =
         NamedNode::new_unchecked(format!("{}/sparql#default-graph", st.config.base));

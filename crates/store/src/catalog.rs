@@ -6,6 +6,9 @@
 //! - A release `<base>/id/dataset/{id}/release/{release}` is a `dcat:Dataset` and a
 //!   `void:Dataset` with its distributions (dumps with `dcat:downloadURL`, `dcat:mediaType`,
 //!   `dcat:byteSize`, `spdx:checksum`), VoID counts, and where it came from (PROV-O).
+//! - The dataset itself carries its live state: distributions under `latest` names, its
+//!   `dcat:landingPage`, its star rating; the SPARQL endpoint `<base>/sparql#service` is a
+//!   `dcat:DataService` that `dcat:servesDataset` each dataset with a live release.
 
 use crate::dumps::DumpFile;
 use crate::{PublishRequest, Result, Store};
@@ -34,6 +37,15 @@ pub const DCAT_HAS_CURRENT_VERSION: NamedNodeRef<'static> =
     iri("http://www.w3.org/ns/dcat#hasCurrentVersion");
 const DCAT_IS_VERSION_OF: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#isVersionOf");
 const DCAT_VERSION: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#version");
+const DCAT_LANDING_PAGE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#landingPage");
+const DCAT_SERVICE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#service");
+const DCAT_DATA_SERVICE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#DataService");
+const DCAT_ENDPOINT_URL: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#endpointURL");
+const DCAT_ENDPOINT_DESCRIPTION: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dcat#endpointDescription");
+const DCAT_SERVES_DATASET: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dcat#servesDataset");
+const DCT_CONFORMS_TO: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/conformsTo");
+const SPARQL_PROTOCOL: NamedNodeRef<'static> = iri("https://www.w3.org/TR/sparql11-protocol/");
 const DCT_TITLE: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/title");
 const DCT_DESCRIPTION: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/description");
 const DCT_IDENTIFIER: NamedNodeRef<'static> = iri("http://purl.org/dc/terms/identifier");
@@ -171,6 +183,11 @@ pub fn rate(f: &StarFacts<'_>) -> Stars {
 
 pub fn catalog_iri(base: &str) -> String {
     format!("{base}/id/catalog")
+}
+
+/// The SPARQL endpoint as a service: the IRI the server's Service Description gives it.
+pub fn service_iri(base: &str) -> String {
+    format!("{base}/sparql#service")
 }
 
 pub fn dataset_iri(base: &str, dataset: &str) -> String {
@@ -440,11 +457,26 @@ fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Qu
         DCT_MODIFIED,
         &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
     );
+    let endpoint = NamedNode::new_unchecked(format!("{base}/sparql"));
+    q.add(&ds, VOID_SPARQL_ENDPOINT, &endpoint);
     q.add(
         &ds,
-        VOID_SPARQL_ENDPOINT,
-        &NamedNode::new_unchecked(format!("{base}/sparql")),
+        DCAT_LANDING_PAGE,
+        &NamedNode::new_unchecked(format!("{base}/dataset/{}", req.dataset.id)),
     );
+    // The SPARQL endpoint as a DCAT data service (the IRI its Service Description uses).
+    let service = NamedNode::new_unchecked(service_iri(base));
+    q.add(&cat, DCAT_SERVICE, &service);
+    q.add(&service, RDF_TYPE, DCAT_DATA_SERVICE);
+    q.add(
+        &service,
+        DCT_TITLE,
+        LiteralRef::new_simple_literal("SPARQL endpoint"),
+    );
+    q.add(&service, DCAT_ENDPOINT_URL, &endpoint);
+    q.add(&service, DCAT_ENDPOINT_DESCRIPTION, &endpoint);
+    q.add(&service, DCT_CONFORMS_TO, SPARQL_PROTOCOL);
+    q.add(&service, DCAT_SERVES_DATASET, &ds);
     for f in latest {
         let d = format!("{}/distribution/{}", ds.as_str(), f.name.replace('.', "-"));
         distribution(&mut q, base, ds.as_ref(), &d, f);
@@ -644,6 +676,15 @@ pub fn switch_live(
             doomed.push(q);
         }
     }
+    let service = NamedNode::new_unchecked(service_iri(base));
+    for q in tx.quads_for_pattern(
+        Some(service.as_ref().into()),
+        Some(DCAT_SERVES_DATASET),
+        Some(ds.as_ref().into()),
+        in_cat,
+    ) {
+        doomed.push(q?);
+    }
     let mut q = Quads {
         graph: cat.clone(),
         quads: Vec::new(),
@@ -651,6 +692,7 @@ pub fn switch_live(
     if let Some(r) = release {
         let rel = NamedNode::new_unchecked(release_iri(base, dataset, r));
         q.add(&ds, DCAT_HAS_CURRENT_VERSION, &rel);
+        q.add(&service, DCAT_SERVES_DATASET, &ds);
         let m = NamedNode::new_unchecked(format!("{}/stars", rel.as_str()));
         let rated = tx
             .quads_for_pattern(

@@ -20,7 +20,9 @@ use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
-pub use catalog::{is_open_licence, rate, DatasetState, ReleaseState, StarFacts, Stars};
+pub use catalog::{
+    is_open_licence, rate, service_iri, DatasetState, ReleaseState, StarFacts, Stars,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -228,6 +228,17 @@ fn the_catalogue_describes_releases_in_dcat_void_and_prov() {
         q("SELECT ?l WHERE { ?c a dcat:Catalog ; dcat:dataset ?d . ?d dct:license ?l ; dcat:hasCurrentVersion ?r }"),
         vec![format!("<{}>", fivestar_store::OGL_V3)]
     );
+    // The endpoint is a DCAT data service serving the dataset, which has a landing page.
+    let served = "SELECT ?url ?page WHERE { ?c a dcat:Catalog ; dcat:service ?s . ?s a dcat:DataService ; dcat:endpointURL ?url ; dct:conformsTo <https://www.w3.org/TR/sparql11-protocol/> ; dcat:servesDataset ?d . ?d dcat:landingPage ?page }";
+    assert_eq!(
+        q(served),
+        vec![format!("<{BASE}/sparql> <{BASE}/dataset/spending>")]
+    );
+    // A withdrawn dataset is not served.
+    store.withdraw("spending").unwrap();
+    assert!(q(served).is_empty());
+    store.rollback("spending", "r1").unwrap();
+    assert_eq!(q(served).len(), 1);
     std::fs::remove_dir_all(&dir).ok();
 }
 
