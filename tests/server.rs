@@ -381,6 +381,22 @@ fn pages_catalogue_dumps_and_health() {
         page.contains("Spending by supplier") && page.contains("latest.nt.gz"),
         "{page}"
     );
+    // Every download the page offers is there (the CSV too: a CSV was the source).
+    let downloads: Vec<&str> = page
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|a| a.split('"').next())
+        .filter(|h| h.starts_with("/dumps/") || h.starts_with("/graph/"))
+        .collect();
+    assert!(
+        downloads.contains(&"/dumps/trafford-spending/latest.csv"),
+        "{page}"
+    );
+    assert!(downloads.len() >= 8, "{downloads:?}");
+    for href in downloads {
+        let r = c.head(format!("{}{href}", site.url)).send().unwrap();
+        assert_eq!(r.status(), 200, "{href}");
+    }
     assert_eq!(
         c.get(format!("{}/dataset/nope", site.url))
             .send()

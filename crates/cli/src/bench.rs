@@ -237,8 +237,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// `fivestar bench-store`: publishes N generated triples as a release (bulk load, VoID counts,
-/// dumps) and reports triples/s and peak RSS.
 /// What `fivestar bench-store` is asked to do.
 #[derive(clap::Args)]
 pub struct StoreBench {
@@ -263,6 +261,9 @@ pub struct StoreBench {
     pub keep: bool,
 }
 
+/// `fivestar bench-store`: publishes N generated triples as a release (bulk load, dumps, VoID
+/// counts, catalogue) and reports triples/s, phase times and peak RSS; or, with
+/// `--loader-only`, runs Oxigraph's bulk loader alone on the same file.
 pub fn store(bench: StoreBench) -> Result<()> {
     let StoreBench {
         triples,

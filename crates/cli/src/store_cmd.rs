@@ -1,4 +1,5 @@
-//! `fivestar publish / query / releases / withdraw / rollback / remove`: the store from the command line.
+//! `fivestar publish / query / releases / withdraw / rollback / remove`: the store from the
+//! command line.
 
 use crate::fetch::CliFetcher;
 use crate::Failure;

@@ -371,16 +371,26 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
         let dumps = "/dumps";
         match d.live.as_ref().and_then(|l| d.releases.iter().find(|r| &r.release == l)) {
             Some(live) => {
+                // The clean CSV and its metadata exist when a CSV was the source.
+                let csv_item = if st2.store.dumps_dir().join(&d.id).join("latest.csv").is_file() {
+                    format!(
+                        "<li><a href=\"{dumps}/{id}/latest.csv\">latest.csv</a> with its CSVW metadata \
+<a href=\"{dumps}/{id}/latest-metadata.json\">latest-metadata.json</a></li>",
+                        id = esc(&d.id)
+                    )
+                } else {
+                    String::new()
+                };
                 body.push_str(&format!(
                     "<h2>Download</h2><p>Stable links to the live release:</p><ul>\
 <li><a href=\"{dumps}/{id}/latest.nt.gz\">latest.nt.gz</a> (N-Triples, gzipped; <a href=\"{dumps}/{id}/latest.nt.gz.sha256\">sha256</a>)</li>\
-<li><a href=\"{dumps}/{id}/latest.csv\">latest.csv</a> with its CSVW metadata <a href=\"{dumps}/{id}/latest-metadata.json\">latest-metadata.json</a> (when a CSV was the source)</li>\
-<li>the live graph, <code>{graph}</code>, which resolves (SPARQL Graph Store Protocol): \
+{csv}<li>the live graph, <code>{graph}</code>, which resolves (SPARQL Graph Store Protocol): \
 <a href=\"/graph/{id}/{rel}?format=turtle\">Turtle</a> · <a href=\"/graph/{id}/{rel}?format=ntriples\">N-Triples</a> · \
 <a href=\"/graph/{id}/{rel}?format=jsonld\">JSON-LD</a> · <a href=\"/graph/{id}/{rel}?format=rdfxml\">RDF/XML</a></li></ul>",
                     id = esc(&d.id),
                     rel = esc(&live.release),
                     graph = esc(&live.graph),
+                    csv = csv_item,
                 ));
                 let payments = matches!(
                     st2.store.query_public(

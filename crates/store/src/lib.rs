@@ -4,8 +4,9 @@
 //! `<base>/graph/{dataset}/{release}`. A publish bulk-loads the release while it writes the
 //! dumps from the same parse (Oxigraph's bulk loader is atomic: nothing is visible before it
 //! commits), then makes it live in one transaction that rewrites the dataset's catalogue entry.
-//! The live release of a dataset is its `dcat:hasCurrentVersion`. Readers of the public view see only live releases, the
-//! catalogue and the vocabulary graphs: never a draft, never a half-loaded release.
+//! The live release of a dataset is its `dcat:hasCurrentVersion`. Readers of the public view
+//! see only live releases, the catalogue and the vocabulary graphs: never a draft, never a
+//! half-loaded release.
 //!
 //! Oxigraph specifics stay inside this crate; publishing goes through [`Publisher`] so that a
 //! remote SPARQL store can become a second target.
@@ -563,15 +564,19 @@ impl Publisher for Store {
                 .unwrap_or_else(|_| Err(panicked("writing the N-Quads dump")));
             (files, member, loaded)
         });
+        // Until the release is recorded, a failure must leave no trace: the graph is dropped,
+        // the dumps removed.
+        let discard = || {
+            let _ = self.db.clear_graph(graph.as_ref());
+            let _ = self.db.remove_named_graph(graph.as_ref());
+            let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
+        };
         let (files, dump_time, distinct, load_time) = match (files, member, loaded) {
             (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
                 (files, dump_time, distinct, load_time)
             }
             (files, member, loaded) => {
-                // Nothing may leave a trace: the graph is dropped, the dumps removed.
-                let _ = self.db.clear_graph(graph.as_ref());
-                let _ = self.db.remove_named_graph(graph.as_ref());
-                let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
+                discard();
                 // The N-Quads writer's own error first: the loader shows it only as a
                 // stopped tap.
                 return Err(match (member, loaded, files) {
@@ -585,10 +590,17 @@ impl Publisher for Store {
         let g = graph.as_str();
         // Distinct counts came from the dump pass; the triple count (duplicates merged) from
         // the store.
+        let triples = match self.count(&format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
+        )) {
+            Ok(n) => n,
+            Err(e) => {
+                discard();
+                return Err(e);
+            }
+        };
         let stats = catalog::VoidStats {
-            triples: self.count(&format!(
-                "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
-            ))?,
+            triples,
             entities: distinct.subjects,
             classes: distinct.classes,
             properties: distinct.properties,
@@ -603,8 +615,12 @@ impl Publisher for Store {
         });
         lap("VoID statistics");
         // 4. Catalogue entry and the switch to live, in one transaction.
-        let latest = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)?;
-        catalog::record_release(self, req, &files, &latest, &stats, &stars)?;
+        let recorded = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)
+            .and_then(|latest| catalog::record_release(self, req, &files, &latest, &stats, &stars));
+        if let Err(e) = recorded {
+            discard();
+            return Err(e);
+        }
         lap("catalogue and switch");
         // 5. Stable names for the live state.
         dumps::write_latest(self, &req.dataset.id, &req.release)?;
