@@ -357,6 +357,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         csv: None,
         provenance: Default::default(),
         generated_at: fivestar_store::now_utc().1,
+        progress: None,
     };
     let t = Instant::now();
     use fivestar_store::Publisher;

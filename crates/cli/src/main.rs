@@ -3,6 +3,7 @@
 //! Thin glue over the crates: argument parsing, fetching files and URLs, printing reports.
 
 mod fetch;
+mod live;
 mod pipeline_cmd;
 mod store_cmd;
 
@@ -90,6 +91,25 @@ enum Command {
     Remove {
         dataset: String,
         release: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Backs the store up into a new folder: the database (a consistent checkpoint), dumps,
+    /// kept sources and run reports. Works on a live site, through its admin API.
+    Backup {
+        /// A folder that does not exist yet, or is empty.
+        dir: PathBuf,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Restores a backup made by `fivestar backup` as the store (not while an instance holds
+    /// the store).
+    Restore {
+        /// The backup folder.
+        dir: PathBuf,
+        /// Replace a store that is not empty.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
@@ -267,6 +287,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             release,
             store,
         } => store_cmd::remove(&dataset, &release, store),
+        Command::Backup { dir, store } => store_cmd::backup(&dir, store),
+        Command::Restore { dir, force, store } => store_cmd::restore(&dir, force, store),
         Command::BenchStore(args) => {
             bench::store(args)?;
             Ok(0)

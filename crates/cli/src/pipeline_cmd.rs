@@ -235,27 +235,96 @@ fn exit_code(reports: &[Report]) -> u8 {
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let pipelines = load_pipelines(&args.pipelines)?;
-    let bars = Arc::new(Bars::new());
-    let mut settings = args.store.settings();
-    let loader_bars = bars.clone();
-    let current: Arc<Mutex<String>> = Arc::default();
-    let cur = current.clone();
-    settings.progress = Some(Arc::new(move |n| {
-        let d = cur.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        loader_bars.advance(&d, n);
-    }));
-    let store = args.store.open_with(settings)?;
-    crate::store_cmd::load_vocabulary(&store)?;
+    let bars: Arc<Bars> = Arc::new(Bars::new());
     let dir = args.store.dir();
+    if let Some(client) = args.store.live("run")? {
+        return run_live(&client, &args, &pipelines, &bars);
+    }
+    let store = args.store.open()?;
+    crate::store_cmd::load_vocabulary(&store)?;
+    let base = store.settings().base.clone();
+    let ctx = fivestar_pipeline::Context {
+        instance: crate::instance(),
+        base: &base,
+        publisher: Some(&store),
+        dir: &dir,
+        progress: bars.clone(),
+    };
     let mut reports = Vec::new();
     for p in &pipelines {
-        *current.lock().unwrap_or_else(|e| e.into_inner()) = p.id.clone();
         let options = RunOptions {
             force: args.force,
             validate_only: false,
         };
-        let report = fivestar_pipeline::run(crate::instance(), &store, &dir, p, options, &*bars);
+        let report = fivestar_pipeline::run(&ctx, p, options);
         print_report(&report, args.verbose, &dir);
+        reports.push(report);
+    }
+    Ok(exit_code(&reports))
+}
+
+/// `fivestar run` while an instance holds the store: each pipeline runs in the instance, by
+/// id when it is one of the instance's own pipeline files (the same folder), else uploaded
+/// with the local files it names. Progress and reports are printed as for a local run.
+fn run_live(
+    client: &crate::live::Client,
+    args: &RunArgs,
+    pipelines: &[Pipeline],
+    bars: &Bars,
+) -> Result<u8, Failure> {
+    use reqwest::blocking::multipart::{Form, Part};
+    let info = client.get("instance")?;
+    let theirs = info["pipelines"].as_str().map(PathBuf::from);
+    let mut reports = Vec::new();
+    for p in pipelines {
+        let folder = p.file.parent().and_then(|d| std::fs::canonicalize(d).ok());
+        let started = if folder.is_some() && folder == theirs {
+            client.post(
+                "runs",
+                &serde_json::json!({ "pipeline": p.id, "force": args.force }),
+            )?
+        } else {
+            let name = p
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "pipeline.toml".into());
+            let mut form = Form::new().text("force", args.force.to_string()).part(
+                "pipeline",
+                Part::file(&p.file)
+                    .with_context(|| p.file.display().to_string())?
+                    .file_name(name),
+            );
+            for (written, path) in p.local_files() {
+                form = form.part(
+                    "file",
+                    Part::file(&path)
+                        .with_context(|| path.display().to_string())?
+                        .file_name(written),
+                );
+            }
+            client.upload("runs", form)?
+        };
+        let job = client.follow(&started, |job| {
+            let stage = match job["stage"].as_str() {
+                Some("download") => Some(Stage::Download),
+                Some("tidy") => Some(Stage::Tidy),
+                Some("validate") => Some(Stage::Validate),
+                Some("convert") => Some(Stage::Convert),
+                Some("load") => Some(Stage::Load),
+                _ => None,
+            };
+            if let Some(stage) = stage {
+                bars.stage(&p.id, stage, job["total"].as_u64());
+                bars.advance(&p.id, job["done"].as_u64().unwrap_or(0));
+            }
+        })?;
+        let report: Report = match serde_json::from_value(job["result"].clone()) {
+            Ok(r) if job["state"] == "finished" => r,
+            _ => return Err(crate::live::job_error(&job)),
+        };
+        bars.finish(&p.id, report.outcome);
+        print_report(&report, args.verbose, &args.store.dir());
         reports.push(report);
     }
     Ok(exit_code(&reports))
@@ -278,19 +347,30 @@ pub fn validate(args: ValidateArgs) -> Result<u8, Failure> {
             args.template.as_deref(),
         )?
     };
-    let store = args.store.open()?;
-    let dir = args.store.dir();
+    // Validation never opens the store: it works in a scratch folder, removed afterwards,
+    // with the base IRI the store would publish under.
+    let scratch = std::env::temp_dir().join(format!(
+        "fivestar-validate-{}-{}",
+        std::process::id(),
+        fivestar_store::now_utc().0
+    ));
+    let base = args.store.base();
+    let ctx = fivestar_pipeline::Context {
+        instance: crate::instance(),
+        base: &base,
+        publisher: None,
+        dir: &scratch,
+        progress: Arc::new(fivestar_pipeline::Quiet),
+    };
     let report = fivestar_pipeline::run(
-        crate::instance(),
-        &store,
-        &dir,
+        &ctx,
         &pipeline,
         RunOptions {
             force: true,
             validate_only: true,
         },
-        &fivestar_pipeline::Quiet,
     );
+    let _ = std::fs::remove_dir_all(&scratch);
     match args.format {
         OutputFormat::Json => println!("{}", report.to_json()),
         OutputFormat::Text => {
@@ -434,19 +514,13 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
             unscheduled.join(", ")
         );
     }
-    let store = args.store.open()?;
     let bind = args
         .bind
         .clone()
         .unwrap_or_else(|| crate::instance().bind.clone());
-    let mut config = fivestar_server::Config::new(args.store.base());
-    config.query_timeout = std::time::Duration::from_secs(args.query_timeout.max(1));
-    config.max_rows = args.max_rows.max(1);
-    let state = Arc::new(fivestar_server::AppState {
-        store,
-        config,
-        metrics: fivestar_server::Metrics::default(),
-    });
+    let instance =
+        crate::store_cmd::Instance::new(&bind, args.query_timeout, args.max_rows, &args.store)?;
+    let state = instance.state.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let scheduler = {
         let (state, stop, dir) = (state.clone(), stop.clone(), args.store.dir());
@@ -462,19 +536,7 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
             )
         })
     };
-    let runtime = tokio::runtime::Runtime::new()?;
-    let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
-        println!(
-            "fivestar: scheduling pipelines and serving http://{}/ (base IRI {})",
-            listener.local_addr()?,
-            args.store.base()
-        );
-        fivestar_server::serve(listener, state).await?;
-        Ok::<_, anyhow::Error>(())
-    });
+    let served = instance.serve("scheduling pipelines and serving");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = scheduler.join();
     served?;

@@ -49,6 +49,12 @@ impl StoreArgs {
         self.open_with(self.settings())
     }
 
+    /// The admin client of the instance holding this store, if one is running (`what`: the
+    /// command, for messages).
+    pub fn live(&self, what: &str) -> Result<Option<crate::live::Client>, Failure> {
+        crate::live::Client::connect(&self.dir(), what)
+    }
+
     pub fn open_with(&self, settings: Settings) -> Result<Store> {
         let dir = self.dir();
         Store::open(&dir, settings)
@@ -193,19 +199,48 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
             ),
         });
     }
-    let store = args.store.open()?;
-    load_vocabulary(&store)?;
+    let live = args.store.live("publish")?;
+    let existing = |r: &str| -> Result<bool, Failure> {
+        let datasets = match &live {
+            Some(client) => client.get("datasets")?,
+            None => return Ok(false),
+        };
+        Ok(datasets.as_array().is_some_and(|ds| {
+            ds.iter().any(|d| {
+                d["id"] == args.dataset.as_str()
+                    && d["releases"]
+                        .as_array()
+                        .is_some_and(|rs| rs.iter().any(|x| x["release"] == r))
+            })
+        }))
+    };
+    let store = match &live {
+        Some(_) => None,
+        None => {
+            let store = args.store.open()?;
+            load_vocabulary(&store)?;
+            Some(store)
+        }
+    };
     if let Some(r) = &args.release {
-        let exists = store
-            .datasets()?
-            .iter()
-            .any(|d| d.id == args.dataset && d.releases.iter().any(|x| &x.release == r));
+        let exists = match &store {
+            Some(store) => store
+                .datasets()?
+                .iter()
+                .any(|d| d.id == args.dataset && d.releases.iter().any(|x| &x.release == r)),
+            None => existing(r)?,
+        };
         if exists && args.skip_existing {
             println!("{}/{r} is published already; skipped", args.dataset);
             return Ok(0);
         }
     }
-    let work = args.store.dir().join("tmp");
+    // The release's N-Triples are written beside the store, or (when an instance holds it)
+    // in a temporary folder and uploaded.
+    let work = match &store {
+        Some(_) => args.store.dir().join("tmp"),
+        None => std::env::temp_dir().join(format!("fivestar-publish-{}", std::process::id())),
+    };
     std::fs::create_dir_all(&work)?;
     let (now_id, now) = fivestar_store::now_utc();
     let release = args.release.clone().unwrap_or(now_id);
@@ -252,15 +287,72 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
             pipeline_sha256: meta_path_sha(&args, &fetcher, &url)?,
         },
         generated_at: now,
+        progress: None,
     };
-    let info = store.publish(&request);
+    let published = match (&store, &live) {
+        (Some(store), _) => store
+            .publish(&request)
+            .map_err(Failure::from)
+            .map(|info| (info.dataset, info.release, info.triples, info.graph)),
+        (None, Some(client)) => publish_live(client, &request),
+        (None, None) => unreachable!("a store or an instance"),
+    };
     let _ = std::fs::remove_file(&nt);
-    let info = info?;
-    println!(
-        "published {}/{}: {} triples in {}",
-        info.dataset, info.release, info.triples, info.graph
-    );
+    if store.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let (dataset, release, triples, graph) = published?;
+    println!("published {dataset}/{release}: {triples} triples in {graph}");
     Ok(0)
+}
+
+/// Publishes a converted release through a live instance: the N-Triples gzipped, with the
+/// clean CSV and its metadata when there are some.
+fn publish_live(
+    client: &crate::live::Client,
+    request: &PublishRequest,
+) -> Result<(String, String, u64, String), Failure> {
+    use reqwest::blocking::multipart::{Form, Part};
+    let gz = request.ntriples.with_extension("nt.gz");
+    {
+        let mut input = std::fs::File::open(&request.ntriples)?;
+        let mut enc = flate2::write::GzEncoder::new(
+            std::io::BufWriter::new(std::fs::File::create(&gz)?),
+            flate2::Compression::fast(),
+        );
+        std::io::copy(&mut input, &mut enc)?;
+        enc.finish()?.flush()?;
+    }
+    let described = serde_json::json!({
+        "dataset": request.dataset,
+        "release": request.release,
+        "provenance": request.provenance,
+        "generated_at": request.generated_at,
+    });
+    let mut form = Form::new()
+        .text("request", described.to_string())
+        .part("ntriples", Part::file(&gz)?.file_name("release.nt.gz"));
+    if let Some((csv, meta)) = &request.csv {
+        form = form
+            .part("csv", Part::file(csv)?.file_name("release.csv"))
+            .part(
+                "metadata",
+                Part::file(meta)?.file_name("release-metadata.json"),
+            );
+    }
+    let started = client.upload("releases", form);
+    let _ = std::fs::remove_file(&gz);
+    let job = client.follow(&started?, |_| {})?;
+    if job["state"] != "finished" {
+        return Err(crate::live::job_error(&job));
+    }
+    let info = &job["result"];
+    Ok((
+        info["dataset"].as_str().unwrap_or_default().to_string(),
+        info["release"].as_str().unwrap_or_default().to_string(),
+        info["triples"].as_u64().unwrap_or(0),
+        info["graph"].as_str().unwrap_or_default().to_string(),
+    ))
 }
 
 fn meta_path_sha(
@@ -278,6 +370,9 @@ fn meta_path_sha(
 }
 
 pub fn query(args: QueryArgs) -> Result<u8, Failure> {
+    if let Some(public) = crate::live::public_address(&args.store.dir()) {
+        return query_live(&public, &args);
+    }
     let store = args.store.open()?;
     let results = store
         .query_public(&args.query, SparqlEvaluator::new())
@@ -320,6 +415,63 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// `fivestar query` while an instance holds the store: the instance's public SPARQL endpoint
+/// answers (the same public view; its time and row limits apply, and a cut is said).
+fn query_live(public: &str, args: &QueryArgs) -> Result<u8, Failure> {
+    let parsed = spargebra::SparqlParser::new()
+        .parse_query(&args.query)
+        .map_err(|e| Failure {
+            code: 1,
+            error: anyhow!("SPARQL syntax error: {e}"),
+        })?;
+    let name = match parsed {
+        spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
+            let f = args.format.unwrap_or(QueryFormat::Turtle);
+            if f.graph().is_none() {
+                return Err(anyhow!("a CONSTRUCT or DESCRIBE query gives a graph: --format turtle, ntriples, jsonld or rdfxml").into());
+            }
+            f
+        }
+        spargebra::Query::Select { .. } => {
+            let f = args.format.unwrap_or(QueryFormat::Tsv);
+            results_format(Some(f), "a SELECT query")?;
+            f
+        }
+        spargebra::Query::Ask { .. } => {
+            let f = args.format.unwrap_or(QueryFormat::Tsv);
+            results_format(Some(f), "an ASK query")?;
+            f
+        }
+    };
+    let name = clap::ValueEnum::to_possible_value(&name)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let mut resp = reqwest::blocking::Client::new()
+        .post(format!("{public}/sparql"))
+        .form(&[("query", args.query.as_str()), ("format", name.as_str())])
+        .send()
+        .map_err(|e| anyhow!("the instance's SPARQL endpoint at {public}: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let text = resp.text().unwrap_or_default();
+        return Err(Failure {
+            code: if status.is_client_error() { 1 } else { 2 },
+            error: anyhow!("{}", text.trim()),
+        });
+    }
+    if let Some(cut) = resp.headers().get("X-Fivestar-Truncated") {
+        eprintln!(
+            "fivestar: the instance at {public} {} (its max_rows)",
+            cut.to_str().unwrap_or("cut the results")
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    resp.copy_to(&mut out)
+        .map_err(|e| anyhow!("reading the answer: {e}"))?;
+    out.flush()?;
+    Ok(0)
+}
+
 fn results_format(asked: Option<QueryFormat>, what: &str) -> Result<QueryResultsFormat, Failure> {
     asked
         .unwrap_or(QueryFormat::Tsv)
@@ -328,8 +480,30 @@ fn results_format(asked: Option<QueryFormat>, what: &str) -> Result<QueryResults
 }
 
 pub fn releases(args: StoreArgs) -> Result<u8, Failure> {
-    let store = args.open()?;
-    for d in store.datasets()? {
+    let datasets = match args.live("releases")? {
+        Some(client) => serde_json::from_value::<Vec<Listed>>(client.get("datasets")?)
+            .map_err(|e| anyhow!("the instance's list of datasets: {e}"))?,
+        None => args
+            .open()?
+            .datasets()?
+            .into_iter()
+            .map(|d| Listed {
+                id: d.id,
+                title: d.title,
+                live: d.live,
+                releases: d
+                    .releases
+                    .into_iter()
+                    .map(|r| ListedRelease {
+                        release: r.release,
+                        triples: r.triples,
+                        issued: r.issued,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    for d in datasets {
         println!(
             "{}\t{}\tlive: {}",
             d.id,
@@ -348,22 +522,216 @@ pub fn releases(args: StoreArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// A dataset as `fivestar releases` lists it (from the store, or an instance's JSON).
+#[derive(serde::Deserialize)]
+struct Listed {
+    id: String,
+    title: String,
+    live: Option<String>,
+    releases: Vec<ListedRelease>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedRelease {
+    release: String,
+    triples: u64,
+    issued: Option<String>,
+}
+
+/// A path segment for the admin API.
+fn seg(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 pub fn withdraw(dataset: &str, args: StoreArgs) -> Result<u8, Failure> {
-    args.open()?.withdraw(dataset)?;
+    match args.live("withdraw")? {
+        Some(client) => {
+            client.post(
+                &format!("datasets/{}/withdraw", seg(dataset)),
+                &serde_json::json!({}),
+            )?;
+        }
+        None => args.open()?.withdraw(dataset)?,
+    }
     println!("withdrew {dataset}: it is no longer on the public view");
     Ok(0)
 }
 
 pub fn rollback(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
-    args.open()?.rollback(dataset, release)?;
+    match args.live("rollback")? {
+        Some(client) => {
+            client.post(
+                &format!("datasets/{}/rollback", seg(dataset)),
+                &serde_json::json!({ "release": release }),
+            )?;
+        }
+        None => args.open()?.rollback(dataset, release)?,
+    }
     println!("{dataset}: release {release} is live");
     Ok(0)
 }
 
 pub fn remove(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
-    args.open()?.remove_release(dataset, release)?;
+    match args.live("remove")? {
+        Some(client) => {
+            client.delete(&format!(
+                "datasets/{}/releases/{}",
+                seg(dataset),
+                seg(release)
+            ))?;
+        }
+        None => args.open()?.remove_release(dataset, release)?,
+    }
     println!("{dataset}: release {release} is deleted (graph, catalogue entry and dumps)");
     Ok(0)
+}
+
+/// Backs the store up into `dir` (missing or empty): through the instance when one holds the
+/// store, else directly.
+pub fn backup(dir: &std::path::Path, args: StoreArgs) -> Result<u8, Failure> {
+    let target = std::path::absolute(dir)?;
+    let info = match args.live("backup")? {
+        Some(client) => {
+            let started = client.post("backup", &serde_json::json!({ "dir": target }))?;
+            let job = client.follow(&started, |_| {})?;
+            if job["state"] != "finished" {
+                return Err(crate::live::job_error(&job));
+            }
+            serde_json::from_value(job["result"]["backup"].clone())
+                .map_err(|e| anyhow!("the instance's answer: {e}"))?
+        }
+        None => args.open()?.backup(&target)?,
+    };
+    let fivestar_store::BackupInfo {
+        datasets,
+        releases,
+        files,
+        bytes,
+        ..
+    } = info;
+    println!(
+        "backed up {} to {}: {datasets} datasets, {releases} releases, the database and {files} files ({bytes} bytes)",
+        args.dir().display(),
+        target.display()
+    );
+    Ok(0)
+}
+
+/// Restores a backup as the store (refused while an instance holds it).
+pub fn restore(dir: &std::path::Path, force: bool, args: StoreArgs) -> Result<u8, Failure> {
+    let store_dir = args.dir();
+    if let Some(f) = crate::live::find(&store_dir) {
+        return Err(anyhow!(
+            "the store in {} is held by a running instance (process {}, {}): stop it before restoring",
+            store_dir.display(),
+            f.pid,
+            f.public
+        )
+        .into());
+    }
+    let info = fivestar_store::restore(dir, &store_dir, force)?;
+    println!(
+        "restored {} into {}: {} datasets, {} releases (backed up {}, base IRI {})",
+        dir.display(),
+        store_dir.display(),
+        info.datasets,
+        info.releases,
+        info.created,
+        info.base
+    );
+    Ok(0)
+}
+
+/// What `serve` and `schedule` share: the listeners, the admin side, the instance file.
+pub struct Instance {
+    pub state: std::sync::Arc<fivestar_server::AppState>,
+    bind: String,
+    admin_bind: Option<String>,
+    store_dir: PathBuf,
+}
+
+impl Instance {
+    /// Opens the store and prepares the public site and the admin API.
+    pub fn new(
+        bind: &str,
+        query_timeout: u64,
+        max_rows: usize,
+        args: &StoreArgs,
+    ) -> Result<Instance, Failure> {
+        let store = args.open()?;
+        load_vocabulary(&store)?;
+        let mut config = fivestar_server::Config::new(args.base());
+        config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
+        config.max_rows = max_rows.max(1);
+        let inst = crate::instance();
+        let mut admin = fivestar_server::Admin::new(
+            std::sync::Arc::new(inst.clone()),
+            &inst.admin_token_env,
+            std::env::var(&inst.admin_token_env).ok(),
+        );
+        let admin_bind = inst.admin_bind.clone().filter(|a| a != bind);
+        admin.separate = admin_bind.is_some();
+        if !admin.is_on() {
+            eprintln!("fivestar: {}", admin.off_reason());
+        }
+        // Uploads of a previous instance have no job any more.
+        let _ = std::fs::remove_dir_all(fivestar_server::admin::uploads_dir(&args.dir()));
+        Ok(Instance {
+            state: std::sync::Arc::new(fivestar_server::AppState {
+                store,
+                config,
+                metrics: fivestar_server::Metrics::default(),
+                admin,
+            }),
+            bind: bind.to_string(),
+            admin_bind,
+            store_dir: args.dir(),
+        })
+    }
+
+    /// Listens, writes the instance file, prints the first line (`what` and the address), and
+    /// serves until SIGINT or SIGTERM; the instance file is removed on the way out.
+    pub fn serve(self, what: &str) -> Result<(), Failure> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(&self.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", self.bind))?;
+            let addr = listener.local_addr()?;
+            let admin = match &self.admin_bind {
+                Some(a) => Some(
+                    tokio::net::TcpListener::bind(a)
+                        .await
+                        .with_context(|| format!("cannot listen on {a} (admin_bind)"))?,
+                ),
+                None => None,
+            };
+            let admin_addr = match &admin {
+                Some(l) => l.local_addr()?,
+                None => addr,
+            };
+            let _announced =
+                crate::live::announce(&self.store_dir, addr, admin_addr, &self.state.config.base)?;
+            let admin_note = if self.state.admin.is_on() {
+                format!("; admin API at http://{admin_addr}/admin/api/")
+            } else {
+                String::new()
+            };
+            println!(
+                "fivestar: {what} http://{addr}/ (base IRI {}){admin_note}",
+                self.state.config.base
+            );
+            fivestar_server::serve(
+                listener,
+                admin,
+                self.state.clone(),
+                fivestar_server::shutdown_signal(),
+            )
+            .await?;
+            Ok::<_, anyhow::Error>(())
+        })?;
+        Ok(())
+    }
 }
 
 pub fn serve(
@@ -372,27 +740,6 @@ pub fn serve(
     max_rows: usize,
     args: StoreArgs,
 ) -> Result<u8, Failure> {
-    let store = args.open()?;
-    let mut config = fivestar_server::Config::new(args.base());
-    config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
-    config.max_rows = max_rows.max(1);
-    let state = std::sync::Arc::new(fivestar_server::AppState {
-        store,
-        config,
-        metrics: fivestar_server::Metrics::default(),
-    });
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
-        let addr = listener.local_addr()?;
-        println!(
-            "fivestar: serving http://{addr}/ (base IRI {})",
-            args.base()
-        );
-        fivestar_server::serve(listener, state).await?;
-        Ok::<_, anyhow::Error>(())
-    })?;
+    Instance::new(bind, query_timeout, max_rows, &args)?.serve("serving")?;
     Ok(0)
 }

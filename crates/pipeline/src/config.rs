@@ -35,6 +35,10 @@ pub struct Instance {
     pub pipelines: PathBuf,
     /// The environment variable that holds the admin token (for the admin API).
     pub admin_token_env: String,
+    /// The address the admin API listens on (`None`: beside the public site, on `bind`).
+    pub admin_bind: Option<String>,
+    /// The largest upload the admin API accepts (a pipeline's files, a release), in bytes.
+    pub admin_upload_max_bytes: u64,
     /// The bulk loader's memory target when publishing, in megabytes: more is faster on
     /// large releases (fewer files for RocksDB to compact), less bounds memory.
     pub loader_memory_mb: usize,
@@ -49,6 +53,8 @@ impl Default for Instance {
             bind: "127.0.0.1:7878".into(),
             pipelines: "pipelines".into(),
             admin_token_env: "FIVESTAR_ADMIN_TOKEN".into(),
+            admin_bind: None,
+            admin_upload_max_bytes: 512 * 1024 * 1024,
             loader_memory_mb: fivestar_store::DEFAULT_LOADER_MEMORY_MB,
             fetch: FetchSettings::default(),
         }
@@ -260,6 +266,8 @@ pub struct Pipeline {
     pub schedule: Option<(String, croner::Cron)>,
     pub columns: BTreeMap<String, ColumnOverride>,
     pub rules: Rules,
+    /// Local files named in the file: (as written, as resolved).
+    references: Vec<(String, PathBuf)>,
 }
 
 /// A GSS code: a letter for the nation and eight digits (E08000009).
@@ -278,13 +286,53 @@ impl Pipeline {
         let bytes = std::fs::read(path).map_err(|e| err(path, e.to_string()))?;
         let text =
             std::str::from_utf8(&bytes).map_err(|e| err(path, format!("not UTF-8 text ({e})")))?;
-        Self::parse(path, text, &bytes)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse(path, text, &bytes, &|r: &str| Some(dir.join(r)))
     }
 
-    fn parse(path: &Path, text: &str, bytes: &[u8]) -> Result<Pipeline, ConfigError> {
+    /// Reads a pipeline file that was uploaded with the local files it names: `files` maps
+    /// each name as the pipeline writes it (`source.url`, `metadata`) to where the upload was
+    /// saved. A local file that was not uploaded is an error, so an uploaded pipeline reaches
+    /// nothing else on the instance's machine.
+    pub fn load_uploaded(
+        path: &Path,
+        name: &str,
+        files: &std::collections::HashMap<String, PathBuf>,
+    ) -> Result<Pipeline, ConfigError> {
+        let shown = Path::new(name);
+        let bytes = std::fs::read(path).map_err(|e| err(shown, e.to_string()))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| err(shown, format!("not UTF-8 text ({e})")))?;
+        let mut p = Self::parse(shown, text, &bytes, &|r: &str| files.get(r).cloned())?;
+        p.file = shown.to_path_buf();
+        Ok(p)
+    }
+
+    /// The local files the pipeline reads, as written in it and as resolved: what an upload
+    /// of the pipeline must carry.
+    pub fn local_files(&self) -> Vec<(String, PathBuf)> {
+        self.references.clone()
+    }
+
+    fn parse(
+        path: &Path,
+        text: &str,
+        bytes: &[u8],
+        resolve: &dyn Fn(&str) -> Option<PathBuf>,
+    ) -> Result<Pipeline, ConfigError> {
         use sha2::Digest;
         let raw: RawPipeline = toml::from_str(text).map_err(|e| err(path, toml_message(&e)))?;
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut references = Vec::new();
+        let mut local = |key: &str, r: &str| {
+            let p = resolve(r).ok_or_else(|| {
+                err(
+                    path,
+                    format!("key `{key}`: {r:?} was not uploaded with the pipeline: upload it too (or give an http(s) URL)"),
+                )
+            })?;
+            references.push((r.to_string(), p.clone()));
+            Ok::<_, ConfigError>(p)
+        };
         let key = |k: &str, m: String| err(path, format!("key `{k}`: {m}"));
         fivestar_store::check_slug("id", &raw.id).map_err(|e| key("id", e.to_string()))?;
         if raw.title.trim().is_empty() {
@@ -330,7 +378,7 @@ impl Pipeline {
                     ),
                 ));
             } else {
-                Location::File(dir.join(&raw.source.url))
+                Location::File(local("source.url", &raw.source.url)?)
             };
         let format = raw
             .source
@@ -355,7 +403,7 @@ impl Pipeline {
         }
         let mapping = match (raw.metadata, raw.template) {
             (Some(m), None) => {
-                let p = dir.join(&m);
+                let p = local("metadata", &m)?;
                 if !p.is_file() {
                     return Err(key("metadata", format!("{} does not exist", p.display())));
                 }
@@ -419,6 +467,7 @@ impl Pipeline {
             schedule,
             columns: raw.columns,
             rules: raw.rules,
+            references,
         })
     }
 
@@ -452,7 +501,56 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.json"), "{}").unwrap();
         let p = dir.path().join("p.toml");
-        Pipeline::parse(&p, text, text.as_bytes())
+        Pipeline::parse(&p, text, text.as_bytes(), &|r: &str| {
+            Some(dir.path().join(r))
+        })
+    }
+
+    #[test]
+    fn an_uploaded_pipeline_reads_only_its_uploaded_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = dir.path().join("0").join("p.toml");
+        std::fs::create_dir_all(toml.parent().unwrap()).unwrap();
+        let data = dir.path().join("1").join("spend.csv");
+        std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+        std::fs::write(&data, "a\n1\n").unwrap();
+        let mut files = std::collections::HashMap::new();
+        files.insert("../data/spend.csv".to_string(), data.clone());
+        let write = |url: &str| {
+            std::fs::write(
+                &toml,
+                format!(
+                    "id = \"x\"\ntitle = \"X\"\ntemplate = \"spend\"\n[source]\nurl = {url:?}\n"
+                ),
+            )
+            .unwrap()
+        };
+        write("../data/spend.csv");
+        let p = Pipeline::load_uploaded(&toml, "council/p.toml", &files).unwrap();
+        assert_eq!(p.source.location, Location::File(data.clone()));
+        assert_eq!(p.file, PathBuf::from("council/p.toml"));
+        assert_eq!(
+            p.local_files(),
+            vec![("../data/spend.csv".to_string(), data)]
+        );
+        for other in [
+            "/etc/passwd",
+            "../../etc/passwd",
+            "spend.csv",
+            "data/spend.csv",
+        ] {
+            write(other);
+            let e = Pipeline::load_uploaded(&toml, "council/p.toml", &files)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("was not uploaded") && e.contains("council/p.toml"),
+                "{other}: {e}"
+            );
+        }
+        // A URL source needs no upload.
+        write("https://council.example/spend.csv");
+        assert!(Pipeline::load_uploaded(&toml, "p.toml", &Default::default()).is_ok());
     }
 
     const OK: &str = r#"

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod fetch;
 pub mod inspect;
+pub mod jobs;
 pub mod report;
 pub mod run;
 pub mod schedule;
@@ -15,6 +16,6 @@ pub mod screen;
 
 pub use config::{ConfigError, Instance, Pipeline};
 pub use report::{Outcome, Problem, Report, Severity};
-pub use run::{run, Progress, Quiet, RunOptions, Stage};
+pub use run::{run, Context, Progress, Quiet, RunOptions, Stage};
 
 pub use chrono;

@@ -16,11 +16,12 @@ use crate::screen;
 use csvw::fetch::{Fetcher, Resource};
 use fivestar_council::links::Output;
 use fivestar_council::LinkKind;
-use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Store};
+use fivestar_store::{DatasetInfo, LoadProgress, Provenance, PublishRequest, Publisher};
 use fivestar_tidy::{ColumnRule, TidyOptions, ValueKind};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The stages a run goes through, for progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,16 +187,26 @@ pub fn now() -> (String, String) {
     fivestar_store::now_utc()
 }
 
+/// Where a run works and what it publishes to.
+#[derive(Clone)]
+pub struct Context<'a> {
+    /// Fetch limits and defaults.
+    pub instance: &'a Instance,
+    /// The base IRI every published IRI starts with (no trailing slash).
+    pub base: &'a str,
+    /// Where releases go; `None` only for runs that stop at the gate (validate).
+    pub publisher: Option<&'a dyn Publisher>,
+    /// The folder that holds `runs/` and `sources/` (the store's folder; a scratch folder for
+    /// a validation outside any store).
+    pub dir: &'a Path,
+    pub progress: Arc<dyn Progress>,
+}
+
 /// Runs one pipeline. Always returns a report; its outcome says what happened, and it has
 /// been stored under `runs/` (except for an unchanged source, which only updates the state).
-pub fn run(
-    instance: &Instance,
-    store: &Store,
-    store_dir: &Path,
-    pipeline: &Pipeline,
-    options: RunOptions,
-    progress: &dyn Progress,
-) -> Report {
+pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Report {
+    let store_dir = ctx.dir;
+    let progress = &*ctx.progress;
     let (run_id, started) = now();
     let dataset = pipeline.id.clone();
     let dir = runs_dir(store_dir, &dataset);
@@ -231,16 +242,7 @@ pub fn run(
         }
     };
     let mut state = load_state(store_dir, &dataset);
-    let outcome = execute(
-        instance,
-        store,
-        store_dir,
-        pipeline,
-        options,
-        progress,
-        &mut state,
-        &mut report,
-    );
+    let outcome = execute(ctx, pipeline, options, &mut state, &mut report);
     report.outcome = match outcome {
         Ok(o) => o,
         Err(p) => {
@@ -324,17 +326,19 @@ fn keep_source(store_dir: &Path, sha256: &str, bytes: &[u8]) -> std::io::Result<
     std::fs::rename(tmp, path)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn execute(
-    instance: &Instance,
-    store: &Store,
-    store_dir: &Path,
+    ctx: &Context<'_>,
     pipeline: &Pipeline,
     options: RunOptions,
-    progress: &dyn Progress,
     state: &mut State,
     report: &mut Report,
 ) -> Result<Outcome, Box<Problem>> {
+    let (instance, store_dir, progress) = (ctx.instance, ctx.dir, &*ctx.progress);
+    let publisher = match (ctx.publisher, options.validate_only) {
+        (Some(p), _) => Some(p),
+        (None, true) => None,
+        (None, false) => return Err(fail("publish", "no store to publish to")),
+    };
     let dataset = pipeline.id.as_str();
     let same_pipeline = state.pipeline_sha256.as_deref() == Some(pipeline.sha256.as_str());
     let have_copy = state
@@ -419,7 +423,7 @@ fn execute(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
     };
-    let mapping = load_mapping(pipeline, &store.settings().base)?;
+    let mapping = load_mapping(pipeline, ctx.base)?;
     let mut notes = Vec::new();
     let read_options = fivestar_tidy::ReadOptions {
         format: pipeline.source.format,
@@ -491,7 +495,7 @@ fn execute(
         serde_json::to_vec_pretty(&clean_meta).map_err(|e| fail("io", e.to_string()))?,
     )
     .map_err(io)?;
-    let base = format!("{}/id/{dataset}/", store.settings().base);
+    let base = format!("{}/id/{dataset}/", ctx.base);
     let fetcher = DirFetcher {
         base: url::Url::parse(&base).map_err(|e| fail("base-iri", format!("{base}: {e}")))?,
         dir: run_dir.clone(),
@@ -529,9 +533,9 @@ fn execute(
     if report.has_errors() {
         return Ok(Outcome::Blocked);
     }
-    if options.validate_only {
+    let Some(publisher) = publisher.filter(|_| !options.validate_only) else {
         return Ok(Outcome::Valid);
-    }
+    };
 
     // Convert and publish.
     lap(report, "gate, links and CSVW validation");
@@ -580,14 +584,12 @@ fn execute(
             pipeline_sha256: Some(pipeline.sha256.clone()),
         },
         generated_at: now().1,
+        progress: Some(LoadProgress({
+            let (progress, dataset) = (ctx.progress.clone(), dataset.to_string());
+            Arc::new(move |n| progress.advance(&dataset, n))
+        })),
     };
-    let published = {
-        // One publish at a time in this process: scheduled runs of different datasets share
-        // the store, and a publish is load, statistics and a catalogue transaction.
-        static PUBLISH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one = PUBLISH.lock().unwrap_or_else(|e| e.into_inner());
-        store.publish(&request)
-    };
+    let published = publish_one(publisher, &request);
     let _ = std::fs::remove_file(&nt);
     let info = published.map_err(|e| fail("publish", e.to_string()))?;
     report
@@ -601,6 +603,18 @@ fn execute(
     }
     report.release = Some(info.release);
     Ok(Outcome::Published)
+}
+
+/// Publishes one release at a time in this process: runs of different datasets (scheduled,
+/// or asked for through the admin API) share the store, and a publish is load, statistics and
+/// a catalogue transaction, each wanting the machine to itself.
+pub fn publish_one(
+    publisher: &dyn Publisher,
+    request: &PublishRequest,
+) -> fivestar_store::Result<fivestar_store::ReleaseInfo> {
+    static PUBLISH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = PUBLISH.lock().unwrap_or_else(|e| e.into_inner());
+    publisher.publish(request)
 }
 
 fn push_notes(report: &mut Report, notes: Vec<fivestar_tidy::Note>, file: &str) {

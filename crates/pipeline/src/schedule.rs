@@ -125,14 +125,15 @@ pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
             std::thread::spawn(move || {
                 tracing::info!(dataset = %p.id, "scheduled run starting");
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run::run(
-                        &instance,
-                        (*store).as_ref(),
-                        &dir,
-                        &p,
-                        RunOptions::default(),
-                        &*progress,
-                    )
+                    let store: &Store = (*store).as_ref();
+                    let ctx = run::Context {
+                        instance: &instance,
+                        base: &store.settings().base,
+                        publisher: Some(store),
+                        dir: &dir,
+                        progress,
+                    };
+                    run::run(&ctx, &p, RunOptions::default())
                 }));
                 match result {
                     Ok(report) => tracing::info!(

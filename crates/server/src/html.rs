@@ -358,6 +358,14 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
         else {
             return Ok(None);
         };
+        if d.live.is_none() {
+            // Withdrawn: gone, with nothing of its data linked (it may be why it was withdrawn).
+            let body = format!(
+                "<h1>{}</h1><p><strong>This dataset is withdrawn:</strong> it is not on the public view, and none of its releases can be downloaded.</p>",
+                esc(&d.title)
+            );
+            return Ok(Some((StatusCode::GONE, page(&d.title, &body))));
+        }
         let (n, why) = stars(&st2.store, &d);
         let mut body = format!(
             "<h1>{}</h1><p>{}</p><p>{}</p>",
@@ -424,11 +432,16 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
             ));
         }
         body.push_str("</table>");
-        Ok(Some(page(&d.title, &body)))
+        Ok(Some((StatusCode::OK, page(&d.title, &body))))
     })
     .await;
     match result {
-        Ok(Some(h)) => page_response(h),
+        Ok(Some((StatusCode::OK, h))) => page_response(h),
+        Ok(Some((status, h))) => {
+            let mut r = page_response(h);
+            *r.status_mut() = status;
+            r
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, "no such dataset"),
         Err(r) => r,
     }

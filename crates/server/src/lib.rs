@@ -5,6 +5,7 @@
 //!
 //! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
 
+pub mod admin;
 mod graphs;
 mod html;
 mod metrics;
@@ -24,6 +25,7 @@ use fivestar_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use admin::Admin;
 pub use metrics::Metrics;
 
 /// Server settings.
@@ -52,6 +54,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Config,
     pub metrics: Metrics,
+    /// The admin API (off without a token).
+    pub admin: Admin,
 }
 
 impl AsRef<Store> for AppState {
@@ -60,13 +64,15 @@ impl AsRef<Store> for AppState {
     }
 }
 
-/// The router with every route and layer.
+/// The router with every route and layer: the public site, and the admin API beside it
+/// unless it has its own address.
 pub fn router(state: Arc<AppState>) -> Router {
+    let admin_here = !state.admin.separate;
     let cors = tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::Any)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::ACCEPT]);
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(html::home))
         .route("/dataset/{id}", get(html::dataset))
         .route("/query", get(html::query_page))
@@ -81,8 +87,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/graph/{*path}", get(graphs::direct))
         .route("/rdf-graphs", get(graphs::indirect))
         .route("/health", get(health))
-        .route("/metrics", get(metrics::render))
-        .fallback(not_found)
+        .route("/metrics", get(metrics::render));
+    if admin_here {
+        app = app.merge(admin::routes(state.admin.upload_limit));
+    }
+    app.fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |s: State<Arc<AppState>>,
+                  req: axum::extract::Request,
+                  next: axum::middleware::Next| {
+                admin::guard(s, admin_here, req, next)
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -92,13 +109,69 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until the process is stopped.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+/// The router of the admin API's own address (`admin_bind`): the admin API and `/health`.
+pub fn admin_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .merge(admin::routes(state.admin.upload_limit))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            |s: State<Arc<AppState>>, req: axum::extract::Request, next: axum::middleware::Next| {
+                admin::guard(s, true, req, next)
+            },
+        ))
+        .with_state(state)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM: the signals an instance stops on.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Serves the site on `listener` (and the admin API on `admin`, when it has its own address)
+/// until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let public =
+        axum::serve(listener, router(state.clone())).with_graceful_shutdown(stopped(rx.clone()));
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    match admin {
+        None => public.await,
+        Some(a) => {
+            let admin = axum::serve(a, admin_router(state)).with_graceful_shutdown(stopped(rx));
+            use std::future::IntoFuture;
+            let (p, a) = tokio::join!(public.into_future(), admin.into_future());
+            p.and(a)
+        }
+    }
 }
 
 /// Runs blocking store work off the async threads.
@@ -383,6 +456,25 @@ async fn dump(
     let file = st.store.dumps_dir().join(&path);
     if !tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_file()) {
         return error(StatusCode::NOT_FOUND, "no such dump");
+    }
+    // Nothing of a withdrawn dataset is downloadable, earlier releases included: withdrawal
+    // is how a dataset that turned out to hold personal data is taken down.
+    if let Some((dataset, _)) = path.split_once('/') {
+        let (st2, dataset) = (st.clone(), dataset.to_string());
+        let withdrawn = blocking(move || {
+            Ok(st2
+                .store
+                .datasets()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .any(|d| d.id == dataset && d.live.is_none()))
+        })
+        .await;
+        match withdrawn {
+            Ok(true) => return error(StatusCode::GONE, "this dataset is withdrawn"),
+            Ok(false) => {}
+            Err(r) => return r,
+        }
     }
     let gzip = path.ends_with(".gz");
     let content_type = match fivestar_store::dump_media_type(&path) {

@@ -29,7 +29,7 @@ fn route_of(path: &str) -> String {
     match first {
         "" => "/".into(),
         "sparql" | "id" | "doc" | "dataset" | "dumps" | "catalog" | "query" | "health"
-        | "metrics" | ".well-known" | "graph" | "rdf-graphs" | "def" => {
+        | "metrics" | ".well-known" | "graph" | "rdf-graphs" | "def" | "admin" => {
             format!("/{first}")
         }
         _ => "other".into(),

@@ -113,7 +113,7 @@ const OPEN_LICENCES: &[&str] = &[
 
 /// A dataset's stars (Tim Berners-Lee's five-star scheme), computed from what was published,
 /// with the reason for each star it lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Stars {
     pub stars: u8,
     pub missing: Vec<String>,
@@ -208,7 +208,7 @@ pub struct VoidStats {
 }
 
 /// A release as the catalogue describes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ReleaseState {
     pub release: String,
     pub iri: String,
@@ -220,7 +220,7 @@ pub struct ReleaseState {
 }
 
 /// A dataset as the catalogue describes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DatasetState {
     pub id: String,
     pub iri: String,

@@ -11,8 +11,11 @@
 //! Oxigraph specifics stay inside this crate; publishing goes through [`Publisher`] so that a
 //! remote SPARQL store can become a second target.
 
+mod backup;
 mod catalog;
 mod dumps;
+
+pub use backup::{read_backup, restore, BackupInfo};
 
 pub use oxigraph;
 
@@ -55,7 +58,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// The description of a dataset, as its publisher gives it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DatasetInfo {
     /// A slug: lower-case letters, digits and hyphens.
     pub id: String,
@@ -71,7 +74,7 @@ pub const OGL_V3: &str =
     "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
 
 /// Where a release came from (PROV-O).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Provenance {
     /// The URL of the source file.
     pub source: Option<String>,
@@ -97,10 +100,22 @@ pub struct PublishRequest {
     pub provenance: Provenance,
     /// When the release was generated (xsd:dateTime).
     pub generated_at: String,
+    /// Told how the bulk load progresses (quads loaded so far).
+    pub progress: Option<LoadProgress>,
+}
+
+/// A [`Progress`] callback that a [`PublishRequest`] can carry.
+#[derive(Clone)]
+pub struct LoadProgress(pub Progress);
+
+impl std::fmt::Debug for LoadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoadProgress")
+    }
 }
 
 /// What a publish produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ReleaseInfo {
     pub dataset: String,
     pub release: String,
@@ -131,8 +146,6 @@ pub struct Settings {
     pub loader_memory_mb: usize,
     /// Threads the bulk loader may use.
     pub loader_threads: usize,
-    /// Told how a bulk load progresses.
-    pub progress: Option<Progress>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -158,7 +171,6 @@ impl Settings {
             base: base.into().trim_end_matches('/').to_string(),
             loader_memory_mb: DEFAULT_LOADER_MEMORY_MB,
             loader_threads: 2,
-            progress: None,
         }
     }
 }
@@ -168,6 +180,10 @@ pub struct Store {
     db: oxigraph::store::Store,
     dir: PathBuf,
     settings: Settings,
+    /// Held while the live state changes (the catalogue switch, `latest.*`, `all.nq.gz`) and
+    /// while a backup copies it: a rollback, withdraw, removal, backup or the end of a publish
+    /// never interleave. A publish's load, the long part, runs outside it.
+    switch: std::sync::Mutex<()>,
 }
 
 /// Refuses every SERVICE call: the public store makes no outbound requests. (Oxigraph is
@@ -236,7 +252,12 @@ impl Store {
             Err(e) => return Err(io(&marker)(e)),
         }
         let db = oxigraph::store::Store::open(dir.join("oxigraph"))?;
-        let store = Store { db, dir, settings };
+        let store = Store {
+            db,
+            dir,
+            settings,
+            switch: std::sync::Mutex::default(),
+        };
         store.remove_orphans()?;
         Ok(store)
     }
@@ -252,6 +273,11 @@ impl Store {
 
     pub fn dumps_dir(&self) -> PathBuf {
         self.dir.join("dumps")
+    }
+
+    /// Takes the switch lock (see [`Store`]); a panic while it was held does not wedge it.
+    fn switching(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.switch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The underlying database, for the server's read side.
@@ -462,6 +488,7 @@ impl Store {
 
     /// Removes a release that is not live: its graph, catalogue entry and dumps.
     pub fn remove_release(&self, dataset: &str, release: &str) -> Result<()> {
+        let _switch = self.switching();
         let d = self.find(dataset)?;
         if d.live.as_deref() == Some(release) {
             return Err(Error::Invalid(format!(
@@ -497,7 +524,7 @@ impl Store {
             .bulk_loader()
             .with_num_threads(self.settings.loader_threads)
             .with_max_memory_size_in_megabytes(self.settings.loader_memory_mb);
-        if let Some(progress) = self.settings.progress.clone() {
+        if let Some(LoadProgress(progress)) = req.progress.clone() {
             loader = loader.on_progress(move |n| progress(n));
         }
         let path = &req.ntriples;
@@ -615,6 +642,7 @@ impl Publisher for Store {
         });
         lap("VoID statistics");
         // 4. Catalogue entry and the switch to live, in one transaction.
+        let _switch = self.switching();
         let recorded = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)
             .and_then(|latest| catalog::record_release(self, req, &files, &latest, &stats, &stars));
         if let Err(e) = recorded {
@@ -639,6 +667,7 @@ impl Publisher for Store {
     }
 
     fn withdraw(&self, dataset: &str) -> Result<()> {
+        let _switch = self.switching();
         self.find(dataset)?;
         catalog::switch_live(self, dataset, None, &[])?;
         dumps::remove_latest(&self.dumps_dir(), dataset)?;
@@ -646,6 +675,7 @@ impl Publisher for Store {
     }
 
     fn rollback(&self, dataset: &str, release: &str) -> Result<()> {
+        let _switch = self.switching();
         let d = self.find(dataset)?;
         if !d.releases.iter().any(|r| r.release == release) {
             return Err(Error::Invalid(format!("no release {dataset}/{release}")));

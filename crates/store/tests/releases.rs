@@ -52,6 +52,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
             pipeline_sha256: None,
         },
         generated_at: "2024-04-01T09:00:05Z".into(),
+        progress: None,
     }
 }
 
@@ -518,11 +519,14 @@ fn crash_child() {
     settings.loader_threads = 1;
     // Batches of 512,000 quads: the first progress report comes after two of the three.
     settings.loader_memory_mb = 512;
-    settings.progress = Some(std::sync::Arc::new(move |_| {
-        let _ = std::fs::write(&marker, "");
-    }));
     let store = Store::open(dir.join("store"), settings).unwrap();
-    store.publish(&request(dir.join("big.nt"), "r2")).unwrap();
+    let mut req = request(dir.join("big.nt"), "r2");
+    req.progress = Some(fivestar_store::LoadProgress(std::sync::Arc::new(
+        move |_| {
+            let _ = std::fs::write(&marker, "");
+        },
+    )));
+    store.publish(&req).unwrap();
     std::fs::write(dir.join("finished"), "").unwrap();
 }
 
