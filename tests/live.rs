@@ -742,3 +742,29 @@ fn a_restored_backup_serves_the_same_public_view_and_status() {
         "a failed restore changes nothing"
     );
 }
+
+#[test]
+fn schedule_is_a_live_instance_too() {
+    let s = Scratch::new("schedule", "");
+    // The pipeline's cron says 06:00 daily; never run, it is due at once.
+    let site = common::serve(
+        s.command(Some(TOKEN))
+            .args(["schedule", "--bind", "127.0.0.1:0"]),
+    );
+    let until = Instant::now() + Duration::from_secs(90);
+    while live_release(&site.url, DATASET).is_none() {
+        assert!(Instant::now() < until, "the scheduled run never published");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let f: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.store().join("instance.json")).unwrap()).unwrap();
+    assert_eq!(f["pid"], site.child.id());
+    // A forced run from the command line goes through the scheduler's admin API.
+    let before = live_release(&site.url, DATASET);
+    let out = ok(&s.run(Some(TOKEN), &["run", "--force"]));
+    assert!(out.contains("published release"), "{out}");
+    assert_ne!(live_release(&site.url, DATASET), before);
+    assert_eq!(releases(&s, Some(TOKEN)).1.len(), 2);
+    terminate(site);
+    assert!(!s.store().join("instance.json").exists());
+}

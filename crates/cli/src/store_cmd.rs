@@ -721,6 +721,14 @@ impl Instance {
                 "fivestar: {what} http://{addr}/ (base IRI {}){admin_note}",
                 self.state.config.base
             );
+            // RocksDB's compactions yield to queries; it starts threads lazily, so look again
+            // now and then (reading /proc/self/task: cheap).
+            tokio::spawn(async {
+                loop {
+                    fivestar_store::background::lower_rocksdb_threads();
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
+            });
             fivestar_server::serve(
                 listener,
                 admin,

@@ -108,6 +108,8 @@ impl Jobs {
         let spawned = std::thread::Builder::new()
             .name(format!("job-{kind}"))
             .spawn(move || {
+                // Queries of the live site come first (see fivestar_store::background).
+                fivestar_store::background::lower_this_thread();
                 let result =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(progress)));
                 let finished = crate::run::now().1;

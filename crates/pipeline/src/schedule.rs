@@ -123,6 +123,8 @@ pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
                 running.clone(),
             );
             std::thread::spawn(move || {
+                // Queries of the live site come first (see fivestar_store::background).
+                fivestar_store::background::lower_this_thread();
                 tracing::info!(dataset = %p.id, "scheduled run starting");
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let store: &Store = (*store).as_ref();
