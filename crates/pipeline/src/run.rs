@@ -316,13 +316,33 @@ pub fn source_path(store_dir: &Path, sha256: &str) -> PathBuf {
 }
 
 fn keep_source(store_dir: &Path, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
+    keep_with(store_dir, sha256, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// Keeps the file at `file` under `sources/` by its sha256, as fetched sources are kept (an
+/// uploaded file, say); returns the sha256.
+pub fn keep_source_file(store_dir: &Path, file: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut std::fs::File::open(file)?, &mut h)?;
+    let sum = hex::encode(h.finalize());
+    keep_with(store_dir, &sum, |tmp| std::fs::copy(file, tmp).map(|_| ()))?;
+    Ok(sum)
+}
+
+/// Writes `sources/{sha256}` through a temporary name, unless it is kept already.
+fn keep_with(
+    store_dir: &Path,
+    sha256: &str,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let path = source_path(store_dir, sha256);
     if path.exists() {
         return Ok(());
     }
     std::fs::create_dir_all(path.parent().unwrap_or(store_dir))?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
+    write(&tmp)?;
     std::fs::rename(tmp, path)
 }
 

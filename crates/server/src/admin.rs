@@ -643,7 +643,8 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
             let result = (|| {
                 let nt = ungzip(&nt)?;
                 if let Some((csv, _)) = &csv {
-                    keep_source(st2.store.dir(), csv)?;
+                    fivestar_pipeline::run::keep_source_file(st2.store.dir(), csv)
+                        .map_err(|e| format!("keeping the CSV under sources/: {e}"))?;
                 }
                 progress.stage(&ask.dataset.id, fivestar_pipeline::Stage::Load, None);
                 let request = PublishRequest {
@@ -692,24 +693,6 @@ fn ungzip(path: &std::path::Path) -> Result<PathBuf, String> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
     std::io::copy(&mut dec, &mut w).map_err(|e| format!("the ntriples part: {e}"))?;
     Ok(out)
-}
-
-/// Keeps an uploaded CSV under `sources/` by its sha256, as fetched sources are kept.
-fn keep_source(store_dir: &std::path::Path, file: &std::path::Path) -> Result<(), String> {
-    let mut f = std::fs::File::open(file).map_err(|e| e.to_string())?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| e.to_string())?;
-    let sum = hex::encode(h.finalize());
-    let kept = fivestar_pipeline::run::source_path(store_dir, &sum);
-    if kept.exists() {
-        return Ok(());
-    }
-    if let Some(parent) = kept.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    }
-    let tmp = kept.with_extension("tmp");
-    std::fs::copy(file, &tmp).map_err(|e| e.to_string())?;
-    std::fs::rename(tmp, kept).map_err(|e| e.to_string())
 }
 
 /// The dataset, or 404.
