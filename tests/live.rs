@@ -166,6 +166,11 @@ fn every_command_works_on_a_live_site_through_the_admin_api() {
 
     let site = s.serve(Some(TOKEN));
     let url = site.url.clone();
+    // A second server on the same store: a clear refusal, not RocksDB's lock error.
+    let o = s.run(Some(TOKEN), &["serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert!(e.contains("already served") && !e.contains("LOCK"), "{e}");
     let instance: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.store().join("instance.json")).unwrap()).unwrap();
     assert_eq!(instance["pid"], site.child.id());

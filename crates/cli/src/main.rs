@@ -52,13 +52,17 @@ enum Command {
     Inspect(pipeline_cmd::InspectArgs),
     /// Shows each dataset's last run, outcome, next run and staleness.
     Status(pipeline_cmd::StatusArgs),
-    /// Runs pipelines when their cron schedules say, and serves the site, in one process.
+    /// Runs pipelines when their cron schedules say, and serves the site and its admin API, in
+    /// one process that holds the store.
     Schedule(pipeline_cmd::ScheduleArgs),
     /// Validates, converts and publishes a CSV (with its CSVW metadata) as a new live release.
     Publish(store_cmd::PublishArgs),
-    /// Runs a read-only SPARQL query on the public view of the store.
+    /// Runs a read-only SPARQL query on the public view of the store (while an instance holds
+    /// the store, through its public SPARQL endpoint).
     Query(store_cmd::QueryArgs),
-    /// Serves the site: SPARQL endpoint, linked-data pages, dumps, catalogue.
+    /// Serves the site (SPARQL endpoint, linked-data pages, dumps, catalogue) and the admin API
+    /// (on when the variable `admin_token_env` names holds a token); the process then holds the
+    /// store, and the other commands go through it.
     Serve {
         /// The address to listen on (default: `bind` in fivestar.toml, else 127.0.0.1:7878).
         #[arg(long)]

@@ -658,6 +658,15 @@ impl Instance {
         max_rows: usize,
         args: &StoreArgs,
     ) -> Result<Instance, Failure> {
+        if let Some(f) = crate::live::find(&args.dir()) {
+            return Err(anyhow!(
+                "the store in {} is already served by a running instance (process {}, {}): one process holds a store",
+                args.dir().display(),
+                f.pid,
+                f.public
+            )
+            .into());
+        }
         let store = args.open()?;
         load_vocabulary(&store)?;
         let mut config = fivestar_server::Config::new(args.base());

@@ -109,6 +109,36 @@ impl Instance {
                 ),
             ));
         }
+        if inst.admin_upload_max_bytes == 0 {
+            return Err(err(
+                path,
+                "key `admin_upload_max_bytes`: 0 would refuse every upload (at least 1)",
+            ));
+        }
+        let name_ok = !inst.admin_token_env.is_empty()
+            && inst
+                .admin_token_env
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !name_ok {
+            return Err(err(
+                path,
+                format!(
+                    "key `admin_token_env`: {:?} is not an environment variable name (letters, digits, '_')",
+                    inst.admin_token_env
+                ),
+            ));
+        }
+        if let Some(a) = &inst.admin_bind {
+            if std::net::ToSocketAddrs::to_socket_addrs(a.as_str()).is_err() {
+                return Err(err(
+                    path,
+                    format!(
+                        "key `admin_bind`: {a:?} is not an address and port, like 127.0.0.1:7879"
+                    ),
+                ));
+            }
+        }
         url::Url::parse(&inst.base_iri).map_err(|e| {
             err(
                 path,
@@ -504,6 +534,32 @@ mod tests {
         Pipeline::parse(&p, text, text.as_bytes(), &|r: &str| {
             Some(dir.path().join(r))
         })
+    }
+
+    #[test]
+    fn admin_settings_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fivestar.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Instance::load(&path).map_err(|e| e.to_string())
+        };
+        let i = load("admin_bind = \"127.0.0.1:7879\"\nadmin_upload_max_bytes = 1000\n").unwrap();
+        assert_eq!(i.admin_bind.as_deref(), Some("127.0.0.1:7879"));
+        assert_eq!(i.admin_upload_max_bytes, 1000);
+        for (text, key) in [
+            ("admin_upload_max_bytes = 0", "admin_upload_max_bytes"),
+            ("admin_upload_max_bytes = -1", "admin_upload_max_bytes"),
+            ("admin_token_env = \"\"", "admin_token_env"),
+            ("admin_token_env = \"MY TOKEN\"", "admin_token_env"),
+            ("admin_bind = \"not an address\"", "admin_bind"),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(
+                e.contains("fivestar.toml") && e.contains(key),
+                "{text}: {e}"
+            );
+        }
     }
 
     #[test]
