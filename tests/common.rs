@@ -20,6 +20,27 @@ pub fn bin() -> PathBuf {
         .join("fivestar")
 }
 
+/// An HTTP client that does not follow redirects, with a generous timeout.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// Copies Trafford's spending pipeline and its data into a pipelines folder.
+pub fn copy_trafford_pipeline(pipelines: &Path) {
+    let examples = root().join("pipelines/examples");
+    std::fs::create_dir_all(pipelines.join("spending")).unwrap();
+    for file in [
+        "trafford-spending.toml",
+        "spending/trafford-spend-2024-q1.csv",
+    ] {
+        std::fs::copy(examples.join(file), pipelines.join(file)).unwrap();
+    }
+}
+
 pub const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
 
 /// A served store, stopped when dropped.

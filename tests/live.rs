@@ -25,18 +25,7 @@ impl Scratch {
         let dir = std::env::temp_dir().join(format!("fivestar-live-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let pipelines = dir.join("pipelines");
-        std::fs::create_dir_all(pipelines.join("spending")).unwrap();
-        let examples = root().join("pipelines/examples");
-        std::fs::copy(
-            examples.join("trafford-spending.toml"),
-            pipelines.join("trafford-spending.toml"),
-        )
-        .unwrap();
-        std::fs::copy(
-            examples.join("spending/trafford-spend-2024-q1.csv"),
-            pipelines.join("spending/trafford-spend-2024-q1.csv"),
-        )
-        .unwrap();
+        common::copy_trafford_pipeline(&pipelines);
         std::fs::write(
             dir.join("fivestar.toml"),
             format!(
@@ -760,6 +749,12 @@ fn schedule_is_a_live_instance_too() {
     while live_release(&site.url, DATASET).is_none() {
         assert!(Instant::now() < until, "the scheduled run never published");
         std::thread::sleep(Duration::from_millis(200));
+    }
+    // The release is live a moment before the run ends (report written, lock let go).
+    let lock = s.store().join("runs").join(DATASET).join(".lock");
+    while lock.exists() {
+        assert!(Instant::now() < until, "the scheduled run never ended");
+        std::thread::sleep(Duration::from_millis(100));
     }
     let f: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.store().join("instance.json")).unwrap()).unwrap();

@@ -558,15 +558,52 @@ fn http_source_lifecycle() {
         );
     }
 
+    // Not data: a page answered 200, a header without rows, most rows gone. Each is
+    // refused with its rule and the live release stays.
+    let full = String::from_utf8(csv_with(None)).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    let not_data: Vec<(String, &str)> = vec![
+        (
+            "<!DOCTYPE html>\n<html><body><h1>Site maintenance</h1></body></html>\n".into(),
+            "not-csv",
+        ),
+        (format!("{}\n", lines[0]), "no-rows"),
+        (format!("{}\n{}\n", lines[0], lines[1]), "shrink"),
+    ];
+    for (n, (body, rule)) in not_data.into_iter().enumerate() {
+        fx.set(Mode::Serve {
+            body: body.into_bytes(),
+            etag: format!("\"nd{n}\""),
+        });
+        let o = s.run(&["run", p]);
+        assert_eq!(o.status.code(), Some(1), "{rule}: {}", text(&o.stdout));
+        let r = s.last_report("remote");
+        assert_eq!(r["outcome"], "blocked", "{rule}");
+        assert!(
+            errors(&r)
+                .iter()
+                .any(|e| e["rule"].as_str().is_some_and(|x| x.ends_with(rule))),
+            "{rule}: {r}"
+        );
+        assert_eq!(s.live("remote").as_deref(), Some(second.as_str()), "{rule}");
+    }
+    // A source that really shrank is published when forced.
+    std::thread::sleep(Duration::from_millis(1100));
+    let o = s.run(&["run", p, "--force"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(s.payments("remote").0, 1);
+    let shrunk = s.live("remote").unwrap();
+    assert_ne!(shrunk, second);
+
     // Status shows the last run and its outcome.
     let o = s.run(&["status", "--format", "json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["dataset"], "remote");
-    assert_eq!(v[0]["last"]["outcome"], "failed");
+    assert_eq!(v[0]["last"]["outcome"], "published");
     assert_eq!(
         v[0]["last_published"]["release"].as_str(),
-        second.rsplit('/').next()
+        shrunk.rsplit('/').next()
     );
 }
 

@@ -3,17 +3,9 @@
 
 mod common;
 
-use common::start;
+use common::{client, start};
 use sha2::Digest;
 use std::time::{Duration, Instant};
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
 
 const COUNT: &str = "SELECT (COUNT(?l) AS ?n) WHERE { ?l a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }";
 

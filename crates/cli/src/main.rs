@@ -23,8 +23,9 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// Instance settings: base IRI, store, bind address, pipelines folder, fetch limits.
-    #[arg(long, global = true, default_value = "fivestar.toml")]
-    config: PathBuf,
+    /// (default: fivestar.toml in the current folder, when there is one)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -225,7 +226,21 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// The hidden first argument with which this program reads an untrusted workbook as its
+/// own child (fivestar_tidy::workbook).
+const READ_WORKBOOK: &str = "__read-workbook";
+
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == READ_WORKBOOK)
+    {
+        return ExitCode::from(fivestar_tidy::workbook::child_main().clamp(0, 255) as u8);
+    }
+    // Workbooks are read by a child process: one that exhausts memory ends that child.
+    if let Ok(me) = std::env::current_exe() {
+        fivestar_tidy::workbook::enable_isolation(me, vec![READ_WORKBOOK.to_string()]);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -256,8 +271,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let inst =
-        fivestar_pipeline::Instance::load(&cli.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let inst = match &cli.config {
+        Some(named) => fivestar_pipeline::Instance::load_from(named, true),
+        None => fivestar_pipeline::Instance::load(std::path::Path::new("fivestar.toml")),
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let _ = INSTANCE.set(inst);
     match cli.command {
         Command::Csvw { command } => csvw_command(command),

@@ -56,6 +56,9 @@ impl StoreArgs {
     }
 
     pub fn open_with(&self, settings: Settings) -> Result<Store> {
+        // Checked before the store records it.
+        fivestar_pipeline::config::check_web_iri(&settings.base)
+            .map_err(|e| anyhow!("--base-iri: {e}"))?;
         let dir = self.dir();
         Store::open(&dir, settings)
             .with_context(|| format!("opening the store in {}", dir.display()))
@@ -370,9 +373,22 @@ fn meta_path_sha(
 }
 
 pub fn query(args: QueryArgs) -> Result<u8, Failure> {
-    if let Some(public) = crate::live::public_address(&args.store.dir()) {
-        return query_live(&public, &args);
-    }
+    // Parsing and evaluation recurse over the query: on a thread with the stack the
+    // guard's limits were measured for.
+    fivestar_store::guard::on_query_thread(move || {
+        let form = fivestar_store::guard::parse(&args.query).map_err(|e| Failure {
+            code: 1,
+            error: anyhow!("{e}"),
+        })?;
+        if let Some(public) = crate::live::public_address(&args.store.dir()) {
+            return query_live(&public, &args, form);
+        }
+        query_local(&args)
+    })
+    .map_err(|e| anyhow!("{e}"))?
+}
+
+fn query_local(args: &QueryArgs) -> Result<u8, Failure> {
     let store = args.store.open()?;
     let results = store
         .query_public(&args.query, SparqlEvaluator::new())
@@ -417,13 +433,7 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
 
 /// `fivestar query` while an instance holds the store: the instance's public SPARQL endpoint
 /// answers (the same public view; its time and row limits apply, and a cut is said).
-fn query_live(public: &str, args: &QueryArgs) -> Result<u8, Failure> {
-    let parsed = spargebra::SparqlParser::new()
-        .parse_query(&args.query)
-        .map_err(|e| Failure {
-            code: 1,
-            error: anyhow!("SPARQL syntax error: {e}"),
-        })?;
+fn query_live(public: &str, args: &QueryArgs, parsed: spargebra::Query) -> Result<u8, Failure> {
     let name = match parsed {
         spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
             let f = args.format.unwrap_or(QueryFormat::Turtle);
@@ -686,12 +696,7 @@ impl Instance {
         // Uploads of a previous instance have no job any more.
         let _ = std::fs::remove_dir_all(fivestar_server::admin::uploads_dir(&args.dir()));
         Ok(Instance {
-            state: std::sync::Arc::new(fivestar_server::AppState {
-                store,
-                config,
-                metrics: fivestar_server::Metrics::default(),
-                admin,
-            }),
+            state: std::sync::Arc::new(fivestar_server::AppState::new(store, config, admin)),
             bind: bind.to_string(),
             admin_bind,
             store_dir: args.dir(),

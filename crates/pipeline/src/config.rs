@@ -93,9 +93,17 @@ impl Default for FetchSettings {
 impl Instance {
     /// Reads `path`; a missing file gives the defaults (the file is optional).
     pub fn load(path: &Path) -> Result<Instance, ConfigError> {
+        Self::load_from(path, false)
+    }
+
+    /// Reads `path`; when `required` (a file named on the command line), a missing file is
+    /// an error, else it gives the defaults.
+    pub fn load_from(path: &Path, required: bool) -> Result<Instance, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Instance::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Instance::default())
+            }
             Err(e) => return Err(err(path, e.to_string())),
         };
         let mut inst: Instance = toml::from_str(&text).map_err(|e| err(path, toml_message(&e)))?;
@@ -139,17 +147,63 @@ impl Instance {
                 ));
             }
         }
-        url::Url::parse(&inst.base_iri).map_err(|e| {
-            err(
+        check_web_iri(&inst.base_iri).map_err(|e| err(path, format!("key `base_iri`: {e}")))?;
+        let f = &inst.fetch;
+        check_seconds("fetch.connect_timeout_secs", f.connect_timeout_secs, false)
+            .and_then(|()| check_seconds("fetch.timeout_secs", f.timeout_secs, false))
+            .and_then(|()| check_seconds("fetch.backoff_secs", f.backoff_secs, true))
+            .map_err(|e| err(path, e))?;
+        if f.retries > 100 {
+            return Err(err(
                 path,
                 format!(
-                    "key `base_iri`: {:?} is not an absolute IRI ({e})",
-                    inst.base_iri
+                    "key `fetch.retries`: {} is too many (at most 100)",
+                    f.retries
                 ),
-            )
-        })?;
+            ));
+        }
+        if f.max_redirects > 50 {
+            return Err(err(
+                path,
+                format!(
+                    "key `fetch.max_redirects`: {} is too many (at most 50)",
+                    f.max_redirects
+                ),
+            ));
+        }
+        if f.max_bytes == 0 {
+            return Err(err(
+                path,
+                "key `fetch.max_bytes`: 0 would refuse every source (at least 1)",
+            ));
+        }
         Ok(inst)
     }
+}
+
+/// An http(s) IRI with a host: what a base IRI or a licence must be (pages link to them, so
+/// a `javascript:` or `data:` IRI is refused here).
+pub fn check_web_iri(value: &str) -> Result<(), String> {
+    let u =
+        url::Url::parse(value).map_err(|e| format!("{value:?} is not an absolute IRI ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "{value:?} is not an http or https IRI (like https://council.example/data)"
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds within (0, a day], as a timeout must be.
+fn check_seconds(name: &str, v: f64, zero_ok: bool) -> Result<(), String> {
+    let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+    if !(v.is_finite() && low_ok && v <= 86_400.0) {
+        return Err(format!(
+            "key `{name}`: {v} is not a number of seconds from {} to 86400",
+            if zero_ok { "0" } else { "just above 0" }
+        ));
+    }
+    Ok(())
 }
 
 /// The message of a TOML error: the key path, line and column are in it.
@@ -208,6 +262,17 @@ pub struct Rules {
     pub unique: Vec<String>,
     /// Columns that must be present and non-empty in every row.
     pub required: Vec<String>,
+    /// The share of the live release's rows a new release may lose (0 to 1; default 0.5):
+    /// a source that shrinks more is refused unless the run is forced.
+    pub allow_shrink: Option<f64>,
+}
+
+impl Rules {
+    pub const DEFAULT_ALLOW_SHRINK: f64 = 0.5;
+
+    pub fn allow_shrink(&self) -> f64 {
+        self.allow_shrink.unwrap_or(Self::DEFAULT_ALLOW_SHRINK)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -388,8 +453,7 @@ impl Pipeline {
         let licence = match raw.licence {
             None => OGL_V3.to_string(),
             Some(l) => {
-                url::Url::parse(&l)
-                    .map_err(|e| key("licence", format!("{l:?} is not an IRI ({e})")))?;
+                check_web_iri(&l).map_err(|e| key("licence", e))?;
                 l
             }
         };
@@ -468,13 +532,24 @@ impl Pipeline {
                 Ok::<_, ConfigError>((s, cron))
             })
             .transpose()?;
-        if let Some(t) = raw.source.timeout_secs {
-            if !(t > 0.0 && t.is_finite()) {
+        if let Some(a) = raw.rules.allow_shrink {
+            if !(0.0..=1.0).contains(&a) {
                 return Err(key(
-                    "source.timeout_secs",
-                    "must be a positive number".into(),
+                    "rules.allow_shrink",
+                    format!("must be a share from 0 to 1 (0.5 lets half the rows go), not {a}"),
                 ));
             }
+        }
+        if let Some(t) = raw.source.timeout_secs {
+            if let Err(e) = check_seconds("source.timeout_secs", t, false) {
+                return Err(key("source.timeout_secs", e));
+            }
+        }
+        if raw.source.max_bytes == Some(0) {
+            return Err(key(
+                "source.max_bytes",
+                "0 would refuse every source (at least 1)".into(),
+            ));
         }
         Ok(Pipeline {
             file: path.to_path_buf(),
@@ -553,6 +628,18 @@ mod tests {
             ("admin_token_env = \"\"", "admin_token_env"),
             ("admin_token_env = \"MY TOKEN\"", "admin_token_env"),
             ("admin_bind = \"not an address\"", "admin_bind"),
+            ("base_iri = \"javascript:alert(1)\"", "base_iri"),
+            ("base_iri = \"not an iri\"", "base_iri"),
+            ("[fetch]\ntimeout_secs = -1", "fetch.timeout_secs"),
+            ("[fetch]\ntimeout_secs = nan", "fetch.timeout_secs"),
+            (
+                "[fetch]\nconnect_timeout_secs = 1e300",
+                "fetch.connect_timeout_secs",
+            ),
+            ("[fetch]\nbackoff_secs = inf", "fetch.backoff_secs"),
+            ("[fetch]\nretries = 4294967295", "fetch.retries"),
+            ("[fetch]\nretries = -1", "retries"),
+            ("[fetch]\nmax_bytes = 0", "fetch.max_bytes"),
         ] {
             let e = load(text).unwrap_err();
             assert!(
@@ -560,6 +647,11 @@ mod tests {
                 "{text}: {e}"
             );
         }
+        // A file named on the command line must exist; the default one may be missing.
+        let missing = dir.path().join("nope.toml");
+        assert!(Instance::load(&missing).is_ok());
+        let e = Instance::load_from(&missing, true).unwrap_err().to_string();
+        assert!(e.contains("nope.toml"), "{e}");
     }
 
     #[test]
@@ -666,6 +758,26 @@ personal = "allow"
                 "url = \"spend.csv\"",
                 "url = \"ftp://x/y.csv\"",
                 "source.url",
+            ),
+            (
+                "schedule =",
+                "licence = \"javascript:alert(1)\"\nschedule =",
+                "licence",
+            ),
+            (
+                "format = \"csv\"\n[columns",
+                "format = \"csv\"\ntimeout_secs = 1e300\n[columns",
+                "source.timeout_secs",
+            ),
+            (
+                "format = \"csv\"\n[columns",
+                "format = \"csv\"\ntimeout_secs = nan\n[columns",
+                "source.timeout_secs",
+            ),
+            (
+                "format = \"csv\"\n[columns",
+                "format = \"csv\"\n[rules]\nallow_shrink = 1.5\n[columns",
+                "rules.allow_shrink",
             ),
         ] {
             let e = parse(&OK.replace(from, to)).unwrap_err();

@@ -73,6 +73,7 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
         sheet,
         encoding: None,
         delimiter: None,
+        limits: Default::default(),
     };
     let mut notes = Vec::new();
     let grid = fivestar_tidy::read(bytes, &options, &mut notes)

@@ -83,6 +83,9 @@ pub struct RunSummary {
     /// The first error, for `fivestar status`.
     #[serde(default)]
     pub message: Option<String>,
+    /// Data rows in the release (published runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
 }
 
 /// What fivestar remembers about a dataset between runs.
@@ -264,6 +267,11 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
             .iter()
             .find(|p| p.severity == Severity::Error)
             .map(crate::report::problem_line),
+        rows: report
+            .facts
+            .iter()
+            .find(|(k, _)| k == "rows")
+            .and_then(|(_, v)| v.parse().ok()),
     };
     if report.outcome != Outcome::Unchanged {
         let run_dir = dir.join(&run_id);
@@ -450,6 +458,7 @@ fn execute(
         sheet: pipeline.source.sheet.clone(),
         encoding: pipeline.source.encoding.clone(),
         delimiter: None,
+        limits: Default::default(),
     };
     let grid = match fivestar_tidy::read(&bytes, &read_options, &mut notes) {
         Ok(g) => g,
@@ -488,6 +497,32 @@ fn execute(
     }
     push_notes(report, notes, &source_name);
     progress.advance(dataset, table.rows.len() as u64);
+    // Not data: a header without rows would replace the live release with nothing, and a
+    // source that lost most of its rows is more likely broken than reformed.
+    if table.rows.is_empty() {
+        report.problems.push(*fail(
+            "no-rows",
+            format!("{source_name} has a header row but no data rows: there is nothing to publish"),
+        ));
+        return Ok(Outcome::Blocked);
+    }
+    let live_rows = state.last_published.as_ref().and_then(|s| s.rows);
+    if let Some(live) = live_rows.filter(|_| !options.force) {
+        let rows = table.rows.len() as u64;
+        let allowed = pipeline.rules.allow_shrink();
+        let lost = live.saturating_sub(rows) as f64 / live.max(1) as f64;
+        if lost > allowed {
+            report.problems.push(*fail(
+                "shrink",
+                format!(
+                    "{source_name} has {rows} rows; the live release has {live} ({:.0}% fewer, and at most {:.0}% may go): run with --force, or set allow_shrink in [rules], if the source really shrank",
+                    lost * 100.0,
+                    allowed * 100.0
+                ),
+            ));
+            return Ok(Outcome::Blocked);
+        }
+    }
 
     // Redaction, the personal-data screen and the pipeline's rules.
     lap(report, "tidy");

@@ -196,6 +196,7 @@ mod tests {
             errors: 0,
             warnings: 0,
             message: None,
+            rows: None,
         });
         state.last_checked = Some("2026-11-22T06:01:00Z".into());
         assert_eq!(due_at(&p, &state, now), Some(t("2026-11-23T06:00:00Z")));

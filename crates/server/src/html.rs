@@ -83,6 +83,35 @@ fn labels(store: &Store, iris: &[String]) -> HashMap<String, String> {
     out
 }
 
+/// Whether a link may point there: http(s), mailto, or a path on this site. An IRI with any
+/// other scheme (`javascript:`, `data:`…) is shown as text, never as a link.
+fn linkable(href: &str) -> bool {
+    let lower = href.trim_start().to_ascii_lowercase();
+    ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        || (href.starts_with('/') && !href.starts_with("//"))
+}
+
+/// `<a>` to `href` when [`linkable`], else the text alone (titled with the IRI).
+fn link(class: &str, href: &str, title: &str, text: &str) -> String {
+    let class = if class.is_empty() {
+        String::new()
+    } else {
+        format!(" class=\"{class}\"")
+    };
+    if linkable(href) {
+        format!(
+            "<a{class} href=\"{}\" title=\"{}\">{}</a>",
+            esc(href),
+            esc(title),
+            esc(text)
+        )
+    } else {
+        format!("<span{class} title=\"{}\">{}</span>", esc(title), esc(text))
+    }
+}
+
 /// A link to a term: local IRIs go to their page; labels replace bare IRIs.
 fn term_html(t: &Term, base: &str, labels: &HashMap<String, String>) -> String {
     match t {
@@ -93,12 +122,7 @@ fn term_html(t: &Term, base: &str, labels: &HashMap<String, String>) -> String {
                 None => iri.to_string(),
             };
             let text = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
-            format!(
-                "<a class=\"iri\" href=\"{}\" title=\"{}\">{}</a>",
-                esc(&href),
-                esc(iri),
-                esc(&text)
-            )
+            link("iri", &href, iri, &text)
         }
         Term::BlankNode(b) => format!("<span class=\"muted\">_:{}</span>", esc(b.as_str())),
         Term::Literal(l) => {
@@ -253,7 +277,7 @@ pub async fn home(State(st): State<Arc<AppState>>) -> Response {
             let publisher = d
                 .publisher
                 .as_ref()
-                .map(|p| format!("<a href=\"{}\">{}</a>", esc(p), esc(labels.get(p).unwrap_or(p))))
+                .map(|p| link("", p, p, labels.get(p).unwrap_or(p)))
                 .unwrap_or_default();
             let licence = d
                 .licence
@@ -264,7 +288,7 @@ pub async fn home(State(st): State<Arc<AppState>>) -> Response {
                     } else {
                         labels.get(l).cloned().unwrap_or_else(|| l.clone())
                     };
-                    format!("<a href=\"{}\">{}</a>", esc(l), esc(&name))
+                    link("", l, l, &name)
                 })
                 .unwrap_or_default();
             rows.push_str(&format!(
@@ -496,9 +520,9 @@ fn run_warnings(store_dir: &std::path::Path, dataset: &str, release: &str) -> St
 }
 
 /// Starts YASGUI (served from /assets, no CDN) on the page's query; if it cannot start (no
-/// JavaScript, a load error), the plain form stays.
-const YASGUI_START: &str = r#"<script>
-(function () {
+/// JavaScript, a load error), the plain form stays. A file, not an inline script, so the
+/// Content-Security-Policy can allow scripts from this site only.
+const YASGUI_START: &str = r#"(function () {
   try {
     if (!window.Yasgui) { return; }
     var query = document.getElementById("plain-query").value;
@@ -515,7 +539,7 @@ const YASGUI_START: &str = r#"<script>
     document.getElementById("yasgui").hidden = true;
   }
 })();
-</script>"#;
+"#;
 
 /// The vendored YASGUI build (MIT; see assets/yasgui/README.md).
 pub async fn asset(Path(name): Path<String>) -> Response {
@@ -528,6 +552,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             include_bytes!("../assets/yasgui/yasgui.min.css"),
             "text/css; charset=utf-8",
         ),
+        "start.js" => (YASGUI_START.as_bytes(), "text/javascript; charset=utf-8"),
         _ => return error(StatusCode::NOT_FOUND, "no such asset"),
     };
     (
@@ -554,8 +579,30 @@ catalogue and the vocabularies.</p>\
 <p><label>Results as <select name=\"format\"><option value=\"json\">JSON</option><option value=\"xml\">XML</option>\
 <option value=\"csv\">CSV</option><option value=\"tsv\">TSV</option><option value=\"turtle\">Turtle (CONSTRUCT)</option>\
 </select></label> <button type=\"submit\">Run query</button></p></form></div>\
-<script src=\"/assets/yasgui/yasgui.min.js\"></script>{YASGUI_START}",
+<script src=\"/assets/yasgui/yasgui.min.js\"></script><script src=\"/assets/yasgui/start.js\"></script>",
         esc(&q)
     );
     page_response(page("Query", &body))
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn only_web_and_mail_iris_are_links() {
+        assert!(link("", "https://example.org/a", "t", "x").starts_with("<a "));
+        assert!(link("", "mailto:data@council.gov.uk", "t", "x").starts_with("<a "));
+        assert!(link("", "/doc/x", "t", "x").starts_with("<a "));
+        for bad in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,<b>",
+            "//evil.example/",
+            "vbscript:x",
+        ] {
+            let h = link("iri", bad, bad, "x");
+            assert!(h.starts_with("<span") && !h.contains("href"), "{bad}: {h}");
+        }
+    }
 }

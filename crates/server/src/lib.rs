@@ -37,6 +37,10 @@ pub struct Config {
     pub query_timeout: Duration,
     /// At most this many result rows (or triples) are returned.
     pub max_rows: usize,
+    /// Queries evaluated at once, at most; more wait in turn.
+    pub max_concurrent_queries: usize,
+    /// How long a query waits for its turn before a 503.
+    pub query_queue_wait: Duration,
 }
 
 impl Config {
@@ -45,6 +49,11 @@ impl Config {
             base: base.into().trim_end_matches('/').to_string(),
             query_timeout: Duration::from_secs(30),
             max_rows: 100_000,
+            max_concurrent_queries: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_mul(2)
+                .max(4),
+            query_queue_wait: Duration::from_secs(10),
         }
     }
 }
@@ -56,6 +65,21 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The admin API (off without a token).
     pub admin: Admin,
+    /// One permit a query being evaluated.
+    pub query_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config, admin: Admin) -> AppState {
+        let slots = config.max_concurrent_queries.max(1);
+        AppState {
+            store,
+            config,
+            metrics: Metrics::default(),
+            admin,
+            query_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+        }
+    }
 }
 
 impl AsRef<Store> for AppState {
@@ -106,7 +130,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(cors)
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Scripts, styles, images and connections from this site only (YASGUI sets inline styles,
+/// so styles may be inline); no framing; no plugins; forms post here.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The security headers of every answer.
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ] {
+        if !h.contains_key(name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    r
 }
 
 /// The router of the admin API's own address (`admin_bind`): the admin API and `/health`.
@@ -121,6 +167,7 @@ pub fn admin_router(state: Arc<AppState>) -> Router {
                 admin::guard(s, true, req, next)
             },
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
 

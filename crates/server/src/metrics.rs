@@ -22,6 +22,8 @@ pub struct Metrics {
     /// route → (bucket counts, sum of seconds, count).
     latency: Mutex<BTreeMap<String, Histogram>>,
     pub query_timeouts: AtomicU64,
+    /// Queries answered 503 because every query slot stayed busy.
+    pub queries_turned_away: AtomicU64,
 }
 
 fn route_of(path: &str) -> String {
@@ -95,6 +97,14 @@ pub async fn render(State(st): State<Arc<AppState>>) -> Response {
     out.push_str(&format!(
         "fivestar_sparql_query_timeouts_total {}\n",
         st.metrics.query_timeouts.load(Ordering::Relaxed)
+    ));
+    out.push_str(
+        "# HELP fivestar_sparql_queries_turned_away_total Queries refused because every query slot stayed busy.\n",
+    );
+    out.push_str("# TYPE fivestar_sparql_queries_turned_away_total counter\n");
+    out.push_str(&format!(
+        "fivestar_sparql_queries_turned_away_total {}\n",
+        st.metrics.queries_turned_away.load(Ordering::Relaxed)
     ));
     (
         [(

@@ -4,25 +4,48 @@ use axum::http::{header, HeaderMap};
 use fivestar_store::oxigraph::io::RdfFormat;
 use fivestar_store::oxigraph::sparql::results::QueryResultsFormat;
 
+/// The Accept header: media ranges with q > 0, best first, and those refused with q=0.
+/// `None` without the header (anything goes).
+struct Accept {
+    wanted: Vec<(String, f32)>,
+    refused: Vec<String>,
+}
+
+fn accept(headers: &HeaderMap) -> Option<Accept> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    let (mut wanted, mut refused) = (Vec::new(), Vec::new());
+    for part in accept.split(',') {
+        let mut bits = part.split(';');
+        let media = bits.next().unwrap_or("").trim().to_ascii_lowercase();
+        if media.is_empty() {
+            continue;
+        }
+        let q = bits
+            .filter_map(|b| b.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .filter(|q| q.is_finite())
+            .unwrap_or(1.0);
+        if q > 0.0 {
+            wanted.push((media, q));
+        } else {
+            refused.push(media);
+        }
+    }
+    wanted.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+    Some(Accept { wanted, refused })
+}
+
 /// Media ranges of the Accept header, best first.
 fn accepted(headers: &HeaderMap) -> Vec<(String, f32)> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, f32)> = accept
-        .split(',')
-        .filter_map(|part| {
-            let mut bits = part.split(';');
-            let media = bits.next()?.trim().to_ascii_lowercase();
-            let q = bits
-                .filter_map(|b| b.trim().strip_prefix("q="))
-                .find_map(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (!media.is_empty() && q > 0.0).then_some((media, q))
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
-    out
+    accept(headers).map(|a| a.wanted).unwrap_or_default()
+}
+
+/// The first of `choices` (media type, format) the client did not refuse with q=0.
+fn first_not_refused<F: Copy>(a: &Accept, choices: &[(&str, F)]) -> Option<F> {
+    choices
+        .iter()
+        .find(|(m, _)| !a.refused.iter().any(|r| r == m))
+        .map(|(_, f)| *f)
 }
 
 pub fn rdf_format(name: &str) -> Option<RdfFormat> {
@@ -87,20 +110,33 @@ pub fn graph_format(headers: &HeaderMap, param: Option<&str>) -> Result<RdfForma
     if let Some(p) = param {
         return rdf_format(p).ok_or_else(|| format!("format {p:?} is not an RDF format here"));
     }
-    let acc = accepted(headers);
-    for (media, _) in &acc {
+    let Some(a) = accept(headers) else {
+        return Ok(RdfFormat::Turtle);
+    };
+    let jsonld = RdfFormat::JsonLd {
+        profile: Default::default(),
+    };
+    let any = [
+        ("text/turtle", RdfFormat::Turtle),
+        ("application/n-triples", RdfFormat::NTriples),
+        ("application/ld+json", jsonld),
+        ("application/rdf+xml", RdfFormat::RdfXml),
+    ];
+    for (media, _) in &a.wanted {
         if let Some(f) = rdf_format(media) {
             return Ok(f);
         }
-        if media == "*/*" || media == "text/*" || media == "text/html" {
-            return Ok(RdfFormat::Turtle);
+        let wildcard = match media.as_str() {
+            "*/*" | "text/html" => &any[..],
+            "text/*" => &any[..1],
+            "application/*" => &any[1..],
+            _ => continue,
+        };
+        if let Some(f) = first_not_refused(&a, wildcard) {
+            return Ok(f);
         }
     }
-    if acc.is_empty() {
-        Ok(RdfFormat::Turtle)
-    } else {
-        Err("none of the accepted media types can carry a graph".into())
-    }
+    Err("none of the accepted media types can carry a graph".into())
 }
 
 /// The best results format for solutions or a boolean.
@@ -111,18 +147,70 @@ pub fn solutions_format(
     if let Some(p) = param {
         return results_format(p).ok_or_else(|| format!("format {p:?} is not a results format"));
     }
-    let acc = accepted(headers);
-    for (media, _) in &acc {
+    let Some(a) = accept(headers) else {
+        return Ok(QueryResultsFormat::Json);
+    };
+    let any = [
+        ("application/sparql-results+json", QueryResultsFormat::Json),
+        ("application/sparql-results+xml", QueryResultsFormat::Xml),
+        ("text/csv", QueryResultsFormat::Csv),
+        ("text/tab-separated-values", QueryResultsFormat::Tsv),
+    ];
+    for (media, _) in &a.wanted {
         if let Some(f) = results_format(media) {
+            if !a.refused.iter().any(|r| r == media) {
+                return Ok(f);
+            }
+        }
+        let wildcard = match media.as_str() {
+            "*/*" | "text/html" => &any[..],
+            "application/*" => &any[..2],
+            "text/*" => &any[2..],
+            _ => continue,
+        };
+        if let Some(f) = first_not_refused(&a, wildcard) {
             return Ok(f);
         }
-        if media == "*/*" || media == "application/*" || media == "text/html" {
-            return Ok(QueryResultsFormat::Json);
-        }
     }
-    if acc.is_empty() {
-        Ok(QueryResultsFormat::Json)
-    } else {
-        Err("none of the accepted media types can carry query results".into())
+    Err("none of the accepted media types can carry query results".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(accept: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, accept.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn q_zero_refuses() {
+        assert!(solutions_format(&with("text/csv;q=0, */*;q=0"), None).is_err());
+        assert!(graph_format(&with("text/turtle;q=0, */*;q=0"), None).is_err());
+        assert_eq!(
+            solutions_format(&with("application/sparql-results+json;q=0, */*"), None),
+            Ok(QueryResultsFormat::Xml)
+        );
+        assert_eq!(
+            graph_format(&with("*/*;q=0.5, text/turtle;q=0"), None),
+            Ok(RdfFormat::NTriples)
+        );
+        assert_eq!(
+            solutions_format(&HeaderMap::new(), None),
+            Ok(QueryResultsFormat::Json)
+        );
+        assert_eq!(
+            solutions_format(&with("text/*"), None),
+            Ok(QueryResultsFormat::Csv)
+        );
+        assert_eq!(
+            solutions_format(
+                &with("text/csv;q=0.2, application/sparql-results+xml"),
+                None
+            ),
+            Ok(QueryResultsFormat::Xml)
+        );
     }
 }

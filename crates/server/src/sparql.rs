@@ -16,6 +16,16 @@ use sha2::Digest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// Why a query got no answer.
+enum Failure {
+    /// An update sent as a query.
+    Update,
+    /// Refused before evaluation: syntax, or past the guard's limits.
+    Refused(String),
+    NotAcceptable(String),
+    Query(String),
+}
+
 enum Output {
     Rdf(RdfFormat),
     Results(QueryResultsFormat),
@@ -162,13 +172,17 @@ pub(crate) fn etag(state: &str, parts: &[&str]) -> String {
     format!("\"{}\"", &hex::encode(h.finalize())[..32])
 }
 
-/// 304 Not Modified when the client already holds `tag`.
-pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
-    let held = headers
+/// Whether the client already holds `tag`.
+fn headers_hold(headers: &HeaderMap, tag: &str) -> bool {
+    headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    held.then(|| {
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
+}
+
+/// 304 Not Modified when the client already holds `tag`.
+pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
+    headers_hold(headers, tag).then(|| {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
         if let Ok(v) = HeaderValue::from_str(tag) {
             r.headers_mut().insert(header::ETAG, v);
@@ -272,56 +286,86 @@ pub async fn handle(
     };
     let defaults = get("default-graph-uri");
     let named = get("named-graph-uri");
-    let parsed = match spargebra::SparqlParser::new().parse_query(&query) {
-        Ok(q) => q,
-        Err(e) => {
-            if spargebra::SparqlParser::new().parse_update(&query).is_ok() {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "this endpoint is read-only: updates (LOAD, INSERT, DELETE…) are not accepted",
-                );
-            }
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("SPARQL syntax error: {e}"),
-            );
-        }
-    };
-    let output = match parsed {
-        spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
-            match negotiate::graph_format(&headers, format.as_deref()) {
-                Ok(f) => Output::Rdf(f),
-                Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
-            }
-        }
-        _ => match negotiate::solutions_format(&headers, format.as_deref()) {
-            Ok(f) => Output::Results(f),
-            Err(e) => return error(StatusCode::NOT_ACCEPTABLE, &e),
-        },
-    };
-    let format_key = match &output {
-        Output::Rdf(f) => negotiate::media_type(*f),
-        Output::Results(f) => negotiate::results_media_type(*f),
-    };
-    // ETag from the live state: a repeated query on an unchanged store is answered 304.
+    // Both negotiations now; which applies depends on the query's form.
+    let graph_output = negotiate::graph_format(&headers, format.as_deref());
+    let results_output = negotiate::solutions_format(&headers, format.as_deref());
     let st2 = st.clone();
     let state = match blocking(move || st2.store.state_tag().map_err(|e| e.to_string())).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let tag = etag(
-        &state,
-        &[&query, format_key, &defaults.join(" "), &named.join(" ")],
-    );
-    if let Some(r) = not_modified(&headers, &tag) {
+    // At most `max_concurrent_queries` at once; others wait their turn for a while.
+    let Ok(Ok(slot)) = tokio::time::timeout(
+        st.config.query_queue_wait,
+        st.query_slots.clone().acquire_owned(),
+    )
+    .await
+    else {
+        st.metrics
+            .queries_turned_away
+            .fetch_add(1, Ordering::Relaxed);
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the endpoint is answering as many queries as it can: try again in a moment",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         return r;
-    }
+    };
+    // Parsing and evaluation recurse over the query: they run on a thread whose stack
+    // holds the deepest query the guard lets in.
     let token = CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
     let st2 = st.clone();
     let t2 = token.clone();
-    let task =
-        tokio::task::spawn_blocking(move || run(&st2, &query, &defaults, &named, output, t2));
-    let answer = match tokio::time::timeout(st.config.query_timeout, task).await {
+    let request_headers = headers.clone();
+    let spawned = fivestar_store::guard::spawn_query_thread(move || {
+        let _slot = slot;
+        let outcome = (|| {
+            let parsed = match fivestar_store::guard::parse(&query) {
+                Ok(q) => q,
+                Err(fivestar_store::guard::Refused::Syntax(e)) => {
+                    return Err(if fivestar_store::guard::parse_update(&query) {
+                        Failure::Update
+                    } else {
+                        Failure::Refused(format!("SPARQL syntax error: {e}"))
+                    });
+                }
+                Err(e) => return Err(Failure::Refused(e.to_string())),
+            };
+            let output = match parsed {
+                spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
+                    graph_output.map(Output::Rdf)
+                }
+                _ => results_output.map(Output::Results),
+            }
+            .map_err(Failure::NotAcceptable)?;
+            drop(parsed);
+            let format_key = match &output {
+                Output::Rdf(f) => negotiate::media_type(*f),
+                Output::Results(f) => negotiate::results_media_type(*f),
+            };
+            // ETag from the live state: a repeated query on an unchanged store is 304.
+            let tag = etag(
+                &state,
+                &[&query, format_key, &defaults.join(" "), &named.join(" ")],
+            );
+            if headers_hold(&request_headers, &tag) {
+                return Ok((None, tag));
+            }
+            run(&st2, &query, &defaults, &named, output, t2)
+                .map(|a| (Some(a), tag))
+                .map_err(Failure::Query)
+        })();
+        let _ = tx.send(outcome);
+    });
+    if let Err(e) = spawned {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("no query thread: {e}"),
+        );
+    }
+    let (answer, tag) = match tokio::time::timeout(st.config.query_timeout, rx).await {
         Err(_) => {
             token.cancel();
             st.metrics.query_timeouts.fetch_add(1, Ordering::Relaxed);
@@ -333,8 +377,21 @@ pub async fn handle(
                 ),
             );
         }
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        Ok(Ok(Err(e))) => {
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the query thread stopped",
+            )
+        }
+        Ok(Ok(Err(Failure::Update))) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "this endpoint is read-only: updates (LOAD, INSERT, DELETE…) are not accepted",
+            )
+        }
+        Ok(Ok(Err(Failure::Refused(e)))) => return error(StatusCode::BAD_REQUEST, &e),
+        Ok(Ok(Err(Failure::NotAcceptable(e)))) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+        Ok(Ok(Err(Failure::Query(e)))) => {
             let lower = e.to_ascii_lowercase();
             return if lower.contains("service") {
                 error(
@@ -348,6 +405,10 @@ pub async fn handle(
             };
         }
         Ok(Ok(Ok(a))) => a,
+    };
+    let Some(answer) = answer else {
+        return not_modified(&headers, &tag)
+            .unwrap_or_else(|| StatusCode::NOT_MODIFIED.into_response());
     };
     let mut r = (StatusCode::OK, answer.body).into_response();
     revalidatable(&mut r, answer.content_type, &tag);

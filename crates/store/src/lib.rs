@@ -15,13 +15,14 @@ pub mod background;
 mod backup;
 mod catalog;
 mod dumps;
+pub mod guard;
 
 pub use backup::{read_backup, restore, BackupInfo};
 
 pub use oxigraph;
 
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, Term};
+use oxigraph::model::{GraphName, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
@@ -415,7 +416,9 @@ impl Store {
 
     /// As [`Store::query_public`], with the SPARQL Protocol's `default-graph-uri` and
     /// `named-graph-uri`: graphs outside the public view are dropped, so nothing else can
-    /// be reached. Empty lists mean the whole public view.
+    /// be reached. Empty lists mean the query's own `FROM` and `FROM NAMED` (also kept
+    /// within the public view), and without those the whole public view. As the Protocol
+    /// says, graphs given by the request replace the query's.
     pub fn query_public_with(
         &self,
         query: &str,
@@ -424,21 +427,42 @@ impl Store {
         named_graphs: &[String],
     ) -> Result<QueryResults<'static>> {
         let public = self.public_graphs()?;
-        let pick = |asked: &[String]| -> Vec<NamedNode> {
-            if asked.is_empty() {
-                public.clone()
-            } else {
-                public
-                    .iter()
-                    .filter(|g| asked.iter().any(|a| a == g.as_str()))
-                    .cloned()
-                    .collect()
-            }
+        let within = |asked: &[String]| -> Vec<NamedNode> {
+            public
+                .iter()
+                .filter(|g| asked.iter().any(|a| a == g.as_str()))
+                .cloned()
+                .collect()
         };
-        let (default, named) = (pick(default_graphs), pick(named_graphs));
         let mut prepared = evaluator
             .with_default_service_handler(NoService)
             .parse_query(query)?;
+        let (default, named) = if !default_graphs.is_empty() || !named_graphs.is_empty() {
+            // The request's dataset; a list it leaves empty is the whole public view.
+            let or_all = |asked: &[String]| {
+                if asked.is_empty() {
+                    public.clone()
+                } else {
+                    within(asked)
+                }
+            };
+            (or_all(default_graphs), or_all(named_graphs))
+        } else if prepared.dataset().is_default_dataset() {
+            (public.clone(), public.clone())
+        } else {
+            // FROM or FROM NAMED: that dataset, within the public view (with FROM alone
+            // there are no named graphs; with FROM NAMED alone the default graph is empty).
+            let own = prepared.dataset();
+            let from = own.default_graph_graphs().unwrap_or_default();
+            let from_named = own.available_named_graphs().unwrap_or_default();
+            let in_from = |g: &&NamedNode| from.contains(&GraphName::NamedNode((*g).clone()));
+            let in_from_named =
+                |g: &&NamedNode| from_named.contains(&NamedOrBlankNode::NamedNode((*g).clone()));
+            (
+                public.iter().filter(in_from).cloned().collect(),
+                public.iter().filter(in_from_named).cloned().collect(),
+            )
+        };
         let dataset = prepared.dataset_mut();
         dataset.set_default_graph(default.into_iter().map(Into::into).collect());
         dataset.set_available_named_graphs(named.into_iter().map(Into::into).collect());

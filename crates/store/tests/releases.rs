@@ -182,6 +182,33 @@ fn the_public_view_hides_drafts_and_other_graphs() {
         &format!("SELECT * WHERE {{ GRAPH <{BASE}/graph/spending/draft> {{ ?s ?p ?o }} }}")
     )
     .is_empty());
+    // FROM and FROM NAMED choose among the public graphs and reach nothing else.
+    let tag = "SELECT DISTINCT ?t WHERE { ?s <http://example.org/tag> ?t }";
+    let from = |g: &str| tag.replace("WHERE", &format!("FROM <{BASE}/graph/{g}> WHERE"));
+    assert_eq!(strings(&store, &from("spending/r1")), vec!["\"live\""]);
+    assert!(strings(&store, &from("catalog")).is_empty());
+    assert!(strings(&store, &from("spending/draft")).is_empty());
+    assert!(strings(
+        &store,
+        &format!("SELECT ?g FROM NAMED <{BASE}/graph/spending/draft> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}")
+    )
+    .is_empty());
+    assert_eq!(
+        strings(
+            &store,
+            &format!("SELECT DISTINCT ?g FROM NAMED <{BASE}/graph/catalog> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}")
+        ),
+        vec![format!("<{BASE}/graph/catalog>")]
+    );
+    // FROM NAMED alone leaves the default graph empty.
+    assert!(strings(
+        &store,
+        &tag.replace(
+            "WHERE",
+            &format!("FROM NAMED <{BASE}/graph/spending/r1> WHERE")
+        )
+    )
+    .is_empty());
     drop(store);
     // Reopening removes the orphan.
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();

@@ -14,6 +14,7 @@ mod decode;
 mod read;
 mod table;
 pub mod values;
+pub mod workbook;
 
 pub use decode::{decode, Decoded};
 pub use read::{read, sniff_format, Format, Grid, ReadOptions};
@@ -23,7 +24,7 @@ pub use values::{DateOrder, ValueKind};
 use serde::Serialize;
 
 /// How serious a [`Note`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A change made and reported (an encoding decoded, a blank row removed).

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::io::Cursor;
 
 /// The formats tidy reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -66,6 +66,8 @@ pub struct ReadOptions {
     pub encoding: Option<String>,
     /// A declared delimiter (CSV); detected when `None`.
     pub delimiter: Option<u8>,
+    /// Limits on workbooks, checked before they are read.
+    pub limits: crate::workbook::Limits,
 }
 
 /// Text cells as read, each row with its source row number.
@@ -115,12 +117,27 @@ pub fn read(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
     };
     match format {
         Format::Csv => read_csv(bytes, options, notes),
-        f => read_workbook(bytes, f, options, notes),
+        f => crate::workbook::read(bytes, f, options, notes),
     }
 }
 
 fn read_csv(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Result<Grid, Note> {
     let decoded = decode(bytes, options.encoding.as_deref(), notes)?;
+    if let Some(kind) = not_csv(&decoded.text) {
+        let head: String = decoded
+            .text
+            .trim_start()
+            .chars()
+            .take(60)
+            .filter(|c| !c.is_control())
+            .collect();
+        return Err(Note::error(
+            "not-csv",
+            format!(
+                "the source is {kind}, not CSV (it starts {head:?}): a moved or broken download?"
+            ),
+        ));
+    }
     let text = normalize_line_endings(&decoded.text, notes);
     let delimiter = match options.delimiter {
         Some(d) => d,
@@ -257,6 +274,28 @@ fn sniff_delimiter(text: &str) -> u8 {
     best.0
 }
 
+/// What a body that was meant to be CSV looks like instead: an HTML page (an error or
+/// login page answered with 200), XML, or JSON.
+fn not_csv(text: &str) -> Option<&'static str> {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    let lower: String = t.chars().take(64).collect::<String>().to_ascii_lowercase();
+    if ["<!doctype html", "<html", "<head", "<body", "<!--"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return Some("an HTML page");
+    }
+    if lower.starts_with("<?xml") || lower.starts_with("<!doctype") {
+        return Some("an XML document");
+    }
+    if (t.starts_with('{') || t.starts_with('['))
+        && serde_json::from_str::<serde_json::Value>(t).is_ok()
+    {
+        return Some("a JSON document");
+    }
+    None
+}
+
 fn count_outside_quotes(line: &str, c: u8) -> usize {
     let mut quoted = false;
     let mut n = 0;
@@ -270,7 +309,8 @@ fn count_outside_quotes(line: &str, c: u8) -> usize {
     n
 }
 
-fn read_workbook(
+/// Reads a workbook in this process (after [`crate::workbook::check`]).
+pub(crate) fn read_workbook_here(
     bytes: &[u8],
     format: Format,
     options: &ReadOptions,
@@ -334,6 +374,17 @@ fn read_workbook(
             (name, range)
         }
     };
+    let (height, width) = range.get_size();
+    let cells = (height as u64).saturating_mul(width as u64);
+    if cells > options.limits.max_cells {
+        return Err(Note::error(
+            "workbook-limit",
+            format!(
+                "sheet {name} spans {height} rows × {width} columns ({cells} cells); at most {} cells are read (max_cells)",
+                options.limits.max_cells
+            ),
+        ));
+    }
     let (row0, col0) = range.start().unwrap_or((0, 0));
     if col0 > 0 {
         notes.push(Note::info(
@@ -449,6 +500,34 @@ fn number_text(f: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pages_and_documents_are_not_csv() {
+        let read = |body: &str| {
+            super::read(
+                body.as_bytes(),
+                &super::ReadOptions::default(),
+                &mut Vec::new(),
+            )
+        };
+        for (body, kind) in [
+            (
+                "<!DOCTYPE html><html><body>Moved</body></html>\n",
+                "HTML page",
+            ),
+            ("\u{feff}  <html lang=en>\n<p>a,b</p>", "HTML page"),
+            ("<?xml version=\"1.0\"?><error/>", "XML document"),
+            ("{\"error\": \"not found\"}", "JSON document"),
+            ("[{\"a\": 1}, {\"a\": 2}]", "JSON document"),
+        ] {
+            let e = read(body).unwrap_err();
+            assert_eq!(e.rule, "not-csv");
+            assert!(e.message.contains(kind), "{}", e.message);
+        }
+        // A CSV that happens to start with a bracket is still a CSV.
+        assert!(read("[ref],amount\n1,2\n").is_ok());
+        assert!(read("a,b\n<1>,2\n").is_ok());
+    }
+
     use super::*;
 
     #[test]
