@@ -41,6 +41,9 @@ pub fn copy_trafford_pipeline(pipelines: &Path) {
     }
 }
 
+/// The admin token of the sites [`start`] serves.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
+
 pub const EXAMPLE: &str = "pipelines/examples/spending/trafford-spend-2024-q1.csv-metadata.json";
 
 /// A served store, stopped when dropped.
@@ -64,6 +67,15 @@ pub fn start(name: &str, extra: &[&str]) -> Site {
 
 /// As [`start`], publishing the example as each of `releases` in turn: the last is live.
 pub fn start_with(name: &str, releases: &[&str], extra: &[&str]) -> Site {
+    start_full(name, releases, extra, None)
+}
+
+/// As [`start`], the server started by `sh` after `setup` (e.g. `ulimit -Sn 1024`).
+pub fn start_after(name: &str, setup: &str, extra: &[&str]) -> Site {
+    start_full(name, &["r1"], extra, Some(setup))
+}
+
+fn start_full(name: &str, releases: &[&str], extra: &[&str], setup: Option<&str>) -> Site {
     let dir = std::env::temp_dir().join(format!("fivestar-serve-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -84,8 +96,19 @@ pub fn start_with(name: &str, releases: &[&str], extra: &[&str]) -> Site {
         base,
     ];
     args.extend_from_slice(extra);
-    let mut child = Command::new(bin())
+    let mut command = match setup {
+        None => Command::new(bin()),
+        Some(setup) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("{setup} && exec \"$0\" \"$@\""))
+                .arg(bin());
+            c
+        }
+    };
+    let mut child = command
         .current_dir(root())
+        .env("FIVESTAR_ADMIN_TOKEN", ADMIN_TOKEN)
         .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -329,3 +329,95 @@ fn pages_carry_security_headers_and_bad_settings_are_refused() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nope/fivestar.toml"));
 }
+
+/// A fivestar.toml with `settings`, for a site started by [`start`].
+fn config_file(name: &str, settings: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("fivestar-{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, settings).unwrap();
+    path
+}
+
+#[test]
+fn idle_sockets_past_the_descriptor_limit_leave_the_site_answering() {
+    // The server starts with 1,024 descriptors (raising to the hard limit is allowed).
+    let site = common::start_after("fds", "ulimit -Sn 1024", &[]);
+    let addr = site.url.trim_start_matches("http://").to_string();
+    let idle: Vec<std::net::TcpStream> = (0..1100)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", site.child.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert!(!open_files.contains(" 1024 "), "{open_files}");
+    still_answers(&client(), &site.url);
+    drop(idle);
+}
+
+#[test]
+fn slow_and_surplus_connections_are_closed() {
+    use std::io::{Read, Write};
+    let config = config_file("conns", "header_timeout_secs = 1\nmax_connections = 16\n");
+    let site = start("conns", &["--config", config.to_str().unwrap()]);
+    let addr = site.url.trim_start_matches("http://").to_string();
+    // A request whose headers never end is closed after the header timeout.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the half-sent request stayed open"
+    );
+    // Past the connection cap: 503 at once, not a hang.
+    let held: Vec<std::net::TcpStream> = (0..16)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = client().get(format!("{}/health", site.url)).send().unwrap();
+    assert_eq!(r.status(), 503);
+    // The idle ones are closed by the header timeout; then the site answers again.
+    std::thread::sleep(Duration::from_millis(1500));
+    still_answers(&client(), &site.url);
+    drop(held);
+    let _ = std::fs::remove_file(config);
+}
+
+#[test]
+fn a_client_past_its_query_rate_is_told_to_wait() {
+    let config = config_file(
+        "rate",
+        "sparql_requests_per_minute = 60\nrate_limit_loopback = true\n",
+    );
+    let site = start("rate", &["--config", config.to_str().unwrap()]);
+    let c = client();
+    // Bursts of 10 are allowed at 60 a minute; the next is 429 with Retry-After.
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| {
+            c.get(format!("{}/sparql", site.url))
+                .query(&[("query", "ASK {}")])
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert_eq!(&statuses[..10], &[200; 10]);
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+    let r = c
+        .get(format!("{}/sparql", site.url))
+        .query(&[("query", "ASK {}")])
+        .send()
+        .unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    // Pages are not limited.
+    assert_eq!(
+        c.get(format!("{}/", site.url)).send().unwrap().status(),
+        200
+    );
+    let _ = std::fs::remove_file(config);
+}

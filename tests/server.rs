@@ -242,8 +242,12 @@ fn a_slow_query_times_out_while_others_answer() {
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("stopped after"), "{text}");
     assert!(took < Duration::from_secs(10), "{took:?}");
+    // The metrics are for the operator: the admin token, or nothing.
+    let anonymous = c.get(format!("{}/metrics", site.url)).send().unwrap();
+    assert_eq!(anonymous.status(), 401);
     let metrics = c
         .get(format!("{}/metrics", site.url))
+        .bearer_auth(common::ADMIN_TOKEN)
         .send()
         .unwrap()
         .text()

@@ -683,6 +683,14 @@ impl Instance {
         config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
         config.max_rows = max_rows.max(1);
         let inst = crate::instance();
+        // As many descriptors as the system lets this process have; connections stay below.
+        let descriptors = fivestar_server::conn::raise_descriptor_limit();
+        config.max_connections =
+            fivestar_server::conn::connections_allowed(inst.max_connections, descriptors);
+        config.header_read_timeout = std::time::Duration::from_secs_f64(inst.header_timeout_secs);
+        config.sparql_per_minute = inst.sparql_requests_per_minute;
+        config.rate_limit_loopback = inst.rate_limit_loopback;
+        config.metrics_public = inst.metrics_public;
         let mut admin = fivestar_server::Admin::new(
             std::sync::Arc::new(inst.clone()),
             &inst.admin_token_env,

@@ -42,6 +42,16 @@ pub struct Instance {
     /// The bulk loader's memory target when publishing, in megabytes: more is faster on
     /// large releases (fewer files for RocksDB to compact), less bounds memory.
     pub loader_memory_mb: usize,
+    /// Connections the site serves at once (beyond: 503); kept below the descriptor limit.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds (idle connections close too).
+    pub header_timeout_secs: f64,
+    /// Queries a client may send to `/sparql` a minute (0: no limit).
+    pub sparql_requests_per_minute: u32,
+    /// Whether loopback clients are rate-limited too (they are exempt by default).
+    pub rate_limit_loopback: bool,
+    /// Whether `/metrics` is public (by default it needs the admin token).
+    pub metrics_public: bool,
     pub fetch: FetchSettings,
 }
 
@@ -56,6 +66,11 @@ impl Default for Instance {
             admin_bind: None,
             admin_upload_max_bytes: 512 * 1024 * 1024,
             loader_memory_mb: fivestar_store::DEFAULT_LOADER_MEMORY_MB,
+            max_connections: 4096,
+            header_timeout_secs: 10.0,
+            sparql_requests_per_minute: 600,
+            rate_limit_loopback: false,
+            metrics_public: false,
             fetch: FetchSettings::default(),
         }
     }
@@ -148,6 +163,17 @@ impl Instance {
             }
         }
         check_web_iri(&inst.base_iri).map_err(|e| err(path, format!("key `base_iri`: {e}")))?;
+        check_seconds("header_timeout_secs", inst.header_timeout_secs, false)
+            .map_err(|e| err(path, e))?;
+        if inst.max_connections < 16 {
+            return Err(err(
+                path,
+                format!(
+                    "key `max_connections`: {} is too few (at least 16)",
+                    inst.max_connections
+                ),
+            ));
+        }
         let f = &inst.fetch;
         check_seconds("fetch.connect_timeout_secs", f.connect_timeout_secs, false)
             .and_then(|()| check_seconds("fetch.timeout_secs", f.timeout_secs, false))
@@ -640,6 +666,8 @@ mod tests {
             ("[fetch]\nretries = 4294967295", "fetch.retries"),
             ("[fetch]\nretries = -1", "retries"),
             ("[fetch]\nmax_bytes = 0", "fetch.max_bytes"),
+            ("max_connections = 3", "max_connections"),
+            ("header_timeout_secs = 0", "header_timeout_secs"),
         ] {
             let e = load(text).unwrap_err();
             assert!(

@@ -98,6 +98,11 @@ impl Admin {
         &self.off
     }
 
+    /// Whether the request carries the admin token (`Authorization: Bearer TOKEN`).
+    pub fn authenticates(&self, headers: &axum::http::HeaderMap) -> bool {
+        bearer(headers).is_some_and(|t| self.accepts(t))
+    }
+
     /// Whether `given` is the token, in time that does not depend on where they differ.
     fn accepts(&self, given: &str) -> bool {
         let Some(want) = &self.token else {
@@ -125,6 +130,18 @@ fn unauthorized(message: &str) -> Response {
     r
 }
 
+/// The bearer token of a request.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
 fn is_admin_path(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
@@ -143,16 +160,7 @@ pub async fn guard(
     if !st.admin.is_on() {
         return unauthorized(&st.admin.off);
     }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    match given {
+    match bearer(req.headers()) {
         None => unauthorized("the admin API needs Authorization: Bearer TOKEN"),
         Some(t) if !st.admin.accepts(t) => unauthorized("the admin token is not right"),
         Some(_) if !admin_here => fail(

@@ -6,10 +6,12 @@
 //! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
 
 pub mod admin;
+pub mod conn;
 mod graphs;
 mod html;
 mod metrics;
 mod negotiate;
+mod ratelimit;
 mod sparql;
 
 use axum::body::Body;
@@ -41,6 +43,16 @@ pub struct Config {
     pub max_concurrent_queries: usize,
     /// How long a query waits for its turn before a 503.
     pub query_queue_wait: Duration,
+    /// Connections served at once, at most (beyond: 503 and closed).
+    pub max_connections: usize,
+    /// A request's headers must arrive within this; also closes idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// Requests a client may make to `/sparql` a minute (0: no limit).
+    pub sparql_per_minute: u32,
+    /// Whether the rate limit applies to loopback clients too (a proxy on the same machine).
+    pub rate_limit_loopback: bool,
+    /// Whether `/metrics` is public (else it needs the admin token).
+    pub metrics_public: bool,
 }
 
 impl Config {
@@ -54,6 +66,11 @@ impl Config {
                 .saturating_mul(2)
                 .max(4),
             query_queue_wait: Duration::from_secs(10),
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            sparql_per_minute: 600,
+            rate_limit_loopback: false,
+            metrics_public: false,
         }
     }
 }
@@ -67,6 +84,8 @@ pub struct AppState {
     pub admin: Admin,
     /// One permit a query being evaluated.
     pub query_slots: Arc<tokio::sync::Semaphore>,
+    /// Requests to `/sparql` by client, for the rate limit.
+    pub rate: ratelimit::RateLimit,
 }
 
 impl AppState {
@@ -78,6 +97,7 @@ impl AppState {
             metrics: Metrics::default(),
             admin,
             query_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            rate: ratelimit::RateLimit::default(),
         }
     }
 }
@@ -101,7 +121,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dataset/{id}", get(html::dataset))
         .route("/query", get(html::query_page))
         .route("/assets/yasgui/{name}", get(html::asset))
-        .route("/sparql", get(sparql::handle).post(sparql::handle))
+        .route(
+            "/sparql",
+            get(sparql::handle).post(sparql::handle).route_layer(
+                axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit),
+            ),
+        )
         .route("/id/{*path}", get(see_other))
         .route("/doc/{*path}", get(document))
         .route("/def/fivestar", get(own_vocabulary))
@@ -193,7 +218,7 @@ pub async fn shutdown_signal() {
 }
 
 /// Serves the site on `listener` (and the admin API on `admin`, when it has its own address)
-/// until `shutdown` resolves.
+/// until `shutdown` resolves, under the connection limits of [`conn`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     admin: Option<tokio::net::TcpListener>,
@@ -204,18 +229,20 @@ pub async fn serve(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let public =
-        axum::serve(listener, router(state.clone())).with_graceful_shutdown(stopped(rx.clone()));
+    let limits = conn::Limits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+    };
     tokio::spawn(async move {
         shutdown.await;
         let _ = tx.send(true);
     });
+    let public = conn::serve(listener, router(state.clone()), limits, stopped(rx.clone()));
     match admin {
         None => public.await,
         Some(a) => {
-            let admin = axum::serve(a, admin_router(state)).with_graceful_shutdown(stopped(rx));
-            use std::future::IntoFuture;
-            let (p, a) = tokio::join!(public.into_future(), admin.into_future());
+            let admin = conn::serve(a, admin_router(state), limits, stopped(rx));
+            let (p, a) = tokio::join!(public, admin);
             p.and(a)
         }
     }

@@ -60,7 +60,20 @@ pub async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
     response
 }
 
-pub async fn render(State(st): State<Arc<AppState>>) -> Response {
+/// Prometheus metrics: for the admin token only, unless `metrics_public` (they tell an
+/// attacker which queries time out and how busy the site is).
+pub async fn render(State(st): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
+    if !st.config.metrics_public && !st.admin.authenticates(&headers) {
+        let mut r = crate::error(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "the metrics need Authorization: Bearer TOKEN (the admin token), or metrics_public = true in fivestar.toml",
+        );
+        r.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"fivestar admin\""),
+        );
+        return r;
+    }
     let mut out = String::new();
     out.push_str("# HELP fivestar_http_requests_total HTTP requests by route and status.\n");
     out.push_str("# TYPE fivestar_http_requests_total counter\n");
