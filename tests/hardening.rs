@@ -421,3 +421,31 @@ fn a_client_past_its_query_rate_is_told_to_wait() {
     );
     let _ = std::fs::remove_file(config);
 }
+
+#[test]
+fn only_files_of_recorded_releases_are_downloadable() {
+    let site = start("dumps", &[]);
+    let c = client();
+    let dumps = site.dir.join("store/dumps");
+    // As a publish under way (or one killed) leaves them: a release the catalogue lacks.
+    for name in ["r9.nt.gz", "r9.csv", "latest.nt.gz.tmp123"] {
+        std::fs::write(dumps.join("trafford-spending").join(name), "not released").unwrap();
+        let r = c
+            .get(format!("{}/dumps/trafford-spending/{name}", site.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 404, "{name}");
+    }
+    for name in ["r1.nt.gz", "latest.nt.gz", "latest.csv.sha256"] {
+        let r = c
+            .get(format!("{}/dumps/trafford-spending/{name}", site.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+    }
+    let r = c
+        .get(format!("{}/dumps/all.nq.gz", site.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -308,6 +308,19 @@ fn ragged_invalid_and_personal_files_are_blocked_with_rows() {
         !txt.contains("jsmith@example.org") && !txt.contains("900123"),
         "{txt}"
     );
+    // Nor does anything else left of the run: only its report stays.
+    let runs = s.store().join("runs/personal");
+    let run = runs.join(s.last_report("personal")["run"].as_str().unwrap());
+    let mut kept: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["report.html", "report.json", "report.txt"]);
+    // The files of a killed run (no report) are removed by the next run.
+    let killed = runs.join("20200101t000000z");
+    std::fs::create_dir_all(&killed).unwrap();
+    std::fs::write(killed.join("personal.nt"), "a lot of triples").unwrap();
 
     // Redacting the column lets it publish, without the personal data.
     s.pipeline(
@@ -320,6 +333,7 @@ fn ragged_invalid_and_personal_files_are_blocked_with_rows() {
         s.dir.join("pipelines/personal.toml").to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o.stdout));
+    assert!(!killed.exists(), "the killed run's files are left");
     let nt = s.run(&[
         "query",
         "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",

@@ -244,6 +244,9 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
             return report;
         }
     };
+    // Runs killed before their report: their intermediate files (a gigabyte for a big
+    // source) are of no use to anyone. (The lock says no other run of this dataset is on.)
+    remove_killed_runs(&dir);
     let mut state = load_state(store_dir, &dataset);
     let outcome = execute(ctx, pipeline, options, &mut state, &mut report);
     report.outcome = match outcome {
@@ -278,6 +281,9 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
         if let Err(e) = write_report(&run_dir, &report) {
             tracing::error!(dataset, error = %e, "cannot store the run's report");
         }
+        // The report stays; the clean table, its metadata and the N-Triples go: a published
+        // release has its own copies under dumps/, and a blocked one may hold personal data.
+        keep_only_reports(&run_dir);
     }
     if !options.validate_only {
         match report.outcome {
@@ -305,6 +311,43 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
     }
     progress.finish(&dataset, report.outcome);
     report
+}
+
+const REPORT_FILES: [&str; 3] = ["report.json", "report.txt", "report.html"];
+
+/// Removes every file of a finished run but its report.
+fn keep_only_reports(run_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !REPORT_FILES.iter().any(|r| name == *r) {
+            let p = e.path();
+            let removed = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            if let Err(err) = removed {
+                tracing::warn!(file = %p.display(), error = %err, "cannot remove a run's file");
+            }
+        }
+    }
+}
+
+/// Removes the folders of runs that never wrote a report (killed).
+fn remove_killed_runs(dataset_runs: &Path) {
+    let Ok(entries) = std::fs::read_dir(dataset_runs) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.join("report.json").exists() {
+            tracing::info!(run = %p.display(), "removing the files of a killed run");
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
 }
 
 fn write_report(dir: &Path, report: &Report) -> std::io::Result<()> {

@@ -532,23 +532,18 @@ async fn dump(
         return error(StatusCode::NOT_FOUND, "no such dump");
     }
     // Nothing of a withdrawn dataset is downloadable, earlier releases included: withdrawal
-    // is how a dataset that turned out to hold personal data is taken down.
-    if let Some((dataset, _)) = path.split_once('/') {
-        let (st2, dataset) = (st.clone(), dataset.to_string());
-        let withdrawn = blocking(move || {
-            Ok(st2
-                .store
-                .datasets()
-                .map_err(|e| e.to_string())?
-                .iter()
-                .any(|d| d.id == dataset && d.live.is_none()))
-        })
-        .await;
-        match withdrawn {
-            Ok(true) => return error(StatusCode::GONE, "this dataset is withdrawn"),
-            Ok(false) => {}
-            Err(r) => return r,
+    // is how a dataset that turned out to hold personal data is taken down. Nor is a file no
+    // recorded release owns (a release still loading, or left by a crash).
+    let (st2, p2) = (st.clone(), path.clone());
+    match blocking(move || st2.store.dump_status(&p2).map_err(|e| e.to_string())).await {
+        Ok(fivestar_store::DumpStatus::Public) => {}
+        Ok(fivestar_store::DumpStatus::Withdrawn) => {
+            return error(StatusCode::GONE, "this dataset is withdrawn")
         }
+        Ok(fivestar_store::DumpStatus::Unknown) => {
+            return error(StatusCode::NOT_FOUND, "no such dump")
+        }
+        Err(r) => return r,
     }
     let gzip = path.ends_with(".gz");
     let content_type = match fivestar_store::dump_media_type(&path) {

@@ -48,10 +48,42 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
+/// Where files are written before they are renamed into `dumps/`: the store's `tmp/`,
+/// beside `dumps/` (the same file system, never served; emptied when the store opens).
+pub fn tmp_dir(dumps: &Path) -> PathBuf {
+    dumps.parent().unwrap_or(dumps).join("tmp")
+}
+
+/// A temporary name in [`tmp_dir`] for the file at `path` under `dumps`.
+fn tmp_path(dumps: &Path, path: &Path) -> Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = tmp_dir(dumps);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(dir.join(format!("{}.{n}.{name}", std::process::id())))
+}
+
+/// The names under a dataset's folder that belong to `release`.
+pub fn release_file_names(release: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for base in [
+        format!("{release}.nt.gz"),
+        format!("{release}.csv"),
+        format!("{release}-metadata.json"),
+        quads_name(release),
+    ] {
+        names.push(format!("{base}.sha256"));
+        names.push(base);
+    }
+    names
+}
+
+/// The names of the `latest` files (and their checksums).
+pub fn is_latest_name(name: &str) -> bool {
+    ["latest.nt.gz", "latest.csv", "latest-metadata.json"]
+        .iter()
+        .any(|l| name == *l || name.strip_suffix(".sha256") == Some(l))
 }
 
 /// Writes `path` atomically through `fill`, with its `.sha256` beside it.
@@ -64,7 +96,7 @@ fn write_file(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
-    let tmp = tmp_path(&path);
+    let tmp = tmp_path(dir, &path)?;
     let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     let mut w = Hashing {
         inner: BufWriter::new(file),
@@ -86,7 +118,7 @@ fn write_file(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let sum_path = path.with_file_name(format!("{name}.sha256"));
-    let sum_tmp = tmp_path(&sum_path);
+    let sum_tmp = tmp_path(dir, &sum_path)?;
     std::fs::write(&sum_tmp, format!("{sha}  {name}\n")).map_err(io(&sum_tmp))?;
     std::fs::rename(&sum_tmp, &sum_path).map_err(io(&sum_path))?;
     Ok(DumpFile {
@@ -330,25 +362,28 @@ pub fn latest_files(dir: &Path, dataset: &str, release: &str) -> Result<Vec<Dump
     Ok(out)
 }
 
-/// Points the `latest` names at `release`.
+/// Points the `latest` names at `release`. Each file is replaced by a rename, so a reader
+/// gets the old file or the new one, never none; names the release lacks (a CSV) go.
 pub fn write_latest(store: &Store, dataset: &str, release: &str) -> Result<()> {
     let dir = store.dumps_dir();
     let ds_dir = dir.join(dataset);
-    remove_latest(&dir, dataset)?;
     for ext in [".nt.gz", ".csv"] {
         let src = ds_dir.join(format!("{release}{ext}"));
+        let name = format!("{dataset}/latest{ext}");
         if src.is_file() {
-            write_file(&dir, &format!("{dataset}/latest{ext}"), |w| {
-                copy_into(&src, w)
-            })?;
+            write_file(&dir, &name, |w| copy_into(&src, w))?;
+        } else {
+            remove_with_sum(&dir.join(&name))?;
         }
+        crate::crash_point("latest-partial");
     }
     let meta = ds_dir.join(format!("{release}-metadata.json"));
+    let name = format!("{dataset}/latest-metadata.json");
     if meta.is_file() {
         let bytes = retarget_metadata(&meta, "latest.csv")?;
-        write_file(&dir, &format!("{dataset}/latest-metadata.json"), |w| {
-            w.write_all(&bytes).map_err(io(&meta))
-        })?;
+        write_file(&dir, &name, |w| w.write_all(&bytes).map_err(io(&meta)))?;
+    } else {
+        remove_with_sum(&dir.join(&name))?;
     }
     Ok(())
 }

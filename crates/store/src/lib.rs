@@ -186,6 +186,51 @@ pub struct Store {
     /// while a backup copies it: a rollback, withdraw, removal, backup or the end of a publish
     /// never interleave. A publish's load, the long part, runs outside it.
     switch: std::sync::Mutex<()>,
+    /// Graphs of interrupted publishes being removed in the background (see
+    /// [`Store::open`]); a publish into one of them waits until it is gone.
+    cleaning: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)>,
+}
+
+/// A test hook: when `FIVESTAR_TEST_CRASH_AT` names this point, the process aborts here, as
+/// a kill -9 would stop it (the crash tests of `tests/releases.rs` use it).
+pub(crate) fn crash_point(name: &str) {
+    if std::env::var("FIVESTAR_TEST_CRASH_AT").is_ok_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
+/// Removes a graph 10,000 quads at a time (one transaction each), then its name.
+fn remove_graph_in_batches(
+    db: &oxigraph::store::Store,
+    graph: NamedNodeRef<'_>,
+) -> std::result::Result<(), oxigraph::store::StorageError> {
+    loop {
+        let batch: Vec<oxigraph::model::Quad> = db
+            .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(graph)))
+            .take(10_000)
+            .collect::<std::result::Result<_, _>>()?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut t = db.start_transaction()?;
+        for q in &batch {
+            t.remove(q);
+        }
+        t.commit()?;
+    }
+    db.remove_named_graph(graph)?;
+    Ok(())
+}
+
+/// What a path under `/dumps/` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpStatus {
+    /// A file of the live public view: `all.nq.gz`, a `latest` file, a recorded release's.
+    Public,
+    /// A file of a withdrawn dataset: nothing of it is served.
+    Withdrawn,
+    /// Not a published file (a release being loaded, left by a crash, or unknown).
+    Unknown,
 }
 
 /// Refuses every SERVICE call: the public store makes no outbound requests. (Oxigraph is
@@ -259,9 +304,143 @@ impl Store {
             dir,
             settings,
             switch: std::sync::Mutex::default(),
+            cleaning: Default::default(),
         };
-        store.remove_orphans()?;
+        store.recover()?;
         Ok(store)
+    }
+
+    /// Brings the files back in line with the catalogue after a crash, in this order:
+    /// temporary files go; a switch that was under way (its journal is there) has its
+    /// `latest.*` and `all.nq.gz` rewritten from the catalogue as it is, so they agree with
+    /// it whichever side of the switch the crash fell; dumps of releases the catalogue does
+    /// not record go; graphs of unrecorded releases are removed in the background (a big one
+    /// takes minutes, and it is invisible meanwhile).
+    fn recover(&self) -> Result<()> {
+        let tmp = dumps::tmp_dir(&self.dumps_dir());
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        }
+        let journal = self.journal_path();
+        if let Ok(dataset) = std::fs::read_to_string(&journal) {
+            let dataset = dataset.trim();
+            if !dataset.is_empty() {
+                tracing::warn!(
+                    dataset,
+                    "a switch was interrupted: rewriting the public files"
+                );
+                self.public_files_for(dataset)?;
+            }
+            std::fs::remove_file(&journal).map_err(io(&journal))?;
+        }
+        self.remove_unrecorded_dumps()?;
+        self.remove_orphans_in_background()
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join("switch.journal")
+    }
+
+    /// Notes, durably, that the live state of `dataset` is about to change.
+    fn begin_switch(&self, dataset: &str) -> Result<()> {
+        let journal = self.journal_path();
+        let tmp = self.dir.join("switch.journal.new");
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        std::io::Write::write_all(&mut f, dataset.as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &journal).map_err(io(&journal))
+    }
+
+    fn end_switch(&self) -> Result<()> {
+        let journal = self.journal_path();
+        match std::fs::remove_file(&journal) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&journal)(e)),
+        }
+    }
+
+    /// `latest.*` of `dataset` and `all.nq.gz` as the catalogue says they are now.
+    fn public_files_for(&self, dataset: &str) -> Result<()> {
+        match self.find(dataset).ok().and_then(|d| d.live) {
+            Some(live) => dumps::write_latest(self, dataset, &live)?,
+            None => dumps::remove_latest(&self.dumps_dir(), dataset)?,
+        }
+        crash_point("latest-written");
+        dumps::write_all(self)
+    }
+
+    /// What a path under `/dumps/` is (see [`DumpStatus`]).
+    pub fn dump_status(&self, path: &str) -> Result<DumpStatus> {
+        if path == "all.nq.gz" || path == "all.nq.gz.sha256" {
+            return Ok(DumpStatus::Public);
+        }
+        let Some((dataset, name)) = path.split_once('/') else {
+            return Ok(DumpStatus::Unknown);
+        };
+        let Some(d) = self.datasets()?.into_iter().find(|d| d.id == dataset) else {
+            return Ok(DumpStatus::Unknown);
+        };
+        if d.live.is_none() {
+            return Ok(DumpStatus::Withdrawn);
+        }
+        let recorded = dumps::is_latest_name(name)
+            || d.releases.iter().any(|r| {
+                dumps::release_file_names(&r.release)
+                    .iter()
+                    .any(|n| n == name)
+            });
+        Ok(if recorded {
+            DumpStatus::Public
+        } else {
+            DumpStatus::Unknown
+        })
+    }
+
+    /// Removes files under `dumps/` that no recorded release owns: those of a publish
+    /// interrupted before its release was recorded, and stray temporary files.
+    fn remove_unrecorded_dumps(&self) -> Result<()> {
+        let dumps = self.dumps_dir();
+        let datasets = self.datasets()?;
+        let Ok(entries) = std::fs::read_dir(&dumps) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !path.is_dir() {
+                if name != "all.nq.gz" && name != "all.nq.gz.sha256" {
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                }
+                continue;
+            }
+            let Some(d) = datasets.iter().find(|d| d.id == name) else {
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+                continue;
+            };
+            let owned: std::collections::HashSet<String> = d
+                .releases
+                .iter()
+                .flat_map(|r| dumps::release_file_names(&r.release))
+                .collect();
+            for f in std::fs::read_dir(&path).map_err(io(&path))?.flatten() {
+                let n = f.file_name().to_string_lossy().into_owned();
+                if !dumps::is_latest_name(&n) && !owned.contains(&n) {
+                    tracing::info!(file = %f.path().display(), "removing a dump no release owns");
+                    std::fs::remove_file(f.path()).map_err(io(&f.path()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the graphs of interrupted publishes are removed.
+    pub fn wait_for_cleanup(&self) {
+        let (lock, done) = &*self.cleaning;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !g.is_empty() {
+            g = done.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -300,15 +479,16 @@ impl Store {
     }
 
     /// Release graphs with no catalogue entry: left by a crash between loading and making
-    /// live. They were never visible; remove them.
-    fn remove_orphans(&self) -> Result<()> {
+    /// live. They were never visible; they are removed on a background thread (at low
+    /// priority, in transactions of 10,000 quads, so memory stays small and opening is quick).
+    fn remove_orphans_in_background(&self) -> Result<()> {
         let prefix = format!("{}/graph/", self.settings.base);
         let known: std::collections::HashSet<String> = self
             .datasets()?
             .into_iter()
             .flat_map(|d| d.releases.into_iter().map(|r| r.graph))
             .collect();
-        let graphs: Vec<NamedNode> = self
+        let orphans: Vec<NamedNode> = self
             .db
             .named_graphs()
             .filter_map(|g| match g {
@@ -316,17 +496,40 @@ impl Store {
                 Ok(_) => None,
                 Err(e) => Some(Err(e)),
             })
-            .collect::<Result<_, _>>()?;
-        for g in graphs {
-            let s = g.as_str();
-            if s.starts_with(&prefix)
-                && s != self.catalog_graph()
-                && s != self.vocab_graph()
-                && !known.contains(s)
-            {
-                self.db.remove_named_graph(g.as_ref())?;
-            }
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|g| {
+                let s = g.as_str();
+                s.starts_with(&prefix)
+                    && s != self.catalog_graph()
+                    && s != self.vocab_graph()
+                    && !known.contains(s)
+            })
+            .collect();
+        if orphans.is_empty() {
+            return Ok(());
         }
+        {
+            let mut g = self.cleaning.0.lock().unwrap_or_else(|e| e.into_inner());
+            g.extend(orphans.iter().map(|o| o.as_str().to_string()));
+        }
+        let db = self.db.clone();
+        let cleaning = self.cleaning.clone();
+        std::thread::Builder::new()
+            .name("fivestar-orphans".into())
+            .spawn(move || {
+                background::lower_this_thread();
+                for graph in orphans {
+                    if let Err(e) = remove_graph_in_batches(&db, graph.as_ref()) {
+                        tracing::error!(graph = graph.as_str(), error = %e, "removing the graph of an interrupted publish");
+                    }
+                    let (lock, done) = &*cleaning;
+                    let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    g.retain(|x| x != graph.as_str());
+                    done.notify_all();
+                }
+            })
+            .map_err(|e| Error::Invalid(format!("cannot start the clean-up thread: {e}")))?;
         Ok(())
     }
 
@@ -591,6 +794,14 @@ impl Publisher for Store {
         // distinct counts. The public `.nt.gz`, CSV and metadata are copied on a third thread:
         // what is downloaded is what is loaded.
         let graph = NamedNode::new_unchecked(self.graph_iri(&req.dataset.id, &req.release));
+        // A graph of the same name left by an interrupted publish may still be going.
+        {
+            let (lock, done) = &*self.cleaning;
+            let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+            while g.iter().any(|x| x == graph.as_str()) {
+                g = done.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+        }
         let dumps_dir = self.dumps_dir();
         let (files, member, loaded) = std::thread::scope(|scope| {
             let files = scope.spawn(|| {
@@ -666,18 +877,26 @@ impl Publisher for Store {
             outside_links: distinct.outside_links,
         });
         lap("VoID statistics");
-        // 4. Catalogue entry and the switch to live, in one transaction.
+        crash_point("loaded");
+        // 4. Catalogue entry and the switch to live, in one transaction, in a journal that
+        // brings the public files along even if the process dies on the way (see `recover`).
         let _switch = self.switching();
+        if let Err(e) = self.begin_switch(&req.dataset.id) {
+            discard();
+            return Err(e);
+        }
         let recorded = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)
             .and_then(|latest| catalog::record_release(self, req, &files, &latest, &stats, &stars));
         if let Err(e) = recorded {
             discard();
+            let _ = self.end_switch();
             return Err(e);
         }
+        crash_point("switched");
         lap("catalogue and switch");
         // 5. Stable names for the live state.
-        dumps::write_latest(self, &req.dataset.id, &req.release)?;
-        dumps::write_all(self)?;
+        self.public_files_for(&req.dataset.id)?;
+        self.end_switch()?;
         lap("latest and all.nq.gz");
         // Within the side-by-side phase: how long each half took.
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
@@ -694,9 +913,10 @@ impl Publisher for Store {
     fn withdraw(&self, dataset: &str) -> Result<()> {
         let _switch = self.switching();
         self.find(dataset)?;
+        self.begin_switch(dataset)?;
         catalog::switch_live(self, dataset, None, &[])?;
-        dumps::remove_latest(&self.dumps_dir(), dataset)?;
-        dumps::write_all(self)
+        self.public_files_for(dataset)?;
+        self.end_switch()
     }
 
     fn rollback(&self, dataset: &str, release: &str) -> Result<()> {
@@ -706,9 +926,10 @@ impl Publisher for Store {
             return Err(Error::Invalid(format!("no release {dataset}/{release}")));
         }
         let latest = dumps::latest_files(&self.dumps_dir(), dataset, release)?;
+        self.begin_switch(dataset)?;
         catalog::switch_live(self, dataset, Some(release), &latest)?;
-        dumps::write_latest(self, dataset, release)?;
-        dumps::write_all(self)
+        self.public_files_for(dataset)?;
+        self.end_switch()
     }
 }
 

@@ -210,8 +210,9 @@ fn the_public_view_hides_drafts_and_other_graphs() {
     )
     .is_empty());
     drop(store);
-    // Reopening removes the orphan.
+    // Reopening removes the orphan (in the background: it was never visible).
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store.wait_for_cleanup();
     let graphs: Vec<String> = store
         .db()
         .named_graphs()
@@ -557,6 +558,114 @@ fn crash_child() {
     std::fs::write(dir.join("finished"), "").unwrap();
 }
 
+/// The child of `a_kill_at_each_step_of_a_publish_leaves_consistent_files`: publishes r2
+/// (with a CSV) over r1 and dies where `FIVESTAR_TEST_CRASH_AT` says.
+#[test]
+fn crash_step_child() {
+    let Ok(dir) = std::env::var("FIVESTAR_CRASH_STEP_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let req = with_csv(&dir, request(ntriples(&dir, "b.nt", 5, "after"), "r2"));
+    store.publish(&req).unwrap();
+}
+
+/// What a reader may rely on at any time: the catalogue's files are there with its sizes and
+/// checksums, `all.nq.gz` matches its checksum and holds the live release (and no other),
+/// nothing is downloadable for a release the catalogue lacks, and no temporary file is left.
+fn files_agree_with_the_catalogue(store: &Store, dumps: &Path, live: &str, other: &str) {
+    catalogue_tells_the_truth(store, dumps);
+    check_sum(&dumps.join("all.nq.gz"));
+    let mut all = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(
+            std::fs::File::open(dumps.join("all.nq.gz")).unwrap(),
+        ),
+        &mut all,
+    )
+    .unwrap();
+    assert!(all.contains(&format!("<{BASE}/graph/spending/{live}>")));
+    assert!(!all.contains(&format!("<{BASE}/graph/spending/{other}>")));
+    let recorded: Vec<String> = store.datasets().unwrap()[0]
+        .releases
+        .iter()
+        .map(|r| r.release.clone())
+        .collect();
+    for f in std::fs::read_dir(dumps.join("spending")).unwrap() {
+        let n = f.unwrap().file_name().to_string_lossy().into_owned();
+        let owner = n
+            .trim_start_matches('.')
+            .split(['.', '-'])
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            owner == "latest" || recorded.contains(&owner),
+            "{n} belongs to no recorded release ({recorded:?})"
+        );
+    }
+    let tmp = dumps.parent().unwrap().join("tmp");
+    assert!(
+        !tmp.exists() || std::fs::read_dir(&tmp).unwrap().next().is_none(),
+        "temporary files are left"
+    );
+    assert!(!dumps.parent().unwrap().join("switch.journal").exists());
+}
+
+#[test]
+fn a_kill_at_each_step_of_a_publish_leaves_consistent_files() {
+    // (step, the release live after reopening)
+    for (step, live) in [
+        ("loaded", "r1"),
+        ("switched", "r2"),
+        ("latest-partial", "r2"),
+        ("latest-written", "r2"),
+    ] {
+        let dir = tmp(&format!("step-{step}"));
+        {
+            let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+            store
+                .publish(&with_csv(
+                    &dir,
+                    request(ntriples(&dir, "a.nt", 3, "before"), "r1"),
+                ))
+                .unwrap();
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_step_child", "--nocapture"])
+            .env("FIVESTAR_CRASH_STEP_DIR", &dir)
+            .env("FIVESTAR_TEST_CRASH_AT", step)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{step}: the child was not stopped");
+        let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+        store.wait_for_cleanup();
+        let ds = &store.datasets().unwrap()[0];
+        assert_eq!(ds.live.as_deref(), Some(live), "{step}");
+        let other = if live == "r1" { "r2" } else { "r1" };
+        files_agree_with_the_catalogue(&store, &dir.join("store/dumps"), live, other);
+        let tag = if live == "r1" {
+            "\"before\""
+        } else {
+            "\"after\""
+        };
+        assert_eq!(tags(&store), vec![tag], "{step}");
+        let graphs: Vec<String> = store
+            .db()
+            .named_graphs()
+            .map(|g| g.unwrap().to_string())
+            .collect();
+        assert_eq!(
+            graphs.iter().any(|g| g.contains("/r2")),
+            live == "r2",
+            "{step}: {graphs:?}"
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
 #[test]
 fn a_crash_mid_load_leaves_the_live_release() {
     let dir = tmp("crash");
@@ -590,6 +699,9 @@ fn a_crash_mid_load_leaves_the_live_release() {
     child.wait().unwrap();
     assert!(!dir.join("finished").exists(), "the load was interrupted");
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    // The interrupted release's graph goes in the background; its dumps at once.
+    assert!(!dir.join("store/dumps/spending/r2.nt.gz").exists());
+    store.wait_for_cleanup();
     assert_eq!(tags(&store), vec!["\"before\""]);
     let ds = &store.datasets().unwrap()[0];
     assert_eq!(ds.live.as_deref(), Some("r1"));
