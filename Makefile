@@ -65,11 +65,16 @@ bench-store: build
 	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000
 	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000 --loader-only
 
-## fuzz: the cargo-fuzz targets, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`).
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (installs cargo-fuzz when missing).
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= metadata dialect tidy workbook sparql
 fuzz:
-	cd fuzz && for t in metadata dialect tidy; do \
-	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t; \
+	  seeds=""; \
+	  case $$t in workbook|tidy) seeds="../tests/fixtures/pipelines ../pipelines/examples/data";; sparql) seeds="seeds/sparql";; esac; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=30 || exit 1; \
 	done
 
 clean:

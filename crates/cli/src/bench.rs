@@ -389,7 +389,13 @@ pub fn store(bench: StoreBench) -> Result<()> {
 }
 
 /// `fivestar bench-query`: a small query mix from N concurrent clients against `url`.
-pub fn query(url: &str, clients: usize, seconds: u64, lookup: Option<(String, u64)>) -> Result<()> {
+pub fn query(
+    url: &str,
+    clients: usize,
+    seconds: u64,
+    lookup: Option<(String, u64)>,
+    pages: bool,
+) -> Result<()> {
     let mix = [
         "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }",
         "SELECT ?s ?amount WHERE { ?s <http://reference.data.gov.uk/def/payment#netAmount> ?amount } ORDER BY DESC(?amount) LIMIT 10",
@@ -402,28 +408,49 @@ pub fn query(url: &str, clients: usize, seconds: u64, lookup: Option<(String, u6
         .map(|c| {
             let sparql = sparql.clone();
             let lookup = lookup.clone();
-            std::thread::spawn(move || -> (u64, u64, Vec<f64>) {
+            let site = url.trim_end_matches('/').to_string();
+            std::thread::spawn(move || -> (u64, u64, Vec<f64>, Vec<f64>) {
                 let mut rng = fastrand::Rng::with_seed(c as u64);
                 let client = reqwest::blocking::Client::new();
-                let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
+                let (mut ok, mut failed, mut lat, mut page_lat) =
+                    (0u64, 0u64, Vec::new(), Vec::new());
                 let mut i = c;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let q = match &lookup {
-                        Some((prefix, n)) => format!(
-                            "SELECT ?p ?o WHERE {{ <{prefix}{}> ?p ?o }}",
-                            rng.u64(0..*n)
-                        ),
-                        None => mix[i % mix.len()].to_string(),
+                    // Every other request a resource's HTML page (/id/… → /doc/…).
+                    let page = pages && i % 2 == 1;
+                    let request = match &lookup {
+                        Some((prefix, n)) if page => {
+                            let rest = prefix.split_once("/id/").map_or("", |(_, r)| r);
+                            // Rows are numbered from 1.
+                            client
+                                .get(format!("{site}/doc/{rest}{}", rng.u64(1..=*n)))
+                                .header("Accept", "text/html")
+                        }
+                        _ => {
+                            let q = match &lookup {
+                                Some((prefix, n)) => format!(
+                                    "SELECT ?p ?o WHERE {{ <{prefix}{}> ?p ?o }}",
+                                    rng.u64(0..*n)
+                                ),
+                                None => mix[i % mix.len()].to_string(),
+                            };
+                            client
+                                .get(&sparql)
+                                .query(&[("query", q.as_str())])
+                                .header("Accept", "application/sparql-results+json")
+                        }
                     };
-                    let r = client
-                        .get(&sparql)
-                        .query(&[("query", q.as_str())])
-                        .header("Accept", "application/sparql-results+json")
+                    let r = request
                         .send()
                         .and_then(|r| r.error_for_status())
                         .and_then(|r| r.bytes());
-                    lat.push(t.elapsed().as_secs_f64());
+                    let took = t.elapsed().as_secs_f64();
+                    if page && lookup.is_some() {
+                        page_lat.push(took);
+                    } else {
+                        lat.push(took);
+                    }
                     if r.is_ok() {
                         ok += 1
                     } else {
@@ -431,33 +458,44 @@ pub fn query(url: &str, clients: usize, seconds: u64, lookup: Option<(String, u6
                     }
                     i += 1;
                 }
-                (ok, failed, lat)
+                (ok, failed, lat, page_lat)
             })
         })
         .collect();
-    let (mut ok, mut failed, mut lat) = (0, 0, Vec::new());
+    let (mut ok, mut failed, mut lat, mut page_lat) = (0, 0, Vec::new(), Vec::new());
     for h in handles {
-        let (o, f, l) = h
+        let (o, f, l, p) = h
             .join()
             .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
         ok += o;
         failed += f;
         lat.extend(l);
+        page_lat.extend(p);
     }
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let pct = |p: f64| {
+    let pct = |lat: &mut Vec<f64>, p: f64| {
+        lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0.0)
             * 1000.0
     };
     println!(
-        "{} mix, {clients} clients for {seconds}s: {ok} queries ({:.0}/s), {failed} failed; latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+        "{} mix, {clients} clients for {seconds}s: {ok} requests ({:.0}/s), {failed} failed; queries: {} at p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
         if lookup.is_some() { "lookup" } else { "aggregate" },
         ok as f64 / seconds as f64,
-        pct(0.5),
-        pct(0.95),
-        pct(0.99)
+        lat.len(),
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.95),
+        pct(&mut lat, 0.99)
     );
+    if !page_lat.is_empty() {
+        println!(
+            "  pages: {} at p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            page_lat.len(),
+            pct(&mut page_lat, 0.5),
+            pct(&mut page_lat, 0.95),
+            pct(&mut page_lat, 0.99)
+        );
+    }
     Ok(())
 }

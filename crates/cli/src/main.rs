@@ -136,6 +136,9 @@ enum Command {
         lookup_prefix: Option<String>,
         #[arg(long, default_value_t = 2_000_000)]
         lookups: u64,
+        /// With --lookup-prefix: every other request is the resource's HTML page.
+        #[arg(long)]
+        pages: bool,
     },
 }
 
@@ -321,9 +324,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             seconds,
             lookup_prefix,
             lookups,
+            pages,
         } => {
             let lookup = lookup_prefix.map(|p| (p, lookups.max(1)));
-            bench::query(&url, clients.max(1), seconds.max(1), lookup)?;
+            bench::query(&url, clients.max(1), seconds.max(1), lookup, pages)?;
             Ok(0)
         }
         Command::Bench(args) => {
