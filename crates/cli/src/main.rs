@@ -269,7 +269,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,fivestar_pipeline=info")
+                tracing_subscriber::EnvFilter::new(
+                    "warn,fivestar_pipeline=info,fivestar_store=info",
+                )
             }),
         )
         .with_writer(std::io::stderr)

@@ -199,14 +199,18 @@ pub(crate) fn crash_point(name: &str) {
     }
 }
 
-/// Removes a graph 10,000 quads at a time (one transaction each), then its name.
+/// Removes a graph 10,000 quads at a time (one transaction each), then its name. One
+/// iterator walks the graph (on its snapshot) while the batches are deleted: starting a new
+/// scan for each batch would walk past every deletion before it again.
 fn remove_graph_in_batches(
     db: &oxigraph::store::Store,
     graph: NamedNodeRef<'_>,
-) -> std::result::Result<(), oxigraph::store::StorageError> {
+) -> std::result::Result<u64, oxigraph::store::StorageError> {
+    let mut removed = 0u64;
+    let mut quads = db.quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(graph)));
     loop {
-        let batch: Vec<oxigraph::model::Quad> = db
-            .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(graph)))
+        let batch: Vec<oxigraph::model::Quad> = quads
+            .by_ref()
             .take(10_000)
             .collect::<std::result::Result<_, _>>()?;
         if batch.is_empty() {
@@ -217,9 +221,11 @@ fn remove_graph_in_batches(
             t.remove(q);
         }
         t.commit()?;
+        removed += batch.len() as u64;
     }
+    drop(quads);
     db.remove_named_graph(graph)?;
-    Ok(())
+    Ok(removed)
 }
 
 /// What a path under `/dumps/` is.
@@ -520,8 +526,15 @@ impl Store {
             .spawn(move || {
                 background::lower_this_thread();
                 for graph in orphans {
-                    if let Err(e) = remove_graph_in_batches(&db, graph.as_ref()) {
-                        tracing::error!(graph = graph.as_str(), error = %e, "removing the graph of an interrupted publish");
+                    let started = std::time::Instant::now();
+                    match remove_graph_in_batches(&db, graph.as_ref()) {
+                        Ok(quads) => tracing::info!(
+                            graph = graph.as_str(),
+                            quads,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "removed the graph of an interrupted publish"
+                        ),
+                        Err(e) => tracing::error!(graph = graph.as_str(), error = %e, "removing the graph of an interrupted publish"),
                     }
                     let (lock, done) = &*cleaning;
                     let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
