@@ -20,7 +20,10 @@ pub fn suite_dir() -> PathBuf {
     if let Ok(d) = std::env::var("CSVW_TESTS") {
         return PathBuf::from(d);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/csvw-tests")
+    // The run-time CARGO_MANIFEST_DIR (cargo sets it for `test` and `run`) first: the
+    // compiled-in one is stale when a shared target folder reuses a build of another checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    Path::new(&dir).join("../../../shared/csvw-tests")
 }
 
 /// The simulated web server.

@@ -48,9 +48,13 @@ fn process(bytes: &[u8]) {
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/pipelines")
-            .join(name),
+        // The run-time CARGO_MANIFEST_DIR first: the compiled-in one is stale when a shared
+        // target folder reuses a test built in another checkout.
+        Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../tests/fixtures/pipelines")
+        .join(name),
     )
     .unwrap()
 }
