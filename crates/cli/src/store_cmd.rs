@@ -690,6 +690,7 @@ impl Instance {
         config.header_read_timeout = std::time::Duration::from_secs_f64(inst.header_timeout_secs);
         config.sparql_per_minute = inst.sparql_requests_per_minute;
         config.rate_limit_loopback = inst.rate_limit_loopback;
+        config.trusted_proxies = inst.trusted_proxies.clone();
         config.metrics_public = inst.metrics_public;
         let mut admin = fivestar_server::Admin::new(
             std::sync::Arc::new(inst.clone()),

@@ -50,6 +50,8 @@ pub struct Instance {
     pub sparql_requests_per_minute: u32,
     /// Whether loopback clients are rate-limited too (they are exempt by default).
     pub rate_limit_loopback: bool,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether `/metrics` is public (by default it needs the admin token).
     pub metrics_public: bool,
     pub fetch: FetchSettings,
@@ -70,6 +72,7 @@ impl Default for Instance {
             header_timeout_secs: 10.0,
             sparql_requests_per_minute: 600,
             rate_limit_loopback: false,
+            trusted_proxies: Vec::new(),
             metrics_public: false,
             fetch: FetchSettings::default(),
         }
@@ -668,6 +671,7 @@ mod tests {
             ("[fetch]\nmax_bytes = 0", "fetch.max_bytes"),
             ("max_connections = 3", "max_connections"),
             ("header_timeout_secs = 0", "header_timeout_secs"),
+            ("trusted_proxies = [\"nginx\"]", "trusted_proxies"),
         ] {
             let e = load(text).unwrap_err();
             assert!(

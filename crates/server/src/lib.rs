@@ -51,6 +51,8 @@ pub struct Config {
     pub sparql_per_minute: u32,
     /// Whether the rate limit applies to loopback clients too (a proxy on the same machine).
     pub rate_limit_loopback: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the rate limit).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether `/metrics` is public (else it needs the admin token).
     pub metrics_public: bool,
 }
@@ -70,6 +72,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(10),
             sparql_per_minute: 600,
             rate_limit_loopback: false,
+            trusted_proxies: Vec::new(),
             metrics_public: false,
         }
     }

@@ -1,7 +1,9 @@
 //! A per-client rate limit on `/sparql`: a token bucket by IP address, which refills at
 //! `sparql_per_minute` a minute and holds a sixth of that (at least 10) for bursts. Loopback
-//! clients are exempt unless `rate_limit_loopback` (a proxy on the same machine would make
-//! every client loopback; then the proxy should limit).
+//! clients are exempt unless `rate_limit_loopback`. Behind a reverse proxy every request
+//! comes from the proxy: list it in `trusted_proxies`, and the client is the right-most
+//! address of `X-Forwarded-For` that is not a trusted proxy (the ones to its left could be
+//! written by the client itself).
 
 use crate::{error, AppState};
 use axum::extract::{Request, State};
@@ -46,10 +48,29 @@ impl RateLimit {
     }
 }
 
+/// The client of a request: its peer, or when the peer is a trusted proxy, the right-most
+/// untrusted address of `X-Forwarded-For`.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|v| v.rsplit(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
 /// The middleware of `/sparql`.
 pub async fn limit(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let per_minute = st.config.sparql_per_minute;
-    let ip = crate::conn::peer(req.extensions()).map(|a| a.ip());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip = crate::conn::peer(req.extensions())
+        .map(|a| client_ip(a.ip(), forwarded, &st.config.trusted_proxies));
     let exempt = ip.is_none_or(|ip| ip.is_loopback() && !st.config.rate_limit_loopback);
     if per_minute > 0 && !exempt {
         if let Some(ip) = ip {
@@ -75,6 +96,26 @@ pub async fn limit(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        let trusted = [proxy];
+        // Not through a trusted proxy: the header is the client's own word, ignored.
+        assert_eq!(client_ip(client, Some("10.9.9.9"), &trusted), client);
+        // Through the proxy: the right-most address not a proxy; a forged left part is ignored.
+        assert_eq!(
+            client_ip(proxy, Some("1.2.3.4, 203.0.113.7"), &trusted),
+            client
+        );
+        assert_eq!(
+            client_ip(proxy, Some("203.0.113.7, 127.0.0.1"), &trusted),
+            client
+        );
+        assert_eq!(client_ip(proxy, Some("garbage"), &trusted), proxy);
+        assert_eq!(client_ip(proxy, None, &[]), proxy);
+    }
 
     #[test]
     fn a_bucket_allows_bursts_then_the_rate() {
