@@ -225,6 +225,9 @@ fn remove_graph_in_batches(
     }
     drop(quads);
     db.remove_named_graph(graph)?;
+    // Write the deletions out of the memtables: otherwise the next open replays millions of
+    // them from the log (measured: 20-32 s before the site listened).
+    db.flush()?;
     Ok(removed)
 }
 
