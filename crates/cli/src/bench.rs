@@ -304,23 +304,14 @@ pub fn store(bench: StoreBench) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     if loader_only {
-        let db = fivestar_store::oxigraph::store::Store::open(dir.join("oxigraph-alone"))?;
-        let mut loader = db.bulk_loader();
-        if let Some(n) = loader_threads {
-            loader = loader.with_num_threads(n.max(1));
-        }
-        if let Some(mb) = memory_mb {
-            loader = loader.with_max_memory_size_in_megabytes(mb.max(1));
-        }
         let t = Instant::now();
-        let graph =
-            fivestar_store::oxigraph::model::NamedNode::new("http://bench.invalid/graph/bench/r1")?;
-        loader.load_from_reader(
-            fivestar_store::oxigraph::io::RdfParser::from_format(RdfFormat::NTriples)
-                .with_default_graph(graph),
-            std::io::BufReader::new(std::fs::File::open(&nt)?),
+        fivestar_store::bulk_load_alone(
+            &dir.join("oxigraph-alone"),
+            &nt,
+            "http://bench.invalid/graph/bench/r1",
+            loader_threads,
+            memory_mb,
         )?;
-        loader.commit()?;
         let secs = t.elapsed().as_secs_f64();
         println!(
             "Oxigraph's bulk loader alone ({}, {}): {generated} triples in {secs:.1}s: {:.0} triples/s",
@@ -331,7 +322,6 @@ pub fn store(bench: StoreBench) -> Result<()> {
         if let Some(p) = peak_rss() {
             println!("peak RSS: {:.0} MB", p as f64 / 1e6);
         }
-        drop(db);
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }

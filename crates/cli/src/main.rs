@@ -2,7 +2,6 @@
 //!
 //! Thin glue over the crates: argument parsing, fetching files and URLs, printing reports.
 
-mod fetch;
 mod live;
 mod pipeline_cmd;
 mod store_cmd;
@@ -10,7 +9,7 @@ mod store_cmd;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use csvw::{Diagnostic, Options, Report};
-use fetch::CliFetcher;
+use fivestar_pipeline::web::WebFetcher;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -339,11 +338,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
-fn prepare(input: &InputArgs) -> Result<(CliFetcher, url::Url, Options)> {
-    let fetcher = CliFetcher::new(&input.input, input.base.as_deref())?;
-    let url = fetcher.input_url().clone();
+fn prepare(input: &InputArgs) -> Result<(WebFetcher, url::Url, Options)> {
+    let (fetcher, url) =
+        WebFetcher::for_input(&input.input, input.base.as_deref(), Default::default())
+            .map_err(|e| anyhow::anyhow!(e))?;
     let metadata = match &input.metadata {
-        Some(m) => Some(fetcher.url_for(m)?),
+        Some(m) => Some(fetcher.url_for(m).map_err(|e| anyhow::anyhow!(e))?),
         None => None,
     };
     Ok((

@@ -189,7 +189,7 @@ impl Progress for Bars {
     }
 }
 
-fn print_report(report: &Report, verbose: bool, store_dir: &Path) {
+fn print_report(report: &Report, verbose: bool, layout: &fivestar_store::Layout) {
     let min = if verbose {
         Severity::Info
     } else {
@@ -198,7 +198,7 @@ fn print_report(report: &Report, verbose: bool, store_dir: &Path) {
     for p in report.problems.iter().filter(|p| p.severity >= min) {
         eprintln!("  {}", problem_line(p));
     }
-    let stored = fivestar_pipeline::run::runs_dir(store_dir, &report.dataset).join(&report.run);
+    let stored = layout.run(&report.dataset, &report.run);
     let what = match report.outcome {
         Outcome::Published => format!(
             "published release {}",
@@ -236,18 +236,15 @@ fn exit_code(reports: &[Report]) -> u8 {
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let pipelines = load_pipelines(&args.pipelines)?;
     let bars: Arc<Bars> = Arc::new(Bars::new());
-    let dir = args.store.dir();
     if let Some(client) = args.store.live("run")? {
         return run_live(&client, &args, &pipelines, &bars);
     }
     let store = args.store.open()?;
     crate::store_cmd::load_vocabulary(&store)?;
-    let base = store.settings().base.clone();
     let ctx = fivestar_pipeline::Context {
         instance: crate::instance(),
-        base: &base,
+        layout: store.layout(),
         publisher: Some(&store),
-        dir: &dir,
         progress: bars.clone(),
     };
     let mut reports = Vec::new();
@@ -257,7 +254,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             validate_only: false,
         };
         let report = fivestar_pipeline::run(&ctx, p, options);
-        print_report(&report, args.verbose, &dir);
+        print_report(&report, args.verbose, store.layout());
         reports.push(report);
     }
     Ok(exit_code(&reports))
@@ -324,7 +321,7 @@ fn run_live(
             _ => return Err(crate::live::job_error(&job)),
         };
         bars.finish(&p.id, report.outcome);
-        print_report(&report, args.verbose, &args.store.dir());
+        print_report(&report, args.verbose, &args.store.layout());
         reports.push(report);
     }
     Ok(exit_code(&reports))
@@ -354,12 +351,11 @@ pub fn validate(args: ValidateArgs) -> Result<u8, Failure> {
         std::process::id(),
         fivestar_store::now_utc().0
     ));
-    let base = args.store.base();
+    let layout = fivestar_store::Layout::new(&args.store.base(), &scratch);
     let ctx = fivestar_pipeline::Context {
         instance: crate::instance(),
-        base: &base,
+        layout: &layout,
         publisher: None,
-        dir: &scratch,
         progress: Arc::new(fivestar_pipeline::Quiet),
     };
     let report = fivestar_pipeline::run(
@@ -469,7 +465,7 @@ fn adhoc_pipeline(
 pub fn status(args: StatusArgs) -> Result<u8, Failure> {
     let pipelines = load_pipelines(&args.pipelines)?;
     let now = fivestar_pipeline::chrono::Utc::now();
-    let rows = fivestar_pipeline::schedule::status(&pipelines, &args.store.dir(), now);
+    let rows = fivestar_pipeline::schedule::status(&pipelines, &args.store.layout(), now);
     if args.format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(0);
@@ -523,13 +519,12 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
     let state = instance.state.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let scheduler = {
-        let (state, stop, dir) = (state.clone(), stop.clone(), args.store.dir());
+        let (state, stop) = (state.clone(), stop.clone());
         let instance = Arc::new(crate::instance().clone());
         std::thread::spawn(move || {
             fivestar_pipeline::schedule::schedule_loop(
                 instance,
                 state,
-                dir,
                 pipelines,
                 Arc::new(fivestar_pipeline::Quiet),
                 stop,

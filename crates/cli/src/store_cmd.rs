@@ -1,13 +1,15 @@
 //! `fivestar publish / query / releases / withdraw / rollback / remove`: the store from the
 //! command line.
 
-use crate::fetch::CliFetcher;
 use crate::Failure;
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
-use fivestar_store::oxigraph::io::{RdfFormat, RdfSerializer};
-use fivestar_store::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_pipeline::stage::convert::{self, ConvertError};
+use fivestar_pipeline::stage::publish::publish_one;
+use fivestar_pipeline::web::WebFetcher;
+use fivestar_store::rdf::QueryResults;
+use fivestar_store::rdf::{QueryResultsFormat, QueryResultsSerializer};
+use fivestar_store::rdf::{RdfFormat, RdfSerializer};
 use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Settings, Store};
 use sha2::Digest;
 use std::io::Write;
@@ -32,11 +34,16 @@ impl StoreArgs {
     }
 
     pub fn base(&self) -> String {
-        self.base_iri
+        self.layout().base().to_string()
+    }
+
+    /// The site's IRIs and the store's folders.
+    pub fn layout(&self) -> fivestar_store::Layout {
+        let base = self
+            .base_iri
             .clone()
-            .unwrap_or_else(|| crate::instance().base_iri.clone())
-            .trim_end_matches('/')
-            .to_string()
+            .unwrap_or_else(|| crate::instance().base_iri.clone());
+        fivestar_store::Layout::new(&base, self.dir())
     }
 
     pub fn settings(&self) -> Settings {
@@ -165,43 +172,24 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
     fivestar_store::check_slug("dataset id", &args.dataset)?;
     // A local file is published as if it lived at {base}/id/{dataset}/, so that the IRIs its
     // metadata makes resolve on this site.
-    let local_base = (!args.input.starts_with("http://") && !args.input.starts_with("https://"))
-        .then(|| {
-            let name = std::path::Path::new(&args.input)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            format!(
-                "{}/id/{}/{}",
-                args.store.base(),
-                args.dataset,
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            )
-        });
-    let fetcher = CliFetcher::new(&args.input, local_base.as_deref())?;
-    let url = fetcher.input_url().clone();
+    let local_base = (!fivestar_pipeline::web::is_url(&args.input)).then(|| {
+        let name = std::path::Path::new(&args.input)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!(
+            "{}{}",
+            args.store.layout().data_folder(&args.dataset),
+            url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+        )
+    });
+    let (fetcher, url) =
+        WebFetcher::for_input(&args.input, local_base.as_deref(), Default::default())
+            .map_err(|e| anyhow!(e))?;
     let metadata = match &args.metadata {
-        Some(m) => Some(fetcher.url_for(m)?),
+        Some(m) => Some(fetcher.url_for(m).map_err(|e| anyhow!(e))?),
         None => None,
     };
-    let options = csvw::Options {
-        metadata: metadata.clone(),
-        diagnostic_limit: 1000,
-        ..csvw::Options::default()
-    };
-    // The gate: nothing invalid is published.
-    let report = csvw::validate(&url, &fetcher, options.clone()).map_err(crate::failure)?;
-    crate::print_diagnostics(&report);
-    if report.has_errors() {
-        return Err(Failure {
-            code: 1,
-            error: anyhow!(
-                "{} is invalid ({} errors): nothing was published",
-                url,
-                report.errors().count()
-            ),
-        });
-    }
     let live = args.store.live("publish")?;
     let existing = |r: &str| -> Result<bool, Failure> {
         let datasets = match &live {
@@ -241,7 +229,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
     // The release's N-Triples are written beside the store, or (when an instance holds it)
     // in a temporary folder and uploaded.
     let work = match &store {
-        Some(_) => args.store.dir().join("tmp"),
+        Some(_) => args.store.layout().tmp(),
         None => std::env::temp_dir().join(format!("fivestar-publish-{}", std::process::id())),
     };
     std::fs::create_dir_all(&work)?;
@@ -249,11 +237,35 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
     let release = args.release.clone().unwrap_or(now_id);
     fivestar_store::check_slug("release id", &release)?;
     let nt = work.join(format!("{}-{release}.nt", args.dataset));
-    {
-        let out = std::io::BufWriter::new(std::fs::File::create(&nt)?);
-        let mut sink = csvw::rdf::SerializerSink::new(RdfFormat::NTriples, out);
-        csvw::to_rdf(&url, &fetcher, options, true, &mut sink).map_err(crate::failure)?;
-        sink.finish()?.flush()?;
+    let clean_up = || {
+        let _ = std::fs::remove_file(&nt);
+        if store.is_none() {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+    };
+    // The gate and csv2rdf in one pass, as a pipeline's run does: nothing invalid is published.
+    let converted = convert::to_ntriples(&url, &fetcher, convert::options(metadata.clone()), &nt);
+    let report = match converted {
+        Ok(r) => r,
+        Err(e) => {
+            clean_up();
+            return Err(match e {
+                ConvertError::Table(e) => crate::failure(e),
+                ConvertError::Io(e) => anyhow!(e).into(),
+            });
+        }
+    };
+    crate::print_diagnostics(&report);
+    if report.has_errors() {
+        clean_up();
+        return Err(Failure {
+            code: 1,
+            error: anyhow!(
+                "{} is invalid ({} errors): nothing was published",
+                url,
+                report.errors().count()
+            ),
+        });
     }
     // The clean CSV and its metadata go beside the RDF when both are local files.
     let meta_url = metadata
@@ -271,6 +283,10 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         .as_ref()
         .map(|(c, _)| c.clone())
         .or_else(|| fetcher.local_path(&url));
+    let pipeline_sha256 = meta_url
+        .and_then(|m| fetcher.local_path(&m))
+        .map(|p| sha256_file(&p))
+        .transpose()?;
     let request = PublishRequest {
         dataset: DatasetInfo {
             id: args.dataset.clone(),
@@ -287,23 +303,19 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
             source_sha256: source.as_deref().map(sha256_file).transpose()?,
             fetched_at: Some(now.clone()),
             run: Some(format!("fivestar {} publish", env!("CARGO_PKG_VERSION"))),
-            pipeline_sha256: meta_path_sha(&args, &fetcher, &url)?,
+            pipeline_sha256,
         },
         generated_at: now,
         progress: None,
     };
     let published = match (&store, &live) {
-        (Some(store), _) => store
-            .publish(&request)
+        (Some(store), _) => publish_one(store, &request)
             .map_err(Failure::from)
             .map(|info| (info.dataset, info.release, info.triples, info.graph)),
         (None, Some(client)) => publish_live(client, &request),
         (None, None) => unreachable!("a store or an instance"),
     };
-    let _ = std::fs::remove_file(&nt);
-    if store.is_none() {
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    clean_up();
     let (dataset, release, triples, graph) = published?;
     println!("published {dataset}/{release}: {triples} triples in {graph}");
     Ok(0)
@@ -358,20 +370,6 @@ fn publish_live(
     ))
 }
 
-fn meta_path_sha(
-    args: &PublishArgs,
-    fetcher: &CliFetcher,
-    url: &url::Url,
-) -> Result<Option<String>> {
-    let m = match &args.metadata {
-        Some(m) => Some(fetcher.url_for(m)?),
-        None => csvw::table::Processor::looks_like_metadata(url).then(|| url.clone()),
-    };
-    m.and_then(|m| fetcher.local_path(&m))
-        .map(|p| sha256_file(&p))
-        .transpose()
-}
-
 pub fn query(args: QueryArgs) -> Result<u8, Failure> {
     // Parsing and evaluation recurse over the query: on a thread with the stack the
     // guard's limits were measured for.
@@ -390,12 +388,10 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
 
 fn query_local(args: &QueryArgs) -> Result<u8, Failure> {
     let store = args.store.open()?;
-    let results = store
-        .query_public(&args.query, SparqlEvaluator::new())
-        .map_err(|e| Failure {
-            code: 1,
-            error: anyhow!("{e}"),
-        })?;
+    let results = store.query_public(&args.query).map_err(|e| Failure {
+        code: 1,
+        error: anyhow!("{e}"),
+    })?;
     let out = std::io::stdout().lock();
     match results {
         QueryResults::Solutions(solutions) => {
@@ -453,7 +449,7 @@ fn query_live(public: &str, args: &QueryArgs, parsed: spargebra::Query) -> Resul
             f
         }
     };
-    let name = clap::ValueEnum::to_possible_value(&name)
+    let name = ValueEnum::to_possible_value(&name)
         .map(|v| v.get_name().to_string())
         .unwrap_or_default();
     let mut resp = reqwest::blocking::Client::new()
@@ -679,7 +675,7 @@ impl Instance {
         }
         let store = args.open()?;
         load_vocabulary(&store)?;
-        let mut config = fivestar_server::Config::new(args.base());
+        let mut config = fivestar_server::Config::new();
         config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
         config.max_rows = max_rows.max(1);
         let inst = crate::instance();
@@ -703,7 +699,7 @@ impl Instance {
             eprintln!("fivestar: {}", admin.off_reason());
         }
         // Uploads of a previous instance have no job any more.
-        let _ = std::fs::remove_dir_all(fivestar_server::admin::uploads_dir(&args.dir()));
+        let _ = std::fs::remove_dir_all(args.layout().uploads());
         Ok(Instance {
             state: std::sync::Arc::new(fivestar_server::AppState::new(store, config, admin)),
             bind: bind.to_string(),
@@ -733,8 +729,12 @@ impl Instance {
                 Some(l) => l.local_addr()?,
                 None => addr,
             };
-            let _announced =
-                crate::live::announce(&self.store_dir, addr, admin_addr, &self.state.config.base)?;
+            let _announced = crate::live::announce(
+                &self.store_dir,
+                addr,
+                admin_addr,
+                self.state.store.layout().base(),
+            )?;
             let admin_note = if self.state.admin.is_on() {
                 format!("; admin API at http://{admin_addr}/admin/api/")
             } else {
@@ -742,7 +742,7 @@ impl Instance {
             };
             println!(
                 "fivestar: {what} http://{addr}/ (base IRI {}){admin_note}",
-                self.state.config.base
+                self.state.store.layout().base()
             );
             // RocksDB's compactions yield to queries; it starts threads lazily, so look again
             // now and then (reading /proc/self/task: cheap).

@@ -186,7 +186,7 @@ pub struct Geo {
 }
 
 /// A statement made about every row (a type, say): a CSVW virtual column.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,22 +236,11 @@ pub fn expand(term: &str, base: &str) -> String {
     term.to_string()
 }
 
-fn default_datatype(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Text => "string",
-        ValueKind::Amount => "decimal",
-        ValueKind::Integer => "integer",
-        ValueKind::Date => "date",
-        ValueKind::DateTime => "dateTime",
-    }
-}
-
 /// The name of the column holding `column`'s links of `kind`.
 pub fn link_column(column: &str, kind: LinkKind) -> String {
     format!("{column}_{}", kind.name().replace('-', "_"))
 }
 
-/// The columns computed from easting and northing.
 /// The columns computed from easting and northing: latitude, longitude, the WKT point, and
 /// two markers (non-empty when there is a point) that give the row its geometry node.
 pub const GEO_COLUMNS: [&str; 5] = ["latitude", "longitude", "wkt", "geometry", "geometry_type"];
@@ -384,13 +373,10 @@ impl Template {
         let x = |t: &str| expand(t, base);
         let mut columns: Vec<Value> = Vec::new();
         for c in &self.columns {
-            let mut datatype = json!(c
+            let datatype = json!(c
                 .datatype
                 .clone()
-                .unwrap_or_else(|| default_datatype(c.format).to_string()));
-            if c.format == ValueKind::Amount && c.datatype.is_none() {
-                datatype = json!("decimal");
-            }
+                .unwrap_or_else(|| c.format.datatype().to_string()));
             let mut col = json!({
                 "name": c.name,
                 "titles": c.title,
@@ -408,56 +394,8 @@ impl Template {
             }
             columns.push(col);
         }
-        for (name, spec) in self.computed_columns() {
-            let mut col = json!({"name": name, "titles": name});
-            match spec {
-                Computed::Link(col_name, link) => {
-                    col["propertyUrl"] = json!(x(&link.property));
-                    if let Some(a) = &link.about {
-                        col["aboutUrl"] = json!(a);
-                    }
-                    match link.kind.output() {
-                        crate::links::Output::Iri => {
-                            col["valueUrl"] = json!(format!("{{+{name}}}"));
-                        }
-                        crate::links::Output::Literal => {}
-                    }
-                    let _ = col_name;
-                }
-                Computed::Latitude => {
-                    col["propertyUrl"] = json!(x("geo:lat"));
-                    col["datatype"] = json!("decimal");
-                }
-                Computed::Longitude => {
-                    col["propertyUrl"] = json!(x("geo:long"));
-                    col["datatype"] = json!("decimal");
-                }
-                Computed::Wkt => {
-                    col["propertyUrl"] = json!(x("geosparql:asWKT"));
-                    col["aboutUrl"] = json!(format!("{}#geometry", self.about));
-                    col["datatype"] = json!({
-                        "base": "string",
-                        "@id": "http://www.opengis.net/ont/geosparql#wktLiteral"
-                    });
-                }
-                Computed::Geometry => {
-                    col["propertyUrl"] = json!(x("geosparql:hasGeometry"));
-                    col["valueUrl"] = json!(format!("{}#geometry", self.about));
-                }
-                Computed::GeometryType => {
-                    col["aboutUrl"] = json!(format!("{}#geometry", self.about));
-                    col["propertyUrl"] = json!("rdf:type");
-                    col["valueUrl"] = json!(x("geosparql:Geometry"));
-                }
-                Computed::Statement(st) => {
-                    col["propertyUrl"] = json!(x(&st.property));
-                    col["valueUrl"] = json!(x(&st.value));
-                    if let Some(a) = &st.about {
-                        col["aboutUrl"] = json!(a);
-                    }
-                }
-            }
-            columns.push(col);
+        for c in self.computed_columns() {
+            columns.push(c.spec(&self.about, base));
         }
         for t in &self.types {
             columns.push(json!({
@@ -479,26 +417,15 @@ impl Template {
         })
     }
 
-    /// The columns computed from the template's columns, in order: each link rule's, then the
-    /// geo columns.
-    pub fn computed_columns(&self) -> Vec<(String, Computed<'_>)> {
-        let mut out = Vec::new();
-        for c in &self.columns {
-            for l in &c.links {
-                out.push((link_column(&c.name, l.kind), Computed::Link(&c.name, l)));
-            }
-        }
-        if self.geo.is_some() {
-            out.push((GEO_COLUMNS[0].to_string(), Computed::Latitude));
-            out.push((GEO_COLUMNS[1].to_string(), Computed::Longitude));
-            out.push((GEO_COLUMNS[2].to_string(), Computed::Wkt));
-            out.push((GEO_COLUMNS[3].to_string(), Computed::Geometry));
-            out.push((GEO_COLUMNS[4].to_string(), Computed::GeometryType));
-        }
-        for (i, st) in self.statements.iter().enumerate() {
-            out.push((statement_column(i), Computed::Statement(st)));
-        }
-        out
+    /// The columns computed from the template's columns, in the order of [`computed_columns`].
+    pub fn computed_columns(&self) -> Vec<ComputedColumn> {
+        computed_columns(
+            self.columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.links.as_slice())),
+            self.geo.is_some(),
+            &self.statements,
+        )
     }
 
     /// fivestar's own terms this template uses, as Turtle statements (label and comment).
@@ -527,19 +454,129 @@ impl Template {
 }
 
 /// What a computed column holds.
-#[derive(Debug, Clone)]
-pub enum Computed<'a> {
-    /// A link rule of a column.
-    Link(&'a str, &'a Link),
+#[derive(Debug, Clone, PartialEq)]
+pub enum Computed {
+    /// One link rule of the mapped column `column`: its URIs or normalised identifiers.
+    Link { column: String, link: Link },
+    /// WGS84 latitude from easting and northing.
     Latitude,
+    /// WGS84 longitude.
     Longitude,
+    /// The GeoSPARQL WKT point.
     Wkt,
     /// `hasGeometry` of the row, when it has a point.
     Geometry,
     /// The geometry's type, when the row has a point.
     GeometryType,
-    /// One of the template's statements.
-    Statement(&'a Statement),
+    /// A statement made about every row whose URI templates have no holes.
+    Statement(Statement),
+}
+
+/// A column of the clean table computed from the mapped ones (by the pipeline's link stage).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedColumn {
+    /// Its name (and header) in the clean table.
+    pub name: String,
+    pub what: Computed,
+}
+
+/// The one definition of which columns are computed and in what order: each mapped column's
+/// link rules (`{column}_{kind}`), then the geo columns when there is an easting and northing,
+/// then one marker per statement. The clean table has them after the mapped columns.
+pub fn computed_columns<'a>(
+    columns: impl IntoIterator<Item = (&'a str, &'a [Link])>,
+    geo: bool,
+    statements: &[Statement],
+) -> Vec<ComputedColumn> {
+    let mut out = Vec::new();
+    for (column, links) in columns {
+        for l in links {
+            out.push(ComputedColumn {
+                name: link_column(column, l.kind),
+                what: Computed::Link {
+                    column: column.to_string(),
+                    link: l.clone(),
+                },
+            });
+        }
+    }
+    if geo {
+        let parts = [
+            Computed::Latitude,
+            Computed::Longitude,
+            Computed::Wkt,
+            Computed::Geometry,
+            Computed::GeometryType,
+        ];
+        for (name, what) in GEO_COLUMNS.iter().zip(parts) {
+            out.push(ComputedColumn {
+                name: name.to_string(),
+                what,
+            });
+        }
+    }
+    for (i, st) in statements.iter().enumerate() {
+        out.push(ComputedColumn {
+            name: statement_column(i),
+            what: Computed::Statement(st.clone()),
+        });
+    }
+    out
+}
+
+impl ComputedColumn {
+    /// The column's CSVW description; `row` is the row's `aboutUrl` (the geometry node hangs
+    /// off it) and `base` expands `fs:` terms.
+    pub fn spec(&self, row: &str, base: &str) -> Value {
+        let x = |t: &str| expand(t, base);
+        let name = &self.name;
+        let mut col = json!({"name": name, "titles": name});
+        match &self.what {
+            Computed::Link { link, .. } => {
+                col["propertyUrl"] = json!(x(&link.property));
+                if let Some(a) = &link.about {
+                    col["aboutUrl"] = json!(a);
+                }
+                match link.kind.output() {
+                    crate::links::Output::Iri => col["valueUrl"] = json!(format!("{{+{name}}}")),
+                    crate::links::Output::Literal => {}
+                }
+            }
+            Computed::Latitude => {
+                col["propertyUrl"] = json!(x("geo:lat"));
+                col["datatype"] = json!("decimal");
+            }
+            Computed::Longitude => {
+                col["propertyUrl"] = json!(x("geo:long"));
+                col["datatype"] = json!("decimal");
+            }
+            Computed::Wkt => {
+                col["propertyUrl"] = json!(x("geosparql:asWKT"));
+                col["aboutUrl"] = json!(format!("{row}#geometry"));
+                col["datatype"] = json!({
+                    "base": "string",
+                    "@id": "http://www.opengis.net/ont/geosparql#wktLiteral"
+                });
+            }
+            Computed::Geometry => {
+                col["propertyUrl"] = json!(x("geosparql:hasGeometry"));
+                col["valueUrl"] = json!(format!("{row}#geometry"));
+            }
+            Computed::GeometryType => {
+                col["aboutUrl"] = json!(format!("{row}#geometry"));
+                col["propertyUrl"] = json!("rdf:type");
+                col["valueUrl"] = json!(x("geosparql:Geometry"));
+            }
+            Computed::Statement(st) => {
+                col["propertyUrl"] = json!(x(&st.property));
+                col["valueUrl"] = json!(x(&st.value));
+                if let Some(a) = &st.about {
+                    col["aboutUrl"] = json!(a);
+                }
+            }
+        }
+        col
+    }
 }
 
 /// `PlanningApplication` → `planning application`.
@@ -554,24 +591,11 @@ fn split_camel(s: &str) -> String {
     out
 }
 
-fn turtle_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// fivestar's own vocabulary (`{base}/def/fivestar#`) as Turtle: every `fs:` term the
 /// templates use, labelled from the template column and commented from its description.
 pub fn own_vocabulary(base: &str) -> Result<Vec<u8>, String> {
+    use oxrdf::vocab::{rdf, rdfs};
+    use oxrdf::{LiteralRef, NamedNode, TripleRef};
     let mut terms = Vec::new();
     for t in Template::all()? {
         t.own_terms(&mut terms);
@@ -579,33 +603,50 @@ pub fn own_vocabulary(base: &str) -> Result<Vec<u8>, String> {
     terms.sort();
     terms.dedup_by(|a, b| a.0 == b.0);
     let ns = expand("fs:", base);
-    let mut ttl = format!(
-        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@prefix fs: <{ns}> .\n\n<{}> a owl:Ontology ; rdfs:label \"fivestar terms\"@en ; rdfs:comment {}@en .\n\n",
-        ns.trim_end_matches('#'),
-        turtle_string("Terms fivestar's council templates need that no shared vocabulary has.")
-    );
-    ttl.push_str(&format!(
-        "fs:fiveStarRating a <http://www.w3.org/ns/dqv#Metric> ; rdfs:label \"five-star rating\"@en ; rdfs:comment {}@en .\n",
-        turtle_string("Tim Berners-Lee's five-star scheme for open data, computed from what was published: open licence (1), machine-readable (2), open format (3), URIs (4), links to other people's data (5). The measurement's comments give the reason for each missing star.")
-    ));
-    for (local, label, comment) in terms {
-        let class = local.starts_with(|c: char| c.is_ascii_uppercase());
-        ttl.push_str(&format!(
-            "fs:{local} a {} ; rdfs:label {}@en",
-            if class { "rdfs:Class" } else { "rdf:Property" },
-            turtle_string(&label)
-        ));
-        if !comment.is_empty() {
-            ttl.push_str(&format!(" ; rdfs:comment {}@en", turtle_string(&comment)));
+    let iri = |s: String| NamedNode::new(s).map_err(|e| format!("fivestar's own terms: {e}"));
+    let owl =
+        |local: &str| NamedNode::new_unchecked(format!("http://www.w3.org/2002/07/owl#{local}"));
+    let mut out = oxrdfio::RdfSerializer::from_format(oxrdfio::RdfFormat::Turtle)
+        .with_prefix("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+        .and_then(|s| s.with_prefix("rdfs", "http://www.w3.org/2000/01/rdf-schema#"))
+        .and_then(|s| s.with_prefix("owl", "http://www.w3.org/2002/07/owl#"))
+        .and_then(|s| s.with_prefix("fs", ns.as_str()))
+        .map_err(|e| format!("fivestar's own terms: {e}"))?
+        .for_writer(Vec::new());
+    let mut term = |subject: &NamedNode, class: NamedNode, label: &str, comment: &str| {
+        let mut triples = vec![TripleRef::new(subject, rdf::TYPE, &class)];
+        let label = LiteralRef::new_language_tagged_literal_unchecked(label, "en");
+        triples.push(TripleRef::new(subject, rdfs::LABEL, label));
+        let comment = LiteralRef::new_language_tagged_literal_unchecked(comment, "en");
+        if !comment.value().is_empty() {
+            triples.push(TripleRef::new(subject, rdfs::COMMENT, comment));
         }
-        ttl.push_str(" .\n");
+        triples
+            .into_iter()
+            .try_for_each(|t| out.serialize_triple(t))
+            .map_err(|e| e.to_string())
+    };
+    term(
+        &iri(ns.trim_end_matches('#').to_string())?,
+        owl("Ontology"),
+        "fivestar terms",
+        "Terms fivestar's council templates need that no shared vocabulary has.",
+    )?;
+    term(
+        &iri(format!("{ns}fiveStarRating"))?,
+        NamedNode::new_unchecked("http://www.w3.org/ns/dqv#Metric"),
+        "five-star rating",
+        "Tim Berners-Lee's five-star scheme for open data, computed from what was published: open licence (1), machine-readable (2), open format (3), URIs (4), links to other people's data (5). The measurement's comments give the reason for each missing star.",
+    )?;
+    for (local, label, comment) in terms {
+        let class = if local.starts_with(|c: char| c.is_ascii_uppercase()) {
+            rdfs::CLASS.into_owned()
+        } else {
+            rdf::PROPERTY.into_owned()
+        };
+        term(&iri(format!("{ns}{local}"))?, class, &label, &comment)?;
     }
-    let ttl = ttl.replacen(
-        "@prefix rdfs:",
-        "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n@prefix rdfs:",
-        1,
-    );
-    Ok(ttl.into_bytes())
+    out.finish().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -645,9 +686,15 @@ mod tests {
         let n = oxrdfio::RdfParser::from_format(oxrdfio::RdfFormat::Turtle)
             .for_reader(ttl.as_slice())
             .collect::<Result<Vec<_>, _>>()
-            .unwrap()
-            .len();
-        assert!(n > 30, "{n}");
+            .unwrap();
+        assert!(n.len() > 30, "{}", n.len());
+        let text: Vec<String> = n.iter().map(|t| t.to_string()).collect();
+        for want in [
+            "<http://example.org/def/fivestar> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Ontology>",
+            "<http://example.org/def/fivestar#fiveStarRating> <http://www.w3.org/2000/01/rdf-schema#label> \"five-star rating\"@en",
+        ] {
+            assert!(text.iter().any(|t| t == want), "missing {want}");
+        }
     }
 
     #[test]

@@ -50,6 +50,21 @@ fn run(url: &Url, fetcher: &dyn Fetcher, options: Options, sink: &mut dyn Sink) 
     Ok(p.report)
 }
 
+/// Reads the metadata document at `url` (through `fetcher`) into its normalised table group,
+/// reading no table: for callers that need the columns a document describes (names, titles,
+/// datatypes) as the standard resolves them. Warnings are in the returned report.
+pub fn metadata(url: &Url, fetcher: &dyn Fetcher) -> Result<(metadata::TableGroup, Report)> {
+    let mut p = Processor::new(
+        fetcher,
+        Options {
+            metadata: Some(url.clone()),
+            ..Options::default()
+        },
+    );
+    let group = p.locate(url)?;
+    Ok((group, p.report))
+}
+
 /// Converts tabular data to RDF (csv2rdf), sending triples to `out`.
 ///
 /// `url` is a CSV file or a metadata document. Cell errors are reported as warnings in the

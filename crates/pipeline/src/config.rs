@@ -125,7 +125,7 @@ impl Instance {
             Err(e) => return Err(err(path, e.to_string())),
         };
         let mut inst: Instance = toml::from_str(&text).map_err(|e| err(path, toml_message(&e)))?;
-        inst.base_iri = inst.base_iri.trim_end_matches('/').to_string();
+        inst.base_iri = fivestar_store::normalise_base(&inst.base_iri);
         if inst.loader_memory_mb < 64 {
             return Err(err(
                 path,
@@ -363,7 +363,7 @@ pub struct Source {
 
 /// How the source's columns map to the published data.
 #[derive(Debug, Clone)]
-pub enum Mapping {
+pub enum MappingSource {
     /// A CSVW metadata file describing the clean table.
     Metadata(PathBuf),
     /// A council template by id (see the `council` crate).
@@ -386,7 +386,7 @@ pub struct Pipeline {
     pub publisher: Option<String>,
     pub licence: String,
     pub source: Source,
-    pub mapping: Mapping,
+    pub mapping: MappingSource,
     pub schedule: Option<(String, croner::Cron)>,
     pub columns: BTreeMap<String, ColumnOverride>,
     pub rules: Rules,
@@ -530,7 +530,7 @@ impl Pipeline {
                 if !p.is_file() {
                     return Err(key("metadata", format!("{} does not exist", p.display())));
                 }
-                Mapping::Metadata(p)
+                MappingSource::Metadata(p)
             }
             (None, Some(t)) => {
                 if !fivestar_council::TEMPLATE_IDS.contains(&t.as_str()) {
@@ -542,7 +542,7 @@ impl Pipeline {
                         ),
                     ));
                 }
-                Mapping::Template(t)
+                MappingSource::Template(t)
             }
             (Some(_), Some(_)) => {
                 return Err(err(path, "give either `metadata` or `template`, not both"))

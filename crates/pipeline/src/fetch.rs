@@ -151,7 +151,7 @@ fn body(bytes: Vec<u8>, mut validators: Validators) -> Body {
         bytes,
         sha256,
         validators,
-        fetched_at: crate::run::now().1,
+        fetched_at: fivestar_store::now_utc().1,
     }
 }
 

@@ -3,92 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
+pub use fivestar_tidy::{Problem, Severity, LISTED_PER_RULE};
 
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-/// One problem (or, as `info`, one change made).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Problem {
-    pub severity: Severity,
-    pub rule: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub row: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub column: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub value: Option<String>,
-}
-
-impl Problem {
-    pub fn new(severity: Severity, rule: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            severity,
-            rule: rule.into(),
-            message: message.into(),
-            file: None,
-            row: None,
-            column: None,
-            value: None,
-        }
-    }
-}
-
-impl Problem {
-    pub fn error(rule: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(Severity::Error, rule, message)
-    }
-    pub fn file(mut self, file: impl Into<String>) -> Self {
-        self.file = Some(file.into());
-        self
-    }
-    pub fn row(mut self, row: u64) -> Self {
-        self.row = Some(row);
-        self
-    }
-    pub fn column(mut self, column: impl Into<String>) -> Self {
-        self.column = Some(column.into());
-        self
-    }
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-}
-
-impl From<fivestar_tidy::Note> for Problem {
-    fn from(n: fivestar_tidy::Note) -> Self {
-        Problem {
-            severity: match n.severity {
-                fivestar_tidy::Severity::Info => Severity::Info,
-                fivestar_tidy::Severity::Warning => Severity::Warning,
-                fivestar_tidy::Severity::Error => Severity::Error,
-            },
-            rule: format!("tidy:{}", n.rule),
-            message: n.message,
-            file: None,
-            row: n.row,
-            column: n.column,
-            value: n.value,
-        }
-    }
+/// A problem of tidy's, as the run reports it: its rule under `tidy:` and its file named.
+pub fn from_tidy(mut p: Problem, file: &str) -> Problem {
+    p.rule = format!("tidy:{}", p.rule);
+    p.file = Some(file.to_string());
+    p
 }
 
 /// What a run did.

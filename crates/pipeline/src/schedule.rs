@@ -2,12 +2,12 @@
 //! the scheduler loop of `fivestar schedule`.
 
 use crate::config::{Instance, Pipeline};
-use crate::run::{self, load_state, Progress, RunOptions, RunSummary, State};
+use crate::run::{self, Progress, RunOptions};
+use crate::state::{load_state, RunSummary, State};
 use chrono::{DateTime, Utc};
-use fivestar_store::Store;
+use fivestar_store::{Layout, Store};
 use serde::Serialize;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -63,11 +63,11 @@ pub struct Status {
     pub stale: bool,
 }
 
-pub fn status(pipelines: &[Pipeline], store_dir: &Path, now: DateTime<Utc>) -> Vec<Status> {
+pub fn status(pipelines: &[Pipeline], layout: &Layout, now: DateTime<Utc>) -> Vec<Status> {
     pipelines
         .iter()
         .map(|p| {
-            let state = load_state(store_dir, &p.id);
+            let state = load_state(layout, &p.id);
             Status {
                 dataset: p.id.clone(),
                 pipeline: p.file.display().to_string(),
@@ -89,7 +89,6 @@ pub fn status(pipelines: &[Pipeline], store_dir: &Path, now: DateTime<Utc>) -> V
 pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
     instance: Arc<Instance>,
     store: Arc<S>,
-    store_dir: PathBuf,
     pipelines: Vec<Pipeline>,
     progress: Arc<dyn Progress>,
     stop: Arc<AtomicBool>,
@@ -100,7 +99,7 @@ pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
         let now = Utc::now();
         let mut soonest = now + chrono::Duration::seconds(30);
         for p in &pipelines {
-            let state = load_state(&store_dir, &p.id);
+            let state = load_state((*store).as_ref().layout(), &p.id);
             let Some(due) = due_at(p, &state, now) else {
                 continue;
             };
@@ -114,10 +113,9 @@ pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
                     continue;
                 }
             }
-            let (instance, store, dir, p, progress, running) = (
+            let (instance, store, p, progress, running) = (
                 instance.clone(),
                 store.clone(),
-                store_dir.clone(),
                 p.clone(),
                 progress.clone(),
                 running.clone(),
@@ -130,9 +128,8 @@ pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
                     let store: &Store = (*store).as_ref();
                     let ctx = run::Context {
                         instance: &instance,
-                        base: &store.settings().base,
+                        layout: store.layout(),
                         publisher: Some(store),
-                        dir: &dir,
                         progress,
                     };
                     run::run(&ctx, &p, RunOptions::default())

@@ -99,7 +99,7 @@ impl Admin {
     }
 
     /// Whether the request carries the admin token (`Authorization: Bearer TOKEN`).
-    pub fn authenticates(&self, headers: &axum::http::HeaderMap) -> bool {
+    pub fn authenticates(&self, headers: &HeaderMap) -> bool {
         bearer(headers).is_some_and(|t| self.accepts(t))
     }
 
@@ -131,7 +131,7 @@ fn unauthorized(message: &str) -> Response {
 }
 
 /// The bearer token of a request.
-fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -227,7 +227,7 @@ async fn instance(State(st): State<Arc<AppState>>) -> Response {
         "fivestar": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
         "started": st.admin.started,
-        "base": st.config.base,
+        "base": st.store.layout().base(),
         "store": abs(st.store.dir()),
         "pipelines": abs(&st.admin.instance.pipelines),
         "upload_limit": st.admin.upload_limit,
@@ -277,7 +277,7 @@ impl UploadDir {
     fn new(st: &AppState) -> Result<UploadDir, Response> {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = uploads_dir(st.store.dir()).join(format!(
+        let path = st.store.layout().uploads().join(format!(
             "{}-{}-{n}",
             fivestar_store::now_utc().0,
             std::process::id()
@@ -299,11 +299,6 @@ impl Drop for UploadDir {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
-}
-
-/// Where uploads wait for their job: emptied when an instance starts.
-pub fn uploads_dir(store_dir: &std::path::Path) -> PathBuf {
-    store_dir.join("uploads")
 }
 
 /// The last part of an uploaded file's name, safe as a file name on disk.
@@ -514,9 +509,8 @@ async fn start_run(State(st): State<Arc<AppState>>, headers: HeaderMap, req: Req
     let id = st.admin.jobs.start(kind, Some(&dataset), move |progress| {
         let ctx = fivestar_pipeline::Context {
             instance: &st2.admin.instance,
-            base: &st2.store.settings().base,
+            layout: st2.store.layout(),
             publisher: Some(&st2.store as &dyn Publisher),
-            dir: st2.store.dir(),
             progress,
         };
         let report = fivestar_pipeline::run(&ctx, &pipeline, options);
@@ -651,7 +645,7 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
             let result = (|| {
                 let nt = ungzip(&nt)?;
                 if let Some((csv, _)) = &csv {
-                    fivestar_pipeline::run::keep_source_file(st2.store.dir(), csv)
+                    fivestar_pipeline::run::keep_source_file(st2.store.layout(), csv)
                         .map_err(|e| format!("keeping the CSV under sources/: {e}"))?;
                 }
                 progress.stage(&ask.dataset.id, fivestar_pipeline::Stage::Load, None);

@@ -16,8 +16,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use fivestar_store::oxigraph::io::RdfFormat;
-use fivestar_store::oxigraph::model::NamedNode;
+use fivestar_store::rdf::NamedNode;
+use fivestar_store::rdf::RdfFormat;
 use std::io::Write;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -50,7 +50,7 @@ pub async fn direct(
             _ => {}
         }
     }
-    let iri = format!("{}/graph/{path}", st.config.base);
+    let iri = st.store.layout().graph(&path);
     respond(st, Target::Named(iri), format, &headers).await
 }
 

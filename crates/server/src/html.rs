@@ -4,8 +4,8 @@ use crate::{blocking, error, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fivestar_store::oxigraph::model::{Term, Triple};
-use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::rdf::QueryResults;
+use fivestar_store::rdf::{Term, Triple};
 use fivestar_store::{DatasetState, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ fn labels(store: &Store, iris: &[String]) -> HashMap<String, String> {
              ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel>|\
 <http://purl.org/dc/terms/title>|<http://schema.org/name> ?l }}"
         );
-        if let Ok(QueryResults::Solutions(rows)) = store.query_public(&q, SparqlEvaluator::new()) {
+        if let Ok(QueryResults::Solutions(rows)) = store.query_public(&q) {
             for row in rows.flatten() {
                 if let (Some(Term::NamedNode(x)), Some(Term::Literal(l))) =
                     (row.get("x"), row.get("l"))
@@ -113,11 +113,15 @@ fn link(class: &str, href: &str, title: &str, text: &str) -> String {
 }
 
 /// A link to a term: local IRIs go to their page; labels replace bare IRIs.
-fn term_html(t: &Term, base: &str, labels: &HashMap<String, String>) -> String {
+fn term_html(
+    t: &Term,
+    layout: &fivestar_store::Layout,
+    labels: &HashMap<String, String>,
+) -> String {
     match t {
         Term::NamedNode(n) => {
             let iri = n.as_str();
-            let href = match iri.strip_prefix(&format!("{base}/id/")) {
+            let href = match iri.strip_prefix(&layout.id("")) {
                 Some(rest) => format!("/doc/{rest}"),
                 None => iri.to_string(),
             };
@@ -151,29 +155,29 @@ pub fn resource_page(st: &AppState, iri: &str, triples: &[Triple]) -> String {
         if let Term::NamedNode(n) = &t.object {
             iris.push(n.as_str().to_string());
         }
-        if let fivestar_store::oxigraph::model::NamedOrBlankNode::NamedNode(n) = &t.subject {
+        if let fivestar_store::rdf::NamedOrBlankNode::NamedNode(n) = &t.subject {
             iris.push(n.as_str().to_string());
         }
     }
     iris.sort();
     iris.dedup();
     let labels = labels(&st.store, &iris);
-    let base = &st.config.base;
+    let layout = st.store.layout();
     let title = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
     let mut out_rows = String::new();
     let mut in_rows = String::new();
     for t in triples {
-        let p = term_html(&Term::NamedNode(t.predicate.clone()), base, &labels);
+        let p = term_html(&Term::NamedNode(t.predicate.clone()), layout, &labels);
         if t.subject.to_string() == format!("<{iri}>") {
             out_rows.push_str(&format!(
                 "<tr><td>{p}</td><td>{}</td></tr>",
-                term_html(&t.object, base, &labels)
+                term_html(&t.object, layout, &labels)
             ));
         } else {
             let s: Term = t.subject.clone().into();
             in_rows.push_str(&format!(
                 "<tr><td>{}</td><td>{p}</td></tr>",
-                term_html(&s, base, &labels)
+                term_html(&s, layout, &labels)
             ));
         }
     }
@@ -225,19 +229,15 @@ pub fn stars(store: &Store, d: &DatasetState) -> (u8, Option<String>) {
         return (0, Some("no open licence".into()));
     }
     // Published as RDF and CSV: structured (2) and open formats (3).
-    let ask = |q: String| -> bool {
-        matches!(
-            store.query_public(&q, SparqlEvaluator::new()),
-            Ok(QueryResults::Boolean(true))
-        )
-    };
+    let ask =
+        |q: String| -> bool { matches!(store.query_public(&q), Ok(QueryResults::Boolean(true))) };
     let g = &live.graph;
     if !ask(format!(
         "ASK {{ GRAPH <{g}> {{ ?s ?p ?o FILTER(isIRI(?s)) }} }}"
     )) {
         return (3, Some("its things have no URIs".into()));
     }
-    let base = &store.settings().base;
+    let base = store.layout().base();
     if !ask(format!(
         "ASK {{ GRAPH <{g}> {{ ?s ?p ?o FILTER(isIRI(?o) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> && !STRSTARTS(STR(?o), \"{base}/\")) }} }}"
     )) {
@@ -427,11 +427,10 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                 let payments = matches!(
                     st2.store.query_public(
                         &format!("ASK {{ GRAPH <{}> {{ ?s <http://reference.data.gov.uk/def/payment#netAmount> ?o }} }}", live.graph),
-                        SparqlEvaluator::new()
                     ),
                     Ok(QueryResults::Boolean(true))
                 );
-                body.push_str(&run_warnings(st2.store.dir(), &d.id, &live.release));
+                body.push_str(&run_warnings(st2.store.layout(), &d.id, &live.release));
                 body.push_str("<h2>Example queries</h2><ul>");
                 for (title, q) in example_queries(&live.graph, payments) {
                     body.push_str(&format!(
@@ -471,24 +470,18 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
     }
 }
 
-/// The warnings of the pipeline run that made `release` (stored by the pipeline crate under
-/// `runs/{dataset}/{release}/report.json`): published, but shown to everyone.
-fn run_warnings(store_dir: &std::path::Path, dataset: &str, release: &str) -> String {
-    let path = store_dir
-        .join("runs")
-        .join(dataset)
-        .join(release)
-        .join("report.json");
-    let Some(report) = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    else {
+/// The warnings of the pipeline run that made `release` (its stored report): published, but
+/// shown to everyone.
+fn run_warnings(layout: &fivestar_store::Layout, dataset: &str, release: &str) -> String {
+    use fivestar_pipeline::{Severity, LISTED_PER_RULE};
+    let Some(report) = fivestar_pipeline::state::read_report(layout, dataset, release) else {
         return String::new();
     };
-    let warnings: Vec<&serde_json::Value> = report["problems"]
-        .as_array()
-        .map(|a| a.iter().filter(|p| p["severity"] == "warning").collect())
-        .unwrap_or_default();
+    let warnings: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Warning)
+        .collect();
     if warnings.is_empty() {
         return "<h2>Validation</h2><p class=\"checks\">The live release passed validation with no warnings.</p>".into();
     }
@@ -496,23 +489,23 @@ fn run_warnings(store_dir: &std::path::Path, dataset: &str, release: &str) -> St
         "<h2>Validation</h2><p>The live release was published with {} warning(s):</p><ul class=\"warnings\">",
         warnings.len()
     );
-    for w in warnings.iter().take(50) {
+    for w in warnings.iter().take(LISTED_PER_RULE) {
         let mut at = Vec::new();
-        if let Some(r) = w["row"].as_u64() {
+        if let Some(r) = w.row {
             at.push(format!("row {r}"));
         }
-        if let Some(c) = w["column"].as_str() {
+        if let Some(c) = &w.column {
             at.push(format!("column “{}”", esc(c)));
         }
-        if let Some(v) = w["value"].as_str() {
+        if let Some(v) = &w.value {
             at.push(format!("value <code>{}</code>", esc(v)));
         }
         out.push_str(&format!(
             "<li>{}{}{} <span class=\"muted\">[{}]</span></li>",
             at.join(", "),
             if at.is_empty() { "" } else { ": " },
-            esc(w["message"].as_str().unwrap_or("")),
-            esc(w["rule"].as_str().unwrap_or(""))
+            esc(&w.message),
+            esc(&w.rule)
         ));
     }
     out.push_str("</ul>");

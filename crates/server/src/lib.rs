@@ -20,9 +20,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use fivestar_store::oxigraph::io::{RdfFormat, RdfSerializer};
-use fivestar_store::oxigraph::model::Triple;
-use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::rdf::QueryResults;
+use fivestar_store::rdf::Triple;
+use fivestar_store::rdf::{RdfFormat, RdfSerializer};
 use fivestar_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +33,6 @@ pub use metrics::Metrics;
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The base IRI of the published data (the address the site is served at).
-    pub base: String,
     /// A query running longer is stopped and answered with an error.
     pub query_timeout: Duration,
     /// At most this many result rows (or triples) are returned.
@@ -58,9 +56,15 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(base: impl Into<String>) -> Self {
+    /// The defaults (the base IRI is the store's: [`fivestar_store::Store::layout`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
         Config {
-            base: base.into().trim_end_matches('/').to_string(),
             query_timeout: Duration::from_secs(30),
             max_rows: 100_000,
             max_concurrent_queries: std::thread::available_parallelism()
@@ -159,7 +163,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(cors)
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(log_requests))
         .with_state(state)
+}
+
+/// Why an answer is a 5xx: kept on the response for [`log_requests`], never sent.
+#[derive(Clone)]
+struct Cause(String);
+
+/// Logs every request (method, path, status, duration) at debug, and every 5xx at error with
+/// its cause: the client gets a short message, the operator the reason.
+async fn log_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let mut r = next.run(req).await;
+    let status = r.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match r.extensions_mut().remove::<Cause>() {
+        Some(Cause(cause)) => {
+            tracing::error!(%method, path, status, ms, cause, "request failed")
+        }
+        None if status >= 500 => tracing::error!(%method, path, status, ms, "request failed"),
+        None => tracing::debug!(%method, path, status, ms, "request"),
+    }
+    r
 }
 
 /// Scripts, styles, images and connections from this site only (YASGUI sets inline styles,
@@ -196,6 +224,7 @@ pub fn admin_router(state: Arc<AppState>) -> Router {
             },
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(log_requests))
         .with_state(state)
 }
 
@@ -262,13 +291,25 @@ pub(crate) async fn blocking<T: Send + 'static>(
     }
 }
 
+/// A plain-text error answer. A 5xx is logged with `message` as its cause; a 500 (a fault of
+/// the server, not of the request) tells the client only that, since its cause may name files
+/// and internals.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (
+    let shown = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        "internal error: the cause is in the server's log"
+    } else {
+        message
+    };
+    let mut r = (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{message}\n"),
+        format!("{shown}\n"),
     )
-        .into_response()
+        .into_response();
+    if status.is_server_error() {
+        r.extensions_mut().insert(Cause(message.to_string()));
+    }
+    r
 }
 
 async fn not_found() -> Response {
@@ -337,9 +378,7 @@ fn describe(store: &Store, iri: &str) -> Result<Vec<Triple>, String> {
     let q = format!(
         "CONSTRUCT {{ <{iri}> ?p ?o . ?s ?q <{iri}> }} WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?q <{iri}> }} }}"
     );
-    let r = store
-        .query_public(&q, SparqlEvaluator::new())
-        .map_err(|e| e.to_string())?;
+    let r = store.query_public(&q).map_err(|e| e.to_string())?;
     graph_of(r)
 }
 
@@ -350,7 +389,7 @@ async fn own_vocabulary(
     Query(params): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let iri = format!("{}/def/fivestar", st.config.base);
+    let iri = st.store.layout().own_terms();
     let format = match requested_format(&params, &headers, None) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -361,10 +400,7 @@ async fn own_vocabulary(
         let q = format!(
             "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), \"{ns}\")) }}"
         );
-        let r = st2
-            .store
-            .query_public(&q, SparqlEvaluator::new())
-            .map_err(|e| e.to_string())?;
+        let r = st2.store.query_public(&q).map_err(|e| e.to_string())?;
         graph_of(r)
     })
     .await
@@ -428,12 +464,11 @@ async fn document(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let base = st.config.base.clone();
     let st2 = st.clone();
     let found = blocking(move || {
         let mut first = None;
         for p in candidates {
-            let iri = format!("{base}/id/{p}");
+            let iri = st2.store.layout().id(&p);
             let triples = describe(&st2.store, &iri)?;
             if !triples.is_empty() {
                 return Ok((iri, triples));
@@ -498,10 +533,9 @@ async fn catalog(
         let g = st2.store.catalog_graph();
         let r = st2
             .store
-            .query_public(
-                &format!("CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"),
-                SparqlEvaluator::new(),
-            )
+            .query_public(&format!(
+                "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
+            ))
             .map_err(|e| e.to_string())?;
         graph_of(r)
     })
@@ -510,7 +544,7 @@ async fn catalog(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let iri = format!("{}/id/catalog", st.config.base);
+    let iri = st.store.layout().catalog();
     respond_graph(st, format, &iri, triples).await
 }
 

@@ -69,7 +69,7 @@ pub async fn render(State(st): State<Arc<AppState>>, headers: axum::http::Header
             "the metrics need Authorization: Bearer TOKEN (the admin token), or metrics_public = true in fivestar.toml",
         );
         r.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
+            header::WWW_AUTHENTICATE,
             axum::http::HeaderValue::from_static("Bearer realm=\"fivestar admin\""),
         );
         return r;

@@ -1,8 +1,8 @@
 //! Content negotiation: the Accept header (with q-values), or a `format` parameter for browsers.
 
 use axum::http::{header, HeaderMap};
-use fivestar_store::oxigraph::io::RdfFormat;
-use fivestar_store::oxigraph::sparql::results::QueryResultsFormat;
+use fivestar_store::rdf::QueryResultsFormat;
+use fivestar_store::rdf::RdfFormat;
 
 /// The Accept header: media ranges with q > 0, best first, and those refused with q=0.
 /// `None` without the header (anything goes).

@@ -8,10 +8,10 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fivestar_store::oxigraph::io::RdfFormat;
-use fivestar_store::oxigraph::model::{BlankNode, Literal, NamedNode, Triple};
-use fivestar_store::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use fivestar_store::oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
+use fivestar_store::rdf::RdfFormat;
+use fivestar_store::rdf::{BlankNode, Literal, NamedNode, Triple};
+use fivestar_store::rdf::{CancellationToken, QueryResults};
+use fivestar_store::rdf::{QueryResultsFormat, QueryResultsSerializer};
 use sha2::Digest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -48,12 +48,7 @@ fn run(
     let max = st.config.max_rows;
     let results = st
         .store
-        .query_public_with(
-            query,
-            SparqlEvaluator::new().with_cancellation_token(token),
-            defaults,
-            named,
-        )
+        .query_public_with(query, Some(token), defaults, named)
         .map_err(|e| e.to_string())?;
     let mut truncated = false;
     match (results, output) {
@@ -110,11 +105,11 @@ fn service_description(st: &AppState, public: &[NamedNode]) -> Vec<Triple> {
         ))
     };
     let rdf_type = NamedNode::new_unchecked("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
-    let endpoint = NamedNode::new_unchecked(format!("{}/sparql", st.config.base));
-    let service = NamedNode::new_unchecked(fivestar_store::service_iri(&st.config.base));
-    let dataset = NamedNode::new_unchecked(format!("{}/sparql#dataset", st.config.base));
-    let default_graph =
-        NamedNode::new_unchecked(format!("{}/sparql#default-graph", st.config.base));
+    let layout = st.store.layout();
+    let endpoint = NamedNode::new_unchecked(layout.sparql());
+    let service = NamedNode::new_unchecked(layout.service());
+    let dataset = NamedNode::new_unchecked(format!("{}#dataset", layout.sparql()));
+    let default_graph = NamedNode::new_unchecked(format!("{}#default-graph", layout.sparql()));
     let fmt = |f: &str| NamedNode::new_unchecked(format!("http://www.w3.org/ns/formats/{f}"));
     let mut t = vec![
         Triple::new(service.clone(), rdf_type.clone(), sd("Service")),

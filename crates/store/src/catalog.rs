@@ -11,7 +11,7 @@
 //!   `dcat:DataService` that `dcat:servesDataset` each dataset with a live release.
 
 use crate::dumps::DumpFile;
-use crate::{PublishRequest, Result, Store};
+use crate::{Layout, PublishRequest, Result, Store};
 use oxigraph::model::{
     GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Quad, Term,
     TermRef,
@@ -90,11 +90,6 @@ const DQV_QUALITY_MEASUREMENT: NamedNodeRef<'static> =
 const DQV_IS_MEASUREMENT_OF: NamedNodeRef<'static> =
     iri("http://www.w3.org/ns/dqv#isMeasurementOf");
 const DQV_VALUE: NamedNodeRef<'static> = iri("http://www.w3.org/ns/dqv#value");
-
-/// The metric of the five-star rating, in fivestar's own vocabulary.
-pub fn stars_metric(base: &str) -> String {
-    format!("{base}/def/fivestar#fiveStarRating")
-}
 
 /// Licences that are open (the first star): the Open Government Licence, Creative Commons
 /// attribution and public-domain tools, Open Data Commons.
@@ -181,23 +176,6 @@ pub fn rate(f: &StarFacts<'_>) -> Stars {
     out
 }
 
-pub fn catalog_iri(base: &str) -> String {
-    format!("{base}/id/catalog")
-}
-
-/// The SPARQL endpoint as a service: the IRI the server's Service Description gives it.
-pub fn service_iri(base: &str) -> String {
-    format!("{base}/sparql#service")
-}
-
-pub fn dataset_iri(base: &str, dataset: &str) -> String {
-    format!("{base}/id/dataset/{dataset}")
-}
-
-pub fn release_iri(base: &str, dataset: &str, release: &str) -> String {
-    format!("{base}/id/dataset/{dataset}/release/{release}")
-}
-
 /// VoID statistics of a release.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VoidStats {
@@ -245,7 +223,7 @@ fn text(t: Option<&Term>) -> Option<String> {
 
 pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
     let cat = store.catalog_graph();
-    let base = &store.settings.base;
+    let layout = &store.layout;
     let query = format!(
         "PREFIX dcat: <http://www.w3.org/ns/dcat#>
          PREFIX dct: <http://purl.org/dc/terms/>
@@ -279,7 +257,7 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
                 licence: text(row.get("licence")),
                 modified: text(row.get("modified")),
                 live: live_iri.and_then(|l| {
-                    l.strip_prefix(&format!("{}/release/", dataset_iri(base, &id)))
+                    l.strip_prefix(&format!("{}/release/", layout.dataset(&id)))
                         .map(String::from)
                 }),
                 releases: Vec::new(),
@@ -306,7 +284,7 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
                         OPTIONAL {{ ?m rdfs:comment ?why }} }}
            }}
          }} GROUP BY ?d ?r ?version ?issued ?triples ?source ?stars ORDER BY ?d ?version",
-        metric = stars_metric(base)
+        metric = layout.stars_metric()
     );
     if let QueryResults::Solutions(rows) = SparqlEvaluator::new()
         .parse_query(&query)?
@@ -379,10 +357,16 @@ fn media_type(name: &str) -> NamedNode {
 }
 
 /// Describes a distribution (a dump file) of `of`.
-fn distribution(q: &mut Quads, base: &str, of: NamedNodeRef<'_>, dist_iri: &str, file: &DumpFile) {
+fn distribution(
+    q: &mut Quads,
+    layout: &Layout,
+    of: NamedNodeRef<'_>,
+    dist_iri: &str,
+    file: &DumpFile,
+) {
     let dist = NamedNode::new_unchecked(dist_iri);
     let sum = NamedNode::new_unchecked(format!("{dist_iri}#sha256"));
-    let url = NamedNode::new_unchecked(format!("{base}/dumps/{}", file.path));
+    let url = NamedNode::new_unchecked(layout.dump(&file.path));
     q.add(of, DCAT_DISTRIBUTION, &dist);
     q.add(&dist, RDF_TYPE, DCAT_DISTRIBUTION_CLASS);
     q.add(&dist, DCT_TITLE, LiteralRef::new_simple_literal(&file.name));
@@ -408,13 +392,13 @@ fn distribution(q: &mut Quads, base: &str, of: NamedNodeRef<'_>, dist_iri: &str,
 
 /// Quads describing a dataset (not its releases).
 fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Quads {
-    let base = &store.settings.base;
+    let layout = &store.layout;
     let mut q = Quads {
         graph: NamedNode::new_unchecked(store.catalog_graph()),
         quads: Vec::new(),
     };
-    let cat = NamedNode::new_unchecked(catalog_iri(base));
-    let ds = NamedNode::new_unchecked(dataset_iri(base, &req.dataset.id));
+    let cat = NamedNode::new_unchecked(layout.catalog());
+    let ds = NamedNode::new_unchecked(layout.dataset(&req.dataset.id));
     q.add(&cat, RDF_TYPE, DCAT_CATALOG);
     q.add(
         &cat,
@@ -457,15 +441,15 @@ fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Qu
         DCT_MODIFIED,
         &Literal::new_typed_literal(req.generated_at.clone(), XSD_DATE_TIME),
     );
-    let endpoint = NamedNode::new_unchecked(format!("{base}/sparql"));
+    let endpoint = NamedNode::new_unchecked(layout.sparql());
     q.add(&ds, VOID_SPARQL_ENDPOINT, &endpoint);
     q.add(
         &ds,
         DCAT_LANDING_PAGE,
-        &NamedNode::new_unchecked(format!("{base}/dataset/{}", req.dataset.id)),
+        &NamedNode::new_unchecked(layout.landing_page(&req.dataset.id)),
     );
     // The SPARQL endpoint as a DCAT data service (the IRI its Service Description uses).
-    let service = NamedNode::new_unchecked(service_iri(base));
+    let service = NamedNode::new_unchecked(layout.service());
     q.add(&cat, DCAT_SERVICE, &service);
     q.add(&service, RDF_TYPE, DCAT_DATA_SERVICE);
     q.add(
@@ -479,7 +463,7 @@ fn dataset_quads(store: &Store, req: &PublishRequest, latest: &[DumpFile]) -> Qu
     q.add(&service, DCAT_SERVES_DATASET, &ds);
     for f in latest {
         let d = format!("{}/distribution/{}", ds.as_str(), f.name.replace('.', "-"));
-        distribution(&mut q, base, ds.as_ref(), &d, f);
+        distribution(&mut q, layout, ds.as_ref(), &d, f);
     }
     q
 }
@@ -494,10 +478,10 @@ pub fn record_release(
     stats: &VoidStats,
     stars: &Stars,
 ) -> Result<()> {
-    let base = &store.settings.base;
+    let layout = &store.layout;
     let mut q = dataset_quads(store, req, latest);
-    let ds = NamedNode::new_unchecked(dataset_iri(base, &req.dataset.id));
-    let rel_s = release_iri(base, &req.dataset.id, &req.release);
+    let ds = NamedNode::new_unchecked(layout.dataset(&req.dataset.id));
+    let rel_s = layout.release(&req.dataset.id, &req.release);
     let rel = NamedNode::new_unchecked(&rel_s);
     q.add(&ds, DCAT_HAS_VERSION, &rel);
     q.add(&ds, DCAT_HAS_CURRENT_VERSION, &rel);
@@ -533,7 +517,7 @@ pub fn record_release(
     }
     for f in files {
         let d = format!("{rel_s}/distribution/{}", f.name.replace('.', "-"));
-        distribution(&mut q, base, rel.as_ref(), &d, f);
+        distribution(&mut q, layout, rel.as_ref(), &d, f);
     }
     // The five-star rating, as a DQV quality measurement (on the release and the dataset).
     let m = NamedNode::new_unchecked(format!("{rel_s}/stars"));
@@ -543,7 +527,7 @@ pub fn record_release(
     q.add(
         &m,
         DQV_IS_MEASUREMENT_OF,
-        &NamedNode::new_unchecked(stars_metric(base)),
+        &NamedNode::new_unchecked(layout.stars_metric()),
     );
     q.add(
         &m,
@@ -653,9 +637,9 @@ pub fn switch_live(
     release: Option<&str>,
     latest: &[DumpFile],
 ) -> Result<()> {
-    let base = &store.settings.base;
+    let layout = &store.layout;
     let cat = NamedNode::new_unchecked(store.catalog_graph());
-    let ds = NamedNode::new_unchecked(dataset_iri(base, dataset));
+    let ds = NamedNode::new_unchecked(layout.dataset(dataset));
     let in_cat = Some(GraphNameRef::NamedNode(cat.as_ref()));
     let mut tx = store.db().start_transaction()?;
     let mut doomed: Vec<Quad> = Vec::new();
@@ -676,7 +660,7 @@ pub fn switch_live(
             doomed.push(q);
         }
     }
-    let service = NamedNode::new_unchecked(service_iri(base));
+    let service = NamedNode::new_unchecked(layout.service());
     for q in tx.quads_for_pattern(
         Some(service.as_ref().into()),
         Some(DCAT_SERVES_DATASET),
@@ -690,7 +674,7 @@ pub fn switch_live(
         quads: Vec::new(),
     };
     if let Some(r) = release {
-        let rel = NamedNode::new_unchecked(release_iri(base, dataset, r));
+        let rel = NamedNode::new_unchecked(layout.release(dataset, r));
         q.add(&ds, DCAT_HAS_CURRENT_VERSION, &rel);
         q.add(&service, DCAT_SERVES_DATASET, &ds);
         let m = NamedNode::new_unchecked(format!("{}/stars", rel.as_str()));
@@ -708,7 +692,7 @@ pub fn switch_live(
         }
         for f in latest {
             let d = format!("{}/distribution/{}", ds.as_str(), f.name.replace('.', "-"));
-            distribution(&mut q, base, ds.as_ref(), &d, f);
+            distribution(&mut q, layout, ds.as_ref(), &d, f);
         }
     }
     for quad in &doomed {
@@ -723,7 +707,7 @@ pub fn switch_live(
 
 /// Removes a release's description from the catalogue.
 pub fn remove_release(store: &Store, dataset: &str, release: &str) -> Result<()> {
-    let rel = release_iri(&store.settings.base, dataset, release);
+    let rel = store.layout.release(dataset, release);
     let cat = NamedNode::new_unchecked(store.catalog_graph());
     let mut tx = store.db().start_transaction()?;
     let doomed: Vec<Quad> = tx

@@ -227,14 +227,15 @@ fn hash(s: &str) -> u64 {
 }
 
 impl Tap {
-    /// A tap for a store with IRIs under `base`, sending N-Quads chunks to `tx`.
+    /// A tap for a store with IRIs under `base` (normalised: no trailing `/`), sending N-Quads
+    /// chunks to `tx`.
     pub fn new(base: &str, tx: std::sync::mpsc::SyncSender<Vec<u8>>) -> Self {
         let sink = ChunkSender {
             buf: Vec::with_capacity(CHUNK + 4096),
             tx,
         };
         Tap {
-            own: format!("{}/", base.trim_end_matches('/')),
+            own: format!("{base}/"),
             subjects: Default::default(),
             properties: Default::default(),
             classes: Default::default(),

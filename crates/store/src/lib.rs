@@ -16,19 +16,26 @@ mod backup;
 mod catalog;
 mod dumps;
 pub mod guard;
+mod layout;
 
 pub use backup::{read_backup, restore, BackupInfo};
 
-pub use oxigraph;
+/// The RDF and SPARQL results model other crates share with the store: Oxigraph's terms,
+/// formats and results, not its database or its query engine (those stay in here).
+pub mod rdf {
+    pub use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
+    pub use oxigraph::model::*;
+    pub use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+    pub use oxigraph::sparql::{CancellationToken, QueryResults, QuerySolution};
+}
 
 use oxigraph::io::{RdfFormat, RdfParser};
 use oxigraph::model::{GraphName, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Term};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
-pub use catalog::{
-    is_open_licence, rate, service_iri, DatasetState, ReleaseState, StarFacts, Stars,
-};
+pub use catalog::{is_open_licence, rate, DatasetState, ReleaseState, StarFacts, Stars};
+pub use layout::{normalise_base, Layout};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +177,7 @@ pub const DEFAULT_LOADER_MEMORY_MB: usize = 1024;
 impl Settings {
     pub fn new(base: impl Into<String>) -> Self {
         Settings {
-            base: base.into().trim_end_matches('/').to_string(),
+            base: normalise_base(&base.into()),
             loader_memory_mb: DEFAULT_LOADER_MEMORY_MB,
             loader_threads: 2,
         }
@@ -181,6 +188,7 @@ impl Settings {
 pub struct Store {
     db: oxigraph::store::Store,
     dir: PathBuf,
+    layout: Layout,
     settings: Settings,
     /// Held while the live state changes (the catalogue switch, `latest.*`, `all.nq.gz`) and
     /// while a backup copies it: a rollback, withdraw, removal, backup or the end of a publish
@@ -189,6 +197,34 @@ pub struct Store {
     /// Graphs of interrupted publishes being removed in the background (see
     /// [`Store::open`]); a publish into one of them waits until it is gone.
     cleaning: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)>,
+}
+
+/// Oxigraph's bulk loader alone: the N-Triples file `ntriples` into graph `graph` of a new
+/// database in `dir` (with the loader's own defaults unless `threads` or `memory_mb` are
+/// given). The yardstick `fivestar bench-store --loader-only` compares a publish with.
+pub fn bulk_load_alone(
+    dir: &Path,
+    ntriples: &Path,
+    graph: &str,
+    threads: Option<usize>,
+    memory_mb: Option<usize>,
+) -> Result<()> {
+    let db = oxigraph::store::Store::open(dir)?;
+    let mut loader = db.bulk_loader();
+    if let Some(n) = threads {
+        loader = loader.with_num_threads(n.max(1));
+    }
+    if let Some(mb) = memory_mb {
+        loader = loader.with_max_memory_size_in_megabytes(mb.max(1));
+    }
+    let graph = NamedNode::new(graph).map_err(|e| Error::Invalid(e.to_string()))?;
+    let file = std::fs::File::open(ntriples).map_err(io(ntriples))?;
+    loader.load_from_reader(
+        RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph),
+        std::io::BufReader::new(file),
+    )?;
+    loader.commit()?;
+    Ok(())
 }
 
 /// A test hook: when `FIVESTAR_TEST_CRASH_AT` names this point, the process aborts here, as
@@ -286,8 +322,9 @@ impl Store {
     /// `dir/dumps`. A store remembers the base IRI it was created with.
     pub fn open(dir: impl AsRef<Path>, settings: Settings) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(dir.join("dumps")).map_err(io(&dir))?;
-        let marker = dir.join("store.json");
+        let layout = Layout::new(&settings.base, &dir);
+        std::fs::create_dir_all(layout.dumps()).map_err(io(&dir))?;
+        let marker = layout.marker();
         match std::fs::read_to_string(&marker) {
             Ok(text) => {
                 let v: serde_json::Value = serde_json::from_str(&text)
@@ -307,10 +344,11 @@ impl Store {
             }
             Err(e) => return Err(io(&marker)(e)),
         }
-        let db = oxigraph::store::Store::open(dir.join("oxigraph"))?;
+        let db = oxigraph::store::Store::open(layout.database())?;
         let store = Store {
             db,
             dir,
+            layout,
             settings,
             switch: std::sync::Mutex::default(),
             cleaning: Default::default(),
@@ -347,13 +385,13 @@ impl Store {
     }
 
     fn journal_path(&self) -> PathBuf {
-        self.dir.join("switch.journal")
+        self.layout.journal()
     }
 
     /// Notes, durably, that the live state of `dataset` is about to change.
     fn begin_switch(&self, dataset: &str) -> Result<()> {
         let journal = self.journal_path();
-        let tmp = self.dir.join("switch.journal.new");
+        let tmp = journal.with_extension("journal.new");
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         std::io::Write::write_all(&mut f, dataset.as_bytes()).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
@@ -462,7 +500,12 @@ impl Store {
     }
 
     pub fn dumps_dir(&self) -> PathBuf {
-        self.dir.join("dumps")
+        self.layout.dumps()
+    }
+
+    /// The site's IRIs and the store's folders.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// Takes the switch lock (see [`Store`]); a panic while it was held does not wedge it.
@@ -476,22 +519,22 @@ impl Store {
     }
 
     pub fn graph_iri(&self, dataset: &str, release: &str) -> String {
-        format!("{}/graph/{dataset}/{release}", self.settings.base)
+        self.layout.release_graph(dataset, release)
     }
 
     pub fn catalog_graph(&self) -> String {
-        format!("{}/graph/catalog", self.settings.base)
+        self.layout.catalog_graph()
     }
 
     pub fn vocab_graph(&self) -> String {
-        format!("{}/graph/vocab", self.settings.base)
+        self.layout.vocab_graph()
     }
 
     /// Release graphs with no catalogue entry: left by a crash between loading and making
     /// live. They were never visible; they are removed on a background thread (at low
     /// priority, in transactions of 10,000 quads, so memory stays small and opening is quick).
     fn remove_orphans_in_background(&self) -> Result<()> {
-        let prefix = format!("{}/graph/", self.settings.base);
+        let prefix = self.layout.graph("");
         let known: std::collections::HashSet<String> = self
             .datasets()?
             .into_iter()
@@ -501,7 +544,7 @@ impl Store {
             .db
             .named_graphs()
             .filter_map(|g| match g {
-                Ok(oxigraph::model::NamedOrBlankNode::NamedNode(n)) => Some(Ok(n)),
+                Ok(NamedOrBlankNode::NamedNode(n)) => Some(Ok(n)),
                 Ok(_) => None,
                 Err(e) => Some(Err(e)),
             })
@@ -625,12 +668,8 @@ impl Store {
 
     /// Runs a read-only query on the public view: the default graph is the union of the
     /// public graphs, and only they can be named. SERVICE is refused.
-    pub fn query_public(
-        &self,
-        query: &str,
-        evaluator: SparqlEvaluator,
-    ) -> Result<QueryResults<'static>> {
-        self.query_public_with(query, evaluator, &[], &[])
+    pub fn query_public(&self, query: &str) -> Result<QueryResults<'static>> {
+        self.query_public_with(query, None, &[], &[])
     }
 
     /// As [`Store::query_public`], with the SPARQL Protocol's `default-graph-uri` and
@@ -638,10 +677,11 @@ impl Store {
     /// be reached. Empty lists mean the query's own `FROM` and `FROM NAMED` (also kept
     /// within the public view), and without those the whole public view. As the Protocol
     /// says, graphs given by the request replace the query's.
+    /// `cancel` stops the evaluation (the server's timeout).
     pub fn query_public_with(
         &self,
         query: &str,
-        evaluator: SparqlEvaluator,
+        cancel: Option<rdf::CancellationToken>,
         default_graphs: &[String],
         named_graphs: &[String],
     ) -> Result<QueryResults<'static>> {
@@ -653,6 +693,10 @@ impl Store {
                 .cloned()
                 .collect()
         };
+        let mut evaluator = SparqlEvaluator::new();
+        if let Some(token) = cancel {
+            evaluator = evaluator.with_cancellation_token(token);
+        }
         let mut prepared = evaluator
             .with_default_service_handler(NoService)
             .parse_query(query)?;
@@ -828,7 +872,7 @@ impl Publisher for Store {
             let member = scope
                 .spawn(|| dumps::write_quads_member(&dumps_dir, &req.dataset.id, &req.release, rx));
             let t = std::time::Instant::now();
-            let mut tap = dumps::Tap::new(&self.settings.base, tx);
+            let mut tap = dumps::Tap::new(self.layout.base(), tx);
             let loaded = self
                 .bulk_load(req, graph.as_ref(), &mut tap)
                 .and_then(|()| tap.finish().map_err(io(&req.ntriples)))
@@ -885,7 +929,7 @@ impl Publisher for Store {
             properties: distinct.properties,
         };
         // The five-star rating, from what was published.
-        let stars = catalog::rate(&catalog::StarFacts {
+        let stars = rate(&StarFacts {
             licence: &req.dataset.licence,
             structured: stats.triples > 0,
             open_format: true,

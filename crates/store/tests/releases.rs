@@ -1,9 +1,9 @@
 //! Releases: publish, switch, roll back, withdraw, remove; the public view; the catalogue;
 //! dumps and their checksums; and a crash in the middle of a load.
 
-use fivestar_store::oxigraph::io::{RdfFormat, RdfParser};
-use fivestar_store::oxigraph::model::{GraphName, Triple};
-use fivestar_store::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use fivestar_store::rdf::QueryResults;
+use fivestar_store::rdf::{GraphName, Triple};
+use fivestar_store::rdf::{RdfFormat, RdfParser};
 use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Settings, Store};
 use sha2::Digest;
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ fn with_csv(dir: &Path, mut req: PublishRequest) -> PublishRequest {
 }
 
 fn strings(store: &Store, query: &str) -> Vec<String> {
-    match store.query_public(query, SparqlEvaluator::new()).unwrap() {
+    match store.query_public(query).unwrap() {
         QueryResults::Solutions(rows) => rows
             .map(|r| {
                 let r = r.unwrap();
@@ -415,7 +415,7 @@ fn dumps_match_their_checksums_and_latest_follows_the_live_release() {
     // (Through an in-memory Oxigraph store: it keeps numbers in canonical form, "0.50" as
     // "0.5", while the dump has the triples as published.)
     let parse = |text: &str, format| -> BTreeSet<String> {
-        let mem = fivestar_store::oxigraph::store::Store::new().unwrap();
+        let mem = oxigraph::store::Store::new().unwrap();
         mem.load_from_slice(RdfParser::from_format(format), text.as_bytes())
             .unwrap();
         mem.iter()

@@ -2,7 +2,7 @@
 //! UTF-8 validity; a file that is not UTF-8 is decoded as Windows-1252 (which covers Latin-1
 //! and its £ sign) and the report says so, with the first byte that decided it.
 
-use crate::Note;
+use crate::Problem;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 /// Text and how it was decoded.
@@ -28,11 +28,11 @@ fn line_of(bytes: &[u8], at: usize) -> u64 {
 pub fn decode(
     bytes: &[u8],
     declared: Option<&str>,
-    notes: &mut Vec<Note>,
-) -> Result<Decoded, Note> {
+    notes: &mut Vec<Problem>,
+) -> Result<Decoded, Problem> {
     if let Some(label) = declared {
         let enc = Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-            Note::error(
+            Problem::error(
                 "encoding",
                 format!("unknown encoding {label:?} (use a WHATWG label such as utf-8, windows-1252, utf-16le)"),
             )
@@ -40,7 +40,7 @@ pub fn decode(
         let (body, bom) = match Encoding::for_bom(bytes) {
             Some((b, len)) if b == enc => (&bytes[len..], true),
             Some((b, _)) => {
-                return Err(Note::error(
+                return Err(Problem::error(
                     "encoding",
                     format!(
                         "the pipeline declares {}, but the file starts with a {} byte-order mark",
@@ -53,7 +53,7 @@ pub fn decode(
         };
         return match enc.decode_without_bom_handling_and_without_replacement(body) {
             Some(text) => {
-                notes.push(Note::info(
+                notes.push(Problem::info(
                     "encoding",
                     format!("decoded as {} (declared by the pipeline)", enc.name()),
                 ));
@@ -65,7 +65,7 @@ pub fn decode(
             }
             None => {
                 let at = first_invalid(enc, body);
-                Err(Note::error(
+                Err(Problem::error(
                     "encoding",
                     format!(
                         "the file is not valid {}: the first bad byte is at offset {at}",
@@ -81,7 +81,7 @@ pub fn decode(
         let body = &bytes[len..];
         return match enc.decode_without_bom_handling_and_without_replacement(body) {
             Some(text) => {
-                notes.push(Note::info(
+                notes.push(Problem::info(
                     "encoding",
                     format!("detected {} from its byte-order mark (removed)", enc.name()),
                 ));
@@ -93,7 +93,7 @@ pub fn decode(
             }
             None => {
                 let at = first_invalid(enc, body);
-                Err(Note::error(
+                Err(Problem::error(
                     "encoding",
                     format!(
                         "the file starts with a {} byte-order mark but is not valid {} at offset {at}",
@@ -106,7 +106,7 @@ pub fn decode(
     }
     if let Some(enc) = utf16_by_nuls(bytes) {
         if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(bytes) {
-            notes.push(Note::warning(
+            notes.push(Problem::warning(
                 "encoding",
                 format!(
                     "detected {} without a byte-order mark from its NUL bytes; declare `encoding = \"{}\"` to confirm",
@@ -123,7 +123,7 @@ pub fn decode(
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => {
-            notes.push(Note::info("encoding", "detected UTF-8"));
+            notes.push(Problem::info("encoding", "detected UTF-8"));
             Ok(Decoded {
                 text: text.to_string(),
                 encoding: UTF_8.name(),
@@ -139,7 +139,7 @@ pub fn decode(
                 .0
                 .into_owned();
             notes.push(
-                Note::warning(
+                Problem::warning(
                     "encoding",
                     format!(
                         "not UTF-8 (byte 0x{byte:02X} at offset {at}); decoded as windows-1252, where that byte is {shown:?}; declare `encoding = \"windows-1252\"` to confirm"

@@ -3,12 +3,16 @@
 //! Councils publish CSV in whatever encoding their spreadsheet saved, Excel and ODS workbooks
 //! with title rows and notes, blank rows, trailing delimiters, padded cells and UK money and
 //! date formats. This crate turns such bytes into a clean table (UTF-8, one header row, one
-//! record per row, canonical values) and reports every change it made as a [`Note`], with the
+//! record per row, canonical values) and reports every change it made as a [`Problem`], with the
 //! source row and column, so that nothing is changed silently and nothing is lost unreported.
 //!
 //! Reading ([`read`]) makes a [`Grid`] of text cells with their source row numbers; tidying
 //! ([`tidy`]) finds the header, drops blank rows and empty columns, maps columns and normalises
 //! values by the [`ValueKind`] a mapping declares.
+
+// A file that cannot be read is one `Problem` (file, row, column, value, rule) per file, not a
+// hot path: returning it unboxed keeps every reader simple.
+#![allow(clippy::result_large_err)]
 
 mod decode;
 mod read;
@@ -23,7 +27,7 @@ pub use values::{DateOrder, ValueKind};
 
 use serde::Serialize;
 
-/// How serious a [`Note`] is.
+/// How serious a [`Problem`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -35,42 +39,63 @@ pub enum Severity {
     Error,
 }
 
-/// One thing tidy did or could not do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Note {
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One problem, or (as `info`) one change made: the record every stage of fivestar reports
+/// in, from tidy to publishing, with the source file, row, column and value it is about.
+/// (The csvw crate keeps its own `Diagnostic` at the standard's boundary; the pipeline
+/// converts it in one place.)
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Problem {
     pub severity: Severity,
     /// A short rule name, e.g. `encoding`, `blank-rows`, `ragged-row`, `amount`, `date`.
-    pub rule: &'static str,
+    pub rule: String,
     pub message: String,
+    /// The source file.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file: Option<String>,
     /// The row as numbered in the source (the line of a CSV, the row of a sheet; 1-based).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub row: Option<u64>,
     /// The source column header.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub column: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub value: Option<String>,
 }
 
-impl Note {
-    pub fn new(severity: Severity, rule: &'static str, message: impl Into<String>) -> Self {
-        Note {
+impl Problem {
+    pub fn new(severity: Severity, rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
             severity,
-            rule,
+            rule: rule.into(),
             message: message.into(),
+            file: None,
             row: None,
             column: None,
             value: None,
         }
     }
-    pub fn info(rule: &'static str, message: impl Into<String>) -> Self {
+    pub fn info(rule: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Info, rule, message)
     }
-    pub fn warning(rule: &'static str, message: impl Into<String>) -> Self {
+    pub fn warning(rule: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, rule, message)
     }
-    pub fn error(rule: &'static str, message: impl Into<String>) -> Self {
+    pub fn error(rule: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, rule, message)
+    }
+    pub fn file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
     }
     pub fn row(mut self, row: u64) -> Self {
         self.row = Some(row);
@@ -85,6 +110,10 @@ impl Note {
         self
     }
 }
+
+/// How many problems of one rule and column a report lists one by one; the rest are counted
+/// in one more line.
+pub const LISTED_PER_RULE: usize = 50;
 
 /// Writes row numbers compactly: `3, 5-9, 12` (at most `limit` ranges, then `…`).
 pub fn row_list(rows: &[u64], limit: usize) -> String {

@@ -1,7 +1,7 @@
 //! Reading a file into a grid of text cells: CSV (any encoding, delimiter and line ending) or a
 //! sheet of an Excel (xlsx, xls) or OpenDocument (ods) workbook, through calamine.
 
-use crate::{decode, Note, Severity};
+use crate::{decode, Problem, Severity};
 use calamine::{Data, Reader};
 use serde::Serialize;
 use std::io::Cursor;
@@ -84,7 +84,11 @@ pub struct Grid {
 
 /// Reads `bytes` into a [`Grid`]. Problems that stop reading are returned as an error note;
 /// everything else is noted in `notes`.
-pub fn read(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Result<Grid, Note> {
+pub fn read(
+    bytes: &[u8],
+    options: &ReadOptions,
+    notes: &mut Vec<Problem>,
+) -> Result<Grid, Problem> {
     let sniffed = sniff_format(bytes);
     let format = match options.format {
         Some(declared) if declared == sniffed => declared,
@@ -93,7 +97,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
                 .chars()
                 .filter(|c| !c.is_control())
                 .collect();
-            return Err(Note::error(
+            return Err(Problem::error(
                 "format",
                 format!(
                     "the pipeline says {}, but the file is not a workbook (it starts {head:?})",
@@ -102,7 +106,7 @@ pub fn read(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
             ));
         }
         Some(declared) => {
-            notes.push(Note::warning(
+            notes.push(Problem::warning(
                 "format",
                 format!(
                     "the pipeline says {}, but the file is {}; read as {}",
@@ -121,7 +125,11 @@ pub fn read(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
     }
 }
 
-fn read_csv(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Result<Grid, Note> {
+fn read_csv(
+    bytes: &[u8],
+    options: &ReadOptions,
+    notes: &mut Vec<Problem>,
+) -> Result<Grid, Problem> {
     let decoded = decode(bytes, options.encoding.as_deref(), notes)?;
     if let Some(kind) = not_csv(&decoded.text) {
         let head: String = decoded
@@ -131,7 +139,7 @@ fn read_csv(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
             .take(60)
             .filter(|c| !c.is_control())
             .collect();
-        return Err(Note::error(
+        return Err(Problem::error(
             "not-csv",
             format!(
                 "the source is {kind}, not CSV (it starts {head:?}): a moved or broken download?"
@@ -144,7 +152,7 @@ fn read_csv(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
         None => {
             let d = sniff_delimiter(&text);
             if d != b',' {
-                notes.push(Note::info(
+                notes.push(Problem::info(
                     "delimiter",
                     format!("detected the delimiter {:?}", d as char),
                 ));
@@ -165,7 +173,7 @@ fn read_csv(bytes: &[u8], options: &ReadOptions, notes: &mut Vec<Note>) -> Resul
 /// Splits CSV text (LF line endings) into rows, each with the line it starts on. Blank lines
 /// are kept as empty rows so that tidy can report them; quoted cells may span lines. (The
 /// `csv` crate skips blank lines without saying where they were, so it cannot number rows.)
-fn split_csv(text: &str, delimiter: char) -> Result<Vec<(u64, Vec<String>)>, Note> {
+fn split_csv(text: &str, delimiter: char) -> Result<Vec<(u64, Vec<String>)>, Problem> {
     let mut rows = Vec::new();
     let mut line = 1u64;
     let mut chars = text.chars().peekable();
@@ -178,7 +186,7 @@ fn split_csv(text: &str, delimiter: char) -> Result<Vec<(u64, Vec<String>)>, Not
         loop {
             let Some(c) = chars.next() else {
                 if quoted {
-                    return Err(Note::error(
+                    return Err(Problem::error(
                         "csv",
                         format!("a quoted cell that starts on line {start} is never closed"),
                     )
@@ -224,14 +232,14 @@ fn split_csv(text: &str, delimiter: char) -> Result<Vec<(u64, Vec<String>)>, Not
 }
 
 /// CR-only and mixed line endings become LF, so that row numbers are line numbers.
-fn normalize_line_endings(text: &str, notes: &mut Vec<Note>) -> String {
+fn normalize_line_endings(text: &str, notes: &mut Vec<Problem>) -> String {
     let crlf = text.matches("\r\n").count();
     let cr = text.matches('\r').count() - crlf;
     let lf = text.matches('\n').count() - crlf;
     let kinds = [(crlf, "CRLF"), (cr, "CR"), (lf, "LF")];
     let used: Vec<&str> = kinds.iter().filter(|k| k.0 > 0).map(|k| k.1).collect();
     if cr > 0 || used.len() > 1 {
-        notes.push(Note::info(
+        notes.push(Problem::info(
             "line-endings",
             format!(
                 "line endings {} ({} CRLF, {} CR, {} LF) normalised to LF",
@@ -314,11 +322,11 @@ pub(crate) fn read_workbook_here(
     bytes: &[u8],
     format: Format,
     options: &ReadOptions,
-    notes: &mut Vec<Note>,
-) -> Result<Grid, Note> {
+    notes: &mut Vec<Problem>,
+) -> Result<Grid, Problem> {
     let mut book =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
-            Note::error(
+            Problem::error(
                 "workbook",
                 format!("cannot open the {} workbook: {e}", format.name()),
             )
@@ -331,7 +339,7 @@ pub(crate) fn read_workbook_here(
                 .find(|n| *n == want)
                 .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want.trim())))
                 .ok_or_else(|| {
-                    Note::error(
+                    Problem::error(
                         "sheet",
                         format!(
                             "no sheet named {want:?}; the workbook has {}",
@@ -342,14 +350,14 @@ pub(crate) fn read_workbook_here(
                 .clone();
             let range = book
                 .worksheet_range(&name)
-                .map_err(|e| Note::error("sheet", format!("cannot read sheet {name:?}: {e}")))?;
+                .map_err(|e| Problem::error("sheet", format!("cannot read sheet {name:?}: {e}")))?;
             (name, range)
         }
         None => {
             let mut found = None;
             for name in &names {
                 let range = book.worksheet_range(name).map_err(|e| {
-                    Note::error("sheet", format!("cannot read sheet {name:?}: {e}"))
+                    Problem::error("sheet", format!("cannot read sheet {name:?}: {e}"))
                 })?;
                 if range.cells().any(|(_, _, c)| !matches!(c, Data::Empty)) {
                     found = Some((name.clone(), range));
@@ -357,13 +365,13 @@ pub(crate) fn read_workbook_here(
                 }
             }
             let (name, range) = found.ok_or_else(|| {
-                Note::error(
+                Problem::error(
                     "sheet",
                     format!("every sheet is empty ({})", quoted(&names)),
                 )
             })?;
             if names.len() > 1 {
-                notes.push(Note::info(
+                notes.push(Problem::info(
                     "sheet",
                     format!(
                         "read sheet {name:?}, the first that is not empty, of {}",
@@ -377,7 +385,7 @@ pub(crate) fn read_workbook_here(
     let (height, width) = range.get_size();
     let cells = (height as u64).saturating_mul(width as u64);
     if cells > options.limits.max_cells {
-        return Err(Note::error(
+        return Err(Problem::error(
             "workbook-limit",
             format!(
                 "sheet {name} spans {height} rows × {width} columns ({cells} cells); at most {} cells are read (max_cells)",
@@ -387,7 +395,7 @@ pub(crate) fn read_workbook_here(
     }
     let (row0, col0) = range.start().unwrap_or((0, 0));
     if col0 > 0 {
-        notes.push(Note::info(
+        notes.push(Problem::info(
             "empty-columns",
             format!("the sheet's first {col0} columns are empty; left out"),
         ));
@@ -436,7 +444,7 @@ fn column_letter(mut i: usize) -> String {
 }
 
 /// A cell as text: numbers in their shortest exact decimal form, dates as ISO 8601.
-fn cell_text(cell: &Data, row: u64, col: usize, notes: &mut Vec<Note>) -> String {
+fn cell_text(cell: &Data, row: u64, col: usize, notes: &mut Vec<Problem>) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(s) => s.clone(),
@@ -469,7 +477,7 @@ fn cell_text(cell: &Data, row: u64, col: usize, notes: &mut Vec<Note>) -> String
         Data::Error(e) => {
             let text = format!("#{e:?}");
             notes.push(
-                Note::new(
+                Problem::new(
                     Severity::Warning,
                     "cell-error",
                     format!(
@@ -502,13 +510,7 @@ fn number_text(f: f64) -> String {
 mod tests {
     #[test]
     fn pages_and_documents_are_not_csv() {
-        let read = |body: &str| {
-            super::read(
-                body.as_bytes(),
-                &super::ReadOptions::default(),
-                &mut Vec::new(),
-            )
-        };
+        let read = |body: &str| read(body.as_bytes(), &ReadOptions::default(), &mut Vec::new());
         for (body, kind) in [
             (
                 "<!DOCTYPE html><html><body>Moved</body></html>\n",

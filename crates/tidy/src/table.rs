@@ -2,7 +2,7 @@
 //! the column mapping and value normalisation, every change noted.
 
 use crate::values::{self, DateOrder, OrderEvidence, ValueKind};
-use crate::{row_list, Grid, Note, Severity};
+use crate::{row_list, Grid, Problem, Severity};
 use serde::Serialize;
 
 /// One column of the clean table, as the mapping declares it.
@@ -93,7 +93,7 @@ fn clean_cell(cell: &mut String) -> bool {
 
 /// Tidies `grid` into a [`Table`]. Errors are notes with severity `Error`; the table is still
 /// made as far as it can be, so that every problem is reported in one run.
-pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
+pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Table {
     let mut rows = grid.rows;
     // 1. Padding and NBSP.
     let mut padded: Vec<usize> = Vec::new();
@@ -115,7 +115,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         .collect();
     rows.retain(|(_, c)| !c.iter().all(String::is_empty));
     if !blank.is_empty() {
-        notes.push(Note::info(
+        notes.push(Problem::info(
             "blank-rows",
             format!(
                 "removed {} blank row(s) (empty, or only delimiters): row(s) {}",
@@ -125,7 +125,10 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         ));
     }
     if rows.is_empty() {
-        notes.push(Note::error("empty", "the file has no rows with any values"));
+        notes.push(Problem::error(
+            "empty",
+            "the file has no rows with any values",
+        ));
         return Table::default();
     }
     // 3. The header row.
@@ -142,7 +145,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
                     .join(" ")
             })
             .collect();
-        notes.push(Note::info(
+        notes.push(Problem::info(
             "title-rows",
             format!(
                 "the header is on row {header_row}; {} row(s) above it left out: {}",
@@ -168,7 +171,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         .filter(|(j, n)| **n > 0 && *j < width)
     {
         notes.push(
-            Note::info(
+            Problem::info(
                 "padding",
                 format!("removed spaces or non-breaking spaces around {n} value(s)"),
             )
@@ -191,7 +194,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
                     .collect();
                 ragged_long.push(*n);
                 notes.push(
-                    Note::error(
+                    Problem::error(
                         "ragged-row",
                         format!("row {n} has values beyond the header's {width} columns"),
                     )
@@ -203,7 +206,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         } else if cells.len() < width {
             ragged_short.push(*n);
             notes.push(
-                Note::error(
+                Problem::error(
                     "ragged-row",
                     format!(
                         "row {n} has {} cell(s); the header has {width} (a delimiter is missing or the row is cut)",
@@ -217,7 +220,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         }
     }
     if trailing > 0 {
-        notes.push(Note::info(
+        notes.push(Problem::info(
             "trailing-delimiters",
             format!("removed empty cells after the last column (trailing delimiters) on {trailing} row(s)"),
         ));
@@ -228,14 +231,14 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         if !header[j].is_empty() {
             keep.push(j);
         } else if data.iter().all(|(_, c)| c[j].is_empty()) {
-            notes.push(Note::info(
+            notes.push(Problem::info(
                 "empty-columns",
                 format!("removed column {} (no header, no values)", j + 1),
             ));
         } else {
             header[j] = format!("column {}", j + 1);
             notes.push(
-                Note::warning(
+                Problem::warning(
                     "missing-header",
                     format!(
                         "column {} has values but no header; named {:?}",
@@ -255,7 +258,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         if *count > 1 {
             let renamed = format!("{} ({})", header[j], count);
             notes.push(
-                Note::warning(
+                Problem::warning(
                     "duplicate-header",
                     format!(
                         "the header {:?} appears more than once; this one is {renamed:?}",
@@ -296,7 +299,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
                 None if rule.optional && !rule.required => absent_optional.push(rule.name.clone()),
                 None => {
                     let known: Vec<&str> = keep.iter().map(|&j| header[j].as_str()).collect();
-                    let note = Note::new(
+                    let note = Problem::new(
                         if rule.required {
                             Severity::Error
                         } else {
@@ -327,7 +330,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
         }
         if !absent_optional.is_empty() {
             notes.push(
-                Note::info(
+                Problem::info(
                     "optional-columns",
                     format!(
                         "{} optional column(s) not in the file, left empty: {}",
@@ -349,7 +352,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Note>) -> Table {
             .collect();
         for u in &unmapped {
             notes.push(
-                Note::warning(
+                Problem::warning(
                     "unmapped-column",
                     format!("column {u:?} is not in the mapping; it is left out of the clean table (the source file keeps it)"),
                 )
@@ -454,7 +457,7 @@ fn normalize_numbers(
     k: usize,
     kind: ValueKind,
     column: &str,
-    notes: &mut Vec<Note>,
+    notes: &mut Vec<Problem>,
 ) {
     let mut changed = 0usize;
     let mut example = None;
@@ -478,7 +481,7 @@ fn normalize_numbers(
                 }
             }
             Err(why) => notes.push(
-                Note::error(
+                Problem::error(
                     if kind == ValueKind::Integer {
                         "integer"
                     } else {
@@ -501,7 +504,7 @@ fn normalize_numbers(
     }
     if let Some((from, to)) = example {
         notes.push(
-            Note::info(
+            Problem::info(
                 "amount-format",
                 format!("normalised {changed} value(s), e.g. {from:?} → {to}"),
             )
@@ -516,7 +519,7 @@ fn normalize_dates(
     k: usize,
     rule: &ColumnRule,
     column: &str,
-    notes: &mut Vec<Note>,
+    notes: &mut Vec<Problem>,
 ) -> Option<DateOrder> {
     let mut parsed = Vec::with_capacity(rows.len());
     let mut evidence = OrderEvidence::default();
@@ -533,7 +536,7 @@ fn normalize_dates(
             }
             None => {
                 notes.push(
-                    Note::error("date", "not a date in a form fivestar reads (e.g. 31/01/2024, 2024-01-31, 31-Jan-2024)")
+                    Problem::error("date", "not a date in a form fivestar reads (e.g. 31/01/2024, 2024-01-31, 31-Jan-2024)")
                         .row(source_rows[i])
                         .column(column)
                         .value(raw.clone()),
@@ -545,7 +548,7 @@ fn normalize_dates(
     let order = match (rule.date_order, &evidence.day_first, &evidence.month_first) {
         (Some(o), _, _) => {
             notes.push(
-                Note::info(
+                Problem::info(
                     "date-order",
                     format!("day/month order {} (declared by the mapping)", o.name()),
                 )
@@ -555,7 +558,7 @@ fn normalize_dates(
         }
         (None, Some(d), Some(m)) => {
             notes.push(
-                Note::error(
+                Problem::error(
                     "date-order",
                     format!("the column mixes day-first ({d:?}) and month-first ({m:?}) dates; declare `date_order` and fix the other rows"),
                 )
@@ -565,7 +568,7 @@ fn normalize_dates(
         }
         (None, Some(d), None) => {
             notes.push(
-                Note::info(
+                Problem::info(
                     "date-order",
                     format!("day/month order dmy, decided by {d:?}"),
                 )
@@ -575,7 +578,7 @@ fn normalize_dates(
         }
         (None, None, Some(m)) => {
             notes.push(
-                Note::info(
+                Problem::info(
                     "date-order",
                     format!("day/month order mdy (month first), decided by {m:?}"),
                 )
@@ -586,7 +589,7 @@ fn normalize_dates(
         (None, None, None) => {
             if evidence.numeric > 0 {
                 notes.push(
-                    Note::warning(
+                    Problem::warning(
                         "date-order",
                         format!(
                             "no value in {} numeric dates decides the day/month order; assumed day first (UK); declare `date_order` to confirm",
@@ -607,7 +610,7 @@ fn normalize_dates(
         let raw = rows[i][k].clone();
         let Some((y, m, d)) = values::resolve(p.date, order) else {
             notes.push(
-                Note::error(
+                Problem::error(
                     "date",
                     format!("not a real date when read {}", order.name()),
                 )
@@ -637,7 +640,7 @@ fn normalize_dates(
     }
     if changed > 0 {
         notes.push(
-            Note::info(
+            Problem::info(
                 "date-format",
                 format!("wrote {changed} date(s) as ISO 8601"),
             )
@@ -646,7 +649,7 @@ fn normalize_dates(
     }
     if two_digit > 0 {
         notes.push(
-            Note::info(
+            Problem::info(
                 "two-digit-year",
                 format!("{two_digit} date(s) have two-digit years: 00–69 read as 2000–2069, 70–99 as 1970–1999"),
             )
@@ -655,7 +658,7 @@ fn normalize_dates(
     }
     if let Some((row, raw)) = dropped_time {
         notes.push(
-            Note::warning(
+            Problem::warning(
                 "time-dropped",
                 "a date column holds times of day; only the dates are kept",
             )

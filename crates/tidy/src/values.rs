@@ -19,6 +19,33 @@ pub enum ValueKind {
     DateTime,
 }
 
+impl ValueKind {
+    /// The CSVW datatype name a column of this kind is published with by default.
+    pub fn datatype(self) -> &'static str {
+        match self {
+            ValueKind::Text => "string",
+            ValueKind::Amount => "decimal",
+            ValueKind::Integer => "integer",
+            ValueKind::Date => "date",
+            ValueKind::DateTime => "dateTime",
+        }
+    }
+
+    /// The kind tidy reads a column of the CSVW datatype `name` (the metadata vocabulary's
+    /// names, as csvw spells them) as: the other way from [`ValueKind::datatype`].
+    pub fn of_datatype(name: &str) -> ValueKind {
+        match name {
+            "date" => ValueKind::Date,
+            "dateTime" | "datetime" | "dateTimeStamp" => ValueKind::DateTime,
+            "decimal" | "double" | "float" | "number" => ValueKind::Amount,
+            "integer" | "int" | "long" | "short" | "byte" | "nonNegativeInteger"
+            | "positiveInteger" | "nonPositiveInteger" | "negativeInteger" | "unsignedLong"
+            | "unsignedInt" | "unsignedShort" | "unsignedByte" => ValueKind::Integer,
+            _ => ValueKind::Text,
+        }
+    }
+}
+
 /// The order of day and month in numeric dates like `09/07/14`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -301,6 +328,21 @@ impl OrderEvidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datatypes_and_kinds_agree_both_ways() {
+        for k in [
+            ValueKind::Text,
+            ValueKind::Amount,
+            ValueKind::Integer,
+            ValueKind::Date,
+            ValueKind::DateTime,
+        ] {
+            assert_eq!(ValueKind::of_datatype(k.datatype()), k);
+        }
+        assert_eq!(ValueKind::of_datatype("double"), ValueKind::Amount);
+        assert_eq!(ValueKind::of_datatype("anyURI"), ValueKind::Text);
+    }
 
     #[test]
     fn amounts_as_councils_write_them() {

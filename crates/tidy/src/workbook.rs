@@ -14,7 +14,7 @@
 //!    limit; a child that aborts or is killed becomes the run's error, not the instance's end.
 
 use crate::read::{read_workbook_here, Format, Grid, ReadOptions};
-use crate::{Note, Severity};
+use crate::{Problem, Severity};
 use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -50,18 +50,18 @@ impl Default for Limits {
     }
 }
 
-fn refuse(message: String) -> Note {
-    Note::error("workbook-limit", message)
+fn refuse(message: String) -> Problem {
+    Problem::error("workbook-limit", message)
 }
 
 /// Checks an xlsx or ods file against `limits` without building its cells. (An xls file's
 /// records are bounded by the format itself: 65,536 × 256 cells.)
-pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Note> {
+pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Problem> {
     if !matches!(format, Format::Xlsx | Format::Ods) {
         return Ok(());
     }
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
-        Note::error(
+        Problem::error(
             "workbook",
             format!("cannot open the {} workbook: {e}", format.name()),
         )
@@ -78,7 +78,7 @@ pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Note> 
     for i in 0..zip.len() {
         let entry = zip
             .by_index_raw(i)
-            .map_err(|e| Note::error("workbook", format!("a damaged workbook: {e}")))?;
+            .map_err(|e| Problem::error("workbook", format!("a damaged workbook: {e}")))?;
         total = total.saturating_add(entry.size());
         let name = entry.name().to_string();
         if (format == Format::Xlsx
@@ -99,7 +99,7 @@ pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Note> 
     for (i, name, size) in sheets {
         let entry = zip
             .by_index(i)
-            .map_err(|e| Note::error("workbook", format!("a damaged workbook: {e}")))?;
+            .map_err(|e| Problem::error("workbook", format!("a damaged workbook: {e}")))?;
         // Never more than the declared size, whatever the stream says.
         let reader = std::io::BufReader::new(entry.take(size.saturating_add(1)));
         if format == Format::Ods {
@@ -120,7 +120,7 @@ fn check_shared_strings(
     reader: impl std::io::BufRead,
     size: u64,
     limits: &Limits,
-) -> Result<(), Note> {
+) -> Result<(), Problem> {
     let mut xml = quick_xml::Reader::from_reader(reader);
     let mut buf = Vec::new();
     loop {
@@ -144,7 +144,12 @@ fn check_shared_strings(
                 return Ok(());
             }
             Ok(Event::Eof) => return Ok(()),
-            Err(e) => return Err(Note::error("workbook", format!("sharedStrings.xml: {e}"))),
+            Err(e) => {
+                return Err(Problem::error(
+                    "workbook",
+                    format!("sharedStrings.xml: {e}"),
+                ))
+            }
             _ => {}
         }
         buf.clear();
@@ -152,7 +157,7 @@ fn check_shared_strings(
 }
 
 /// Scans a worksheet for the rectangle its valued cells span, as calamine will lay it out.
-fn check_sheet(reader: impl std::io::BufRead, name: &str, limits: &Limits) -> Result<(), Note> {
+fn check_sheet(reader: impl std::io::BufRead, name: &str, limits: &Limits) -> Result<(), Problem> {
     let mut xml = quick_xml::Reader::from_reader(reader);
     let mut buf = Vec::new();
     let (mut rows, mut cols) = ((u32::MAX, 0u32), (u32::MAX, 0u32));
@@ -163,7 +168,7 @@ fn check_sheet(reader: impl std::io::BufRead, name: &str, limits: &Limits) -> Re
     loop {
         let event = xml
             .read_event_into(&mut buf)
-            .map_err(|e| Note::error("workbook", format!("{name}: {e}")))?;
+            .map_err(|e| Problem::error("workbook", format!("{name}: {e}")))?;
         match &event {
             Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
                 b"row" => {
@@ -283,8 +288,8 @@ const RULES: [&str; 6] = [
     "format",
 ];
 
-impl From<&Note> for WireNote {
-    fn from(n: &Note) -> Self {
+impl From<&Problem> for WireNote {
+    fn from(n: &Problem) -> Self {
         WireNote {
             severity: n.severity,
             rule: n.rule.to_string(),
@@ -296,9 +301,9 @@ impl From<&Note> for WireNote {
     }
 }
 
-impl From<WireNote> for Note {
+impl From<WireNote> for Problem {
     fn from(w: WireNote) -> Self {
-        let mut n = Note::error(
+        let mut n = Problem::error(
             RULES
                 .iter()
                 .find(|r| **r == w.rule)
@@ -319,8 +324,8 @@ pub(crate) fn read(
     bytes: &[u8],
     format: Format,
     options: &ReadOptions,
-    notes: &mut Vec<Note>,
-) -> Result<Grid, Note> {
+    notes: &mut Vec<Problem>,
+) -> Result<Grid, Problem> {
     check(bytes, format, &options.limits)?;
     let Some((program, args)) = CHILD.get() else {
         return read_workbook_here(bytes, format, options, notes);
@@ -331,8 +336,8 @@ pub(crate) fn read(
         limits: options.limits,
     };
     let reply = run_child(program, args, &request, bytes, &options.limits)?;
-    notes.extend(reply.notes.into_iter().map(Note::from));
-    let (rows, sheet) = reply.grid.map_err(Note::from)?;
+    notes.extend(reply.notes.into_iter().map(Problem::from));
+    let (rows, sheet) = reply.grid.map_err(Problem::from)?;
     Ok(Grid {
         rows,
         format: Some(format),
@@ -348,8 +353,8 @@ fn run_child(
     request: &Request,
     bytes: &[u8],
     limits: &Limits,
-) -> Result<Reply, Note> {
-    let failed = |why: String| Note::error("workbook", why);
+) -> Result<Reply, Problem> {
+    let failed = |why: String| Problem::error("workbook", why);
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -467,7 +472,7 @@ mod tests {
         )
     }
 
-    fn checked(parts: &[(&str, &str)]) -> Result<(), Note> {
+    fn checked(parts: &[(&str, &str)]) -> Result<(), Problem> {
         check(&zip_of(parts), Format::Xlsx, &Limits::default())
     }
 

@@ -1,0 +1,263 @@
+//! Link: the mapping's computed columns, in the mapping's order, appended to the clean table.
+//! A link rule's column holds URIs or normalised identifiers; values that link to nothing are
+//! reported (row and value) and left without a link, never given an invented URI. The geo
+//! columns come from easting and northing; a statement's marker is set where every column its
+//! URI templates name has a value.
+
+use super::fail;
+use super::gate::REDACTED;
+use crate::mapping::Mapping;
+use crate::report::{Problem, Report, Severity, LISTED_PER_RULE};
+use fivestar_council::template::{template_variables, Computed, Link};
+use fivestar_council::{LinkKind, Linker};
+use fivestar_tidy::Table;
+use std::collections::HashMap;
+
+/// A row's point: latitude, longitude and WKT.
+type Point = Option<[String; 3]>;
+
+/// Appends every computed column of `mapping` to `table`.
+pub fn link(
+    mapping: &Mapping,
+    table: &mut Table,
+    file: &str,
+    report: &mut Report,
+) -> Result<(), Box<Problem>> {
+    let mut linker = Linker::new();
+    let mut points: Option<(Vec<Point>, String)> = None;
+    for computed in &mapping.computed {
+        let (values, source) = match &computed.what {
+            Computed::Link { column, link } => {
+                let k = mapping
+                    .columns
+                    .iter()
+                    .position(|c| &c.name == column)
+                    .ok_or_else(|| fail("link", format!("no column {column:?} to link")))?;
+                let shown = mapping.source_header(table, k);
+                let values =
+                    link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
+                (values, Some(shown))
+            }
+            Computed::Statement(st) => {
+                let vars: Vec<usize> = st
+                    .about
+                    .iter()
+                    .chain([&st.value])
+                    .flat_map(|t| template_variables(t))
+                    .filter(|v| !v.starts_with('_'))
+                    .filter_map(|v| {
+                        table
+                            .header
+                            .iter()
+                            .position(|h| *h == v)
+                            .or_else(|| mapping.columns.iter().position(|c| c.name == v))
+                    })
+                    .collect();
+                let values = table
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let whole = vars.iter().all(|&j| !row[j].is_empty());
+                        if whole { "yes" } else { "" }.to_string()
+                    })
+                    .collect();
+                (values, None)
+            }
+            geo => {
+                let (points, shown) =
+                    points.get_or_insert_with(|| place(mapping, table, file, report));
+                let values = points
+                    .iter()
+                    .map(|p| match (p, geo) {
+                        (None, _) => String::new(),
+                        (Some([lat, _, _]), Computed::Latitude) => lat.clone(),
+                        (Some([_, long, _]), Computed::Longitude) => long.clone(),
+                        (Some([_, _, wkt]), Computed::Wkt) => wkt.clone(),
+                        // The markers that give a placed row its geometry node.
+                        (Some(_), _) => "point".to_string(),
+                    })
+                    .collect();
+                (values, Some(shown.clone()))
+            }
+        };
+        table.header.push(computed.name.clone());
+        table.source_columns.push(source);
+        for (row, v) in table.rows.iter_mut().zip(values) {
+            row.push(v);
+        }
+    }
+    Ok(())
+}
+
+/// The values of one link rule of column `k`.
+#[allow(clippy::too_many_arguments)]
+fn link_values(
+    mapping: &Mapping,
+    table: &Table,
+    k: usize,
+    rule: &Link,
+    linker: &mut Linker,
+    shown: &str,
+    file: &str,
+    report: &mut Report,
+) -> Result<Vec<String>, Box<Problem>> {
+    let kind = rule.kind;
+    let mut unlinked = 0usize;
+    let mut linked = 0usize;
+    let mut values = Vec::with_capacity(table.rows.len());
+    let mut cache: HashMap<&str, Option<String>> = HashMap::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        let v = row[k].as_str();
+        if v.is_empty() {
+            values.push(String::new());
+            continue;
+        }
+        if v == REDACTED {
+            // A redacted supplier is nobody in particular: one per row, never one supplier
+            // "[redacted]" receiving every redacted payment.
+            values.push(if kind == LinkKind::Supplier {
+                format!(
+                    "{}redacted-{}-row-{}",
+                    mapping.supplier_base, mapping.dataset, table.source_rows[i]
+                )
+            } else {
+                String::new()
+            });
+            continue;
+        }
+        // Values repeat (one council, a few hundred suppliers and days): link each once.
+        let found = match cache.get(v) {
+            Some(f) => f.clone(),
+            None => {
+                let found = linker.link(kind, v).map_err(|e| fail("link", e))?;
+                let found = match kind {
+                    LinkKind::Supplier => {
+                        found.map(|key| format!("{}{key}", mapping.supplier_base))
+                    }
+                    _ => found,
+                };
+                cache.insert(v, found.clone());
+                found
+            }
+        };
+        match found {
+            Some(u) => {
+                linked += 1;
+                values.push(u);
+            }
+            None => {
+                unlinked += 1;
+                if unlinked <= LISTED_PER_RULE {
+                    report.problems.push(
+                        Problem::new(
+                            Severity::Warning,
+                            format!("link:{}", kind.name()),
+                            format!("links to no {}; left unlinked", kind.name()),
+                        )
+                        .file(file)
+                        .row(table.source_rows[i])
+                        .column(shown)
+                        .value(v),
+                    );
+                }
+                values.push(String::new());
+            }
+        }
+    }
+    if unlinked > LISTED_PER_RULE {
+        report.problems.push(
+            Problem::new(
+                Severity::Warning,
+                format!("link:{}", kind.name()),
+                format!(
+                    "{} more values link to no {}",
+                    unlinked - LISTED_PER_RULE,
+                    kind.name()
+                ),
+            )
+            .file(file)
+            .column(shown),
+        );
+    }
+    report.problems.push(
+        Problem::new(
+            Severity::Info,
+            format!("link:{}", kind.name()),
+            format!("linked {linked} value(s); {unlinked} could not be linked"),
+        )
+        .file(file)
+        .column(shown),
+    );
+    Ok(values)
+}
+
+/// Each row's WGS84 point from its OSGB36 easting and northing, and the columns' source
+/// headers (`easting / northing`).
+fn place(
+    mapping: &Mapping,
+    table: &Table,
+    file: &str,
+    report: &mut Report,
+) -> (Vec<Point>, String) {
+    let Some((e, n)) = mapping.geo else {
+        return (vec![None; table.rows.len()], String::new());
+    };
+    let shown = format!(
+        "{} / {}",
+        mapping.source_header(table, e),
+        mapping.source_header(table, n)
+    );
+    let mut placed = 0usize;
+    let mut unplaced = 0usize;
+    let mut points = Vec::with_capacity(table.rows.len());
+    for (i, row) in table.rows.iter().enumerate() {
+        if row[e].is_empty() && row[n].is_empty() {
+            points.push(None);
+            continue;
+        }
+        let point = match (row[e].parse::<f64>(), row[n].parse::<f64>()) {
+            (Ok(x), Ok(y)) => fivestar_council::links::osgb36_to_wgs84(x, y),
+            _ => None,
+        };
+        match point {
+            Some((lat, long)) => {
+                placed += 1;
+                let (lat, long) = (
+                    fivestar_council::links::format_degrees(lat),
+                    fivestar_council::links::format_degrees(long),
+                );
+                let wkt = format!("POINT({long} {lat})");
+                points.push(Some([lat, long, wkt]));
+            }
+            None => {
+                unplaced += 1;
+                if unplaced <= LISTED_PER_RULE {
+                    report.problems.push(
+                        Problem::new(
+                            Severity::Warning,
+                            "link:geo",
+                            "is not an OSGB36 National Grid easting and northing (0-700000, 0-1300000 m); no latitude and longitude",
+                        )
+                        .file(file)
+                        .row(table.source_rows[i])
+                        .column(&shown)
+                        .value(format!("{}, {}", row[e], row[n])),
+                    );
+                }
+                points.push(None);
+            }
+        }
+    }
+    report.problems.push(
+        Problem::new(
+            Severity::Info,
+            "link:geo",
+            format!(
+                "computed WGS84 latitude, longitude and WKT for {placed} row(s) from OSGB36 easting and northing; {unplaced} could not be"
+            ),
+        )
+        .file(file)
+        .column(&shown),
+    );
+    (points, shown)
+}

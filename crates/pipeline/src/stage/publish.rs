@@ -1,0 +1,62 @@
+//! Publish: a converted release (N-Triples, the clean CSV and its metadata) with its
+//! provenance, through a [`Publisher`], one at a time in this process.
+
+use super::fetch::Source;
+use crate::config::{Location, Pipeline};
+use fivestar_store::{
+    DatasetInfo, LoadProgress, Provenance, PublishRequest, Publisher, ReleaseInfo, Result,
+};
+use std::path::PathBuf;
+
+/// What a pipeline's run asks the store to publish.
+pub fn request(
+    pipeline: &Pipeline,
+    run: &str,
+    source: &Source,
+    ntriples: PathBuf,
+    csv: (PathBuf, PathBuf),
+    progress: Option<LoadProgress>,
+) -> PublishRequest {
+    let source_iri = match &pipeline.source.location {
+        Location::Url(u) => u.to_string(),
+        Location::File(p) => std::path::absolute(p)
+            .ok()
+            .and_then(|a| url::Url::from_file_path(a).ok())
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+    };
+    PublishRequest {
+        dataset: DatasetInfo {
+            id: pipeline.id.clone(),
+            title: pipeline.title.clone(),
+            description: pipeline.description.clone(),
+            publisher: pipeline.publisher.clone(),
+            licence: pipeline.licence.clone(),
+        },
+        release: run.to_string(),
+        ntriples,
+        csv: Some(csv),
+        provenance: Provenance {
+            source: Some(source_iri),
+            source_sha256: Some(source.sha256.clone()),
+            fetched_at: Some(source.fetched_at.clone()),
+            run: Some(format!(
+                "fivestar {} run {run} of {}",
+                env!("CARGO_PKG_VERSION"),
+                pipeline.file.display()
+            )),
+            pipeline_sha256: Some(pipeline.sha256.clone()),
+        },
+        generated_at: fivestar_store::now_utc().1,
+        progress,
+    }
+}
+
+/// Publishes one release at a time in this process: runs of different datasets (scheduled,
+/// or asked for through the admin API) share the store, and a publish is load, statistics and
+/// a catalogue transaction, each wanting the machine to itself.
+pub fn publish_one(publisher: &dyn Publisher, request: &PublishRequest) -> Result<ReleaseInfo> {
+    static PUBLISH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = PUBLISH.lock().unwrap_or_else(|e| e.into_inner());
+    publisher.publish(request)
+}
