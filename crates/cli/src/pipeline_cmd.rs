@@ -442,15 +442,16 @@ fn adhoc_pipeline(
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     let id = format!("validate-{}", stem.trim_matches('-'));
+    let q = |s: &str| fivestar_pipeline::config::toml_string(s);
     let mapping = match mapping {
-        AdhocMapping::Metadata(m) => format!("metadata = {:?}", abs(&m)?),
-        AdhocMapping::Template(t) => format!("template = {t:?}"),
+        AdhocMapping::Metadata(m) => format!("metadata = {}", q(&abs(&m)?)),
+        AdhocMapping::Template(t) => format!("template = {}", q(&t)),
     };
     let text = format!(
-        "id = {:?}\ntitle = {:?}\n{mapping}\n[source]\nurl = {:?}\n",
-        id,
-        file.display().to_string(),
-        abs(file)?
+        "id = {}\ntitle = {}\n{mapping}\n[source]\nurl = {}\n",
+        q(&id),
+        q(&file.display().to_string()),
+        q(&abs(file)?)
     );
     std::fs::write(&tmp, text)?;
     let p = Pipeline::load(&tmp).map_err(|e| anyhow!("{e}"));

@@ -370,6 +370,11 @@ pub enum MappingSource {
     Template(String),
 }
 
+/// `s` as a TOML string (quoted and escaped as TOML says), for writing pipeline files.
+pub fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 /// A parsed and checked pipeline file.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -638,6 +643,21 @@ mod tests {
         Pipeline::parse(&p, text, text.as_bytes(), &|r: &str| {
             Some(dir.path().join(r))
         })
+    }
+
+    #[test]
+    fn toml_strings_round_trip() {
+        for s in [
+            "plain",
+            "a \"quoted\" \\ path",
+            "tab\tnew\nline",
+            "esc\u{1b}ape",
+            "£ and ü",
+        ] {
+            let text = format!("v = {}", toml_string(s));
+            let t: toml::Table = toml::from_str(&text).unwrap();
+            assert_eq!(t["v"].as_str(), Some(s), "{text}");
+        }
     }
 
     #[test]
