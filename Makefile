@@ -48,6 +48,7 @@ test: deps test-deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	python3 .ci/module-cycles
 	@# fuzz/ is outside the workspace: check that its targets still build against the crates.
 	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins
 

@@ -15,13 +15,15 @@
 #![allow(clippy::result_large_err)]
 
 mod decode;
+mod grid;
 mod read;
 mod table;
 pub mod values;
 pub mod workbook;
 
 pub use decode::{decode, Decoded};
-pub use read::{read, sniff_format, Format, Grid, ReadOptions};
+pub use grid::{sniff_format, Format, Grid, ReadOptions};
+pub use read::read;
 pub use table::{normalize_header, tidy, ColumnRule, Table, TidyOptions};
 pub use values::{DateOrder, ValueKind};
 

@@ -13,42 +13,18 @@
 //!    binary does), workbooks are read by a child of the same program under an address-space
 //!    limit; a child that aborts or is killed becomes the run's error, not the instance's end.
 
-use crate::read::{read_workbook_here, Format, Grid, ReadOptions};
+pub use crate::grid::Limits;
+use crate::grid::{Format, Grid, ReadOptions};
 use crate::{Problem, Severity};
+use calamine::{Data, Reader};
 use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
+use std::io::Cursor;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Limits on a workbook, checked before it is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Cells in the rectangle a sheet spans (rows × columns), at most.
-    pub max_cells: u64,
-    /// The zip's declared uncompressed size (xlsx, ods), at most.
-    pub max_uncompressed_bytes: u64,
-    /// Entries in the zip, at most.
-    pub max_entries: usize,
-    /// Address space of the child process that reads a workbook.
-    pub max_memory_bytes: u64,
-    /// How long the child may take.
-    pub max_seconds: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_cells: 20_000_000,
-            max_uncompressed_bytes: 2 << 30,
-            max_entries: 10_000,
-            max_memory_bytes: 6 << 30,
-            max_seconds: 600,
-        }
-    }
-}
 
 fn refuse(message: String) -> Problem {
     Problem::error("workbook-limit", message)
@@ -60,7 +36,7 @@ pub fn check(bytes: &[u8], format: Format, limits: &Limits) -> Result<(), Proble
     if !matches!(format, Format::Xlsx | Format::Ods) {
         return Ok(());
     }
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         Problem::error(
             "workbook",
             format!("cannot open the {} workbook: {e}", format.name()),
@@ -452,12 +428,210 @@ fn limit_memory(bytes: u64) {
     }
 }
 
+/// Reads a workbook in this process (after [`crate::workbook::check`]).
+pub(crate) fn read_workbook_here(
+    bytes: &[u8],
+    format: Format,
+    options: &ReadOptions,
+    notes: &mut Vec<Problem>,
+) -> Result<Grid, Problem> {
+    let mut book =
+        calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(|e| {
+            Problem::error(
+                "workbook",
+                format!("cannot open the {} workbook: {e}", format.name()),
+            )
+        })?;
+    let names = book.sheet_names();
+    let (name, range) = match &options.sheet {
+        Some(want) => {
+            let name = names
+                .iter()
+                .find(|n| *n == want)
+                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want.trim())))
+                .ok_or_else(|| {
+                    Problem::error(
+                        "sheet",
+                        format!(
+                            "no sheet named {want:?}; the workbook has {}",
+                            quoted(&names)
+                        ),
+                    )
+                })?
+                .clone();
+            let range = book
+                .worksheet_range(&name)
+                .map_err(|e| Problem::error("sheet", format!("cannot read sheet {name:?}: {e}")))?;
+            (name, range)
+        }
+        None => {
+            let mut found = None;
+            for name in &names {
+                let range = book.worksheet_range(name).map_err(|e| {
+                    Problem::error("sheet", format!("cannot read sheet {name:?}: {e}"))
+                })?;
+                if range.cells().any(|(_, _, c)| !matches!(c, Data::Empty)) {
+                    found = Some((name.clone(), range));
+                    break;
+                }
+            }
+            let (name, range) = found.ok_or_else(|| {
+                Problem::error(
+                    "sheet",
+                    format!("every sheet is empty ({})", quoted(&names)),
+                )
+            })?;
+            if names.len() > 1 {
+                notes.push(Problem::info(
+                    "sheet",
+                    format!(
+                        "read sheet {name:?}, the first that is not empty, of {}",
+                        quoted(&names)
+                    ),
+                ));
+            }
+            (name, range)
+        }
+    };
+    let (height, width) = range.get_size();
+    let cells = (height as u64).saturating_mul(width as u64);
+    if cells > options.limits.max_cells {
+        return Err(Problem::error(
+            "workbook-limit",
+            format!(
+                "sheet {name} spans {height} rows × {width} columns ({cells} cells); at most {} cells are read (max_cells)",
+                options.limits.max_cells
+            ),
+        ));
+    }
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    if col0 > 0 {
+        notes.push(Problem::info(
+            "empty-columns",
+            format!("the sheet's first {col0} columns are empty; left out"),
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        let number = row0 as u64 + i as u64 + 1;
+        let cells = row
+            .iter()
+            .enumerate()
+            .map(|(j, c)| cell_text(c, number, col0 as usize + j, &mut errors))
+            .collect();
+        rows.push((number, cells));
+    }
+    notes.extend(errors);
+    Ok(Grid {
+        rows,
+        format: Some(format),
+        encoding: None,
+        sheet: Some(name),
+        delimiter: None,
+    })
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A spreadsheet column letter, for messages (0 → A, 26 → AA).
+fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// A cell as text: numbers in their shortest exact decimal form, dates as ISO 8601.
+fn cell_text(cell: &Data, row: u64, col: usize, notes: &mut Vec<Problem>) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+            if (h, mi, s, ms) == (0, 0, 0, 0) {
+                format!("{y:04}-{mo:02}-{d:02}")
+            } else if ms == 0 {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}")
+            }
+        }
+        Data::DateTime(dt) => {
+            // A duration or a time of day: hours (possibly over 24), minutes, seconds.
+            let secs = (dt.as_f64() * 86_400.0).round() as i64;
+            let sign = if secs < 0 { "-" } else { "" };
+            let secs = secs.abs();
+            format!(
+                "{sign}{:02}:{:02}:{:02}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => {
+            let text = format!("#{e:?}");
+            notes.push(
+                Problem::new(
+                    Severity::Warning,
+                    "cell-error",
+                    format!(
+                        "cell {}{row} holds a spreadsheet error; kept as text",
+                        column_letter(col)
+                    ),
+                )
+                .row(row)
+                .value(text.clone()),
+            );
+            text
+        }
+    }
+}
+
+/// The shortest decimal that reads back as `f`, without exponent for everyday magnitudes.
+fn number_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        return format!("{}", f as i64);
+    }
+    let s = format!("{f}");
+    if s.contains('e') {
+        format!("{f:.}")
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn numbers_print_exactly() {
+        assert_eq!(number_text(1234.0), "1234");
+        assert_eq!(number_text(1234.56), "1234.56");
+        assert_eq!(number_text(-0.1), "-0.1");
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(27), "AB");
+    }
+
     fn zip_of(parts: &[(&str, &str)]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, text) in parts {
             w.start_file(*name, zip::write::SimpleFileOptions::default())
                 .unwrap();
