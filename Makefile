@@ -68,13 +68,13 @@ bench-store: build
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (installs cargo-fuzz when missing).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= metadata dialect tidy workbook sparql
+FUZZ_TARGETS ?= metadata dialect tidy workbook sparql config
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  mkdir -p corpus/$$t; \
 	  seeds=""; \
-	  case $$t in workbook|tidy) seeds="../tests/fixtures/pipelines ../pipelines/examples/data";; sparql) seeds="seeds/sparql";; esac; \
+	  case $$t in workbook|tidy) seeds="../tests/fixtures/pipelines ../pipelines/examples/data";; sparql) seeds="seeds/sparql";; config) seeds="seeds/config";; esac; \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=30 || exit 1; \
 	done
 

@@ -6,7 +6,7 @@
 //! leave the live release as it was; every run leaves a [`report::Report`] (text, JSON, HTML)
 //! under the store's `runs/`.
 
-pub mod config;
+pub use fivestar_config as config;
 pub mod fetch;
 pub mod inspect;
 pub mod jobs;

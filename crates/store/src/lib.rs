@@ -16,7 +16,6 @@ mod backup;
 mod catalog;
 mod dumps;
 pub mod guard;
-mod layout;
 
 pub use backup::{read_backup, restore, BackupInfo};
 
@@ -35,7 +34,7 @@ use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
 pub use catalog::{is_open_licence, rate, DatasetState, ReleaseState, StarFacts, Stars};
-pub use layout::{normalise_base, Layout};
+pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +77,6 @@ pub struct DatasetInfo {
     /// The licence IRI (Open Government Licence v3 when not given).
     pub licence: String,
 }
-
-pub const OGL_V3: &str =
-    "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
 
 /// Where a release came from (PROV-O).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -166,13 +162,6 @@ impl std::fmt::Debug for Settings {
             .finish_non_exhaustive()
     }
 }
-
-/// The bulk loader's default memory target, in megabytes. Its batches are this many thousand
-/// quads over its threads; each becomes a level-0 file per index in RocksDB, and at 36 such files
-/// RocksDB stops all writes until compaction catches up. 1024 MB keeps a 10M-triple release
-/// under that (about 20 files) at about 1 GB peak RSS; at 512 MB the switch to live waits
-/// about 25 s for compaction after such a load (README: Speed and memory).
-pub const DEFAULT_LOADER_MEMORY_MB: usize = 1024;
 
 impl Settings {
     pub fn new(base: impl Into<String>) -> Self {
@@ -302,19 +291,7 @@ impl oxigraph::sparql::DefaultServiceHandler for NoService {
 
 /// Checks a dataset or release id: a slug, so that it is safe in IRIs and file names.
 pub fn check_slug(kind: &str, s: &str) -> Result<()> {
-    let ok = !s.is_empty()
-        && s.len() <= 100
-        && s.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.' || b == b'_'
-        })
-        && !s.starts_with(['.', '-']);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{kind} {s:?} must be lower-case letters, digits, '-', '_' or '.', not starting with '.' or '-'"
-        )))
-    }
+    fivestar_site::check_slug(kind, s).map_err(Error::Invalid)
 }
 
 impl Store {

@@ -67,7 +67,7 @@ impl Default for Instance {
             admin_token_env: "FIVESTAR_ADMIN_TOKEN".into(),
             admin_bind: None,
             admin_upload_max_bytes: 512 * 1024 * 1024,
-            loader_memory_mb: fivestar_store::DEFAULT_LOADER_MEMORY_MB,
+            loader_memory_mb: fivestar_site::DEFAULT_LOADER_MEMORY_MB,
             max_connections: 4096,
             header_timeout_secs: 10.0,
             sparql_requests_per_minute: 600,
@@ -124,8 +124,13 @@ impl Instance {
             }
             Err(e) => return Err(err(path, e.to_string())),
         };
-        let mut inst: Instance = toml::from_str(&text).map_err(|e| err(path, toml_message(&e)))?;
-        inst.base_iri = fivestar_store::normalise_base(&inst.base_iri);
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks the text of `fivestar.toml` (`path` names it in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Instance, ConfigError> {
+        let mut inst: Instance = toml::from_str(text).map_err(|e| err(path, toml_message(&e)))?;
+        inst.base_iri = fivestar_site::normalise_base(&inst.base_iri);
         if inst.loader_memory_mb < 64 {
             return Err(err(
                 path,
@@ -241,7 +246,7 @@ fn toml_message(e: &toml::de::Error) -> String {
 }
 
 /// The open licence used when a pipeline names none.
-pub const OGL_V3: &str = fivestar_store::OGL_V3;
+pub const OGL_V3: &str = fivestar_site::OGL_V3;
 
 /// What to do with a column the personal-data screen flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
@@ -443,7 +448,9 @@ impl Pipeline {
         self.references.clone()
     }
 
-    fn parse(
+    /// Parses and checks a pipeline file's text (`bytes` are what its sha256 is taken of);
+    /// `resolve` says where a local file it names is (`None`: nowhere it may read).
+    pub fn parse(
         path: &Path,
         text: &str,
         bytes: &[u8],
@@ -463,7 +470,7 @@ impl Pipeline {
             Ok::<_, ConfigError>(p)
         };
         let key = |k: &str, m: String| err(path, format!("key `{k}`: {m}"));
-        fivestar_store::check_slug("id", &raw.id).map_err(|e| key("id", e.to_string()))?;
+        fivestar_site::check_slug("id", &raw.id).map_err(|e| key("id", e.to_string()))?;
         if raw.title.trim().is_empty() {
             return Err(key("title", "must not be empty".into()));
         }
@@ -794,7 +801,7 @@ personal = "allow"
             Instance::load(&dir.path().join("missing.toml"))
                 .unwrap()
                 .loader_memory_mb,
-            fivestar_store::DEFAULT_LOADER_MEMORY_MB
+            fivestar_site::DEFAULT_LOADER_MEMORY_MB
         );
     }
 
