@@ -175,7 +175,7 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
     let problems = tidy_notes
         .iter()
         .filter(|n| n.severity >= fivestar_tidy::Severity::Warning)
-        .take(50)
+        .take(fivestar_tidy::LISTED_PER_RULE)
         .map(|n| {
             let mut line = format!("{}: {}", n.rule, n.message);
             if let Some(r) = n.row {
