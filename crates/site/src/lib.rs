@@ -6,6 +6,7 @@ mod layout;
 
 pub use layout::{normalise_base, Layout};
 
+/// The Open Government Licence v3: a dataset's licence unless its pipeline names another.
 pub const OGL_V3: &str =
     "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
 
