@@ -21,7 +21,8 @@ pub struct StoreArgs {
     #[arg(long)]
     pub store: Option<PathBuf>,
     /// The base IRI every published IRI starts with, the address the site is served at
-    /// (default: `base_iri` in fivestar.toml, else http://127.0.0.1:7878).
+    /// (default: the one the store records, for a store that exists; else `base_iri` in
+    /// fivestar.toml, else http://127.0.0.1:7878).
     #[arg(long = "base-iri", visible_alias = "base")]
     pub base_iri: Option<String>,
 }
@@ -39,11 +40,13 @@ impl StoreArgs {
 
     /// The site's IRIs and the store's folders.
     pub fn layout(&self) -> fivestar_store::Layout {
+        let dir = self.dir();
         let base = self
             .base_iri
             .clone()
+            .or_else(|| fivestar_store::recorded_base(&dir))
             .unwrap_or_else(|| crate::instance().base_iri.clone());
-        fivestar_store::Layout::new(&base, self.dir())
+        fivestar_store::Layout::new(&base, dir)
     }
 
     pub fn settings(&self) -> Settings {

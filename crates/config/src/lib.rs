@@ -272,16 +272,23 @@ pub const DEFAULT_LINK_PROPERTY: &str = "http://www.w3.org/2000/01/rdf-schema#se
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ColumnOverride {
-    /// Further source headers that mean this column.
+    /// Further source headers that mean this column, preferred to the template's own aliases
+    /// when several of the file's headers fit.
     pub aliases: Vec<String>,
+    /// The one source header to read this column from (when several fit, or none of the
+    /// aliases does): no other header is considered.
+    pub source: Option<String>,
     /// How values are read: text, amount, integer, date, datetime.
     pub format: Option<ValueKind>,
     /// Day/month order of numeric dates: dmy or mdy.
     pub date_order: Option<DateOrder>,
     pub personal: Personal,
-    /// The column may name individuals (a person's name as supplier, say): blocks publication
-    /// unless `personal` is `allow` or `redact`.
+    /// Some values may name individuals among organisations (a sole trader among suppliers,
+    /// say): the screen redacts the values that look like a person's name.
     pub may_name_individuals: bool,
+    /// Every value names a person: publication is blocked unless `personal` is `allow` or
+    /// `redact`.
+    pub individuals: bool,
     /// Link the values to national identifiers.
     pub link: Option<LinkKind>,
     /// The property of the link column (default rdfs:seeAlso; templates name their own).

@@ -43,6 +43,7 @@ impl Template {
                 date_order: None,
                 required: false,
                 optional: !c.core && !c.required,
+                source: None,
             })
             .collect()
     }

@@ -52,6 +52,13 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
 const AUTHORITIES_CSV: &str =
     include_str!("../../../vocab/reference/uk_local_authorities_current.csv");
 
+/// OpenDataCommunities council URIs and the GSS code of each (`odc_localgov.csv`, deduplicated).
+const ODC_CSV: &str = include_str!("../../../vocab/reference/odc_councils.csv");
+
+/// The org-id.guide schemes whose identifiers are GOV.UK register codes of councils
+/// (`GB-LAE-TRF`: England; Scotland, Wales and Northern Ireland have their own lists).
+const ORG_ID_SCHEMES: &[&str] = &["LAE", "LAS", "SLA", "PLA", "LANI", "NIA"];
+
 /// The statistical-geography namespace councils are identified in.
 pub const STATISTICAL_GEOGRAPHY: &str = "http://statistics.data.gov.uk/id/statistical-geography/";
 
@@ -203,6 +210,19 @@ pub struct CouncilLinker {
     authorities: Vec<Authority>,
 }
 
+/// A GSS code: a letter and eight digits (E08000009).
+fn is_gss(s: &str) -> bool {
+    s.len() == 9
+        && s.as_bytes()[0].is_ascii_alphabetic()
+        && s.as_bytes()[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// An old ONS (SNAC) council code: two digits and two letters (00BU, 45UB).
+fn is_snac(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 4 && b[..2].iter().all(u8::is_ascii_digit) && b[2..].iter().all(u8::is_ascii_alphabetic)
+}
+
 /// Lower-case letters and digits only.
 fn squash(s: &str) -> String {
     s.chars()
@@ -304,6 +324,19 @@ impl CouncilLinker {
                 );
             }
         }
+        // OpenDataCommunities URIs, keyed by host and path, through the GSS code they give.
+        let mut reader = csv::Reader::from_reader(ODC_CSV.as_bytes());
+        for row in reader.records() {
+            let row = row.map_err(|e| format!("the OpenDataCommunities list: {e}"))?;
+            let (Some(uri), Some(gss)) = (row.get(0), row.get(1)) else {
+                continue;
+            };
+            let Some(Some(i)) = by_key.get(&squash(gss)).copied() else {
+                continue;
+            };
+            let path = uri.split_once("://").map(|(_, p)| p).unwrap_or(uri);
+            by_key.insert(format!("odc:{}", path.to_ascii_lowercase()), Some(i));
+        }
         Ok(CouncilLinker {
             by_key,
             authorities,
@@ -323,13 +356,46 @@ impl CouncilLinker {
                 .flatten()
                 .map(|i| &self.authorities[i])
         };
-        // A URI ending in a code: statistical-geography, OpenDataCommunities, ONS.
+        // An org-id identifier: `GB-LAE-TRF` is the register code TRF.
+        let upper = v.to_ascii_uppercase();
+        if let Some(rest) = upper.strip_prefix("GB-") {
+            if let Some((scheme, code)) = rest.split_once('-') {
+                if ORG_ID_SCHEMES.contains(&scheme) {
+                    return get(format!("register:{}", squash(code)));
+                }
+            }
+        }
+        // A URI (any case of scheme), or a path: an OpenDataCommunities council URI, or a
+        // GSS or SNAC code in any segment, the last first.
+        let lower = v.to_ascii_lowercase();
+        let is_uri = lower.starts_with("http://") || lower.starts_with("https://");
+        if is_uri || v.starts_with('/') {
+            let path = match lower.find("://") {
+                Some(i) => &v[i + 3..],
+                None => v,
+            };
+            let path = path.split(['?', '#']).next().unwrap_or(path);
+            let key = format!("odc:{}", path.trim_end_matches('/').to_ascii_lowercase());
+            if let Some(a) = get(key) {
+                return Some(a);
+            }
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            for seg in segments.iter().skip(usize::from(is_uri)).rev() {
+                if is_gss(seg) || is_snac(seg) {
+                    if let Some(a) = get(squash(seg)) {
+                        return Some(a);
+                    }
+                }
+            }
+            return None;
+        }
+        // A code at the end of something else: `…#E08000009`.
         let last = v
             .trim_end_matches('/')
             .rsplit(['/', '#'])
             .next()
             .unwrap_or(v);
-        if last.len() == 9 && last.as_bytes()[1..].iter().all(u8::is_ascii_digit) {
+        if is_gss(last) {
             if let Some(a) = get(squash(last)) {
                 return Some(a);
             }
@@ -477,6 +543,15 @@ mod tests {
             "TRF",
             "http://statistics.data.gov.uk/id/statistical-geography/E08000009",
             "http://opendatacommunities.org/id/metropolitan-district-council/trafford/E08000009",
+            "https://opendatacommunities.org/id/metropolitan-district-council/trafford",
+            "http://opendatacommunities.org/id/metropolitan-district-council/trafford/",
+            "Http://statistics.data.gov.uk/id/statistical-geography/E08000009",
+            "HTTPS://STATISTICS.DATA.GOV.UK/id/statistical-geography/E08000009",
+            "http://statistics.data.gov.uk/id/local-authority/00BU",
+            "http://example.gov.uk/doc/local-authority/00BU/spending",
+            "/doc/local-authority/00BU",
+            "GB-LAE-TRF",
+            "gb-lae-trf",
             "Trafford Council",
             "Trafford Metropolitan Borough Council",
             "TRAFFORD MBC",
@@ -489,7 +564,22 @@ mod tests {
             Some("E08000035")
         );
         assert_eq!(l.find("00DA").map(|a| a.gss.as_str()), Some("E08000035"));
-        for v in ["", "Gotham City Council", "E99999999", "XYZ", "Council"] {
+        assert_eq!(
+            l.find("http://opendatacommunities.org/id/london-borough-council/camden")
+                .map(|a| a.gss.as_str()),
+            Some("E09000007")
+        );
+        for v in [
+            "",
+            "Gotham City Council",
+            "E99999999",
+            "XYZ",
+            "Council",
+            "GB-LAE-XYZ",
+            "GB-COH-01234567",
+            "http://example.org/id/thing/12",
+            "http://opendatacommunities.org/id/district-council/gotham",
+        ] {
             assert!(l.find(v).is_none(), "{v}");
         }
     }

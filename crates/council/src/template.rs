@@ -169,9 +169,14 @@ pub struct Column {
     /// A file of this kind always has the column: it weighs more when detecting the template.
     #[serde(default)]
     pub core: bool,
-    /// The values may name individuals (blocks publication until the pipeline decides).
+    /// Some values may name individuals among organisations (suppliers, grant recipients,
+    /// licence holders): the screen redacts the values that look like a person's name.
     #[serde(default)]
     pub may_name_individuals: bool,
+    /// Every value names or reaches a person (a post holder, a contact, a home address):
+    /// publication is blocked until the pipeline allows or redacts the column.
+    #[serde(default)]
+    pub individuals: bool,
     #[serde(default)]
     pub links: Vec<Link>,
 }

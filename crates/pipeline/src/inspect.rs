@@ -292,8 +292,9 @@ fn toml_string(s: &str) -> String {
 }
 
 /// A starter pipeline file for an inspected file that fits a template. `source` is the path
-/// written as `source.url` (relative to the pipeline file, or absolute). Columns that may name
-/// individuals are set to `redact` until someone has checked them; dates get the order found.
+/// written as `source.url` (relative to the pipeline file, or absolute). Columns whose every
+/// value names a person are set to `redact` until someone has checked them; dates get the
+/// order found.
 pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> {
     let id = i.template.as_deref().ok_or_else(|| {
         format!(
@@ -347,9 +348,11 @@ pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> 
             continue;
         }
         let mut lines = Vec::new();
-        if c.may_name_individuals {
-            lines.push("# This column may name individuals (sole traders, say). It is redacted until you\n# have checked it; then set personal = \"allow\" (or keep \"redact\").".to_string());
+        if c.individuals {
+            lines.push("# Every value of this column names a person. It is redacted until you have\n# checked it may be published; then set personal = \"allow\" (or keep \"redact\").".to_string());
             lines.push("personal = \"redact\"".to_string());
+        } else if c.may_name_individuals {
+            lines.push("# Organisations' names are published; values that look like a person's name (a title,\n# a common forename and a surname, an initial and a surname) are redacted row by row,\n# and the report counts them. After checking, personal = \"allow\" publishes every name\n# and personal = \"redact\" none.".to_string());
         }
         if c.format == ValueKind::Date || c.format == ValueKind::DateTime {
             if let Some((_, o)) = i.date_orders.iter().find(|(h, _)| h == &c.title) {

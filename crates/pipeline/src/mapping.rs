@@ -21,7 +21,11 @@ pub struct MappedColumn {
     /// How tidy finds and reads it; `rule.name` is the clean CSV's header.
     pub rule: ColumnRule,
     pub personal: Personal,
+    /// Some values may name people among organisations: the screen redacts those that look
+    /// like a person's name.
     pub may_name_individuals: bool,
+    /// Every value names a person: blocked until the pipeline allows or redacts the column.
+    pub individuals: bool,
     /// Its link rules: each makes a computed column `{name}_{kind}`.
     pub links: Vec<Link>,
 }
@@ -49,6 +53,9 @@ pub struct Mapping {
     /// a council's datasets), or the dataset's own `{base}/id/{dataset}/supplier/`.
     pub supplier_base: String,
     pub dataset: String,
+    /// The pipeline's publisher (an IRI): the council of rows whose own council value is
+    /// empty or links to no council.
+    pub publisher: Option<String>,
     /// The base IRI, for expanding `fs:` terms.
     base: String,
 }
@@ -67,6 +74,7 @@ impl Mapping {
         }?;
         Ok(Mapping {
             supplier_base: layout.suppliers(pipeline.publisher_code.as_deref(), &pipeline.id),
+            publisher: pipeline.publisher.clone(),
             ..mapping
         })
     }
@@ -201,9 +209,11 @@ impl Mapping {
         for (name, titles, datatype, required) in described {
             let over = find_override(pipeline, std::iter::once(&name).chain(&titles), &mut used);
             let header = titles.first().cloned().unwrap_or_else(|| name.clone());
+            // The preference order when several headers fit: the titles, the pipeline's
+            // aliases, the name.
             let mut aliases = titles.clone();
-            aliases.push(name.clone());
             aliases.extend(over.aliases.iter().cloned());
+            aliases.push(name.clone());
             let links = override_link(&over).into_iter().collect();
             columns.push(MappedColumn {
                 rule: ColumnRule {
@@ -213,11 +223,13 @@ impl Mapping {
                     date_order: over.date_order,
                     required: required || pipeline.rules.required.contains(&name),
                     optional: false,
+                    source: over.source.clone(),
                 },
                 name,
                 titles,
                 personal: over.personal,
                 may_name_individuals: over.may_name_individuals,
+                individuals: over.individuals,
                 links,
             });
         }
@@ -237,6 +249,7 @@ impl Mapping {
             geo: None,
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
+            publisher: None,
             base: base.to_string(),
         })
     }
@@ -253,9 +266,11 @@ impl Mapping {
         for c in template.columns.iter_mut() {
             let over = find_override(pipeline, [&c.name, &c.title], &mut used);
             c.links.extend(override_link(&over));
-            let mut aliases = c.aliases.clone();
+            // The preference order when several headers fit: the title, the pipeline's
+            // aliases, the template's (in its order of preference), the name.
+            let mut aliases = over.aliases.clone();
+            aliases.extend(c.aliases.iter().cloned());
             aliases.push(c.name.clone());
-            aliases.extend(over.aliases.iter().cloned());
             columns.push(MappedColumn {
                 name: c.name.clone(),
                 titles: vec![c.title.clone()],
@@ -266,9 +281,11 @@ impl Mapping {
                     date_order: over.date_order,
                     required: pipeline.rules.required.contains(&c.name),
                     optional: !c.core && !c.required,
+                    source: over.source.clone(),
                 },
                 personal: over.personal,
                 may_name_individuals: c.may_name_individuals || over.may_name_individuals,
+                individuals: c.individuals || over.individuals,
                 links: c.links.clone(),
             });
         }
@@ -300,6 +317,7 @@ impl Mapping {
             geo,
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
+            publisher: None,
             base: base.to_string(),
         })
     }

@@ -294,6 +294,13 @@ pub fn check_slug(kind: &str, s: &str) -> Result<()> {
     fivestar_site::check_slug(kind, s).map_err(Error::Invalid)
 }
 
+/// The base IRI the store in `dir` was created with (its `store.json`), if there is a store.
+pub fn recorded_base(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(Layout::new("http://x.invalid", dir).marker()).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["base"].as_str().filter(|b| !b.is_empty()).map(String::from)
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`: the database in `dir/oxigraph`, dumps in
     /// `dir/dumps`. A store remembers the base IRI it was created with.

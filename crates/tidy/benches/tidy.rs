@@ -54,6 +54,7 @@ fn bench(rows: u64) -> Result<(), Box<dyn std::error::Error>> {
         },
         required: true,
         optional: false,
+        source: None,
     };
     let options = TidyOptions {
         columns: vec![

@@ -11,8 +11,13 @@ pub struct ColumnRule {
     /// The header of the clean table.
     pub name: String,
     /// Source headers that map to this column (matched case-, space- and
-    /// punctuation-insensitively); `name` always matches too.
+    /// punctuation-insensitively); `name` always matches too. The order is the preference:
+    /// when several of the file's headers match, the one earliest in `[name, aliases…]` is
+    /// taken, and the others are named in a `column-choice` warning.
     pub aliases: Vec<String>,
+    /// The one source header this column is read from, when the mapping names it: no other
+    /// header is considered.
+    pub source: Option<String>,
     pub kind: ValueKind,
     /// The day/month order of numeric dates, when the mapping knows it.
     pub date_order: Option<DateOrder>,
@@ -286,14 +291,50 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
         let mut sources = Vec::new();
         let mut absent_optional = Vec::new();
         for rule in &options.columns {
-            let wanted: Vec<String> = std::iter::once(&rule.name)
-                .chain(rule.aliases.iter())
-                .map(|a| normalize_header(a))
-                .collect();
-            let found = keep
+            let wanted: Vec<String> = match &rule.source {
+                Some(s) => vec![normalize_header(s)],
+                None => std::iter::once(&rule.name)
+                    .chain(rule.aliases.iter())
+                    .map(|a| normalize_header(a))
+                    .collect(),
+            };
+            // Every untaken header that fits, with its rank in the preference order.
+            let mut fits: Vec<(usize, usize)> = keep
                 .iter()
                 .copied()
-                .find(|&j| !taken[j] && wanted.contains(&normalize_header(&header[j])));
+                .filter(|&j| !taken[j])
+                .filter_map(|j| {
+                    let h = normalize_header(&header[j]);
+                    wanted.iter().position(|w| !w.is_empty() && *w == h).map(|r| (r, j))
+                })
+                .collect();
+            fits.sort();
+            let found = fits.first().map(|&(_, j)| j);
+            if let (Some(j), false) = (found, fits.len() < 2 || rule.source.is_some()) {
+                let left: Vec<String> = fits[1..]
+                    .iter()
+                    .map(|&(_, o)| format!("{:?}", header[o]))
+                    .collect();
+                notes.push(
+                    Problem::warning(
+                        "column-choice",
+                        format!(
+                            "{} of the file's columns fit {:?}: took {:?} and left {} (the preference order is {}); to take another, name it with `source = \"HEADER\"` for this column in the pipeline",
+                            fits.len(),
+                            rule.name,
+                            header[j],
+                            left.join(", "),
+                            std::iter::once(&rule.name)
+                                .chain(rule.aliases.iter())
+                                .map(|a| format!("{a:?}"))
+                                .collect::<Vec<_>>()
+                                .join(" > ")
+                        ),
+                    )
+                    .row(header_row)
+                    .column(header[j].clone()),
+                );
+            }
             match found {
                 Some(j) => taken[j] = true,
                 None if rule.optional && !rule.required => absent_optional.push(rule.name.clone()),
@@ -309,11 +350,14 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                         format!(
                             "no column for {:?} (looked for {}); the file's headers are {}",
                             rule.name,
-                            std::iter::once(&rule.name)
-                                .chain(rule.aliases.iter())
-                                .map(|a| format!("{a:?}"))
-                                .collect::<Vec<_>>()
-                                .join(", "),
+                            match &rule.source {
+                                Some(s) => format!("{s:?}, the source the pipeline names"),
+                                None => std::iter::once(&rule.name)
+                                    .chain(rule.aliases.iter())
+                                    .map(|a| format!("{a:?}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            },
                             known
                                 .iter()
                                 .map(|a| format!("{a:?}"))
@@ -420,7 +464,11 @@ fn find_header(rows: &[(u64, Vec<String>)], rules: &[ColumnRule]) -> usize {
     if !rules.is_empty() {
         let wanted: std::collections::HashSet<String> = rules
             .iter()
-            .flat_map(|r| std::iter::once(&r.name).chain(r.aliases.iter()))
+            .flat_map(|r| {
+                std::iter::once(&r.name)
+                    .chain(r.aliases.iter())
+                    .chain(r.source.iter())
+            })
             .map(|a| normalize_header(a))
             .filter(|a| !a.is_empty())
             .collect();
@@ -690,9 +738,8 @@ mod tests {
             name: name.into(),
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
             kind,
-            date_order: None,
             required: true,
-            optional: false,
+            ..ColumnRule::default()
         }
     }
 
@@ -886,5 +933,54 @@ mod tests {
         assert_eq!(normalize_header(" Supplier name "), "suppliername");
         assert_eq!(normalize_header("SUPPLIER_NAME"), "suppliername");
         assert_eq!(normalize_header("Supplier-Name."), "suppliername");
+    }
+
+    #[test]
+    fn the_preferred_of_several_fitting_columns_is_taken_and_the_choice_reported() {
+        let g = grid(&[
+            &["Effective Date", "Supplier", "Payment Date", "Amount"],
+            &["31/01/2024", "Acme", "15/01/2024", "10.00"],
+        ]);
+        let date = rule("Date", &["Payment Date", "Effective Date"], ValueKind::Date);
+        let rules = vec![
+            date.clone(),
+            rule("Supplier", &[], ValueKind::Text),
+            rule("Amount", &[], ValueKind::Amount),
+        ];
+        let mut notes = vec![];
+        let t = tidy(
+            g.clone(),
+            &TidyOptions {
+                columns: rules.clone(),
+            },
+            &mut notes,
+        );
+        assert_eq!(t.rows[0][0], "2024-01-15");
+        assert_eq!(t.source_columns[0].as_deref(), Some("Payment Date"));
+        assert_eq!(t.unmapped, vec!["Effective Date".to_string()]);
+        let choice: Vec<_> = notes.iter().filter(|n| n.rule == "column-choice").collect();
+        assert_eq!(choice.len(), 1, "{notes:?}");
+        assert!(
+            choice[0].message.contains("took \"Payment Date\"")
+                && choice[0].message.contains("left \"Effective Date\""),
+            "{}",
+            choice[0].message
+        );
+        // A named source wins, and is not reported as a choice.
+        let mut named = rules.clone();
+        named[0].source = Some("effective date".into());
+        let mut notes = vec![];
+        let t = tidy(g.clone(), &TidyOptions { columns: named }, &mut notes);
+        assert_eq!(t.rows[0][0], "2024-01-31");
+        assert!(notes.iter().all(|n| n.rule != "column-choice"), "{notes:?}");
+        // A named source the file lacks is missing, even when an alias would fit.
+        let mut absent = rules;
+        absent[0].source = Some("Posting Date".into());
+        let mut notes = vec![];
+        let t = tidy(g, &TidyOptions { columns: absent }, &mut notes);
+        assert_eq!(t.source_columns[0], None);
+        assert!(notes
+            .iter()
+            .any(|n| n.rule == "missing-column" && n.message.contains("\"Posting Date\", the source")));
     }
 }

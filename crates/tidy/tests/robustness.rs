@@ -13,6 +13,7 @@ fn options() -> TidyOptions {
         date_order: None,
         required: true,
         optional: false,
+        source: None,
     };
     TidyOptions {
         columns: vec![

@@ -60,8 +60,16 @@ fn mask(v: &str) -> String {
     format!("{head}…{tail} ({} characters, masked)", chars.len())
 }
 
-/// Redacts what the pipeline asks, screens the rest for personal data, and checks the
-/// pipeline's `required` and `unique` rules. Problems go to the report; errors block.
+/// Whether a column's header says it holds NHS numbers.
+fn header_says_nhs(header: &str) -> bool {
+    let h = header.to_lowercase();
+    h.contains("nhs") || h.contains("chi number") || h.contains("health number")
+}
+
+/// Redacts what the pipeline asks; screens the rest for personal data (redacting, in a names
+/// column, the values that look like a person's name and the council's own placeholders);
+/// checks the pipeline's `required` and `unique` rules. Problems go to the report; errors
+/// block.
 pub fn screen(
     pipeline: &Pipeline,
     mapping: &Mapping,
@@ -75,6 +83,9 @@ pub fn screen(
     let mut push = |p: Problem| report.problems.push(p.file(file));
     for (k, col) in mapping.columns.iter().enumerate() {
         let shown = sources[k].as_str();
+        if table.source_columns.get(k).is_none_or(|s| s.is_none()) {
+            continue;
+        }
         match col.personal {
             Personal::Redact => {
                 let mut n = 0;
@@ -95,48 +106,22 @@ pub fn screen(
             Personal::Allow => continue,
             Personal::Screen => {}
         }
-        if col.may_name_individuals {
+        if col.individuals {
             push(Problem::error(
                 "personal-data:names",
                 format!(
-                    "this column may name individuals: after checking, set `personal = \"allow\"` or `personal = \"redact\"` under [columns.{:?}] in {}",
+                    "every value of this column names a person: after checking, set `personal = \"allow\"` or `personal = \"redact\"` under [columns.{:?}] in {}",
                     col.name,
                     pipeline.file.display()
                 ),
             ).column(shown));
+        } else if col.may_name_individuals {
+            redact_people(table, k, shown, &mut push);
         }
         if col.rule.kind != ValueKind::Text {
             continue;
         }
-        let mut found = 0usize;
-        for (i, row) in table.rows.iter().enumerate() {
-            let Some(f) = screen::screen(&row[k]) else {
-                continue;
-            };
-            found += 1;
-            if found <= LISTED_PER_RULE {
-                push(Problem::error(
-                    f.rule(),
-                    format!(
-                        "looks like {}: publication is blocked; set `personal = \"redact\"` (or `\"allow\"` if it is not personal) under [columns.{:?}]",
-                        f.describe(),
-                        col.name
-                    ),
-                )
-                .row(table.source_rows[i])
-                .column(shown)
-                .value(mask(&row[k])));
-            }
-        }
-        if found > LISTED_PER_RULE {
-            push(
-                Problem::error(
-                    "personal-data",
-                    format!("{} more cells with personal data", found - LISTED_PER_RULE),
-                )
-                .column(shown),
-            );
-        }
+        screen_column(table, k, col, shown, &mut push);
     }
     for k in pipeline
         .rules
@@ -182,5 +167,163 @@ pub fn screen(
                 );
             }
         }
+    }
+}
+
+/// In a column of organisations' names that may name people (suppliers, recipients): the
+/// council's own placeholders and the values that look like a person's name are redacted, and
+/// the report says how many and why, with the first rows.
+fn redact_people(table: &mut Table, k: usize, shown: &str, push: &mut impl FnMut(Problem)) {
+    let mut placeholders = 0usize;
+    let mut people: Vec<(&'static str, usize)> = Vec::new();
+    let mut listed = 0usize;
+    for (i, row) in table.rows.iter_mut().enumerate() {
+        let v = &row[k];
+        if v.is_empty() || v == REDACTED {
+            continue;
+        }
+        if screen::placeholder(v) {
+            placeholders += 1;
+            row[k] = REDACTED.into();
+            continue;
+        }
+        let Some(why) = screen::person_name(v) else {
+            continue;
+        };
+        match people.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, n)) => *n += 1,
+            None => people.push((why, 1)),
+        }
+        if listed < 3 {
+            listed += 1;
+            push(
+                Problem::new(
+                    Severity::Info,
+                    "personal-data:person-name",
+                    format!("looks like a person's name ({why}): redacted"),
+                )
+                .row(table.source_rows[i])
+                .column(shown)
+                .value(mask(v)),
+            );
+        }
+        row[k] = REDACTED.into();
+    }
+    let total: usize = people.iter().map(|(_, n)| n).sum();
+    if total > 0 {
+        push(
+            Problem::warning(
+                "personal-data:person-name",
+                format!(
+                    "redacted {total} value(s) that look like a person's name rather than an organisation's ({}); the rest are published. If they are businesses, set `personal = \"allow\"` for this column after checking",
+                    people
+                        .iter()
+                        .map(|(w, n)| format!("{n}: {w}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+            .column(shown),
+        );
+    }
+    if placeholders > 0 {
+        push(
+            Problem::new(
+                Severity::Info,
+                "personal-data:placeholder",
+                format!(
+                    "{placeholders} value(s) are the council's own redaction placeholder (\"Redacted\", \"Personal Information\"…): published as redacted, not as a supplier"
+                ),
+            )
+            .column(shown),
+        );
+    }
+}
+
+/// Email addresses, phone numbers, NI numbers and NHS numbers in a text column. A bare
+/// ten-digit number that passes the NHS check counts only when the header says NHS or most
+/// of the column's numbers pass (a tenth of any ten-digit numbers do); NHS numbers written
+/// 3-3-4, and every other finding, count in any column.
+fn screen_column(
+    table: &Table,
+    k: usize,
+    col: &crate::mapping::MappedColumn,
+    shown: &str,
+    push: &mut impl FnMut(Problem),
+) {
+    let mut findings: Vec<(usize, screen::Finding)> = Vec::new();
+    let (mut ten_digit, mut bare_nhs) = (0usize, 0usize);
+    for (i, row) in table.rows.iter().enumerate() {
+        let v = &row[k];
+        if v.bytes().filter(u8::is_ascii_digit).count() == 10 && v.trim().len() <= 12 {
+            ten_digit += 1;
+        }
+        let Some(f) = screen::screen(v) else {
+            continue;
+        };
+        if f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare) {
+            bare_nhs += 1;
+        }
+        findings.push((i, f));
+    }
+    let header = header_says_nhs(shown);
+    let most = ten_digit > 0 && bare_nhs * 2 > ten_digit;
+    let weigh_bare = header || most;
+    let why_nhs = if header {
+        "10 digits passing the NHS modulus-11 check, and the header says NHS"
+    } else {
+        "10 digits passing the NHS modulus-11 check, as most of the column's ten-digit values do"
+    };
+    if bare_nhs > 0 && !weigh_bare {
+        push(
+            Problem::new(
+                Severity::Info,
+                "personal-data:nhs-number",
+                format!(
+                    "{bare_nhs} of {ten_digit} ten-digit value(s) pass the NHS number check, about the one in eleven that any ten-digit numbers do, and the header does not say NHS: not treated as NHS numbers"
+                ),
+            )
+            .column(shown),
+        );
+    }
+    let mut found = 0usize;
+    for (i, f) in findings {
+        let v = &table.rows[i][k];
+        let bare = f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare);
+        if bare && !weigh_bare {
+            continue;
+        }
+        found += 1;
+        if found <= LISTED_PER_RULE {
+            let what = if f == screen::Finding::Nhs {
+                format!(
+                    "an NHS number ({})",
+                    if bare { why_nhs } else { "written 3-3-4 and passing the modulus-11 check" }
+                )
+            } else {
+                f.describe().to_string()
+            };
+            push(
+                Problem::error(
+                    f.rule(),
+                    format!(
+                        "looks like {what}: publication is blocked; set `personal = \"redact\"` (or `\"allow\"` if it is not personal) under [columns.{:?}]",
+                        col.name
+                    ),
+                )
+                .row(table.source_rows[i])
+                .column(shown)
+                .value(mask(v)),
+            );
+        }
+    }
+    if found > LISTED_PER_RULE {
+        push(
+            Problem::error(
+                "personal-data",
+                format!("{} more cells with personal data", found - LISTED_PER_RULE),
+            )
+            .column(shown),
+        );
     }
 }

@@ -106,8 +106,42 @@ fn link_values(
     let mut linked = 0usize;
     let mut values = Vec::with_capacity(table.rows.len());
     let mut cache: HashMap<&str, Option<String>> = HashMap::new();
+    // A council rule falls back to the pipeline's publisher, reported once.
+    let fallback = mapping
+        .publisher
+        .as_deref()
+        .filter(|_| kind == LinkKind::Council);
+    let (mut fell_back, mut examples): (usize, Vec<&str>) = (0, Vec::new());
     for (i, row) in table.rows.iter().enumerate() {
         let v = row[k].as_str();
+        if let Some(p) = fallback {
+            let own = if v.is_empty() || v == REDACTED {
+                None
+            } else {
+                match cache.get(v) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let f = linker.link(kind, v).map_err(|e| fail("link", e))?;
+                        cache.insert(v, f.clone());
+                        f
+                    }
+                }
+            };
+            match own {
+                Some(u) => {
+                    linked += 1;
+                    values.push(u);
+                }
+                None => {
+                    fell_back += 1;
+                    if !v.is_empty() && examples.len() < 3 && !examples.contains(&v) {
+                        examples.push(v);
+                    }
+                    values.push(p.to_string());
+                }
+            }
+            continue;
+        }
         if v.is_empty() {
             values.push(String::new());
             continue;
@@ -173,6 +207,31 @@ fn link_values(
                     "{} more values link to no {}",
                     unlinked - LISTED_PER_RULE,
                     kind.name()
+                ),
+            )
+            .file(file)
+            .column(shown),
+        );
+    }
+    if let (Some(p), true) = (fallback, fell_back > 0) {
+        let shown_examples = if examples.is_empty() {
+            "they are empty".to_string()
+        } else {
+            format!(
+                "e.g. {}",
+                examples
+                    .iter()
+                    .map(|e| format!("{e:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        report.problems.push(
+            Problem::new(
+                Severity::Info,
+                "link:council-publisher",
+                format!(
+                    "{fell_back} row(s) name no council this column links ({shown_examples}): the pipeline's publisher {p} is their council"
                 ),
             )
             .file(file)
