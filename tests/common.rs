@@ -183,3 +183,46 @@ pub fn served_address(child: &mut Child) -> String {
         .trim_end_matches('/')
         .to_string()
 }
+
+/// A folder with a `fivestar.toml` (base http://127.0.0.1:7878, store in `store/`) and an
+/// empty `pipelines/`, removed when dropped; commands run in it.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(prefix: &str, name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("fivestar-{prefix}-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pipelines")).unwrap();
+        std::fs::write(
+            dir.join("fivestar.toml"),
+            format!(
+                "base_iri = \"http://127.0.0.1:7878\"\nstore = {:?}\n",
+                dir.join("store").display().to_string()
+            ),
+        )
+        .unwrap();
+        Scratch(dir)
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .current_dir(&self.0)
+            .args(args)
+            .output()
+            .expect("run fivestar")
+    }
+
+    /// A query's answer as CSV, with LF line ends.
+    pub fn query(&self, q: &str) -> String {
+        let o = self.run(&["query", q, "--format", "csv"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{bin, root};
+use common::{bin, root, Scratch};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const TEMPLATES: &[&str] = &[
     "spend",
@@ -49,43 +49,8 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("fivestar-tpl-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("pipelines")).unwrap();
-        std::fs::write(
-            dir.join("fivestar.toml"),
-            format!(
-                "base_iri = \"http://127.0.0.1:7878\"\nstore = {:?}\n",
-                dir.join("store").display().to_string()
-            ),
-        )
-        .unwrap();
-        Scratch(dir)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .current_dir(&self.0)
-            .args(args)
-            .output()
-            .expect("run fivestar")
-    }
-
-    fn query(&self, q: &str) -> String {
-        let o = self.run(&["query", q, "--format", "csv"]);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        text(&o.stdout)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn scratch(name: &str) -> Scratch {
+    Scratch::new("tpl", name)
 }
 
 /// The triples of an N-Triples document (the graphs have no blank nodes, so isomorphism is
@@ -115,7 +80,7 @@ fn gunzip(path: &Path) -> Vec<u8> {
 
 #[test]
 fn every_template_converts_its_messy_fixture_to_the_expected_graph() {
-    let s = Scratch::new("iso");
+    let s = scratch("iso");
     for id in TEMPLATES {
         let mut p = format!(
             "id = \"fixture-{id}\"\ntitle = \"Fixture for {id}\"\ntemplate = \"{id}\"\n[source]\nurl = {:?}\n",
@@ -213,7 +178,7 @@ fn inspect_picks_the_template_of_every_fixture_and_example() {
 
 #[test]
 fn a_file_that_fits_no_template_says_so() {
-    let s = Scratch::new("nofit");
+    let s = scratch("nofit");
     let f = s.0.join("birds.csv");
     std::fs::write(
         &f,
@@ -248,7 +213,7 @@ fn a_file_that_fits_no_template_says_so() {
 
 #[test]
 fn inspect_writes_a_pipeline_that_runs_as_it_is() {
-    let s = Scratch::new("starter");
+    let s = scratch("starter");
     let data = s.0.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let f = data.join("leeds-spending.xlsx");
@@ -287,7 +252,7 @@ fn inspect_writes_a_pipeline_that_runs_as_it_is() {
 
 #[test]
 fn examples_total_spending_by_supplier_across_councils_and_link_councils() {
-    let s = Scratch::new("examples");
+    let s = scratch("examples");
     let o = s.run(&["run", root().join("pipelines/examples").to_str().unwrap()]);
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     // One query across every council's spending.
@@ -446,7 +411,7 @@ SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(DISTINCT ?council) AS ?councils
 
 #[test]
 fn validate_maps_a_bare_data_file_with_the_template_it_fits() {
-    let s = Scratch::new("validate");
+    let s = scratch("validate");
     let f = fixtures().join("car-parks.csv");
     let o = s.run(&["validate", f.to_str().unwrap(), "--format", "json"]);
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));

@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         date_order: None,
         required: false,
         optional: false,
+        source: None,
     };
     let options = TidyOptions {
         columns: vec![

@@ -348,6 +348,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         provenance: Default::default(),
         generated_at: fivestar_store::now_utc().1,
         progress: None,
+        linked: None,
     };
     let t = Instant::now();
     use fivestar_store::Publisher;

@@ -4,7 +4,6 @@ use crate::store_cmd::StoreArgs;
 use crate::Failure;
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, ValueEnum};
-use fivestar_pipeline::report::problem_line;
 use fivestar_pipeline::{Outcome, Pipeline, Progress, Report, RunOptions, Severity, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -195,8 +194,14 @@ fn print_report(report: &Report, verbose: bool, layout: &fivestar_store::Layout)
     } else {
         Severity::Warning
     };
-    for p in report.problems.iter().filter(|p| p.severity >= min) {
-        eprintln!("  {}", problem_line(p));
+    for line in report.group_lines(min) {
+        eprintln!("  {line}");
+    }
+    if !report.todo.is_empty() {
+        eprintln!("  what to do:");
+        for (i, t) in report.todo.iter().enumerate() {
+            eprintln!("    {}. {t}", i + 1);
+        }
     }
     let stored = layout.run(&report.dataset, &report.run);
     let what = match report.outcome {
@@ -409,9 +414,13 @@ fn adhoc_pipeline(
             } else {
                 let bytes =
                     std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-                let i =
-                    fivestar_pipeline::inspect::inspect(&bytes, &file.display().to_string(), None)
-                        .map_err(|e| anyhow!(e))?;
+                let i = fivestar_pipeline::inspect::inspect(
+                    &bytes,
+                    &file.display().to_string(),
+                    None,
+                    None,
+                )
+                .map_err(|e| anyhow!(e))?;
                 match i.template {
                     Some(t) => {
                         eprintln!(
@@ -548,9 +557,12 @@ pub struct InspectArgs {
     /// The sheet of a workbook (default: the first with values).
     #[arg(long)]
     pub sheet: Option<String>,
-    /// Write a starter pipeline file here (only when a template fits).
+    /// Write a starter pipeline file here (when a template fits, or is named with --template).
     #[arg(long)]
     pub write_pipeline: Option<PathBuf>,
+    /// Read the file with this template, whether or not it is the one that fits best.
+    #[arg(long)]
+    pub template: Option<String>,
 }
 
 /// The path of `file` as seen from the folder `dir` (relative when `file` is inside it).
@@ -580,13 +592,22 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let name = args.file.display().to_string();
-    let i = fivestar_pipeline::inspect::inspect(&bytes, &name, args.sheet.clone())
-        .map_err(|e| anyhow!(e))?;
+    let i = fivestar_pipeline::inspect::inspect(
+        &bytes,
+        &name,
+        args.sheet.clone(),
+        args.template.as_deref(),
+    )
+    .map_err(|e| anyhow!(e))?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&i)?),
         OutputFormat::Text => {
             let mut out = String::new();
             match &i.template {
+                Some(t) if i.chosen => out.push_str(&format!(
+                    "{}: template {t}, as chosen (confidence {:.2})\n",
+                    i.file, i.confidence
+                )),
                 Some(t) => out.push_str(&format!(
                     "{}: template {t} (confidence {:.2})\n",
                     i.file, i.confidence
@@ -621,12 +642,52 @@ pub fn inspect(args: InspectArgs) -> Result<u8, Failure> {
             if !i.councils.is_empty() {
                 out.push_str(&format!("  councils: {}\n", i.councils.join(", ")));
             }
-            out.push_str("  columns:\n");
+            match (&i.template, i.near.first()) {
+                (None, Some(n)) => out.push_str(&format!(
+                    "  columns, as the closest template ({}) would read them:\n",
+                    n.template
+                )),
+                _ => out.push_str("  columns:\n"),
+            }
             for c in &i.columns {
                 match &c.column {
                     Some(col) => out.push_str(&format!("    {:?} → {col}\n", c.source)),
                     None => out.push_str(&format!("    {:?} → (nothing matched)\n", c.source)),
                 }
+            }
+            for n in &i.near {
+                out.push_str(&format!(
+                    "  nearly {} ({}, {:.2}): it explains {} of the file's columns{}; {}\n",
+                    n.template,
+                    n.title,
+                    n.confidence,
+                    n.matched.len(),
+                    if n.matched.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({})",
+                            n.matched
+                                .iter()
+                                .map(|(s, c)| format!("{s:?} → {c}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    if n.missing_core.is_empty() {
+                        format!("choose it with `--template {}`", n.template)
+                    } else {
+                        format!(
+                            "add a column for {}, or choose it with `--template {}`",
+                            n.missing_core
+                                .iter()
+                                .map(|m| format!("{m:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            n.template
+                        )
+                    }
+                ));
             }
             if !i.missing.is_empty() {
                 out.push_str(&format!(

@@ -88,6 +88,25 @@ impl Template {
             };
         };
         let (header_row, header) = (rows[h].0, &rows[h].1);
+        // Each template column takes the file's header it prefers (its title, then its aliases
+        // in order), as tidy will: a file with Effective Date and Payment Date maps Payment Date.
+        let keys: Vec<String> = header.iter().map(|c| normalize_header(c.trim())).collect();
+        let mut owner: Vec<Option<usize>> = vec![None; header.len()];
+        for (i, c) in self.columns.iter().enumerate() {
+            let wanted: Vec<String> = Template::headers(c)
+                .chain([&c.name])
+                .map(|h| normalize_header(h))
+                .collect();
+            let best = keys
+                .iter()
+                .enumerate()
+                .filter(|(j, k)| owner[*j].is_none() && !k.is_empty())
+                .filter_map(|(j, k)| wanted.iter().position(|w| w == k).map(|r| (r, j)))
+                .min();
+            if let Some((_, j)) = best {
+                owner[j] = Some(i);
+            }
+        }
         let mut columns = Vec::new();
         let mut taken: Vec<&str> = Vec::new();
         let mut typed: Vec<(usize, ValueKind)> = Vec::new();
@@ -96,9 +115,7 @@ impl Template {
             if cell.is_empty() {
                 continue;
             }
-            let col = self
-                .column_for_header(cell)
-                .filter(|c| !taken.contains(&c.name.as_str()));
+            let col = owner[j].map(|i| &self.columns[i]);
             if let Some(c) = col {
                 taken.push(&c.name);
                 if c.format != ValueKind::Text {

@@ -220,7 +220,9 @@ fn is_gss(s: &str) -> bool {
 /// An old ONS (SNAC) council code: two digits and two letters (00BU, 45UB).
 fn is_snac(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 4 && b[..2].iter().all(u8::is_ascii_digit) && b[2..].iter().all(u8::is_ascii_alphabetic)
+    b.len() == 4
+        && b[..2].iter().all(u8::is_ascii_digit)
+        && b[2..].iter().all(u8::is_ascii_alphabetic)
 }
 
 /// Lower-case letters and digits only.

@@ -30,6 +30,18 @@ pub struct Candidate {
     pub confidence: f64,
 }
 
+/// A template that nearly fits: what of the file it explains and what it lacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct NearMiss {
+    pub template: String,
+    pub title: String,
+    pub confidence: f64,
+    /// (source header, template column) for each header it explains.
+    pub matched: Vec<(String, String)>,
+    /// The titles of its core columns the file lacks.
+    pub missing_core: Vec<String>,
+}
+
 /// What `inspect` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
@@ -58,12 +70,22 @@ pub struct Inspection {
     pub councils: Vec<String>,
     /// The next best templates.
     pub candidates: Vec<Candidate>,
+    /// Whether the template was named (`--template`) rather than detected.
+    pub chosen: bool,
+    /// When no template fits well enough: the closest ones, what each explains and lacks.
+    pub near: Vec<NearMiss>,
     /// Problems tidy found (errors and warnings), as lines.
     pub problems: Vec<String>,
 }
 
-/// Inspects a file's bytes (`name` is shown and used for the format when not sniffed).
-pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspection, String> {
+/// Inspects a file's bytes (`name` is shown and used for the format when not sniffed), with
+/// the template `template` when one is named, else the one that fits best.
+pub fn inspect(
+    bytes: &[u8],
+    name: &str,
+    sheet: Option<String>,
+    template: Option<&str>,
+) -> Result<Inspection, String> {
     let format = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
@@ -79,12 +101,44 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
     let grid = fivestar_tidy::read(bytes, &options, &mut notes)
         .map_err(|n| format!("{name}: {}", n.message))?;
     let fits = fivestar_council::rank(&grid)?;
-    let best = fits.first().cloned();
+    let best = match template {
+        Some(id) => {
+            let t = Template::get(id)?;
+            Some(t.fit(&grid))
+        }
+        None => fits.first().cloned(),
+    };
     let chosen = best
         .as_ref()
-        .filter(|f| f.confidence >= MIN_CONFIDENCE)
+        .filter(|f| template.is_some() || f.confidence >= MIN_CONFIDENCE)
         .map(|f| Template::get(&f.template))
         .transpose()?;
+    let near: Vec<NearMiss> = if chosen.is_some() {
+        Vec::new()
+    } else {
+        fits.iter()
+            .filter(|f| f.confidence > 0.0)
+            .take(3)
+            .map(|f| {
+                let t = Template::get(&f.template)?;
+                Ok(NearMiss {
+                    template: f.template.clone(),
+                    title: t.title.clone(),
+                    confidence: f.confidence,
+                    matched: f
+                        .columns
+                        .iter()
+                        .filter_map(|(s, c)| c.clone().map(|c| (s.clone(), c)))
+                        .collect(),
+                    missing_core: f
+                        .missing_core
+                        .iter()
+                        .map(|n| t.column(n).map(|c| c.title.clone()).unwrap_or(n.clone()))
+                        .collect(),
+                })
+            })
+            .collect::<Result<_, String>>()?
+    };
     let (format, encoding, sheet) = (
         grid.format.map(|f| f.name()),
         grid.encoding,
@@ -124,19 +178,10 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
     let mut tidy_notes = Vec::new();
     let table = fivestar_tidy::tidy(grid, &TidyOptions { columns: rules }, &mut tidy_notes);
     let columns: Vec<ColumnMap> = match (&chosen, &best) {
-        (Some(t), Some(f)) => f
-            .columns
-            .iter()
-            .map(|(source, col)| {
-                let c = col.as_deref().and_then(|n| t.column(n));
-                ColumnMap {
-                    source: source.clone(),
-                    column: col.clone(),
-                    title: c.map(|c| c.title.clone()),
-                    format: c.map(|c| c.format),
-                }
-            })
-            .collect(),
+        (Some(t), Some(f)) => column_maps(t, f),
+        // No template fits well: the closest one's reading, so that a header that is one of
+        // its names still shows what it means.
+        (None, Some(f)) if !f.columns.is_empty() => column_maps(&Template::get(&f.template)?, f),
         _ => table
             .header
             .iter()
@@ -210,6 +255,8 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
         date_orders: table.date_orders.clone(),
         amount_format: describe_amounts(&raw_amounts),
         councils,
+        chosen: template.is_some(),
+        near,
         candidates: fits
             .iter()
             .take(3)
@@ -220,6 +267,22 @@ pub fn inspect(bytes: &[u8], name: &str, sheet: Option<String>) -> Result<Inspec
             .collect(),
         problems,
     })
+}
+
+/// Each source header of a fit and the column of `t` it maps to.
+fn column_maps(t: &Template, f: &fivestar_council::Fit) -> Vec<ColumnMap> {
+    f.columns
+        .iter()
+        .map(|(source, col)| {
+            let c = col.as_deref().and_then(|n| t.column(n));
+            ColumnMap {
+                source: source.clone(),
+                column: col.clone(),
+                title: c.map(|c| c.title.clone()),
+                format: c.map(|c| c.format),
+            }
+        })
+        .collect()
 }
 
 /// Describes how amounts are written, from a sample: the first example and the features seen.
@@ -298,7 +361,7 @@ fn toml_string(s: &str) -> String {
 pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> {
     let id = i.template.as_deref().ok_or_else(|| {
         format!(
-            "{}: no template fits (best: {} at {:.2}); write a CSVW metadata file and a pipeline with `metadata = …`",
+            "{}: no template fits (best: {} at {:.2}); choose one with --template ID (the closest are listed above), or write a CSVW metadata file and a pipeline with `metadata = …`",
             i.file,
             i.candidates.first().map(|c| c.template.as_str()).unwrap_or("none"),
             i.confidence
@@ -311,8 +374,10 @@ pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> 
         .unwrap_or_default();
     let mut out = String::new();
     out.push_str(&format!(
-        "# Written by `fivestar inspect` from {}: template {id:?} (confidence {:.2}).\n# Check it, then run it with `fivestar run THIS-FILE`.\n",
-        i.file, i.confidence
+        "# Written by `fivestar inspect` from {}: template {id:?} ({} {:.2}).\n# Check it, then run it with `fivestar run THIS-FILE`.\n",
+        i.file,
+        if i.chosen { "chosen with --template; confidence" } else { "confidence" },
+        i.confidence
     ));
     out.push_str(&format!("id = {}\n", toml_string(&slug(&stem))));
     out.push_str(&format!(
@@ -352,7 +417,7 @@ pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> 
             lines.push("# Every value of this column names a person. It is redacted until you have\n# checked it may be published; then set personal = \"allow\" (or keep \"redact\").".to_string());
             lines.push("personal = \"redact\"".to_string());
         } else if c.may_name_individuals {
-            lines.push("# Organisations' names are published; values that look like a person's name (a title,\n# a common forename and a surname, an initial and a surname) are redacted row by row,\n# and the report counts them. After checking, personal = \"allow\" publishes every name\n# and personal = \"redact\" none.".to_string());
+            lines.push("# Organisations' names are published; values that look like a person's name (a title,\n# a common forename and a surname, an initial and a surname) are redacted row by row,\n# and the report counts them. After checking, set personal to \"allow\" to publish every\n# name, or to \"redact\" to publish none.".to_string());
         }
         if c.format == ValueKind::Date || c.format == ValueKind::DateTime {
             if let Some((_, o)) = i.date_orders.iter().find(|(h, _)| h == &c.title) {

@@ -91,15 +91,15 @@ impl Mapping {
             .position(|c| c.name == name || c.titles.iter().any(|t| t == name))
     }
 
-    /// The source's header of mapped column `k`, that problems are reported against (its name
-    /// when the source lacked the column).
+    /// The source's header of mapped column `k`, that problems are reported against (its
+    /// title, the clean table's header, when the source lacked the column).
     pub fn source_header(&self, table: &fivestar_tidy::Table, k: usize) -> String {
         table
             .source_columns
             .get(k)
             .cloned()
             .flatten()
-            .unwrap_or_else(|| self.columns[k].name.clone())
+            .unwrap_or_else(|| self.columns[k].rule.name.clone())
     }
 
     /// The metadata for the clean CSV: the mapping's, pointed at the clean file, without a

@@ -105,6 +105,10 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
         release: None,
         source_sha256: None,
         facts: Vec::new(),
+        todo: Vec::new(),
+        groups: Vec::new(),
+        columns: Vec::new(),
+        unmapped: Vec::new(),
         problems: Vec::new(),
     };
     let _lock = match Lock::take(layout, &dataset) {
@@ -113,6 +117,7 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
             report
                 .problems
                 .push(Problem::new(Severity::Error, "lock", e));
+            report.summarise();
             report.finished = now().1;
             progress.finish(&dataset, report.outcome);
             return report;
@@ -130,6 +135,7 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
             Outcome::Failed
         }
     };
+    report.summarise();
     report.finished = now().1;
     let summary = RunSummary {
         run: run_id.clone(),
@@ -239,6 +245,15 @@ fn execute(
         return Ok(Outcome::Blocked);
     };
     progress.advance(dataset, table.rows.len() as u64);
+    report.columns = (0..mapping.columns.len())
+        .map(|k| {
+            (
+                mapping.source_header(&table, k),
+                mapping.columns[k].name.clone(),
+            )
+        })
+        .collect();
+    report.unmapped = table.unmapped.clone();
     let live_rows = state.last_published.as_ref().and_then(|s| s.rows);
     if !stage::gate::enough_rows(&table, pipeline, live_rows, options.force, file, report) {
         return Ok(Outcome::Blocked);
@@ -247,7 +262,7 @@ fn execute(
 
     progress.stage(dataset, Stage::Validate, Some(table.rows.len() as u64));
     stage::gate::screen(pipeline, &mapping, &mut table, file, report);
-    stage::link::link(&mapping, &mut table, file, report)?;
+    let linked = stage::link::link(&mapping, &mut table, file, report)?;
     lap(report, "gate and links");
 
     // The clean table and its metadata; CSVW validation, and csv2rdf in the same pass when
@@ -280,6 +295,7 @@ fn execute(
         nt.clone(),
         (clean.csv, clean.metadata),
         Some(load_progress),
+        linked,
     );
     let published = publish_one(publisher, &request);
     let _ = std::fs::remove_file(&nt);

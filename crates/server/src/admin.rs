@@ -663,6 +663,7 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                         let (p, d) = (progress.clone(), ask.dataset.id.clone());
                         Arc::new(move |n| p.advance(&d, n))
                     })),
+                    linked: None,
                 };
                 let info = fivestar_pipeline::run::publish_one(&st2.store, &request)
                     .map_err(|e| e.to_string())?;

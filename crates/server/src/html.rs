@@ -400,6 +400,15 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
         if let Some(w) = &why {
             body.push_str(&format!("<p class=\"muted\">Missing star: {}.</p>", esc(w)));
         }
+        if let Some(l) = d
+            .live
+            .as_ref()
+            .and_then(|l| d.releases.iter().find(|r| &r.release == l))
+            .and_then(|r| r.stars.as_ref())
+            .and_then(|s| s.linked.as_ref())
+        {
+            body.push_str(&format!("<p class=\"linked\">Links: {}.</p>", esc(l)));
+        }
         let dumps = "/dumps";
         match d.live.as_ref().and_then(|l| d.releases.iter().find(|r| &r.release == l)) {
             Some(live) => {
@@ -477,20 +486,32 @@ fn run_warnings(layout: &fivestar_store::Layout, dataset: &str, release: &str) -
     let Some(report) = fivestar_pipeline::state::read_report(layout, dataset, release) else {
         return String::new();
     };
-    let warnings: Vec<_> = report
-        .problems
-        .iter()
-        .filter(|p| p.severity == Severity::Warning)
+    // Warnings, and what was redacted (info, but the public should know it happened).
+    let groups: Vec<_> = fivestar_pipeline::report::group(&report.problems)
+        .into_iter()
+        .filter(|g| {
+            g.severity == Severity::Warning
+                || g.rule == "redacted"
+                || g.rule.starts_with("personal-data:")
+        })
         .collect();
-    if warnings.is_empty() {
+    if groups.is_empty() {
         return "<h2>Validation</h2><p class=\"checks\">The live release passed validation with no warnings.</p>".into();
     }
+    let warnings: usize = groups
+        .iter()
+        .filter(|g| g.severity == Severity::Warning)
+        .map(|g| g.count)
+        .sum();
     let mut out = format!(
-        "<h2>Validation</h2><p>The live release was published with {} warning(s):</p><ul class=\"warnings\">",
-        warnings.len()
+        "<h2>Validation</h2><p>The live release was published with {warnings} warning(s), grouped by rule and column (with the first cases of each):</p><ul class=\"warnings\">"
     );
-    for w in warnings.iter().take(LISTED_PER_RULE) {
+    for g in groups.iter().take(LISTED_PER_RULE) {
+        let w = &g.first[0];
         let mut at = Vec::new();
+        if g.count > 1 {
+            at.push(format!("{} cases", g.count));
+        }
         if let Some(r) = w.row {
             at.push(format!("row {r}"));
         }

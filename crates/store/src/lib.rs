@@ -33,7 +33,10 @@ use oxigraph::model::{GraphName, GraphNameRef, NamedNode, NamedNodeRef, NamedOrB
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
-pub use catalog::{is_open_licence, rate, DatasetState, ReleaseState, StarFacts, Stars};
+pub use catalog::{
+    is_open_licence, rate, DatasetState, Linked, ReleaseState, StarFacts, Stars,
+    LINKED_FOR_FIFTH_STAR,
+};
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
 
 /// What can go wrong in the store.
@@ -107,6 +110,8 @@ pub struct PublishRequest {
     pub generated_at: String,
     /// Told how the bulk load progresses (quads loaded so far).
     pub progress: Option<LoadProgress>,
+    /// How well the identifying values linked (the fifth star needs most of them to).
+    pub linked: Option<Linked>,
 }
 
 /// A [`Progress`] callback that a [`PublishRequest`] can carry.
@@ -298,7 +303,10 @@ pub fn check_slug(kind: &str, s: &str) -> Result<()> {
 pub fn recorded_base(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(Layout::new("http://x.invalid", dir).marker()).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["base"].as_str().filter(|b| !b.is_empty()).map(String::from)
+    v["base"]
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(String::from)
 }
 
 impl Store {
@@ -919,6 +927,7 @@ impl Publisher for Store {
             open_format: true,
             entities: stats.entities,
             outside_links: distinct.outside_links,
+            linked: req.linked.as_ref(),
         });
         lap("VoID statistics");
         crash_point("loaded");

@@ -305,7 +305,10 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                 .filter(|&j| !taken[j])
                 .filter_map(|j| {
                     let h = normalize_header(&header[j]);
-                    wanted.iter().position(|w| !w.is_empty() && *w == h).map(|r| (r, j))
+                    wanted
+                        .iter()
+                        .position(|w| !w.is_empty() && *w == h)
+                        .map(|r| (r, j))
                 })
                 .collect();
             fits.sort();
@@ -981,6 +984,7 @@ mod tests {
         assert_eq!(t.source_columns[0], None);
         assert!(notes
             .iter()
-            .any(|n| n.rule == "missing-column" && n.message.contains("\"Posting Date\", the source")));
+            .any(|n| n.rule == "missing-column"
+                && n.message.contains("\"Posting Date\", the source")));
     }
 }

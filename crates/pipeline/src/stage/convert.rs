@@ -93,8 +93,35 @@ pub fn validate_and_convert(
     };
     match result {
         Ok(r) => {
+            // A required column the file lacks fails on every row: one problem, not one a row.
+            let mut absent: Vec<(usize, usize)> = Vec::new();
             for d in r.diagnostics {
-                report.problems.push(from_csvw(d, table, mapping, file));
+                let missing = (d.rule == "required")
+                    .then(|| {
+                        let c = d.column.as_ref()?;
+                        let k = mapping.columns.iter().position(|m| &m.name == c)?;
+                        table.source_columns.get(k)?.is_none().then_some(k)
+                    })
+                    .flatten();
+                match missing {
+                    Some(k) => match absent.iter_mut().find(|(j, _)| *j == k) {
+                        Some((_, n)) => *n += 1,
+                        None => absent.push((k, 1)),
+                    },
+                    None => report.problems.push(from_csvw(d, table, mapping, file)),
+                }
+            }
+            for (k, n) in absent {
+                report.problems.push(
+                    Problem::error(
+                        "csvw:required",
+                        format!(
+                            "a value is required in every row, and the file has no column for it: {n} row(s) lack it"
+                        ),
+                    )
+                    .file(file)
+                    .column(mapping.source_header(table, k)),
+                );
             }
             if r.dropped > 0 {
                 report.problems.push(Problem::new(

@@ -289,7 +289,8 @@ fn screen_column(
     let mut found = 0usize;
     for (i, f) in findings {
         let v = &table.rows[i][k];
-        let bare = f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare);
+        let bare =
+            f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare);
         if bare && !weigh_bare {
             continue;
         }
@@ -298,7 +299,11 @@ fn screen_column(
             let what = if f == screen::Finding::Nhs {
                 format!(
                     "an NHS number ({})",
-                    if bare { why_nhs } else { "written 3-3-4 and passing the modulus-11 check" }
+                    if bare {
+                        why_nhs
+                    } else {
+                        "written 3-3-4 and passing the modulus-11 check"
+                    }
                 )
             } else {
                 f.describe().to_string()

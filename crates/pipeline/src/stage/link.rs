@@ -16,14 +16,17 @@ use std::collections::HashMap;
 /// A row's point: latitude, longitude and WKT.
 type Point = Option<[String; 3]>;
 
-/// Appends every computed column of `mapping` to `table`.
+/// Appends every computed column of `mapping` to `table`. Returns how well the identifying
+/// values linked: for each link rule of a column the file has, the share of its values (empty
+/// and redacted ones aside) that linked; with no such rule, `None`.
 pub fn link(
     mapping: &Mapping,
     table: &mut Table,
     file: &str,
     report: &mut Report,
-) -> Result<(), Box<Problem>> {
+) -> Result<Option<fivestar_store::Linked>, Box<Problem>> {
     let mut linker = Linker::new();
+    let mut shares: Vec<(String, f64)> = Vec::new();
     let mut points: Option<(Vec<Point>, String)> = None;
     for computed in &mapping.computed {
         let (values, source) = match &computed.what {
@@ -36,6 +39,27 @@ pub fn link(
                 let shown = mapping.source_header(table, k);
                 let values =
                     link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
+                let present = table.source_columns.get(k).is_some_and(|s| s.is_some());
+                let considered: Vec<(&Vec<String>, &String)> = table
+                    .rows
+                    .iter()
+                    .zip(&values)
+                    .filter(|(row, _)| !row[k].is_empty() && row[k] != REDACTED)
+                    .collect();
+                // Months, quarters and years follow from the day: the day's share stands.
+                // Normalised identifiers published as literals (VAT numbers, UPRNs) link to no
+                // one else's data: they are not counted.
+                let derived = matches!(
+                    link.kind,
+                    LinkKind::Month | LinkKind::Quarter | LinkKind::GovernmentYear
+                ) || link.kind.output() != fivestar_council::links::Output::Iri;
+                if present && !derived && !considered.is_empty() {
+                    let linked = considered.iter().filter(|(_, v)| !v.is_empty()).count();
+                    let name = format!("{} ({shown})", link.kind.name());
+                    if !shares.iter().any(|(n, _)| *n == name) {
+                        shares.push((name, linked as f64 / considered.len() as f64));
+                    }
+                }
                 (values, Some(shown))
             }
             Computed::Statement(st) => {
@@ -86,7 +110,15 @@ pub fn link(
             row.push(v);
         }
     }
-    Ok(())
+    if shares.is_empty() {
+        return Ok(None);
+    }
+    let linked = fivestar_store::Linked {
+        share: shares.iter().map(|(_, s)| *s).fold(1.0, f64::min),
+        rules: shares,
+    };
+    report.facts.push(("links".into(), linked.describe()));
+    Ok(Some(linked))
 }
 
 /// The values of one link rule of column `k`.
@@ -213,7 +245,8 @@ fn link_values(
             .column(shown),
         );
     }
-    if let (Some(p), true) = (fallback, fell_back > 0) {
+    let present = table.source_columns.get(k).is_some_and(|s| s.is_some());
+    if let (Some(p), true) = (fallback, fell_back > 0 && present) {
         let shown_examples = if examples.is_empty() {
             "they are empty".to_string()
         } else {

@@ -16,6 +16,7 @@ pub fn request(
     ntriples: PathBuf,
     csv: (PathBuf, PathBuf),
     progress: Option<LoadProgress>,
+    linked: Option<fivestar_store::Linked>,
 ) -> PublishRequest {
     let source_iri = match &pipeline.source.location {
         Location::Url(u) => u.to_string(),
@@ -49,6 +50,7 @@ pub fn request(
         },
         generated_at: fivestar_store::now_utc().1,
         progress,
+        linked,
     }
 }
 
