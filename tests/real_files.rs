@@ -503,3 +503,42 @@ fn commands_use_the_base_iri_the_store_records() {
     let o = s.run(&["releases", "--base-iri", "http://other.example.org"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn lga_land_gets_points_in_either_coordinate_reference_system() {
+    let s = scratch("land");
+    let p = s.0.join("pipelines/land.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "id = \"land\"\ntitle = \"land\"\ntemplate = \"land-assets\"\n[source]\nurl = {:?}\n",
+            real("land-lga.csv").display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = s.run(&["run", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let wkt = s.query(
+        "SELECT ?id ?wkt WHERE { ?a <http://purl.org/dc/terms/identifier> ?id ; \
+         <http://www.opengis.net/ont/geosparql#hasGeometry>/<http://www.opengis.net/ont/geosparql#asWKT> ?wkt } ORDER BY ?id",
+    );
+    let rows: Vec<&str> = wkt.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{wkt}");
+    // The WGS84 row as given; the National Grid rows converted (Trafford Town Hall).
+    assert!(
+        rows[2].starts_with("A-003,") && rows[2].contains("POINT(-2.311200 53.445900)"),
+        "{wkt}"
+    );
+    assert!(rows[0].contains("POINT(-2.29"), "{wkt}");
+    let r = s.report("land");
+    assert!(
+        r.to_string()
+            .contains("3 row(s) (2 from OSGB36 eastings and northings, 1 given in WGS84)"),
+        "{r:#}"
+    );
+    // Council by OpenDataCommunities URI, on every asset.
+    assert_eq!(
+        s.value("SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { ?a <http://127.0.0.1:7878/def/fivestar#heldBy> <http://statistics.data.gov.uk/id/statistical-geography/E08000009> }"),
+        "3"
+    );
+}

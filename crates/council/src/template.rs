@@ -181,13 +181,18 @@ pub struct Column {
     pub links: Vec<Link>,
 }
 
-/// Easting and northing columns (OSGB36 National Grid), from which WGS84 latitude, longitude
-/// and a GeoSPARQL WKT point are computed.
+/// Easting and northing columns (OSGB36 National Grid, or WGS84 longitude and latitude where the
+/// row's coordinate reference system says so), from which WGS84 latitude, longitude and a
+/// GeoSPARQL WKT point are computed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Geo {
     pub easting: String,
     pub northing: String,
+    /// The column naming each row's coordinate reference system (the LGA schemas'
+    /// `CoordinateReferenceSystem`): WGS84 rows give longitude and latitude as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crs: Option<String>,
 }
 
 /// A statement made about every row (a type, say): a CSVW virtual column.
@@ -352,7 +357,7 @@ impl Template {
             }
         }
         if let Some(g) = &self.geo {
-            for n in [&g.easting, &g.northing] {
+            for n in [&g.easting, &g.northing].into_iter().chain(g.crs.as_ref()) {
                 if !self.columns.iter().any(|c| &c.name == n) {
                     return Err(format!("geo names no column {n:?}"));
                 }

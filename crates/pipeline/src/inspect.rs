@@ -152,6 +152,12 @@ pub fn inspect(
             t.columns
                 .iter()
                 .filter(|c| c.format == ValueKind::Amount)
+                // Eastings and northings are read as decimals, but are not money.
+                .filter(|c| {
+                    t.geo
+                        .as_ref()
+                        .is_none_or(|g| c.name != g.easting && c.name != g.northing)
+                })
                 .flat_map(|c| Template::headers(c).cloned().chain([c.name.clone()]))
                 .map(|h| fivestar_tidy::normalize_header(&h))
                 .collect()

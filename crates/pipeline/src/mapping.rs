@@ -49,6 +49,8 @@ pub struct Mapping {
     computed_described: bool,
     /// The easting and northing columns (a template's `geo`).
     pub geo: Option<(usize, usize)>,
+    /// The column of each row's coordinate reference system, when the template has one.
+    pub geo_crs: Option<usize>,
     /// Where supplier keys go: `{base}/id/council/{GSS}/supplier/` (one URI per supplier across
     /// a council's datasets), or the dataset's own `{base}/id/{dataset}/supplier/`.
     pub supplier_base: String,
@@ -247,6 +249,7 @@ impl Mapping {
             computed,
             computed_described: false,
             geo: None,
+            geo_crs: None,
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
             publisher: None,
@@ -309,12 +312,18 @@ impl Mapping {
             let n = template.columns.iter().position(|c| c.name == g.northing)?;
             Some((e, n))
         });
+        let geo_crs = template
+            .geo
+            .as_ref()
+            .and_then(|g| g.crs.as_ref())
+            .and_then(|c| template.columns.iter().position(|x| &x.name == c));
         Ok(Mapping {
             metadata,
             columns,
             computed: template.computed_columns(),
             computed_described: true,
             geo,
+            geo_crs,
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
             publisher: None,

@@ -283,7 +283,40 @@ fn link_values(
     Ok(values)
 }
 
-/// Each row's WGS84 point from its OSGB36 easting and northing, and the columns' source
+/// How a row's coordinates are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Crs {
+    /// OSGB36 National Grid easting and northing, in metres (EPSG:27700).
+    Osgb36,
+    /// WGS84 longitude and latitude, in degrees (EPSG:4326).
+    Wgs84,
+}
+
+/// The coordinate reference system a row's CRS cell names (`None`: one fivestar does not
+/// know); an empty cell is decided by the values: longitude and latitude within Great Britain
+/// cannot be a National Grid reference.
+fn crs_of(cell: &str, x: f64, y: f64) -> Option<Crs> {
+    let c = cell.trim().to_ascii_lowercase();
+    if c.is_empty() {
+        let wgs = (-9.0..=3.0).contains(&x) && (49.0..=61.0).contains(&y);
+        return Some(if wgs { Crs::Wgs84 } else { Crs::Osgb36 });
+    }
+    if c.contains("4326") || c.contains("wgs") {
+        Some(Crs::Wgs84)
+    } else if c.contains("27700")
+        || c.contains("osgb")
+        || c.contains("bng")
+        || c.contains("national grid")
+        || c.contains("british")
+    {
+        Some(Crs::Osgb36)
+    } else {
+        None
+    }
+}
+
+/// Each row's WGS84 point from its easting and northing (OSGB36, or WGS84 longitude and
+/// latitude where the row's coordinate reference system says so), and the columns' source
 /// headers (`easting / northing`).
 fn place(
     mapping: &Mapping,
@@ -294,26 +327,46 @@ fn place(
     let Some((e, n)) = mapping.geo else {
         return (vec![None; table.rows.len()], String::new());
     };
+    let crs_column = mapping
+        .geo_crs
+        .filter(|&k| table.source_columns.get(k).is_some_and(|s| s.is_some()));
     let shown = format!(
         "{} / {}",
         mapping.source_header(table, e),
         mapping.source_header(table, n)
     );
-    let mut placed = 0usize;
-    let mut unplaced = 0usize;
+    let (mut grid, mut degrees, mut unplaced) = (0usize, 0usize, 0usize);
     let mut points = Vec::with_capacity(table.rows.len());
     for (i, row) in table.rows.iter().enumerate() {
         if row[e].is_empty() && row[n].is_empty() {
             points.push(None);
             continue;
         }
-        let point = match (row[e].parse::<f64>(), row[n].parse::<f64>()) {
-            (Ok(x), Ok(y)) => fivestar_council::links::osgb36_to_wgs84(x, y),
-            _ => None,
+        let crs_cell = crs_column.map(|k| row[k].as_str()).unwrap_or("");
+        let (point, why) = match (row[e].parse::<f64>(), row[n].parse::<f64>()) {
+            (Ok(x), Ok(y)) => match crs_of(crs_cell, x, y) {
+                Some(Crs::Osgb36) => (
+                    fivestar_council::links::osgb36_to_wgs84(x, y).map(|p| (p, Crs::Osgb36)),
+                    "is not an OSGB36 National Grid easting and northing (0-700000, 0-1300000 m); no latitude and longitude",
+                ),
+                Some(Crs::Wgs84) => (
+                    ((-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y))
+                        .then_some(((y, x), Crs::Wgs84)),
+                    "is not a WGS84 longitude and latitude, as the row's coordinate reference system says; no point",
+                ),
+                None => (
+                    None,
+                    "names a coordinate reference system fivestar does not know (OSGB36 / EPSG:27700 and WGS84 / EPSG:4326 are read); no point",
+                ),
+            },
+            _ => (None, "is not a pair of numbers; no latitude and longitude"),
         };
         match point {
-            Some((lat, long)) => {
-                placed += 1;
+            Some(((lat, long), crs)) => {
+                match crs {
+                    Crs::Osgb36 => grid += 1,
+                    Crs::Wgs84 => degrees += 1,
+                }
                 let (lat, long) = (
                     fivestar_council::links::format_degrees(lat),
                     fivestar_council::links::format_degrees(long),
@@ -324,16 +377,17 @@ fn place(
             None => {
                 unplaced += 1;
                 if unplaced <= LISTED_PER_RULE {
+                    let value = if crs_cell.is_empty() {
+                        format!("{}, {}", row[e], row[n])
+                    } else {
+                        format!("{}, {} ({crs_cell})", row[e], row[n])
+                    };
                     report.problems.push(
-                        Problem::new(
-                            Severity::Warning,
-                            "link:geo",
-                            "is not an OSGB36 National Grid easting and northing (0-700000, 0-1300000 m); no latitude and longitude",
-                        )
-                        .file(file)
-                        .row(table.source_rows[i])
-                        .column(&shown)
-                        .value(format!("{}, {}", row[e], row[n])),
+                        Problem::new(Severity::Warning, "link:geo", why)
+                            .file(file)
+                            .row(table.source_rows[i])
+                            .column(&shown)
+                            .value(value),
                     );
                 }
                 points.push(None);
@@ -345,11 +399,30 @@ fn place(
             Severity::Info,
             "link:geo",
             format!(
-                "computed WGS84 latitude, longitude and WKT for {placed} row(s) from OSGB36 easting and northing; {unplaced} could not be"
+                "computed WGS84 latitude, longitude and WKT for {} row(s) ({grid} from OSGB36 eastings and northings, {degrees} given in WGS84); {unplaced} could not be",
+                grid + degrees
             ),
         )
         .file(file)
         .column(&shown),
     );
     (points, shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coordinate_reference_system_of_a_row() {
+        assert_eq!(crs_of("WGS84", -2.3, 53.4), Some(Crs::Wgs84));
+        assert_eq!(crs_of("EPSG:4326", -2.3, 53.4), Some(Crs::Wgs84));
+        assert_eq!(crs_of("OSGB36", 380400.0, 395600.0), Some(Crs::Osgb36));
+        assert_eq!(crs_of("EPSG:27700", 380400.0, 395600.0), Some(Crs::Osgb36));
+        assert_eq!(crs_of("British National Grid", 1.0, 2.0), Some(Crs::Osgb36));
+        assert_eq!(crs_of("ETRS89 / UTM 30N", 1.0, 2.0), None);
+        // An empty cell: by the values.
+        assert_eq!(crs_of("", -2.3, 53.4), Some(Crs::Wgs84));
+        assert_eq!(crs_of("", 380400.0, 395600.0), Some(Crs::Osgb36));
+    }
 }
