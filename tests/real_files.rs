@@ -87,6 +87,7 @@ fn each_real_shaped_file_is_its_template_and_a_near_miss_says_what_it_lacks() {
         ("car-parks-sites.csv", "car-parks"),
         ("gambling-premises.csv", "premises-licences"),
         ("land-lga.csv", "land-assets"),
+        ("parking-account-wide.csv", "parking-account"),
     ] {
         let j = inspect(&real(f), &[]);
         assert_eq!(j["template"], id, "{f}: {j:#}");
@@ -541,4 +542,47 @@ fn lga_land_gets_points_in_either_coordinate_reference_system() {
         s.value("SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { ?a <http://127.0.0.1:7878/def/fivestar#heldBy> <http://statistics.data.gov.uk/id/statistical-geography/E08000009> }"),
         "3"
     );
+}
+
+#[test]
+fn a_parking_account_one_row_per_year_publishes_one_row_per_item() {
+    let s = scratch("wide");
+    let p = s.0.join("pipelines/parking.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "id = \"parking\"\ntitle = \"parking\"\npublisher = \"E08000009\"\ntemplate = \"parking-account\"\n[source]\nurl = {:?}\n",
+            real("parking-account-wide.csv").display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = s.run(&["run", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    // Three years of six items, one of them empty: seventeen lines, each from its year's row.
+    let fs = "http://127.0.0.1:7878/def/fivestar#";
+    assert_eq!(
+        s.value(&format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ ?l <{fs}financialYear> ?y }}"
+        )),
+        "17"
+    );
+    let income = s.value(&format!(
+        "SELECT (SUM(?v) AS ?t) WHERE {{ ?l <{fs}financialYear> \"2022/23\" ; <{fs}income> ?v }}"
+    ));
+    assert_eq!(
+        income.parse::<f64>().unwrap(),
+        1_180_450.0 + 2_512_900.0 + 598_100.0
+    );
+    let spend = s.value(&format!(
+        "SELECT (SUM(?v) AS ?t) WHERE {{ ?l <{fs}financialYear> \"2023/24\" ; <{fs}expenditure> ?v }}"
+    ));
+    assert_eq!(spend.parse::<f64>().unwrap(), 1_044_900.0 + 481_600.0);
+    assert_eq!(
+        s.value(&format!(
+            "SELECT ?v WHERE {{ ?l <{fs}financialYear> \"2021/22\" ; <{fs}accountAmount> ?v }}"
+        )),
+        "2717730"
+    );
+    let r = s.report("parking");
+    assert!(r.to_string().contains("read in the wide layout"), "{r:#}");
 }

@@ -57,8 +57,16 @@ impl Template {
         self.headers_index.get(&key).map(|&i| &self.columns[i])
     }
 
-    /// How well this template fits `grid`.
+    /// How well this template fits `grid` (read in the long layout first when it is in the
+    /// template's wide one).
     pub fn fit(&self, grid: &Grid) -> Fit {
+        if let Some((long, _)) = self.unwide(grid) {
+            return self.fit_long(&long);
+        }
+        self.fit_long(grid)
+    }
+
+    fn fit_long(&self, grid: &Grid) -> Fit {
         let rows: Vec<&(u64, Vec<String>)> = grid
             .rows
             .iter()

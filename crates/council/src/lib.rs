@@ -9,6 +9,7 @@
 pub mod detect;
 pub mod links;
 pub mod template;
+pub mod wide;
 
 pub use detect::{detect, rank, Fit};
 pub use links::{LinkKind, Linker};

@@ -195,6 +195,33 @@ pub struct Geo {
     pub crs: Option<String>,
 }
 
+/// How a template reads its wide layout (the `wide` module reads it).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Wide {
+    /// The column that identifies a wide row (the financial year).
+    pub key: String,
+    /// The column that receives each line item's header.
+    pub item: String,
+    /// Where a line item's value goes, by the words of its header: the first rule with a word
+    /// in the header wins.
+    #[serde(default)]
+    pub values: Vec<WideValue>,
+    /// Where the value of an item no rule takes goes.
+    pub default: String,
+    /// Words that say a header is one of this account's items: at least two item
+    /// headers must have one, so that any table of yearly amounts is not taken for it.
+    pub evidence: Vec<String>,
+}
+
+/// Line items whose header has one of `words` put their value in `column`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WideValue {
+    pub column: String,
+    pub words: Vec<String>,
+}
+
 /// A statement made about every row (a type, say): a CSVW virtual column.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +252,9 @@ pub struct Template {
     pub columns: Vec<Column>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo: Option<Geo>,
+    /// How files in the wide layout (one row per year, one column per line item) are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wide: Option<Wide>,
     #[serde(default)]
     pub statements: Vec<Statement>,
     /// Normalised header (title, alias or name) → column index, built when templates load.
@@ -353,6 +383,16 @@ impl Template {
                             c.name, other.name
                         ));
                     }
+                }
+            }
+        }
+        if let Some(w) = &self.wide {
+            let named = [&w.key, &w.item, &w.default]
+                .into_iter()
+                .chain(w.values.iter().map(|v| &v.column));
+            for n in named {
+                if !self.columns.iter().any(|c| &c.name == n) {
+                    return Err(format!("wide names no column {n:?}"));
                 }
             }
         }

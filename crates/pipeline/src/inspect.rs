@@ -182,6 +182,13 @@ pub fn inspect(
         }
     }
     let mut tidy_notes = Vec::new();
+    let grid = match chosen.as_ref().and_then(|t| t.unwide(&grid)) {
+        Some((long, note)) => {
+            tidy_notes.push(note);
+            long
+        }
+        None => grid,
+    };
     let table = fivestar_tidy::tidy(grid, &TidyOptions { columns: rules }, &mut tidy_notes);
     let columns: Vec<ColumnMap> = match (&chosen, &best) {
         (Some(t), Some(f)) => column_maps(t, f),
@@ -225,7 +232,7 @@ pub fn inspect(
     }
     let problems = tidy_notes
         .iter()
-        .filter(|n| n.severity >= fivestar_tidy::Severity::Warning)
+        .filter(|n| n.severity >= fivestar_tidy::Severity::Warning || n.rule == "wide-layout")
         .take(fivestar_tidy::LISTED_PER_RULE)
         .map(|n| {
             let mut line = format!("{}: {}", n.rule, n.message);

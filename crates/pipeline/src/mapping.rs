@@ -51,6 +51,8 @@ pub struct Mapping {
     pub geo: Option<(usize, usize)>,
     /// The column of each row's coordinate reference system, when the template has one.
     pub geo_crs: Option<usize>,
+    /// The template, when the mapping is one (its wide layout is read before tidy).
+    pub template: Option<fivestar_council::Template>,
     /// Where supplier keys go: `{base}/id/council/{GSS}/supplier/` (one URI per supplier across
     /// a council's datasets), or the dataset's own `{base}/id/{dataset}/supplier/`.
     pub supplier_base: String,
@@ -250,6 +252,7 @@ impl Mapping {
             computed_described: false,
             geo: None,
             geo_crs: None,
+            template: None,
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
             publisher: None,
@@ -324,6 +327,7 @@ impl Mapping {
             computed_described: true,
             geo,
             geo_crs,
+            template: Some(template),
             supplier_base: String::new(),
             dataset: pipeline.id.clone(),
             publisher: None,

@@ -28,7 +28,7 @@ pub fn tidy(
             .problems
             .extend(problems.into_iter().map(|p| from_tidy(p, file)));
     };
-    let grid = match fivestar_tidy::read(&source.bytes, &read_options, &mut problems) {
+    let mut grid = match fivestar_tidy::read(&source.bytes, &read_options, &mut problems) {
         Ok(g) => g,
         Err(p) => {
             problems.push(p);
@@ -44,6 +44,11 @@ pub fn tidy(
     }
     if let Some(s) = &grid.sheet {
         report.facts.push(("sheet".into(), s.clone()));
+    }
+    // A file in the template's wide layout (one row per year, a column per item) is read long.
+    if let Some((long, note)) = mapping.template.as_ref().and_then(|t| t.unwide(&grid)) {
+        grid = long;
+        problems.push(note);
     }
     let table = fivestar_tidy::tidy(
         grid,
