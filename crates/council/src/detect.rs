@@ -213,14 +213,7 @@ mod tests {
     use super::*;
 
     fn grid(rows: &[&[&str]]) -> Grid {
-        Grid {
-            rows: rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i as u64 + 1, r.iter().map(|s| s.to_string()).collect()))
-                .collect(),
-            ..Grid::default()
-        }
+        Grid::from_rows(rows)
     }
 
     #[test]

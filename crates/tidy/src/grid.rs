@@ -81,6 +81,20 @@ pub struct Grid {
     pub delimiter: Option<u8>,
 }
 
+impl Grid {
+    /// A grid of `rows`, numbered from 1 (a table built in code, a test's say).
+    pub fn from_rows(rows: &[&[&str]]) -> Grid {
+        Grid {
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i as u64 + 1, r.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            ..Grid::default()
+        }
+    }
+}
+
 /// Limits on a workbook, checked before it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
