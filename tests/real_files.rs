@@ -155,7 +155,7 @@ fn each_real_shaped_file_is_its_template_and_a_near_miss_says_what_it_lacks() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|c| c["source"] == "Tenure" && c["column"] == "holding_type"));
+        .any(|c| c["source"] == "Tenure" && c["column"] == "tenure"));
     let o = s.run(&["inspect", f.to_str().unwrap()]);
     let out = text(&o.stdout);
     assert!(

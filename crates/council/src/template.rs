@@ -371,11 +371,16 @@ impl Template {
             if !seen.insert(c.name.as_str()) {
                 return Err(format!("column {:?} twice", c.name));
             }
-            for h in std::iter::once(&c.title).chain(&c.aliases) {
+            // A column's name matches headers too (`holding_type` is "HoldingType").
+            for h in std::iter::once(&c.title)
+                .chain(&c.aliases)
+                .chain(std::iter::once(&c.name))
+            {
                 let key = normalize_header(h);
                 for other in self.columns.iter().filter(|o| o.name != c.name) {
                     if std::iter::once(&other.title)
                         .chain(&other.aliases)
+                        .chain(std::iter::once(&other.name))
                         .any(|x| normalize_header(x) == key)
                     {
                         return Err(format!(

@@ -355,17 +355,12 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                             rule.name,
                             match &rule.source {
                                 Some(s) => format!("{s:?}, the source the pipeline names"),
-                                None => std::iter::once(&rule.name)
-                                    .chain(rule.aliases.iter())
-                                    .map(|a| format!("{a:?}"))
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
+                                None => quoted_list(
+                                    std::iter::once(&rule.name).chain(rule.aliases.iter()),
+                                    6,
+                                ),
                             },
-                            known
-                                .iter()
-                                .map(|a| format!("{a:?}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            quoted_list(known.iter(), 12)
                         ),
                     )
                     .row(header_row)
@@ -458,6 +453,15 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
         date_orders,
         unmapped,
     }
+}
+
+/// `"a", "b", "c" and 4 more`: at most `max` items quoted, then how many were left out.
+fn quoted_list<T: std::fmt::Debug>(items: impl Iterator<Item = T>, max: usize) -> String {
+    let all: Vec<String> = items.map(|a| format!("{a:?}")).collect();
+    if all.len() <= max {
+        return all.join(", ");
+    }
+    format!("{} and {} more", all[..max].join(", "), all.len() - max)
 }
 
 /// The header is the row that matches the mapping best; without a mapping (or no match), the
