@@ -327,11 +327,11 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                             rule.name,
                             header[j],
                             left.join(", "),
-                            std::iter::once(&rule.name)
-                                .chain(rule.aliases.iter())
-                                .map(|a| format!("{a:?}"))
-                                .collect::<Vec<_>>()
-                                .join(" > ")
+                            quoted_list(
+                                std::iter::once(&rule.name).chain(rule.aliases.iter()),
+                                8,
+                                " > "
+                            )
                         ),
                     )
                     .row(header_row)
@@ -358,9 +358,10 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                                 None => quoted_list(
                                     std::iter::once(&rule.name).chain(rule.aliases.iter()),
                                     6,
+                                    ", ",
                                 ),
                             },
-                            quoted_list(known.iter(), 12)
+                            quoted_list(known.iter(), 12, ", ")
                         ),
                     )
                     .row(header_row)
@@ -455,13 +456,18 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
     }
 }
 
-/// `"a", "b", "c" and 4 more`: at most `max` items quoted, then how many were left out.
-fn quoted_list<T: std::fmt::Debug>(items: impl Iterator<Item = T>, max: usize) -> String {
+/// `"a", "b", "c" and 4 more`: at most `max` items quoted and joined by `sep`, then how many
+/// were left out.
+fn quoted_list<T: std::fmt::Debug>(
+    items: impl Iterator<Item = T>,
+    max: usize,
+    sep: &str,
+) -> String {
     let all: Vec<String> = items.map(|a| format!("{a:?}")).collect();
     if all.len() <= max {
-        return all.join(", ");
+        return all.join(sep);
     }
-    format!("{} and {} more", all[..max].join(", "), all.len() - max)
+    format!("{} and {} more", all[..max].join(sep), all.len() - max)
 }
 
 /// The header is the row that matches the mapping best; without a mapping (or no match), the
