@@ -567,6 +567,14 @@ mod tests {
             Some("E08000035")
         );
         assert_eq!(l.find("00DA").map(|a| a.gss.as_str()), Some("E08000035"));
+        // org-id codes of the four nations' lists are GOV.UK register codes.
+        for (v, gss) in [
+            ("GB-SLA-ELS", "S12000013"),
+            ("GB-PLA-CRF", "W06000015"),
+            ("GB-LANI-BFS", "N09000003"),
+        ] {
+            assert_eq!(l.find(v).map(|a| a.gss.as_str()), Some(gss), "{v}");
+        }
         assert_eq!(
             l.find("http://opendatacommunities.org/id/london-borough-council/camden")
                 .map(|a| a.gss.as_str()),
