@@ -97,9 +97,6 @@ const SOURCES: &[(&str, &str)] = &[
     ),
 ];
 
-/// fivestar's own terms, for what no shared vocabulary has: `{base}/def/fivestar#`.
-pub const OWN_VOCABULARY_PATH: &str = "/def/fivestar#";
-
 /// Prefixes a template may use in `property`, `types` and link properties.
 pub const PREFIXES: &[(&str, &str)] = &[
     ("payment", "http://reference.data.gov.uk/def/payment#"),
@@ -266,7 +263,11 @@ pub struct Template {
 /// values are returned as they are.
 pub fn expand(term: &str, base: &str) -> String {
     if let Some(local) = term.strip_prefix("fs:") {
-        return format!("{}{OWN_VOCABULARY_PATH}{local}", base.trim_end_matches('/'));
+        return format!(
+            "{}{}#{local}",
+            base.trim_end_matches('/'),
+            fivestar_site::OWN_TERMS_PATH
+        );
     }
     if let Some((p, local)) = term.split_once(':') {
         if let Some((_, ns)) = PREFIXES.iter().find(|(k, _)| *k == p) {

@@ -2,6 +2,8 @@
 //! mints, and every folder of the store. The store, the pipeline, the server and the CLI ask
 //! it; none formats an IRI pattern or a store path of its own.
 
+use crate::OWN_TERMS_PATH;
+
 use std::path::{Path, PathBuf};
 
 /// A site's IRIs and its store's folders.
@@ -87,7 +89,7 @@ impl Layout {
 
     /// fivestar's own vocabulary document; its terms are `{this}#{term}`.
     pub fn own_terms(&self) -> String {
-        format!("{}/def/fivestar", self.base)
+        format!("{}{OWN_TERMS_PATH}", self.base)
     }
 
     /// The SPARQL endpoint.

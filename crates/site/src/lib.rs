@@ -6,6 +6,10 @@ mod layout;
 
 pub use layout::{normalise_base, Layout};
 
+/// The path of fivestar's own vocabulary under the base IRI; its terms are
+/// `{base}/def/fivestar#{term}`.
+pub const OWN_TERMS_PATH: &str = "/def/fivestar";
+
 /// The Open Government Licence v3: a dataset's licence unless its pipeline names another.
 pub const OGL_V3: &str =
     "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/";
