@@ -2,6 +2,7 @@
 //! would find (encoding, header row, date order, amount format), and a starter pipeline file
 //! that `fivestar run` accepts as it is.
 
+use crate::config::toml_string;
 use fivestar_council::detect::MIN_CONFIDENCE;
 use fivestar_council::{LinkKind, Template};
 use fivestar_tidy::{DateOrder, Format, ReadOptions, TidyOptions, ValueKind};
@@ -350,21 +351,6 @@ fn slug(s: &str) -> String {
     } else {
         out
     }
-}
-
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A starter pipeline file for an inspected file that fits a template. `source` is the path

@@ -390,10 +390,10 @@ fn what_to_do(report: &Report) -> Vec<String> {
                 let pick: Vec<&String> = if near.is_empty() { report.unmapped.iter().take(5).collect() } else { near };
                 add(match pick.first() {
                     Some(h) => format!(
-                        "No column for {column:?}: your file has {}; if one of them is it, add it as an alias: [columns.{}] aliases = [{:?}]",
+                        "No column for {column:?}: your file has {}; if one of them is it, add it as an alias: [columns.{}] aliases = [{}]",
                         pick.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", "),
                         toml_key(key),
-                        h
+                        crate::config::toml_string(h)
                     ),
                     None => format!("No column for {column:?}: if your file has it under a header fivestar does not know, add that header as an alias under [columns.{}]", toml_key(key)),
                 });
@@ -409,10 +409,10 @@ fn what_to_do(report: &Report) -> Vec<String> {
                     .map(|r| r.split('"').skip(1).step_by(2).collect())
                     .unwrap_or_default();
                 add(format!(
-                    "{:?} is read from {column:?} (the file also has {}); if another is right, set source = {:?} under [columns.{}]",
+                    "{:?} is read from {column:?} (the file also has {}); if another is right, set source = {} under [columns.{}]",
                     quoted.first().copied().unwrap_or(""),
                     left.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", "),
-                    left.first().copied().unwrap_or(""),
+                    crate::config::toml_string(left.first().copied().unwrap_or("")),
                     toml_key(key)
                 ))
             }
@@ -456,7 +456,7 @@ fn toml_key(k: &str) -> String {
     {
         k.to_string()
     } else {
-        format!("{k:?}")
+        crate::config::toml_string(k)
     }
 }
 

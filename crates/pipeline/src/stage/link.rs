@@ -110,6 +110,18 @@ pub fn link(
             row.push(v);
         }
     }
+    // A mapping with a council rule whose columns the file lacks: the publisher is every row's
+    // council, or the rows have none (and the fifth star says so).
+    let council_rule = mapping
+        .computed
+        .iter()
+        .any(|c| matches!(&c.what, Computed::Link { link, .. } if link.kind == LinkKind::Council));
+    if council_rule && !shares.iter().any(|(n, _)| n.starts_with("council ")) {
+        shares.push(match &mapping.publisher {
+            Some(_) => ("council (the pipeline's publisher)".into(), 1.0),
+            None => ("council (no column and no publisher)".into(), 0.0),
+        });
+    }
     if shares.is_empty() {
         return Ok(None);
     }
