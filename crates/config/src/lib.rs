@@ -259,6 +259,9 @@ pub enum Personal {
     Allow,
     /// Replace every value with `[redacted]` before publishing.
     Redact,
+    /// Leave the column out: none of its values is published (its cells are emptied before
+    /// anything is converted, so neither the clean CSV nor the RDF holds them).
+    Drop,
 }
 
 /// What a column's values are linked to (see the `council` crate).

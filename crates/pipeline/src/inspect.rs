@@ -336,7 +336,7 @@ fn describe_amounts(values: &[String]) -> Option<String> {
     Some(format!("{}: {}", first.trim(), features.join(", ")))
 }
 
-fn slug(s: &str) -> String {
+pub fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
@@ -358,6 +358,17 @@ fn slug(s: &str) -> String {
 /// value names a person are set to `redact` until someone has checked them; dates get the
 /// order found.
 pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> {
+    starter_pipeline_with(i, source, true)
+}
+
+/// [`starter_pipeline`]; with `redact_individuals` false, columns whose every value names a
+/// person are left for someone to decide (publication is blocked until they do): the browser
+/// workspace asks the officer rather than choosing for them.
+pub fn starter_pipeline_with(
+    i: &Inspection,
+    source: &str,
+    redact_individuals: bool,
+) -> Result<String, String> {
     let id = i.template.as_deref().ok_or_else(|| {
         format!(
             "{}: no template fits (best: {} at {:.2}); choose one with --template ID (the closest are listed above), or write a CSVW metadata file and a pipeline with `metadata = …`",
@@ -412,7 +423,9 @@ pub fn starter_pipeline(i: &Inspection, source: &str) -> Result<String, String> 
             continue;
         }
         let mut lines = Vec::new();
-        if c.individuals {
+        if c.individuals && !redact_individuals {
+            lines.push("# Every value of this column names a person: publication is blocked until you\n# choose personal = \"allow\", \"redact\" or \"drop\".".to_string());
+        } else if c.individuals {
             lines.push("# Every value of this column names a person. It is redacted until you have\n# checked it may be published; then set personal = \"allow\" (or keep \"redact\").".to_string());
             lines.push("personal = \"redact\"".to_string());
         } else if c.may_name_individuals {

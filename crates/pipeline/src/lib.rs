@@ -7,12 +7,15 @@
 //! under the store's `runs/`.
 
 pub use fivestar_config as config;
+pub mod edit;
 pub mod fetch;
 pub mod inspect;
 pub mod jobs;
 pub mod mapping;
+pub mod preview;
 pub mod report;
 pub mod run;
+pub mod sample;
 pub mod schedule;
 pub mod screen;
 pub mod stage;

@@ -70,6 +70,12 @@ pub struct Report {
     /// The source's headers nothing in the mapping took.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmapped: Vec<String>,
+    /// A summary of the data that passed the gate: rows, amounts, dates, redactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<crate::preview::DataSummary>,
+    /// For a check (validate only): resources as their pages will show them, and the stars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<crate::preview::Preview>,
     pub problems: Vec<Problem>,
 }
 
@@ -90,6 +96,29 @@ pub struct Group {
 pub const GROUP_CASES: usize = 3;
 
 impl Report {
+    /// A report of dataset `dataset` with nothing in it yet (outcome: failed).
+    pub fn empty(dataset: &str) -> Report {
+        Report {
+            dataset: dataset.to_string(),
+            run: String::new(),
+            pipeline: String::new(),
+            source: String::new(),
+            outcome: Outcome::Failed,
+            started: String::new(),
+            finished: String::new(),
+            release: None,
+            source_sha256: None,
+            facts: Vec::new(),
+            todo: Vec::new(),
+            groups: Vec::new(),
+            columns: Vec::new(),
+            unmapped: Vec::new(),
+            data: None,
+            preview: None,
+            problems: Vec::new(),
+        }
+    }
+
     pub fn count(&self, s: Severity) -> usize {
         self.problems.iter().filter(|p| p.severity == s).count()
     }
@@ -426,7 +455,7 @@ fn what_to_do(report: &Report) -> Vec<String> {
                 toml_key(key)
             )),
             r if r.starts_with("personal-data") => add(format!(
-                "Column {column:?} holds personal data ({} case(s){example}, [{r}]): remove it from the file, or set personal = \"redact\" under [columns.{}]",
+                "Column {column:?} holds personal data ({} case(s){example}, [{r}]): remove it from the file, or set personal = \"redact\" or \"drop\" under [columns.{}]",
                 g.count,
                 toml_key(key)
             )),

@@ -95,21 +95,11 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
         run_id = format!("{}-{n}", now().0);
     }
     let mut report = Report {
-        dataset: dataset.clone(),
         run: run_id.clone(),
         pipeline: pipeline.file.display().to_string(),
         source: pipeline.source.location.to_string(),
-        outcome: Outcome::Failed,
         started: started.clone(),
-        finished: String::new(),
-        release: None,
-        source_sha256: None,
-        facts: Vec::new(),
-        todo: Vec::new(),
-        groups: Vec::new(),
-        columns: Vec::new(),
-        unmapped: Vec::new(),
-        problems: Vec::new(),
+        ..Report::empty(&dataset)
     };
     let _lock = match Lock::take(layout, &dataset) {
         Ok(l) => l,
@@ -263,6 +253,20 @@ fn execute(
     progress.stage(dataset, Stage::Validate, Some(table.rows.len() as u64));
     stage::gate::screen(pipeline, &mapping, &mut table, file, report);
     let linked = stage::link::link(&mapping, &mut table, file, report)?;
+    let described: Vec<crate::preview::SummaryColumn<'_>> = mapping
+        .columns
+        .iter()
+        .map(|c| crate::preview::SummaryColumn {
+            title: &c.rule.name,
+            kind: c.rule.kind,
+            names: c.may_name_individuals,
+        })
+        .collect();
+    report.data = Some(crate::preview::summarise(
+        &table,
+        &described,
+        chrono::Utc::now().date_naive(),
+    ));
     lap(report, "gate and links");
 
     // The clean table and its metadata; CSVW validation, and csv2rdf in the same pass when
@@ -272,13 +276,35 @@ fn execute(
     let data_base = layout.data_folder(dataset);
     let clean = stage::convert::write_clean(&table, &mapping, &run_dir, &data_base)?;
     let nt = run_dir.join(format!("{dataset}.nt"));
-    let convert_to = publisher.is_some().then_some(nt.as_path());
-    let valid =
-        stage::convert::validate_and_convert(&clean, &table, &mapping, file, convert_to, report)?;
+    // A check converts too: the officer sees resources as their pages will show them, and the
+    // stars the release would earn.
+    let valid = stage::convert::validate_and_convert(
+        &clean,
+        &table,
+        &mapping,
+        file,
+        Some(nt.as_path()),
+        report,
+    )?;
     if !valid {
         return Ok(Outcome::Blocked);
     }
     let Some(publisher) = publisher else {
+        match crate::preview::preview(
+            &nt,
+            &data_base,
+            &format!("{}/", layout.base()),
+            &pipeline.licence,
+            linked.as_ref(),
+        ) {
+            Ok(p) => report.preview = Some(p),
+            Err(e) => report.problems.push(Problem::new(
+                Severity::Info,
+                "preview",
+                format!("no preview of the published data: {e}"),
+            )),
+        }
+        let _ = std::fs::remove_file(&nt);
         return Ok(Outcome::Valid);
     };
     lap(report, "CSVW validation and csv2rdf");

@@ -3,6 +3,9 @@
 //! recipients) that look like a person's name rather than an organisation's; and councils' own
 //! redaction placeholders. The gate decides what blocks and what is redacted.
 
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
 use regex::Regex;
 use std::sync::OnceLock;
 

@@ -172,6 +172,21 @@ impl Layout {
     pub fn uploads(&self) -> PathBuf {
         self.dir.join("uploads")
     }
+
+    /// `users.json`: the workspace's accounts (names and argon2 hashes).
+    pub fn users(&self) -> PathBuf {
+        self.dir.join("users.json")
+    }
+
+    /// `audit.jsonl`: every admin action, one JSON object a line, appended to only.
+    pub fn audit(&self) -> PathBuf {
+        self.dir.join("audit.jsonl")
+    }
+
+    /// `workspace/{dataset}/`: the copy of a URL source the workspace previews.
+    pub fn workspace(&self, dataset: &str) -> PathBuf {
+        self.dir.join("workspace").join(dataset)
+    }
 }
 
 #[cfg(test)]

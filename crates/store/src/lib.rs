@@ -11,6 +11,7 @@
 //! Oxigraph specifics stay inside this crate; publishing goes through [`Publisher`] so that a
 //! remote SPARQL store can become a second target.
 
+pub mod audit;
 pub mod background;
 mod backup;
 mod catalog;

@@ -9,8 +9,7 @@ use crate::screen;
 use fivestar_tidy::{Table, ValueKind};
 use std::collections::HashMap;
 
-/// What a redacted value is replaced with.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::screen::REDACTED;
 
 /// Refuses a table that is not data: a header without rows would replace the live release
 /// with nothing, and a source that lost most of its rows is more likely broken than reformed.
@@ -103,6 +102,22 @@ pub fn screen(
                 );
                 continue;
             }
+            Personal::Drop => {
+                let mut n = 0;
+                for row in table.rows.iter_mut().filter(|r| !r[k].is_empty()) {
+                    row[k].clear();
+                    n += 1;
+                }
+                push(
+                    Problem::new(
+                        Severity::Info,
+                        "dropped",
+                        format!("left out {n} value(s): the pipeline drops this column"),
+                    )
+                    .column(shown),
+                );
+                continue;
+            }
             Personal::Allow => continue,
             Personal::Screen => {}
         }
@@ -110,7 +125,7 @@ pub fn screen(
             push(Problem::error(
                 "personal-data:names",
                 format!(
-                    "every value of this column names a person: after checking, set `personal = \"allow\"` or `personal = \"redact\"` under [columns.{:?}] in {}",
+                    "every value of this column names a person: after checking, set `personal = \"allow\"`, `\"redact\"` or `\"drop\"` under [columns.{:?}] in {}",
                     col.name,
                     pipeline.file.display()
                 ),
@@ -312,7 +327,7 @@ fn screen_column(
                 Problem::error(
                     f.rule(),
                     format!(
-                        "looks like {what}: publication is blocked; set `personal = \"redact\"` (or `\"allow\"` if it is not personal) under [columns.{:?}]",
+                        "looks like {what}: publication is blocked; set `personal = \"redact\"` or `\"drop\"` (or `\"allow\"` if it is not personal) under [columns.{:?}]",
                         col.name
                     ),
                 )

@@ -1,0 +1,294 @@
+//! What a check shows an officer before anything is published: a summary of the data (so that
+//! a payment of £12,000,000 or a date in 1900 stands out), a few resources as their pages will
+//! show them, and the star rating the release would earn, with the reason for any star it
+//! lacks.
+
+use crate::screen::REDACTED;
+use fivestar_store::rdf::{RdfFormat, RdfParser, Term};
+use fivestar_store::{Linked, StarFacts, Stars};
+use fivestar_tidy::{Table, ValueKind};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// A value and the source row it is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct At {
+    pub value: String,
+    pub row: u64,
+}
+
+/// An amount column: its total, smallest and largest values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmountSummary {
+    pub column: String,
+    pub values: usize,
+    pub total: String,
+    pub min: At,
+    pub max: At,
+}
+
+/// A date column: its first and last dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DateSummary {
+    pub column: String,
+    pub first: At,
+    pub last: At,
+}
+
+/// A summary of the clean table, after the gate's redactions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub rows: usize,
+    pub amounts: Vec<AmountSummary>,
+    pub dates: Vec<DateSummary>,
+    /// (column, how many different values): names of organisations (suppliers, recipients).
+    pub distinct: Vec<(String, usize)>,
+    /// Rows with at least one redacted value.
+    pub redacted_rows: usize,
+    /// What looks odd: amounts far from the rest, dates long ago or in the future.
+    pub outliers: Vec<String>,
+}
+
+/// How far the largest amount may be from the median before it is pointed out.
+const AMOUNT_OUTLIER_FACTOR: f64 = 100.0;
+/// Dates before this year are pointed out (a placeholder such as 01/01/1900).
+const EARLIEST_LIKELY_YEAR: i32 = 1990;
+
+/// A column as the summary reads it: its title, how its values are read, and whether it holds
+/// organisations' names (whose different values are counted).
+pub struct SummaryColumn<'a> {
+    pub title: &'a str,
+    pub kind: ValueKind,
+    pub names: bool,
+}
+
+/// Summarises `table`, whose k-th column `columns[k]` describes (amounts and dates are in XSD
+/// form by now).
+pub fn summarise(
+    table: &Table,
+    columns: &[SummaryColumn<'_>],
+    today: chrono::NaiveDate,
+) -> DataSummary {
+    let mut out = DataSummary {
+        rows: table.rows.len(),
+        ..DataSummary::default()
+    };
+    out.redacted_rows = table
+        .rows
+        .iter()
+        .filter(|r| r.iter().any(|v| v == REDACTED))
+        .count();
+    for (k, col) in columns.iter().enumerate() {
+        if table.source_columns.get(k).is_none_or(|s| s.is_none()) {
+            continue;
+        }
+        let title = col.title.to_string();
+        let cells = table
+            .rows
+            .iter()
+            .zip(&table.source_rows)
+            .filter_map(|(r, &row)| r.get(k).filter(|v| !v.is_empty()).map(|v| (v, row)));
+        match col.kind {
+            ValueKind::Amount => {
+                let mut values: Vec<(f64, &String, u64)> = cells
+                    .filter_map(|(v, row)| v.parse::<f64>().ok().map(|n| (n, v, row)))
+                    .filter(|(n, _, _)| n.is_finite())
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let total: f64 = values.iter().map(|(n, _, _)| n).sum();
+                values.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let (min, max) = (&values[0], &values[values.len() - 1]);
+                let median = values[values.len() / 2].0.abs();
+                if values.len() >= 10
+                    && median > 0.0
+                    && max.0.abs().max(min.0.abs()) > median * AMOUNT_OUTLIER_FACTOR
+                {
+                    let far = if max.0.abs() >= min.0.abs() { max } else { min };
+                    out.outliers.push(format!(
+                        "{title}: {} on row {} is more than {AMOUNT_OUTLIER_FACTOR:.0} times the typical value ({})",
+                        far.1,
+                        far.2,
+                        money(median)
+                    ));
+                }
+                out.amounts.push(AmountSummary {
+                    column: title,
+                    values: values.len(),
+                    total: money(total),
+                    min: At {
+                        value: min.1.clone(),
+                        row: min.2,
+                    },
+                    max: At {
+                        value: max.1.clone(),
+                        row: max.2,
+                    },
+                });
+            }
+            ValueKind::Date | ValueKind::DateTime => {
+                // XSD dates and dateTimes sort as text within one column's form.
+                let mut first: Option<(&String, u64)> = None;
+                let mut last: Option<(&String, u64)> = None;
+                for (v, row) in cells {
+                    if first.is_none_or(|(f, _)| v < f) {
+                        first = Some((v, row));
+                    }
+                    if last.is_none_or(|(l, _)| v > l) {
+                        last = Some((v, row));
+                    }
+                }
+                let (Some(first), Some(last)) = (first, last) else {
+                    continue;
+                };
+                let year = |v: &str| v.get(..4).and_then(|y| y.parse::<i32>().ok());
+                if year(first.0).is_some_and(|y| y < EARLIEST_LIKELY_YEAR) {
+                    out.outliers.push(format!(
+                        "{title}: {} on row {} is before {EARLIEST_LIKELY_YEAR}",
+                        first.0, first.1
+                    ));
+                }
+                let future = today
+                    .checked_add_days(chrono::Days::new(366))
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                if last.0.get(..10).is_some_and(|d| d > future.as_str()) {
+                    out.outliers.push(format!(
+                        "{title}: {} on row {} is more than a year ahead",
+                        last.0, last.1
+                    ));
+                }
+                out.dates.push(DateSummary {
+                    column: title,
+                    first: At {
+                        value: first.0.clone(),
+                        row: first.1,
+                    },
+                    last: At {
+                        value: last.0.clone(),
+                        row: last.1,
+                    },
+                });
+            }
+            _ if col.names => {
+                let distinct: HashSet<&str> = cells
+                    .map(|(v, _)| v.as_str())
+                    .filter(|v| *v != REDACTED)
+                    .collect();
+                out.distinct.push((title, distinct.len()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An amount with two decimals and thousands separators: "1,234,567.80".
+pub fn money(n: f64) -> String {
+    let s = format!("{:.2}", n.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac}", if n < 0.0 { "-" } else { "" })
+}
+
+/// One resource as its page will show it: its IRI and its statements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub iri: String,
+    /// (property IRI, value: an IRI in angle brackets or a literal's lexical form).
+    pub statements: Vec<(String, String)>,
+}
+
+/// What the release of a check would look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    /// The first few row resources.
+    pub resources: Vec<Resource>,
+    pub stars: u8,
+    /// The reason for each star it would lack.
+    pub missing: Vec<String>,
+}
+
+/// How many resources a preview shows.
+pub const PREVIEW_RESOURCES: usize = 3;
+
+/// Reads the N-Triples a check converted: the first row resources (subjects under
+/// `{base}/id/{dataset}/`) and the facts the star rating needs, rated as a publish would.
+pub fn preview(
+    ntriples: &std::path::Path,
+    data_base: &str,
+    own: &str,
+    licence: &str,
+    linked: Option<&Linked>,
+) -> Result<Preview, String> {
+    let file = std::fs::File::open(ntriples).map_err(|e| e.to_string())?;
+    let parser =
+        RdfParser::from_format(RdfFormat::NTriples).for_reader(std::io::BufReader::new(file));
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut subjects: HashSet<String> = HashSet::new();
+    let mut outside_links = 0u64;
+    const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+    for quad in parser {
+        let quad = quad.map_err(|e| e.to_string())?;
+        let subject = match &quad.subject {
+            fivestar_store::rdf::NamedOrBlankNode::NamedNode(n) => n.as_str().to_string(),
+            _ => continue,
+        };
+        let predicate = quad.predicate.as_str();
+        let value = match &quad.object {
+            Term::NamedNode(n) => {
+                if predicate != RDF_TYPE && !n.as_str().starts_with(own) {
+                    outside_links += 1;
+                }
+                format!("<{}>", n.as_str())
+            }
+            Term::Literal(l) => l.value().to_string(),
+            _ => continue,
+        };
+        if subject.starts_with(data_base) {
+            let n = resources.len();
+            match resources.iter_mut().find(|r| r.iri == subject) {
+                Some(r) => r.statements.push((predicate.to_string(), value)),
+                None if n < PREVIEW_RESOURCES => resources.push(Resource {
+                    iri: subject.clone(),
+                    statements: vec![(predicate.to_string(), value)],
+                }),
+                None => {}
+            }
+        }
+        subjects.insert(subject);
+    }
+    let Stars { stars, missing, .. } = fivestar_store::rate(&StarFacts {
+        licence,
+        structured: !subjects.is_empty(),
+        open_format: true,
+        entities: subjects.len() as u64,
+        outside_links,
+        linked,
+    });
+    Ok(Preview {
+        resources,
+        stars,
+        missing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(1234567.8), "1,234,567.80");
+        assert_eq!(money(-12.0), "-12.00");
+        assert_eq!(money(999.999), "1,000.00");
+        assert_eq!(money(0.0), "0.00");
+    }
+}
