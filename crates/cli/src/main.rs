@@ -117,6 +117,12 @@ enum Command {
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
+    /// Accounts of the browser workspace at /admin/ (argon2 hashes in the store's users.json;
+    /// a live instance sees a change at the next sign-in).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Measures csvw to-rdf on a generated spending-like CSV (rows/s, triples/s, peak memory).
     Bench(BenchArgs),
     /// Measures publishing (bulk load) of generated triples: triples/s, peak memory.
@@ -213,6 +219,28 @@ enum ReportFormat {
     Json,
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds an account, or sets the password of one. The password is read from standard input
+    /// (one line), or asked for twice on a terminal.
+    Add {
+        name: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Removes an account (its sessions end at their next request).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+    /// Lists the accounts.
+    List {
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
+}
+
 /// A failure, with the exit code it earns.
 pub struct Failure {
     pub code: u8,
@@ -226,6 +254,69 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
             error: e.into(),
         }
     }
+}
+
+fn user(command: UserCommand) -> Result<u8, Failure> {
+    use fivestar_server::workspace::auth;
+    match command {
+        UserCommand::Add { name, store } => {
+            let password = read_password()?;
+            let path = store.layout().users();
+            let new = auth::add_user(&path, &name, &password).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "fivestar: {} {name:?} in {}",
+                if new {
+                    "added"
+                } else {
+                    "set a new password for"
+                },
+                path.display()
+            );
+        }
+        UserCommand::Remove { name, store } => {
+            let path = store.layout().users();
+            if !auth::remove_user(&path, &name).map_err(anyhow::Error::msg)? {
+                return Err(anyhow::anyhow!("no account {name:?} in {}", path.display()).into());
+            }
+            eprintln!("fivestar: removed {name:?}");
+        }
+        UserCommand::List { store } => {
+            for (name, added) in
+                auth::list_users(&store.layout().users()).map_err(anyhow::Error::msg)?
+            {
+                println!("{name}\tadded {added}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// A password from standard input: one line when it is not a terminal, else asked twice
+/// (the terminal's echo is turned off meanwhile).
+fn read_password() -> Result<String, Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let ask = |prompt: &str| -> Result<String, Failure> {
+        if tty {
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+            let _ = std::process::Command::new("stty").arg("-echo").status();
+        }
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if tty {
+            let _ = std::process::Command::new("stty").arg("echo").status();
+            eprintln!();
+        }
+        read?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let first = ask("password: ")?;
+    if tty && ask("again: ")? != first {
+        return Err(anyhow::anyhow!("the two passwords differ").into());
+    }
+    Ok(first)
 }
 
 /// The hidden first argument with which this program reads an untrusted workbook as its
@@ -314,6 +405,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             store,
         } => store_cmd::remove(&dataset, &release, store),
         Command::Backup { dir, store } => store_cmd::backup(&dir, store),
+        Command::User { command } => user(command),
         Command::Restore { dir, force, store } => store_cmd::restore(&dir, force, store),
         Command::BenchStore(args) => {
             bench::store(args)?;

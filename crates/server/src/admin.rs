@@ -35,6 +35,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use fivestar_pipeline::jobs::{Done, Jobs};
 use fivestar_pipeline::{Instance, Pipeline, RunOptions};
+use fivestar_store::audit::Entry;
 use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher};
 use serde::Deserialize;
 use serde_json::json;
@@ -103,6 +104,11 @@ impl Admin {
         bearer(headers).is_some_and(|t| self.accepts(t))
     }
 
+    /// Whether `given` is the admin token (the workspace's sign-in with the token).
+    pub fn accepts_token(&self, given: &str) -> bool {
+        self.accepts(given)
+    }
+
     /// Whether `given` is the token, in time that does not depend on where they differ.
     fn accepts(&self, given: &str) -> bool {
         let Some(want) = &self.token else {
@@ -146,6 +152,11 @@ fn is_admin_path(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
+/// The JSON API (bearer token) rather than the workspace's pages (session cookie).
+fn is_api_path(path: &str) -> bool {
+    path == "/admin/api" || path.starts_with("/admin/api/")
+}
+
 /// Guards `/admin/…` on every listener: anonymous or wrong → 401; the public listener of an
 /// instance whose admin API has its own address → 403 once authenticated.
 pub async fn guard(
@@ -155,6 +166,16 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     if !is_admin_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    if !is_api_path(req.uri().path()) {
+        // The workspace: its pages ask for a session themselves; it lives where the API does.
+        if !admin_here {
+            return fail(
+                StatusCode::FORBIDDEN,
+                "the workspace is served on the admin address (admin_bind), not here",
+            );
+        }
         return next.run(req).await;
     }
     if !st.admin.is_on() {
@@ -195,8 +216,8 @@ pub fn routes(upload_limit: u64) -> Router<Arc<AppState>> {
             delete(remove_release),
         )
         .route("/admin/api/backup", post(backup))
-        .route("/admin", get(admin_not_found))
-        .route("/admin/{*rest}", axum::routing::any(admin_not_found))
+        .route("/admin/api", axum::routing::any(admin_not_found))
+        .route("/admin/api/{*rest}", axum::routing::any(admin_not_found))
 }
 
 async fn admin_not_found() -> Response {
@@ -268,13 +289,13 @@ fn accepted(id: &str) -> Response {
 }
 
 /// A folder for one upload under `{store}/uploads/`, removed when dropped unless kept.
-struct UploadDir {
+pub(crate) struct UploadDir {
     path: PathBuf,
     keep: bool,
 }
 
 impl UploadDir {
-    fn new(st: &AppState) -> Result<UploadDir, Response> {
+    pub(crate) fn new(st: &AppState) -> Result<UploadDir, Response> {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = st.store.layout().uploads().join(format!(
@@ -284,6 +305,10 @@ impl UploadDir {
         ));
         std::fs::create_dir_all(&path).map_err(internal)?;
         Ok(UploadDir { path, keep: false })
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     /// Hands the folder over to a job, which removes it when done.
@@ -302,7 +327,7 @@ impl Drop for UploadDir {
 }
 
 /// The last part of an uploaded file's name, safe as a file name on disk.
-fn safe_base_name(name: &str) -> String {
+pub(crate) fn safe_base_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base
         .chars()
@@ -320,10 +345,10 @@ fn safe_base_name(name: &str) -> String {
 
 /// A multipart upload saved to disk: text fields, and files by their part name.
 #[derive(Default)]
-struct Upload {
-    fields: std::collections::HashMap<String, String>,
+pub(crate) struct Upload {
+    pub(crate) fields: std::collections::HashMap<String, String>,
     /// (part name, file name as sent, where it was saved).
-    files: Vec<(String, String, PathBuf)>,
+    pub(crate) files: Vec<(String, String, PathBuf)>,
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> Response {
@@ -343,7 +368,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> R
 /// Streams every part of `mp` to `dir` (files) or memory (short text fields), within `limit`
 /// bytes in all. The n-th file part is saved as `dir/n/{the last part of its file name}`: the
 /// name as sent is only a label.
-async fn save_upload(
+pub(crate) async fn save_upload(
     mut mp: Multipart,
     dir: &std::path::Path,
     limit: u64,
@@ -499,6 +524,19 @@ async fn start_run(State(st): State<Arc<AppState>>, headers: HeaderMap, req: Req
         };
         (p, options, Some(dir.hand_over()))
     };
+    let id = start_pipeline_job(&st, pipeline, options, upload, None);
+    accepted(&id)
+}
+
+/// Starts a run of `pipeline` as a job (its upload folder removed when it ends); returns the
+/// job's id. The audit log records the outcome, under `who` (None: the admin token).
+pub(crate) fn start_pipeline_job(
+    st: &Arc<AppState>,
+    pipeline: Pipeline,
+    options: RunOptions,
+    upload: Option<PathBuf>,
+    who: Option<String>,
+) -> String {
     let kind = if options.validate_only {
         "validate"
     } else {
@@ -506,7 +544,7 @@ async fn start_run(State(st): State<Arc<AppState>>, headers: HeaderMap, req: Req
     };
     let st2 = st.clone();
     let dataset = pipeline.id.clone();
-    let id = st.admin.jobs.start(kind, Some(&dataset), move |progress| {
+    st.admin.jobs.start(kind, Some(&dataset), move |progress| {
         let ctx = fivestar_pipeline::Context {
             instance: &st2.admin.instance,
             layout: st2.store.layout(),
@@ -517,12 +555,28 @@ async fn start_run(State(st): State<Arc<AppState>>, headers: HeaderMap, req: Req
         if let Some(dir) = upload {
             let _ = std::fs::remove_dir_all(dir);
         }
+        let mut entry = Entry::now(who.as_deref().unwrap_or(TOKEN_USER), kind)
+            .dataset(&pipeline.id)
+            .detail(format!("run {}: {}", report.run, report.outcome.name()));
+        if let Some(r) = &report.release {
+            entry = entry.release(r);
+        }
+        record(&st2, &entry);
         Ok(Done {
             outcome: Some(report.outcome),
             result: serde_json::to_value(&report).map_err(|e| e.to_string())?,
         })
-    });
-    accepted(&id)
+    })
+}
+
+/// Who the audit log names for the bearer token.
+pub const TOKEN_USER: &str = "admin token";
+
+/// Records an admin action; a log that cannot be written is logged, not fatal.
+pub(crate) fn record(st: &AppState, entry: &Entry) {
+    if let Err(e) = fivestar_store::audit::record(st.store.layout(), entry) {
+        tracing::error!(error = %e, "cannot write the audit log");
+    }
 }
 
 /// The pipeline with id `id` in the instance's pipelines folder (read afresh).
@@ -667,6 +721,12 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                 };
                 let info = fivestar_pipeline::run::publish_one(&st2.store, &request)
                     .map_err(|e| e.to_string())?;
+                record(
+                    &st2,
+                    &Entry::now(TOKEN_USER, "publish release")
+                        .dataset(&ask.dataset.id)
+                        .release(&ask.release),
+                );
                 serde_json::to_value(&info).map_err(|e| e.to_string())
             })();
             let _ = std::fs::remove_dir_all(&folder);
@@ -751,6 +811,12 @@ async fn rollback(
         st2.store
             .rollback(&dataset, &to.release)
             .map_err(internal)?;
+        record(
+            &st2,
+            &Entry::now(TOKEN_USER, "rollback")
+                .dataset(&dataset)
+                .release(&to.release),
+        );
         Ok(json!({ "dataset": dataset, "live": to.release }))
     })
     .await;
@@ -760,8 +826,13 @@ async fn rollback(
 async fn withdraw(State(st): State<Arc<AppState>>, Path(dataset): Path<String>) -> Response {
     let st2 = st.clone();
     let done = blocking(move || {
-        known(&st2, &dataset)?;
+        let d = known(&st2, &dataset)?;
         st2.store.withdraw(&dataset).map_err(internal)?;
+        let mut e = Entry::now(TOKEN_USER, "withdraw").dataset(&dataset);
+        if let Some(r) = &d.live {
+            e = e.release(r);
+        }
+        record(&st2, &e);
         Ok(json!({ "dataset": dataset, "live": null }))
     })
     .await;
@@ -790,6 +861,12 @@ async fn remove_release(
         st2.store
             .remove_release(&dataset, &release)
             .map_err(internal)?;
+        record(
+            &st2,
+            &Entry::now(TOKEN_USER, "remove release")
+                .dataset(&dataset)
+                .release(&release),
+        );
         Ok(json!({ "dataset": dataset, "removed": release }))
     })
     .await;

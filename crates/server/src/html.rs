@@ -29,7 +29,7 @@ fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem 1.5rem;color:#1b1b1b;line-height:1.5}\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem 1.5rem;color:#1b1b1b;line-height:1.5}\
 header{border-bottom:4px solid #1d70b8;margin-bottom:1.5rem;display:flex;gap:1.5rem;align-items:baseline;flex-wrap:wrap}\
 header a{color:#1b1b1b;text-decoration:none}header .brand{font-weight:700;font-size:1.4rem}\
 a{color:#1d70b8}table{border-collapse:collapse;width:100%;margin:1rem 0}\

@@ -13,6 +13,7 @@ mod metrics;
 mod negotiate;
 mod ratelimit;
 mod sparql;
+pub mod workspace;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -93,6 +94,8 @@ pub struct AppState {
     pub query_slots: Arc<tokio::sync::Semaphore>,
     /// Requests to `/sparql` by client, for the rate limit.
     pub rate: ratelimit::RateLimit,
+    /// The workspace's signed-in sessions and failed sign-ins.
+    pub sessions: workspace::Sessions,
 }
 
 impl AppState {
@@ -105,6 +108,7 @@ impl AppState {
             admin,
             query_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             rate: ratelimit::RateLimit::default(),
+            sessions: workspace::Sessions::default(),
         }
     }
 }
@@ -145,7 +149,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render));
     if admin_here {
-        app = app.merge(admin::routes(state.admin.upload_limit));
+        app = app
+            .merge(admin::routes(state.admin.upload_limit))
+            .merge(workspace::routes(state.admin.upload_limit));
     }
     app.fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -211,10 +217,12 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     r
 }
 
-/// The router of the admin API's own address (`admin_bind`): the admin API and `/health`.
+/// The router of the admin API's own address (`admin_bind`): the admin API, the workspace and
+/// `/health`.
 pub fn admin_router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(admin::routes(state.admin.upload_limit))
+        .merge(workspace::routes(state.admin.upload_limit))
         .route("/health", get(health))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
