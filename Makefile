@@ -29,12 +29,17 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev; \
 	fi
 
-## test-deps: what the tests need beyond the build: Chromium for the browser test.
+## test-deps: what the tests need beyond the build: Chromium for the browser tests, and
+## axe-core (fetched from the npm registry, checked against a pinned sha512) for their
+## accessibility check.
+AXE_JS := $(abspath $(TARGET_DIR))/test-deps/axe.min.js
+export AXE_JS
 test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (the browser test renders the pages headless)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
+	@python3 .ci/fetch-axe $(AXE_JS)
 
 ## test: formatting, lints, unit tests, the W3C CSVW suite, end-to-end tests.
 # Lints and tests use the release profile, like `make run`: RocksDB (C++, about 17 minutes on

@@ -360,10 +360,25 @@ fn the_admin_api_refuses_the_anonymous_and_bad_requests_change_nothing() {
     let url = &site.url;
     let c = http();
 
-    // Anonymous, or a wrong token: 401 on every /admin path and method, never 404 or 200.
+    // The workspace's pages want a signed-in session, whatever the token: they send the
+    // browser to sign in.
+    for path in ["/admin/", "/admin/datasets/trafford-spending", "/admin/new"] {
+        for auth in [None, Some(format!("Bearer {TOKEN}"))] {
+            let mut req = c.get(format!("{url}{path}"));
+            if let Some(a) = &auth {
+                req = req.header("Authorization", a);
+            }
+            let r = req.send().unwrap();
+            assert_eq!(r.status(), 303, "{path}");
+            assert!(r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/admin/login?next="));
+        }
+    }
+    // Anonymous, or a wrong token: 401 on every /admin/api path and method, never 404 or 200.
     for (method, path) in [
-        ("GET", "/admin"),
-        ("GET", "/admin/"),
+        ("GET", "/admin/api"),
         ("GET", "/admin/api/datasets"),
         ("GET", "/admin/api/nonexistent"),
         ("POST", "/admin/api/runs"),
