@@ -796,3 +796,62 @@ fn email_addresses_block_publication_until_redacted_or_left_out() {
         "{csv}"
     );
 }
+
+#[test]
+fn a_file_no_template_fits_gets_the_closest_and_a_choice_limited_to_its_own_file() {
+    let inst = Instance::start("notemplate");
+    let cookie = http_sign_in(&inst);
+    let csrf = csrf_of(&get(&inst, &cookie, "/admin/new"));
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(
+                b"Ward,Trees planted,Species\nNorth,12,Oak\nSouth,7,Birch\n".to_vec(),
+            )
+            .file_name("trees.csv"),
+        );
+    let r = common::client()
+        .post(inst.url("/admin/new"))
+        .header("Cookie", &cookie)
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("No template fits trees.csv"),
+        "{}",
+        main_of(&page)
+    );
+    assert!(
+        !inst.dir.join("pipelines/trees.toml").exists(),
+        "nothing written yet"
+    );
+    // The choice may name only the dataset's own file (or a web address), never another path.
+    let choose = |source: &str| {
+        common::client()
+            .post(inst.url("/admin/new/choose"))
+            .header("Cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("id", "trees"),
+                ("name", "trees.csv"),
+                ("source", source),
+                ("template", "land-assets"),
+                ("title", "Trees"),
+            ])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(choose("/etc/passwd").status(), 400);
+    assert_eq!(choose("../../secret.csv").status(), 400);
+    assert!(!inst.dir.join("pipelines/trees.toml").exists());
+    let r = choose("data/trees/trees.csv");
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap_or_default());
+    let text = inst.pipeline_text("trees");
+    assert!(
+        text.contains("template = \"land-assets\"") && text.contains("title = \"Trees\""),
+        "{text}"
+    );
+}

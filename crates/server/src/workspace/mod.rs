@@ -531,8 +531,12 @@ async fn choose_template(
         get("template"),
         get("title"),
     );
+    // The source is the file saved for this dataset, or a web address: never another path on
+    // the instance's machine.
+    let web = url::Url::parse(&source).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
     if fivestar_store::check_slug("dataset id", &id).is_err()
         || crate::admin::safe_base_name(&name) != name
+        || !(web || source == format!("data/{id}/{name}"))
     {
         return problem(
             StatusCode::BAD_REQUEST,
