@@ -528,6 +528,17 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         crate::store_cmd::Instance::new(&bind, args.query_timeout, args.max_rows, &args.store)?;
     let state = instance.state.clone();
     let stop = Arc::new(AtomicBool::new(false));
+    // Folders are read again at every turn: a pipeline the workspace writes or changes is
+    // scheduled as it now is, without a restart.
+    let folders: Vec<PathBuf> = if args.pipelines.is_empty() {
+        vec![crate::instance().pipelines.clone()]
+    } else {
+        args.pipelines
+            .iter()
+            .filter(|p| p.is_dir())
+            .cloned()
+            .collect()
+    };
     let scheduler = {
         let (state, stop) = (state.clone(), stop.clone());
         let instance = Arc::new(crate::instance().clone());
@@ -536,6 +547,7 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
                 instance,
                 state,
                 pipelines,
+                folders,
                 Arc::new(fivestar_pipeline::Quiet),
                 stop,
             )

@@ -38,6 +38,64 @@ pub fn due_at(p: &Pipeline, state: &State, now: DateTime<Utc>) -> Option<DateTim
     }
 }
 
+/// When a pipeline that appeared in a pipelines folder after the scheduler started (one the
+/// browser workspace wrote, say) is due: like [`due_at`], except that one that never ran waits
+/// for its first scheduled time after it was first seen, rather than running at once, so a
+/// dataset nobody has published yet is not published because a schedule was saved.
+pub fn due_at_since(
+    p: &Pipeline,
+    state: &State,
+    now: DateTime<Utc>,
+    first_seen: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if state.last.is_none() && state.last_attempt.is_none() {
+        return next_after(p, first_seen);
+    }
+    due_at(p, state, now)
+}
+
+/// The pipelines of `folders` (not recursively), as they are now; files that cannot be read
+/// are logged once each (by name and error) and left out, as are ids already taken.
+fn reload(
+    folders: &[std::path::PathBuf],
+    fixed: &[Arc<Pipeline>],
+    reported: &mut HashSet<String>,
+) -> Vec<Arc<Pipeline>> {
+    let mut out: Vec<Arc<Pipeline>> = fixed.to_vec();
+    for folder in folders {
+        let files = match Pipeline::discover(folder) {
+            Ok(f) => f,
+            Err(e) => {
+                if reported.insert(e.to_string()) {
+                    tracing::warn!(error = %e, "cannot read the pipelines folder");
+                }
+                continue;
+            }
+        };
+        for f in files {
+            match Pipeline::load(&f) {
+                Ok(p) if out.iter().any(|q| q.id == p.id) => {
+                    let msg = format!(
+                        "{}: id {:?} is taken by another pipeline",
+                        f.display(),
+                        p.id
+                    );
+                    if reported.insert(msg.clone()) {
+                        tracing::warn!(message = %msg, "pipeline left out");
+                    }
+                }
+                Ok(p) => out.push(Arc::new(p)),
+                Err(e) => {
+                    if reported.insert(e.to_string()) {
+                        tracing::warn!(error = %e, "pipeline left out until it is fixed");
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether a scheduled refresh has been missed: the first scheduled time after the last
 /// successful check (published or unchanged) has passed.
 pub fn is_stale(p: &Pipeline, state: &State, now: DateTime<Utc>) -> bool {
@@ -86,21 +144,51 @@ pub fn status(pipelines: &[Pipeline], layout: &Layout, now: DateTime<Utc>) -> Ve
 /// Runs due pipelines until `stop` is set: each dataset at most once at a time, each run in its
 /// own thread so a slow source delays nobody else, and a failing (or panicking) run is logged
 /// and recorded without stopping the loop.
+///
+/// `pipelines` are those named at start; `folders`, when given, are read again at every turn,
+/// so that a pipeline written or changed while the scheduler runs (by the browser workspace,
+/// say) is scheduled as it now is. Pipelines of `folders` replace those loaded from them.
 pub fn schedule_loop<S: AsRef<Store> + Send + Sync + 'static>(
     instance: Arc<Instance>,
     store: Arc<S>,
     pipelines: Vec<Pipeline>,
+    folders: Vec<std::path::PathBuf>,
     progress: Arc<dyn Progress>,
     stop: Arc<AtomicBool>,
 ) {
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let pipelines: Vec<Arc<Pipeline>> = pipelines.into_iter().map(Arc::new).collect();
+    let started = Utc::now();
+    let at_start: HashSet<String> = pipelines.iter().map(|p| p.id.clone()).collect();
+    let in_folders = |p: &Pipeline| {
+        folders.iter().any(|f| {
+            let canon =
+                |x: &std::path::Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
+            p.file.parent().is_some_and(|d| canon(d) == canon(f))
+        })
+    };
+    let fixed: Vec<Arc<Pipeline>> = pipelines
+        .into_iter()
+        .filter(|p| folders.is_empty() || !in_folders(p))
+        .map(Arc::new)
+        .collect();
+    let mut pipelines: Vec<Arc<Pipeline>> = fixed.clone();
+    let mut first_seen: std::collections::HashMap<String, DateTime<Utc>> = Default::default();
+    let mut reported = HashSet::new();
     while !stop.load(Ordering::Relaxed) {
         let now = Utc::now();
+        if !folders.is_empty() {
+            pipelines = reload(&folders, &fixed, &mut reported);
+        }
         let mut soonest = now + chrono::Duration::seconds(30);
         for p in &pipelines {
             let state = load_state((*store).as_ref().layout(), &p.id);
-            let Some(due) = due_at(p, &state, now) else {
+            let due = if at_start.contains(&p.id) {
+                due_at(p, &state, now)
+            } else {
+                let seen = *first_seen.entry(p.id.clone()).or_insert(now.max(started));
+                due_at_since(p, &state, now, seen)
+            };
+            let Some(due) = due else {
                 continue;
             };
             if due > now {
@@ -175,6 +263,27 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn a_pipeline_that_appears_later_waits_for_its_first_scheduled_time() {
+        let p = pipeline("0 6 * * *");
+        let state = State::default();
+        let now = t("2026-11-22T10:00:00Z");
+        assert_eq!(
+            due_at_since(&p, &state, now, now),
+            Some(t("2026-11-23T06:00:00Z")),
+            "never ran: the next 06:00 after it appeared, not now"
+        );
+        let ran = State {
+            last_attempt: Some("2026-11-22T06:01:00Z".into()),
+            ..State::default()
+        };
+        assert_eq!(
+            due_at_since(&p, &ran, now, now),
+            due_at(&p, &ran, now),
+            "once it ran, as any other"
+        );
     }
 
     #[test]

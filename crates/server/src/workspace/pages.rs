@@ -737,7 +737,7 @@ pub async fn dataset(
         "<form method=\"post\" action=\"/admin/datasets/{}/schedule\">{}<fieldset><legend>Fetch and publish again</legend>{}{}{}{}\
 <label for=\"day\">Day of the month (monthly and quarterly)</label><input type=\"number\" id=\"day\" name=\"day\" min=\"1\" max=\"28\" value=\"{day}\">\
 <label for=\"weekday\">Day of the week (weekly)</label><select id=\"weekday\" name=\"weekday\">{weekdays}</select></fieldset>\
-<p class=\"muted\">Runs start at 06:00 UTC. A scheduled run publishes only when the file changed and passes every check; otherwise the live release stays.</p>\
+<p class=\"muted\">Runs start at 06:00 UTC, made by the instance when it runs as <code>fivestar schedule</code> (a change here is seen within a minute, no restart). A dataset not yet published waits for its first scheduled time. A scheduled run publishes only when the file changed and passes every check; otherwise the live release stays.</p>\
 <p><button type=\"submit\" class=\"secondary\">Save the schedule</button></p></form>",
         esc(&p.id),
         csrf(&s),
