@@ -828,6 +828,28 @@ fn a_file_no_template_fits_gets_the_closest_and_a_choice_limited_to_its_own_file
         !inst.dir.join("pipelines/trees.toml").exists(),
         "nothing written yet"
     );
+    // A file that is not a table: refused, and nothing is left behind.
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(
+                b"<html><body>Not found</body></html>".to_vec(),
+            )
+            .file_name("page.csv"),
+        );
+    let r = common::client()
+        .post(inst.url("/admin/new"))
+        .header("Cookie", &cookie)
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("could not be read"));
+    assert!(
+        !inst.dir.join("pipelines/data/page").exists(),
+        "nothing left behind"
+    );
     // The choice may name only the dataset's own file (or a web address), never another path.
     let choose = |source: &str| {
         common::client()

@@ -422,7 +422,15 @@ async fn create(
         let source = source_url
             .clone()
             .unwrap_or_else(|| format!("data/{id}/{name}"));
-        let inspection = fivestar_pipeline::inspect::inspect(&bytes, &name, None, None)?;
+        // A file that cannot be read as a table, or whose pipeline cannot be written, leaves
+        // nothing behind.
+        let inspection = match fivestar_pipeline::inspect::inspect(&bytes, &name, None, None) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&folder);
+                return Err(e);
+            }
+        };
         if inspection.template.is_none() {
             return Ok(Created::NoTemplate {
                 id,
@@ -432,7 +440,10 @@ async fn create(
                 title,
             });
         }
-        write_pipeline(&st2, &id, &title, &inspection, &source)?;
+        if let Err(e) = write_pipeline(&st2, &id, &title, &inspection, &source) {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(e);
+        }
         record(
             &st2,
             Entry::now(&who, "new dataset")
