@@ -42,16 +42,18 @@ impl PipelineEdit {
         }
     }
 
-    /// `[columns.NAME]`, made when missing.
-    fn column(&mut self, name: &str) -> &mut Table {
-        let columns = self.doc["columns"].or_insert(Item::Table(Table::new()));
-        if let Some(t) = columns.as_table_mut() {
-            t.set_implicit(true);
-        }
-        let entry = columns[name].or_insert(Item::Table(Table::new()));
-        entry
+    /// `[columns.NAME]`, made when missing; `None` when the file has `columns` or its entry as
+    /// something other than a table (not a pipeline `fivestar run` accepts: nothing is changed,
+    /// and the check before writing names the key).
+    fn column(&mut self, name: &str) -> Option<&mut Table> {
+        let columns = self.doc["columns"]
+            .or_insert(Item::Table(Table::new()))
+            .as_table_mut()?;
+        columns.set_implicit(true);
+        columns
+            .entry(name)
+            .or_insert(Item::Table(Table::new()))
             .as_table_mut()
-            .expect("a column entry is a table: made as one just now or checked by the parser")
     }
 
     /// Removes `[columns.NAME]` when nothing is left in it.
@@ -82,7 +84,9 @@ impl PipelineEdit {
     pub fn set_source(&mut self, name: &str, header: Option<&str>) {
         match header {
             Some(h) => {
-                self.column(name)["source"] = value(h);
+                if let Some(t) = self.column(name) {
+                    t["source"] = value(h);
+                }
             }
             None => {
                 if let Some(t) = self
@@ -107,7 +111,11 @@ impl PipelineEdit {
             Personal::Drop => Some("drop"),
         };
         match word {
-            Some(w) => self.column(name)["personal"] = value(w),
+            Some(w) => {
+                if let Some(t) = self.column(name) {
+                    t["personal"] = value(w);
+                }
+            }
             None => {
                 if let Some(t) = self
                     .doc
@@ -284,6 +292,17 @@ mod tests {
         );
         assert!(!t.contains("schedule"), "{t}");
         assert!(t.contains("personal = \"allow\""), "{t}");
+    }
+
+    #[test]
+    fn a_file_with_columns_that_are_not_tables_is_not_a_panic() {
+        let mut e = PipelineEdit::parse("id = \"x\"\ncolumns = 5\n").unwrap();
+        e.set_source("net_amount", Some("Paid"));
+        e.set_personal("net_amount", Personal::Drop);
+        assert_eq!(e.text(), "id = \"x\"\ncolumns = 5\n");
+        let mut e = PipelineEdit::parse("[columns]\nnet_amount = 1\n").unwrap();
+        e.set_source("net_amount", Some("Paid"));
+        assert!(!e.text().contains("Paid"));
     }
 
     #[test]

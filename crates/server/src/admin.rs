@@ -580,7 +580,7 @@ pub(crate) fn record(st: &AppState, entry: &Entry) {
 }
 
 /// The pipeline with id `id` in the instance's pipelines folder (read afresh).
-fn find_pipeline(folder: &std::path::Path, id: &str) -> Result<Pipeline, Response> {
+pub(crate) fn find_pipeline(folder: &std::path::Path, id: &str) -> Result<Pipeline, Response> {
     let files = Pipeline::discover(folder).map_err(internal)?;
     let mut broken = Vec::new();
     for f in files {

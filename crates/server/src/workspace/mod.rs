@@ -183,11 +183,7 @@ fn record(st: &AppState, entry: Entry) {
 
 /// The pipeline with id `id` in the instance's pipelines folder.
 fn find(st: &AppState, id: &str) -> Option<Pipeline> {
-    let files = Pipeline::discover(&st.admin.instance.pipelines).ok()?;
-    files
-        .iter()
-        .filter_map(|f| Pipeline::load(f).ok())
-        .find(|p| p.id == id)
+    crate::admin::find_pipeline(&st.admin.instance.pipelines, id).ok()
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
