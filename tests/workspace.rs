@@ -227,8 +227,25 @@ impl Officer {
 
     /// Clicks `selector` and waits until the page shows `expect` (a piece of its HTML).
     fn click_until(&self, selector: &str, expect: &str) {
-        self.tab.find_element(selector).unwrap().click().unwrap();
+        self.press(selector);
         self.wait_for_text(expect);
+    }
+
+    /// Activates the button or link `selector` as a click does (the form submits, the
+    /// link is followed). Done in the page rather than by mouse coordinates: a mouse
+    /// click computed while the page re-lays out (after the 360 px check) can land
+    /// beside the button, and then nothing happens (seen once in CI).
+    fn press(&self, selector: &str) {
+        let found = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e) return false; e.scrollIntoView(); e.click(); return true; }})()",
+            sel = serde_json::Value::String(selector.to_string())
+        ));
+        assert_eq!(
+            found,
+            serde_json::json!(true),
+            "no {selector} on the page:\n{}",
+            main_of(&self.html())
+        );
     }
 
     fn wait_for_text(&self, expect: &str) {
@@ -248,7 +265,7 @@ impl Officer {
     }
 
     fn fill(&self, selector: &str, text: &str) {
-        self.tab.find_element(selector).unwrap().click().unwrap();
+        self.tab.find_element(selector).unwrap().focus().unwrap();
         self.tab.type_str(text).unwrap();
     }
 
@@ -322,6 +339,13 @@ impl Officer {
         self.tab
             .call_method(Emulation::ClearDeviceMetricsOverride(None))
             .unwrap();
+        // Wait until the page is laid out at its own width again.
+        let started = Instant::now();
+        while self.eval("window.innerWidth") == serde_json::json!(360)
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn sign_in(&self, inst: &Instance, password: &str) {
@@ -329,11 +353,7 @@ impl Officer {
         self.wait_for_text("Sign in to the workspace");
         self.fill("#name", "officer");
         self.fill("#password", password);
-        self.tab
-            .find_element("main form button[type=submit]")
-            .unwrap()
-            .click()
-            .unwrap();
+        self.press("main form button[type=submit]");
         let _ = self.tab.wait_until_navigated();
     }
 }
@@ -389,11 +409,7 @@ fn an_officer_publishes_rolls_back_and_withdraws_in_the_browser() {
         .unwrap()
         .to_string();
     let (select, column) = chosen.split_once('|').unwrap();
-    o.tab
-        .find_element("form[action$='/columns'] button[type=submit]")
-        .unwrap()
-        .click()
-        .unwrap();
+    o.press("form[action$='/columns'] button[type=submit]");
     inst.wait_for_pipeline(id, "personal = \"drop\"");
     o.wait_for_text("Columns");
     let text = inst.pipeline_text(id);
@@ -444,11 +460,7 @@ fn an_officer_publishes_rolls_back_and_withdraws_in_the_browser() {
     o.eval(&format!(
         "document.getElementById('{select}').value = '{column}'"
     ));
-    o.tab
-        .find_element("form[action$='/columns'] button[type=submit]")
-        .unwrap()
-        .click()
-        .unwrap();
+    o.press("form[action$='/columns'] button[type=submit]");
     inst.wait_for_pipeline(id, &format!("[columns.{column}]\nsource = "));
     o.wait_for_text("Columns");
     assert!(

@@ -50,9 +50,21 @@ impl PipelineEdit {
             .or_insert(Item::Table(Table::new()))
             .as_table_mut()?;
         columns.set_implicit(true);
-        columns
-            .entry(name)
+        // `Item::or_insert`, not `Entry::or_insert`: an entry left as `Item::None` (toml_edit's
+        // placeholder for a key read through `IndexMut`) is replaced too.
+        columns[name]
             .or_insert(Item::Table(Table::new()))
+            .as_table_mut()
+    }
+
+    /// `[columns.NAME]` if the file has it (nothing is added: toml_edit's `Item::get_mut`
+    /// would leave an empty placeholder behind).
+    fn existing_column(&mut self, name: &str) -> Option<&mut Table> {
+        self.doc
+            .as_table_mut()
+            .get_mut("columns")?
+            .as_table_mut()?
+            .get_mut(name)?
             .as_table_mut()
     }
 
@@ -89,12 +101,7 @@ impl PipelineEdit {
                 }
             }
             None => {
-                if let Some(t) = self
-                    .doc
-                    .get_mut("columns")
-                    .and_then(|c| c.get_mut(name))
-                    .and_then(Item::as_table_mut)
-                {
+                if let Some(t) = self.existing_column(name) {
                     t.remove("source");
                 }
                 self.tidy_column(name);
@@ -117,12 +124,7 @@ impl PipelineEdit {
                 }
             }
             None => {
-                if let Some(t) = self
-                    .doc
-                    .get_mut("columns")
-                    .and_then(|c| c.get_mut(name))
-                    .and_then(Item::as_table_mut)
-                {
+                if let Some(t) = self.existing_column(name) {
                     t.remove("personal");
                 }
                 self.tidy_column(name);
@@ -292,6 +294,33 @@ mod tests {
         );
         assert!(!t.contains("schedule"), "{t}");
         assert!(t.contains("personal = \"allow\""), "{t}");
+    }
+
+    #[test]
+    fn a_column_no_longer_published_is_dropped_in_one_change() {
+        // What the workspace does when a column is set to "not published": its source goes,
+        // then it is dropped (a regression: the first step left a placeholder the second
+        // could not fill, and the file was written unchanged).
+        let mut e = PipelineEdit::parse(
+            "id = \"x\"\ntemplate = \"spend\"\n\n[columns.supplier_name]\n# kept\n",
+        )
+        .unwrap();
+        e.set_source("body_name", None);
+        e.set_personal("body_name", Personal::Drop);
+        let t = e.text();
+        assert!(
+            t.contains("[columns.body_name]\npersonal = \"drop\""),
+            "{t}"
+        );
+        assert!(t.contains("# kept"), "{t}");
+        e.undrop("body_name");
+        e.set_source("body_name", Some("Organisation"));
+        let t = e.text();
+        assert!(!t.contains("drop"), "{t}");
+        assert!(
+            t.contains("[columns.body_name]\nsource = \"Organisation\""),
+            "{t}"
+        );
     }
 
     #[test]
