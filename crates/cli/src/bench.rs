@@ -349,6 +349,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         generated_at: fivestar_store::now_utc().1,
         progress: None,
         linked: None,
+        identity: None,
     };
     let t = Instant::now();
     use fivestar_store::Publisher;

@@ -311,6 +311,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         generated_at: now,
         progress: None,
         linked: None,
+        identity: None,
     };
     let published = match (&store, &live) {
         (Some(store), _) => publish_one(store, &request)

@@ -306,6 +306,9 @@ pub struct Rules {
     pub unique: Vec<String>,
     /// Columns that must be present and non-empty in every row.
     pub required: Vec<String>,
+    /// The columns that identify a row (replacing the template's key): each row's URI is
+    /// built from them, and two rows with the same values, or a row without them, are errors.
+    pub key: Vec<String>,
     /// The share of the live release's rows a new release may lose (0 to 1; default 0.5):
     /// a source that shrinks more is refused unless the run is forced.
     pub allow_shrink: Option<f64>,

@@ -241,8 +241,14 @@ pub struct Template {
     pub conforms_to: String,
     #[serde(default)]
     pub keywords: Vec<String>,
-    /// Each row's subject, a CSVW URI template relative to `{base}/id/{dataset}/`.
+    /// Each row's subject, a CSVW URI template relative to `{base}/id/{dataset}/`; it names
+    /// the row's key as `{+row_key}` (see [`ROW_KEY`]) so that a row keeps its URI when the
+    /// file is published again in another order.
     pub about: String,
+    /// The columns that identify a row, as alternatives in order of preference: the first
+    /// whose columns the file has is used (a pipeline's `[rules] key` replaces them).
+    #[serde(default)]
+    pub key: Vec<Vec<String>>,
     /// The row's types (prefixed or absolute).
     #[serde(default)]
     pub types: Vec<String>,
@@ -392,6 +398,19 @@ impl Template {
                 }
             }
         }
+        for alternative in &self.key {
+            if alternative.is_empty() {
+                return Err("key has an empty alternative".into());
+            }
+            for n in alternative {
+                if !self.columns.iter().any(|c| &c.name == n) {
+                    return Err(format!("key names no column {n:?}"));
+                }
+            }
+        }
+        if !self.key.is_empty() && !self.about.contains(&format!("{{+{ROW_KEY}}}")) {
+            return Err(format!("about must name the row's key as {{+{ROW_KEY}}}"));
+        }
         if let Some(w) = &self.wide {
             let named = [&w.key, &w.item, &w.default]
                 .into_iter()
@@ -476,6 +495,7 @@ impl Template {
     /// The columns computed from the template's columns, in the order of [`computed_columns`].
     pub fn computed_columns(&self) -> Vec<ComputedColumn> {
         computed_columns(
+            !self.key.is_empty(),
             self.columns
                 .iter()
                 .map(|c| (c.name.as_str(), c.links.as_slice())),
@@ -512,6 +532,10 @@ impl Template {
 /// What a computed column holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Computed {
+    /// The row's key ([`ROW_KEY`]): its identifying values, percent-encoded, one path segment
+    /// each, or a hash of the row's values when it has none (the pipeline's link stage says
+    /// which rows and why).
+    Key,
     /// One link rule of the mapped column `column`: its URIs or normalised identifiers.
     Link { column: String, link: Link },
     /// WGS84 latitude from easting and northing.
@@ -536,15 +560,27 @@ pub struct ComputedColumn {
     pub what: Computed,
 }
 
-/// The one definition of which columns are computed and in what order: each mapped column's
-/// link rules (`{column}_{kind}`), then the geo columns when there is an easting and northing,
-/// then one marker per statement. The clean table has them after the mapped columns.
+/// The name of the computed column holding each row's key (not published as a property: the
+/// row's URI holds it).
+pub const ROW_KEY: &str = "row_key";
+
+/// The one definition of which columns are computed and in what order: the row's key when the
+/// mapping has one, each mapped column's link rules (`{column}_{kind}`), then the geo columns
+/// when there is an easting and northing, then one marker per statement. The clean table has
+/// them after the mapped columns.
 pub fn computed_columns<'a>(
+    key: bool,
     columns: impl IntoIterator<Item = (&'a str, &'a [Link])>,
     geo: bool,
     statements: &[Statement],
 ) -> Vec<ComputedColumn> {
     let mut out = Vec::new();
+    if key {
+        out.push(ComputedColumn {
+            name: ROW_KEY.to_string(),
+            what: Computed::Key,
+        });
+    }
     for (column, links) in columns {
         for l in links {
             out.push(ComputedColumn {
@@ -588,6 +624,9 @@ impl ComputedColumn {
         let name = &self.name;
         let mut col = json!({"name": name, "titles": name});
         match &self.what {
+            Computed::Key => {
+                col["suppressOutput"] = json!(true);
+            }
             Computed::Link { link, .. } => {
                 col["propertyUrl"] = json!(x(&link.property));
                 if let Some(a) = &link.about {
@@ -721,6 +760,10 @@ mod tests {
             let cols = m["tableSchema"]["columns"].as_array().unwrap();
             assert!(cols.len() >= t.columns.len(), "{}", t.id);
             for c in cols {
+                if c["suppressOutput"] == serde_json::json!(true) {
+                    assert_eq!(c["name"], ROW_KEY, "{}", t.id);
+                    continue;
+                }
                 let p = c["propertyUrl"].as_str().unwrap();
                 assert!(
                     p.starts_with("http://") || p == "rdf:type",
@@ -733,6 +776,10 @@ mod tests {
                 "{}: no core columns",
                 t.id
             );
+            // Every template names its rows by their key, never by their place in the file.
+            assert!(!t.key.is_empty(), "{}: no key", t.id);
+            assert!(t.about.contains("{+row_key}"), "{}: {}", t.id, t.about);
+            assert!(!t.about.contains("_row"), "{}: {}", t.id, t.about);
         }
     }
 

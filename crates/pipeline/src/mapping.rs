@@ -45,6 +45,12 @@ pub struct Mapping {
     pub columns: Vec<MappedColumn>,
     /// The computed columns, in the clean table's order, after `columns`.
     pub computed: Vec<ComputedColumn>,
+    /// The columns that identify a row (indices into `columns`), as alternatives in order of
+    /// preference; the link stage builds the row key from the first the file has.
+    pub key: Vec<Vec<usize>>,
+    /// The key is the pipeline's own (`[rules] key`): a duplicate or missing value is an
+    /// error, where a template's key falls back to a hash of the row for that row.
+    pub key_declared: bool,
     /// The metadata describes the computed columns already (a template's does).
     computed_described: bool,
     /// The easting and northing columns (a template's `geo`).
@@ -80,6 +86,33 @@ impl Mapping {
             supplier_base: layout.suppliers(pipeline.publisher_code.as_deref(), &pipeline.id),
             publisher: pipeline.publisher.clone(),
             ..mapping
+        })
+    }
+
+    /// How the release's rows are identified (for the changes between releases): the key
+    /// column, the published columns, and the row IRI with `{+row_key}`, resolved against
+    /// `data_base` (`{base}/id/{dataset}/`). None when rows have no key, or the metadata's
+    /// `aboutUrl` does not name it.
+    pub fn identity(&self, data_base: &str) -> Option<fivestar_store::changes::Identity> {
+        let key = format!("{{+{}}}", template::ROW_KEY);
+        let about = self
+            .metadata
+            .get("tableSchema")
+            .and_then(|t| t.get("aboutUrl"))
+            .and_then(Value::as_str)?;
+        if self.key.is_empty() || !about.contains(&key) {
+            return None;
+        }
+        // A relative template is joined as a path (its braces are not a URL's).
+        let row_iri = if about.contains("://") {
+            about.to_string()
+        } else {
+            format!("{data_base}{about}")
+        };
+        Some(fivestar_store::changes::Identity {
+            key_column: template::ROW_KEY.to_string(),
+            columns: self.columns.iter().map(|c| c.rule.name.clone()).collect(),
+            row_iri,
         })
     }
 
@@ -238,7 +271,9 @@ impl Mapping {
             });
         }
         check_overrides_and_rules(pipeline, &columns, &used)?;
+        let key = declared_key(pipeline, &columns);
         let computed = template::computed_columns(
+            !key.is_empty(),
             columns
                 .iter()
                 .map(|c| (c.name.as_str(), c.links.as_slice())),
@@ -247,6 +282,8 @@ impl Mapping {
         );
         Ok(Mapping {
             metadata: table,
+            key_declared: !key.is_empty(),
+            key,
             columns,
             computed,
             computed_described: false,
@@ -296,6 +333,32 @@ impl Mapping {
             });
         }
         check_overrides_and_rules(pipeline, &columns, &used)?;
+        let declared = declared_key(pipeline, &columns);
+        let key_declared = !declared.is_empty();
+        let key = if key_declared {
+            declared
+        } else {
+            template
+                .key
+                .iter()
+                .map(|alt| {
+                    alt.iter()
+                        .filter_map(|n| columns.iter().position(|c| &c.name == n))
+                        .collect()
+                })
+                .collect()
+        };
+        if key_declared && template.key.is_empty() {
+            // The template's rows are numbered: the pipeline's key has nowhere to go.
+            return Err(fail(
+                "pipeline",
+                format!(
+                    "{}: key `rules.key`: template {:?} has no row key to replace",
+                    pipeline.file.display(),
+                    template.id
+                ),
+            ));
+        }
         let mut metadata = template.metadata(base);
         if let Some(o) = metadata.as_object_mut() {
             o.insert("dc:title".into(), pipeline.title.clone().into());
@@ -325,6 +388,8 @@ impl Mapping {
             columns,
             computed: template.computed_columns(),
             computed_described: true,
+            key,
+            key_declared,
             geo,
             geo_crs,
             template: Some(template),
@@ -333,6 +398,25 @@ impl Mapping {
             publisher: None,
             base: base.to_string(),
         })
+    }
+}
+
+/// The pipeline's `[rules] key` as one alternative of column indices (empty: none).
+fn declared_key(pipeline: &Pipeline, columns: &[MappedColumn]) -> Vec<Vec<usize>> {
+    let k: Vec<usize> = pipeline
+        .rules
+        .key
+        .iter()
+        .filter_map(|n| {
+            columns
+                .iter()
+                .position(|c| &c.name == n || c.titles.contains(n))
+        })
+        .collect();
+    if k.is_empty() {
+        Vec::new()
+    } else {
+        vec![k]
     }
 }
 
@@ -447,6 +531,7 @@ fn check_overrides_and_rules(
         .unique
         .iter()
         .chain(pipeline.rules.required.iter())
+        .chain(pipeline.rules.key.iter())
     {
         if !columns.iter().any(|c| &c.name == r || c.titles.contains(r)) {
             return Err(fail(

@@ -322,6 +322,7 @@ fn execute(
         (clean.csv, clean.metadata),
         Some(load_progress),
         linked,
+        mapping.identity(&data_base),
     );
     let published = publish_one(publisher, &request);
     let _ = std::fs::remove_file(&nt);

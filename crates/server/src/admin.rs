@@ -718,6 +718,7 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                         Arc::new(move |n| p.advance(&d, n))
                     })),
                     linked: None,
+                    identity: None,
                 };
                 let info = fivestar_pipeline::run::publish_one(&st2.store, &request)
                     .map_err(|e| e.to_string())?;

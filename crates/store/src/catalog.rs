@@ -76,6 +76,10 @@ const PROV_ACTIVITY: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#Acti
 const PROV_USED: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#used");
 const PROV_AT_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#atTime");
 const PROV_ENDED_AT_TIME: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#endedAtTime");
+const DCAT_PREVIOUS_VERSION: NamedNodeRef<'static> =
+    iri("http://www.w3.org/ns/dcat#previousVersion");
+const PROV_WAS_REVISION_OF: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#wasRevisionOf");
+const PROV_ENTITY: NamedNodeRef<'static> = iri("http://www.w3.org/ns/prov#Entity");
 const RDFS_COMMENT: NamedNodeRef<'static> = iri("http://www.w3.org/2000/01/rdf-schema#comment");
 const XSD_INTEGER: NamedNodeRef<'static> = iri("http://www.w3.org/2001/XMLSchema#integer");
 const XSD_NON_NEGATIVE_INTEGER: NamedNodeRef<'static> =
@@ -241,6 +245,21 @@ pub struct ReleaseState {
     pub triples: u64,
     pub source: Option<String>,
     pub stars: Option<Stars>,
+    /// What changed since the release that was live before it (none for a first release).
+    pub changes: Option<ChangeCounts>,
+}
+
+/// A release's changeset as the catalogue records it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeCounts {
+    /// The release it was compared with.
+    pub previous: String,
+    pub triples_added: u64,
+    pub triples_removed: u64,
+    /// Rows added, removed and changed (by row key), when both releases had keys.
+    pub rows: Option<(u64, u64, u64)>,
+    /// In words: "3 rows added, 1 removed, 2 changed (Net Amount in 2)".
+    pub summary: String,
 }
 
 /// A dataset as the catalogue describes it.
@@ -318,19 +337,26 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
          PREFIX prov: <http://www.w3.org/ns/prov#>
          PREFIX dqv: <http://www.w3.org/ns/dqv#>
          PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-         SELECT ?d ?r ?version ?issued ?triples ?source ?stars
+         PREFIX fs: <{fs}#>
+         SELECT ?d ?r ?version ?issued ?triples ?source ?stars ?prev ?ta ?tr ?ra ?rr ?rc ?summary
                 (GROUP_CONCAT(?why; separator=\"\\n\") AS ?missing) WHERE {{
            GRAPH <{cat}> {{
              ?r dcat:isVersionOf ?d ; dcat:version ?version .
              OPTIONAL {{ ?r dct:issued ?issued }}
              OPTIONAL {{ ?r void:triples ?triples }}
              OPTIONAL {{ ?r prov:wasDerivedFrom ?source }}
+             OPTIONAL {{ ?r dcat:previousVersion ?prevr ; fs:changes ?cs .
+                        ?prevr dcat:version ?prev .
+                        ?cs fs:triplesAdded ?ta ; fs:triplesRemoved ?tr ; rdfs:comment ?summary .
+                        OPTIONAL {{ ?cs fs:rowsAdded ?ra ; fs:rowsRemoved ?rr ; fs:rowsChanged ?rc }} }}
              OPTIONAL {{ ?r dqv:hasQualityMeasurement ?m .
                         ?m dqv:isMeasurementOf <{metric}> ; dqv:value ?stars .
                         OPTIONAL {{ ?m rdfs:comment ?why }} }}
            }}
-         }} GROUP BY ?d ?r ?version ?issued ?triples ?source ?stars ORDER BY ?d ?version",
-        metric = layout.stars_metric()
+         }} GROUP BY ?d ?r ?version ?issued ?triples ?source ?stars ?prev ?ta ?tr ?ra ?rr ?rc ?summary
+           ORDER BY ?d ?version",
+        metric = layout.stars_metric(),
+        fs = layout.own_terms()
     );
     if let QueryResults::Solutions(rows) = SparqlEvaluator::new()
         .parse_query(&query)?
@@ -342,7 +368,19 @@ pub fn datasets(store: &Store) -> Result<Vec<DatasetState>> {
             let d = text(row.get("d")).unwrap_or_default();
             if let Some(ds) = out.iter_mut().find(|x| x.iri == d) {
                 let release = text(row.get("version")).unwrap_or_default();
+                let n = |v: &str| text(row.get(v)).and_then(|t| t.parse::<u64>().ok());
+                let changes = text(row.get("prev")).map(|previous| ChangeCounts {
+                    previous,
+                    triples_added: n("ta").unwrap_or(0),
+                    triples_removed: n("tr").unwrap_or(0),
+                    rows: match (n("ra"), n("rr"), n("rc")) {
+                        (Some(a), Some(r), Some(c)) => Some((a, r, c)),
+                        _ => None,
+                    },
+                    summary: text(row.get("summary")).unwrap_or_default(),
+                });
                 ds.releases.push(ReleaseState {
+                    changes,
                     iri: text(row.get("r")).unwrap_or_default(),
                     graph: store.graph_iri(&ds.id, &release),
                     issued: text(row.get("issued")),
@@ -528,6 +566,7 @@ pub fn record_release(
     latest: &[DumpFile],
     stats: &VoidStats,
     stars: &Stars,
+    changes: Option<&crate::changes::Changes>,
 ) -> Result<()> {
     let layout = &store.layout;
     let mut q = dataset_quads(store, req, latest);
@@ -569,6 +608,39 @@ pub fn record_release(
     for f in files {
         let d = format!("{rel_s}/distribution/{}", f.name.replace('.', "-"));
         distribution(&mut q, layout, rel.as_ref(), &d, f);
+    }
+    // What changed since the release that was live: the previous version (DCAT 3, PROV-O)
+    // and a changeset with fivestar's counts and the summary in words.
+    if let Some(c) = changes {
+        let prev = NamedNode::new_unchecked(layout.release(&req.dataset.id, &c.previous));
+        q.add(&rel, DCAT_PREVIOUS_VERSION, &prev);
+        q.add(&rel, PROV_WAS_REVISION_OF, &prev);
+        let cs = NamedNode::new_unchecked(format!("{rel_s}/changes"));
+        let fs = |local: &str| NamedNode::new_unchecked(format!("{}#{local}", layout.own_terms()));
+        q.add(&rel, fs("changes").as_ref(), &cs);
+        q.add(&cs, RDF_TYPE, PROV_ENTITY);
+        q.add(&cs, RDF_TYPE, fs("Changeset").as_ref());
+        q.add(&cs, PROV_WAS_DERIVED_FROM, &prev);
+        q.add(&cs, PROV_WAS_DERIVED_FROM, &rel);
+        let mut counts = vec![
+            ("triplesAdded", c.triples_added),
+            ("triplesRemoved", c.triples_removed),
+        ];
+        if let Some(r) = &c.rows {
+            counts.extend([
+                ("rowsAdded", r.added),
+                ("rowsRemoved", r.removed),
+                ("rowsChanged", r.changed),
+            ]);
+        }
+        for (local, n) in counts {
+            q.add(
+                &cs,
+                fs(local).as_ref(),
+                &Literal::new_typed_literal(n.to_string(), XSD_INTEGER),
+            );
+        }
+        q.add(&cs, RDFS_COMMENT, &Literal::new_simple_literal(c.summary()));
     }
     // The five-star rating, as a DQV quality measurement (on the release and the dataset).
     let m = NamedNode::new_unchecked(format!("{rel_s}/stars"));

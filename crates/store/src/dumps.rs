@@ -72,7 +72,10 @@ pub fn release_file_names(release: &str) -> Vec<String> {
         format!("{release}.csv"),
         format!("{release}-metadata.json"),
         quads_name(release),
-    ] {
+    ]
+    .into_iter()
+    .chain(crate::changes::file_names(release))
+    {
         names.push(format!("{base}.sha256"));
         names.push(base);
     }
@@ -87,7 +90,7 @@ pub fn is_latest_name(name: &str) -> bool {
 }
 
 /// Writes `path` atomically through `fill`, with its `.sha256` beside it.
-fn write_file(
+pub(crate) fn write_file(
     dir: &Path,
     rel: &str,
     fill: impl FnOnce(&mut dyn Write) -> Result<()>,

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod background;
 mod backup;
 mod catalog;
+pub mod changes;
 mod dumps;
 pub mod guard;
 
@@ -35,7 +36,7 @@ use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
 pub use catalog::{
-    is_open_licence, rate, DatasetState, Linked, ReleaseState, StarFacts, Stars,
+    is_open_licence, rate, ChangeCounts, DatasetState, Linked, ReleaseState, StarFacts, Stars,
     LINKED_FOR_FIFTH_STAR,
 };
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
@@ -113,6 +114,9 @@ pub struct PublishRequest {
     pub progress: Option<LoadProgress>,
     /// How well the identifying values linked (the fifth star needs most of them to).
     pub linked: Option<Linked>,
+    /// How the release's rows are identified: with it, the changes against the live release
+    /// are also listed row by row.
+    pub identity: Option<changes::Identity>,
 }
 
 /// A [`Progress`] callback that a [`PublishRequest`] can carry.
@@ -827,6 +831,7 @@ impl Publisher for Store {
     fn publish(&self, req: &PublishRequest) -> Result<ReleaseInfo> {
         check_slug("dataset id", &req.dataset.id)?;
         check_slug("release id", &req.release)?;
+        let mut previous = None;
         if let Ok(d) = self.find(&req.dataset.id) {
             if d.releases.iter().any(|r| r.release == req.release) {
                 return Err(Error::Invalid(format!(
@@ -834,6 +839,7 @@ impl Publisher for Store {
                     req.dataset.id, req.release
                 )));
             }
+            previous = d.live;
         }
         let mut phases = Vec::new();
         let mut clock = std::time::Instant::now();
@@ -856,10 +862,19 @@ impl Publisher for Store {
             }
         }
         let dumps_dir = self.dumps_dir();
-        let (files, member, loaded) = std::thread::scope(|scope| {
+        let (files, member, loaded, changed) = std::thread::scope(|scope| {
             let files = scope.spawn(|| {
                 let t = std::time::Instant::now();
                 dumps::write_release(&dumps_dir, req).map(|f| (f, t.elapsed()))
+            });
+            // What changed since the live release (its dumps are read, not the store).
+            let changed = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                previous
+                    .as_deref()
+                    .map(|p| changes::write_changes(&dumps_dir, &self.layout, req, p))
+                    .transpose()
+                    .map(|c| (c, t.elapsed()))
             });
             let (tx, rx) = std::sync::mpsc::sync_channel(8);
             let member = scope
@@ -878,7 +893,10 @@ impl Publisher for Store {
             let member = member
                 .join()
                 .unwrap_or_else(|_| Err(panicked("writing the N-Quads dump")));
-            (files, member, loaded)
+            let changed = changed
+                .join()
+                .unwrap_or_else(|_| Err(panicked("comparing with the live release")));
+            (files, member, loaded, changed)
         });
         // Until the release is recorded, a failure must leave no trace: the graph is dropped,
         // the dumps removed.
@@ -887,8 +905,18 @@ impl Publisher for Store {
             let _ = self.db.remove_named_graph(graph.as_ref());
             let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
         };
+        let (changed, change_time) = match changed {
+            Ok(c) => c,
+            Err(e) => {
+                discard();
+                return Err(e);
+            }
+        };
         let (files, dump_time, distinct, load_time) = match (files, member, loaded) {
-            (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
+            (Ok((mut files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
+                if let Some((_, f)) = &changed {
+                    files.extend(f.iter().cloned());
+                }
                 (files, dump_time, distinct, load_time)
             }
             (files, member, loaded) => {
@@ -939,8 +967,18 @@ impl Publisher for Store {
             discard();
             return Err(e);
         }
-        let recorded = dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release)
-            .and_then(|latest| catalog::record_release(self, req, &files, &latest, &stats, &stars));
+        let recorded =
+            dumps::latest_files(&dumps_dir, &req.dataset.id, &req.release).and_then(|latest| {
+                catalog::record_release(
+                    self,
+                    req,
+                    &files,
+                    &latest,
+                    &stats,
+                    &stars,
+                    changed.as_ref().map(|(c, _)| c),
+                )
+            });
         if let Err(e) = recorded {
             discard();
             let _ = self.end_switch();
@@ -955,6 +993,9 @@ impl Publisher for Store {
         // Within the side-by-side phase: how long each half took.
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
         phases.push(("  of which: parse, N-Quads dump and bulk load", load_time));
+        if changed.is_some() {
+            phases.push(("  of which: changes since the live release", change_time));
+        }
         Ok(ReleaseInfo {
             dataset: req.dataset.id.clone(),
             release: req.release.clone(),
@@ -997,6 +1038,8 @@ pub fn dump_media_type(name: &str) -> &'static str {
         "application/csvm+json"
     } else if name.ends_with(".csv") {
         "text/csv"
+    } else if name.ends_with(".rdfp.gz") {
+        "application/rdf-patch"
     } else if name.ends_with(".sha256") {
         "text/plain"
     } else {

@@ -54,6 +54,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
         generated_at: "2024-04-01T09:00:05Z".into(),
         progress: None,
         linked: None,
+        identity: None,
     }
 }
 

@@ -30,6 +30,10 @@ pub fn link(
     let mut points: Option<(Vec<Point>, String)> = None;
     for computed in &mapping.computed {
         let (values, source) = match &computed.what {
+            Computed::Key => (
+                super::identity::row_keys(mapping, table, file, report),
+                None,
+            ),
             Computed::Link { column, link } => {
                 let k = mapping
                     .columns
@@ -156,6 +160,10 @@ fn link_values(
         .as_deref()
         .filter(|_| kind == LinkKind::Council);
     let (mut fell_back, mut examples): (usize, Vec<&str>) = (0, Vec::new());
+    let row_key = table
+        .header
+        .iter()
+        .position(|h| h == fivestar_council::template::ROW_KEY);
     for (i, row) in table.rows.iter().enumerate() {
         let v = row[k].as_str();
         if let Some(p) = fallback {
@@ -194,10 +202,20 @@ fn link_values(
             // A redacted supplier is nobody in particular: one per row, never one supplier
             // "[redacted]" receiving every redacted payment.
             values.push(if kind == LinkKind::Supplier {
-                format!(
-                    "{}redacted-{}-row-{}",
-                    mapping.supplier_base, mapping.dataset, table.source_rows[i]
-                )
+                // Named by the row's key where it has one, so that it too survives
+                // republishing.
+                match row_key {
+                    Some(j) => format!(
+                        "{}redacted-{}-{}",
+                        mapping.supplier_base,
+                        mapping.dataset,
+                        row[j].replace('/', "-")
+                    ),
+                    None => format!(
+                        "{}redacted-{}-row-{}",
+                        mapping.supplier_base, mapping.dataset, table.source_rows[i]
+                    ),
+                }
             } else {
                 String::new()
             });

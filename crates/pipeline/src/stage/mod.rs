@@ -5,7 +5,7 @@
 //! fetch    the source's bytes, or "unchanged"                  (stage::fetch)
 //! tidy     bytes → a clean table, by the mapping's rules         (stage::tidy)
 //! gate     not data, shrinkage, redaction, personal data, rules   (stage::gate)
-//! link     the mapping's computed columns                         (stage::link)
+//! link     the row's key (stage::identity), the mapping's computed columns (stage::link)
 //! convert  clean CSV + metadata → CSVW validation and csv2rdf     (stage::convert)
 //! publish  the N-Triples, CSV and provenance → a live release     (stage::publish)
 //! ```
@@ -16,6 +16,7 @@
 pub mod convert;
 pub mod fetch;
 pub mod gate;
+pub mod identity;
 pub mod link;
 pub mod publish;
 pub mod tidy;
