@@ -385,7 +385,7 @@ pub fn write_row_changes(
         .zip(by_column)
         .filter(|(_, n)| *n > 0)
         .collect();
-    columns.sort_by(|a, b| b.1.cmp(&a.1));
+    columns.sort_by_key(|c| std::cmp::Reverse(c.1));
     Ok(Some(RowChanges {
         added,
         removed,
