@@ -314,7 +314,7 @@ fn execute(
         let (progress, dataset) = (ctx.progress.clone(), dataset.to_string());
         Arc::new(move |n| progress.advance(&dataset, n))
     });
-    let request = stage::publish::request(
+    let mut request = stage::publish::request(
         pipeline,
         &report.run,
         &source,
@@ -322,8 +322,8 @@ fn execute(
         (clean.csv, clean.metadata),
         Some(load_progress),
         linked,
-        mapping.identity(&data_base),
     );
+    request.identity = mapping.identity(&data_base);
     let published = publish_one(publisher, &request);
     let _ = std::fs::remove_file(&nt);
     let info = published.map_err(|e| fail("publish", e.to_string()))?;

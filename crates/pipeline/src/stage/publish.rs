@@ -17,7 +17,6 @@ pub fn request(
     csv: (PathBuf, PathBuf),
     progress: Option<LoadProgress>,
     linked: Option<fivestar_store::Linked>,
-    identity: Option<fivestar_store::changes::Identity>,
 ) -> PublishRequest {
     let source_iri = match &pipeline.source.location {
         Location::Url(u) => u.to_string(),
@@ -52,7 +51,7 @@ pub fn request(
         generated_at: fivestar_store::now_utc().1,
         progress,
         linked,
-        identity,
+        identity: None,
     }
 }
 
