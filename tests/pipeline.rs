@@ -712,14 +712,22 @@ fn schedule_runs_due_pipelines_serves_and_survives_a_failing_one() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    drop(scheduler);
     assert!(published, "the scheduled pipeline was published and served");
+    // The run's state is written once its release is live: wait for both runs to finish.
     let state = |id: &str| -> serde_json::Value {
-        serde_json::from_slice(
-            &std::fs::read(s.store().join("runs").join(id).join("state.json")).unwrap(),
-        )
-        .unwrap()
+        std::fs::read(s.store().join("runs").join(id).join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     };
+    while Instant::now() < deadline
+        && ["scheduled", "broken"]
+            .iter()
+            .any(|id| state(id)["last"]["outcome"].is_null())
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(scheduler);
     assert_eq!(state("scheduled")["last"]["outcome"], "published");
     assert_eq!(state("broken")["last"]["outcome"], "failed");
 }

@@ -394,14 +394,6 @@ pub fn write_row_changes(
     }))
 }
 
-/// The names of a release's change files.
-pub fn file_names(release: &str) -> [String; 2] {
-    [
-        format!("{release}.rdfp.gz"),
-        format!("{release}-changes.csv"),
-    ]
-}
-
 /// Computes and writes the changes of the release `req` against `previous` (the live release
 /// of the dataset, whose dumps are in `dumps/{dataset}/`).
 pub fn write_changes(
@@ -421,7 +413,7 @@ pub fn write_changes(
     if !prev_nt.is_file() {
         return Ok((changes, files));
     }
-    let [patch_name, csv_name] = file_names(r);
+    let [patch_name, csv_name] = crate::dumps::change_file_names(r);
     let mut counts = (0, 0);
     files.push(crate::dumps::write_file(
         dumps,

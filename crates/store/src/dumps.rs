@@ -74,12 +74,21 @@ pub fn release_file_names(release: &str) -> Vec<String> {
         quads_name(release),
     ]
     .into_iter()
-    .chain(crate::changes::file_names(release))
+    .chain(change_file_names(release))
     {
         names.push(format!("{base}.sha256"));
         names.push(base);
     }
     names
+}
+
+/// The names of a release's change files: the RDF Patch against the release it replaced and
+/// the row changes (see `changes`).
+pub fn change_file_names(release: &str) -> [String; 2] {
+    [
+        format!("{release}.rdfp.gz"),
+        format!("{release}-changes.csv"),
+    ]
 }
 
 /// The names of the `latest` files (and their checksums).
@@ -416,10 +425,12 @@ pub fn remove_latest(dir: &Path, dataset: &str) -> Result<()> {
 }
 
 pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
-    for ext in [".nt.gz", ".csv", "-metadata.json"] {
-        remove_with_sum(&dir.join(dataset).join(format!("{release}{ext}")))?;
+    for name in release_file_names(release) {
+        if !name.ends_with(".sha256") {
+            remove_with_sum(&dir.join(dataset).join(name))?;
+        }
     }
-    remove_with_sum(&dir.join(dataset).join(quads_name(release)))
+    Ok(())
 }
 
 /// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary), as

@@ -2,8 +2,8 @@
 //! row keeps its URI when the council publishes the file again in another order, with rows
 //! added or removed.
 //!
-//! The key is the row's identifying values (the first of the mapping's key alternatives whose
-//! columns the file has), each percent-encoded as RFC 6570 simple expansion encodes it and
+//! The key is the row's identifying values (of the mapping's key alternatives whose columns
+//! the file has, the first with a value in every row, else the one filling most rows), each percent-encoded as RFC 6570 simple expansion encodes it and
 //! made one path segment: `LDS-2024-1012/2024-01-04`. Where a template's key does not identify
 //! a row (the file lacks the columns, the row lacks a value, or several rows share it), the row
 //! falls back to a content key: `~` and a hash of the row's published values (after the
@@ -21,10 +21,35 @@ use std::collections::HashMap;
 /// Each row's key, in the table's row order.
 pub fn row_keys(mapping: &Mapping, table: &Table, file: &str, report: &mut Report) -> Vec<String> {
     let present = |k: &usize| table.source_columns.get(*k).is_some_and(|s| s.is_some());
-    let chosen: Option<&Vec<usize>> = mapping
+    // Of the alternatives the file has, the first with a value in every row; failing that, the
+    // one that identifies most rows (a column can be there and mostly blank, like UPRN).
+    let filled = |alt: &Vec<usize>| {
+        table
+            .rows
+            .iter()
+            .filter(|row| {
+                alt.iter().all(|&k| {
+                    let v = row[k].trim();
+                    !v.is_empty() && v != REDACTED
+                })
+            })
+            .count()
+    };
+    let mut chosen: Option<&Vec<usize>> = None;
+    let mut best = 0;
+    for alt in mapping
         .key
         .iter()
-        .find(|alt| !alt.is_empty() && alt.iter().all(present));
+        .filter(|alt| !alt.is_empty() && alt.iter().all(present))
+    {
+        let n = filled(alt);
+        if chosen.is_none() || n > best {
+            (chosen, best) = (Some(alt), n);
+        }
+        if n == table.rows.len() {
+            break;
+        }
+    }
     let shown = |k: usize| mapping.source_header(table, k);
     let names = chosen
         .map(|alt| {
@@ -247,6 +272,155 @@ fn decode_segment(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Pipeline;
+    use fivestar_store::Layout;
+
+    /// The public-toilets mapping (key: UPRN, else toilet id, else location + address), with
+    /// `rules` added to the pipeline file.
+    fn toilets(dir: &std::path::Path, rules: &str) -> Mapping {
+        std::fs::write(dir.join("data.csv"), "a\n1\n").unwrap();
+        let p = dir.join("p.toml");
+        std::fs::write(
+            &p,
+            format!("id = \"d\"\ntitle = \"D\"\ntemplate = \"public-toilets\"\n[source]\nurl = \"data.csv\"\n{rules}"),
+        )
+        .unwrap();
+        let pipeline = Pipeline::load(&p).unwrap();
+        Mapping::load(&pipeline, &Layout::new("http://x.org/", dir)).unwrap()
+    }
+
+    /// A table of the mapping's columns with `rows` of (column name, value); the file has the
+    /// columns named in `present`.
+    fn table(m: &Mapping, present: &[&str], rows: &[&[(&str, &str)]]) -> Table {
+        let n = m.columns.len();
+        Table {
+            header: m.columns.iter().map(|c| c.name.clone()).collect(),
+            source_columns: m
+                .columns
+                .iter()
+                .map(|c| {
+                    present
+                        .contains(&c.name.as_str())
+                        .then(|| c.name.to_uppercase())
+                })
+                .collect(),
+            source_rows: (0..rows.len() as u64).map(|i| i + 2).collect(),
+            rows: rows
+                .iter()
+                .map(|cells| {
+                    let mut row = vec![String::new(); n];
+                    for (name, v) in cells.iter() {
+                        row[m.index(name).unwrap()] = v.to_string();
+                    }
+                    row
+                })
+                .collect(),
+            ..Table::default()
+        }
+    }
+
+    #[test]
+    fn a_mostly_blank_key_column_gives_way_to_the_next_alternative() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = toilets(dir.path(), "");
+        // UPRN is in the file but blank in one row; every row has a toilet id.
+        let t = table(
+            &m,
+            &["uprn", "toilet_id", "location"],
+            &[
+                &[("uprn", "100"), ("toilet_id", "WC/1"), ("location", "Park")],
+                &[("toilet_id", "WC 2"), ("location", "Quay")],
+            ],
+        );
+        let mut report = Report::empty("d");
+        let keys = row_keys(&m, &t, "f.csv", &mut report);
+        assert_eq!(keys, ["WC%2F1", "WC%202"]);
+        assert!(!report.has_errors());
+        assert!(report.problems[0]
+            .message
+            .contains("the same in every release"));
+        // With UPRN in every row, UPRN is the key.
+        let t = table(
+            &m,
+            &["uprn", "toilet_id"],
+            &[&[("uprn", "100")], &[("uprn", "200"), ("toilet_id", "X")]],
+        );
+        assert_eq!(
+            row_keys(&m, &t, "f.csv", &mut Report::empty("d")),
+            ["100", "200"]
+        );
+    }
+
+    #[test]
+    fn rows_the_key_does_not_identify_fall_back_to_their_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = toilets(dir.path(), "");
+        let t = table(
+            &m,
+            &["toilet_id", "location"],
+            &[
+                &[("toilet_id", "A"), ("location", "Park")],
+                &[("toilet_id", "A"), ("location", "Quay")],
+                &[("location", "Pier")],
+                &[("location", "Pier")],
+                &[("toilet_id", "B")],
+            ],
+        );
+        let mut report = Report::empty("d");
+        let keys = row_keys(&m, &t, "f.csv", &mut report);
+        assert!(keys[0].starts_with("A/~") && keys[1].starts_with("A/~"));
+        assert_ne!(keys[0], keys[1], "different values, different keys");
+        assert!(
+            keys[2].starts_with('~') && keys[2].len() == 17,
+            "{}",
+            keys[2]
+        );
+        assert_eq!(keys[3], format!("{}-2", keys[2]), "an exact duplicate");
+        assert_eq!(keys[4], "B");
+        let info = &report.problems[0].message;
+        assert!(info.contains("2 rows have no value") && info.contains("2 rows have the same"));
+        assert!(info.contains("first rows: 2, 3, 4"), "{info}");
+        // The same rows in another order keep their keys (of two identical rows, either may
+        // be the `-2`: they are the same row).
+        let mut shuffled = t.clone();
+        shuffled.rows.reverse();
+        let mut again = row_keys(&m, &shuffled, "f.csv", &mut Report::empty("d"));
+        again.reverse();
+        assert_eq!(again[0..2], keys[0..2]);
+        assert_eq!(again[4], keys[4]);
+        let (mut a, mut b) = (again.clone(), keys.clone());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_pipelines_own_key_is_a_promise() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = toilets(dir.path(), "[rules]\nkey = [\"location\"]\n");
+        let t = table(
+            &m,
+            &["location"],
+            &[&[("location", "Park")], &[], &[("location", "Park")]],
+        );
+        let mut report = Report::empty("d");
+        row_keys(&m, &t, "f.csv", &mut report);
+        let errors: Vec<_> = report
+            .problems
+            .iter()
+            .filter(|p| p.rule == "rules:key")
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(errors[0].row, Some(3));
+        assert!(errors[0].message.contains("no value"));
+        assert_eq!(errors[1].row, Some(4));
+        assert!(
+            errors[1].message.contains("row 2 has the same key"),
+            "{}",
+            errors[1].message
+        );
+        assert_eq!(errors[1].value.as_deref(), Some("Park"));
+    }
 
     #[test]
     fn segments_are_encoded_as_simple_expansion_encodes() {
