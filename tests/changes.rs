@@ -1,0 +1,307 @@
+//! End-to-end tests of stable row identity and the changes between releases: the real
+//! `fivestar run` publishing a spend file three times into a real store, the RDF Patch applied
+//! by a small applier of the test's own (sophia, not fivestar's code) and compared with the
+//! new release's graph for isomorphism.
+
+mod common;
+
+use common::Scratch;
+use sophia_api::graph::MutableGraph;
+use sophia_api::parser::TripleParser;
+use sophia_api::source::TripleSource;
+use sophia_inmem::graph::LightGraph;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const HEADER: &str =
+    "Organisation Name,Payment Date,Transaction Ref,Amount,Beneficiary Name,Service Area";
+
+/// Six payments: (reference, date, amount, supplier, service).
+const ROWS: [&str; 6] = [
+    "Leeds City Council,04/01/2024,LDS-1,100.00,Acme Paper Ltd,Finance",
+    "Leeds City Council,04/01/2024,LDS-2,200.00,Bridge Works Ltd,Highways",
+    "Leeds City Council,05/01/2024,LDS-3,300.00,Civic Catering Ltd,Schools",
+    "Leeds City Council,05/01/2024,LDS-4,250.00,Dale Transport Ltd,Highways",
+    // The same reference on another day is another payment.
+    "Leeds City Council,06/01/2024,LDS-4,90.00,Dale Transport Ltd,Highways",
+    "Leeds City Council,08/01/2024,LDS/6 A,60.00,Elm Cleaning Ltd,Finance",
+];
+
+fn write_source(dir: &Path, rows: &[&str]) {
+    std::fs::write(
+        dir.join("spend.csv"),
+        format!("{HEADER}\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+}
+
+fn gunzip(path: &Path) -> String {
+    let mut out = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut out)
+        .unwrap();
+    out
+}
+
+fn graph(nt: &str) -> LightGraph {
+    sophia_turtle::parser::nt::NTriplesParser::new()
+        .parse_str(nt)
+        .collect_triples()
+        .expect("valid N-Triples")
+}
+
+/// The subjects of a release's payments.
+fn payments(nt: &str) -> BTreeSet<String> {
+    nt.lines()
+        .filter_map(|l| l.split_once(' ').map(|(s, _)| s))
+        .filter(|s| s.contains("/payment/"))
+        .map(String::from)
+        .collect()
+}
+
+/// Applies an RDF Patch (`TX`/`TC`, `A` and `D` rows of N-Triples terms) to `graph`: the
+/// test's own reading of the format, independent of fivestar's writer.
+fn apply(graph: &mut LightGraph, patch: &str) -> (usize, usize) {
+    let (mut added, mut removed) = (0, 0);
+    let mut in_tx = false;
+    for line in patch.lines() {
+        let (op, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match op {
+            "H" => assert!(!in_tx, "a header after the transaction began: {line}"),
+            "TX" => in_tx = true,
+            "TC" => in_tx = false,
+            "A" | "D" => {
+                assert!(in_tx, "a change outside a transaction: {line}");
+                use sophia_api::graph::Graph;
+                let one: LightGraph = sophia_turtle::parser::nt::NTriplesParser::new()
+                    .parse_str(rest)
+                    .collect_triples()
+                    .expect("a patch row is one N-Triples triple");
+                let triples: Vec<_> = one.triples().map(|t| t.unwrap()).collect();
+                assert_eq!(triples.len(), 1, "{line}");
+                if op == "A" {
+                    assert!(
+                        graph.insert_triple(triples[0]).unwrap(),
+                        "added twice: {line}"
+                    );
+                    added += 1;
+                } else {
+                    assert!(
+                        graph.remove_triple(triples[0]).unwrap(),
+                        "removed but absent: {line}"
+                    );
+                    removed += 1;
+                }
+            }
+            _ => panic!("not a patch row: {line}"),
+        }
+    }
+    assert!(!in_tx, "the transaction was not committed");
+    (added, removed)
+}
+
+struct Releases {
+    s: Scratch,
+}
+
+impl Releases {
+    fn new(name: &str) -> Releases {
+        let s = Scratch::new("changes", name);
+        std::fs::write(
+            s.0.join("pipelines/leeds-spend.toml"),
+            format!(
+                "id = \"leeds-spend\"\ntitle = \"Leeds spending\"\ntemplate = \"spend\"\n[source]\nurl = {:?}\n",
+                s.0.join("spend.csv").display().to_string()
+            ),
+        )
+        .unwrap();
+        Releases { s }
+    }
+
+    fn dumps(&self) -> PathBuf {
+        self.s.0.join("store/dumps/leeds-spend")
+    }
+
+    /// Publishes `rows`; returns the new release's name.
+    fn publish(&self, rows: &[&str]) -> String {
+        write_source(&self.s.0, rows);
+        let before = self.releases();
+        let o = self.s.run(&["run", "pipelines/leeds-spend.toml"]);
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let after = self.releases();
+        let new: Vec<_> = after.difference(&before).cloned().collect();
+        assert_eq!(new.len(), 1, "{new:?}");
+        new[0].clone()
+    }
+
+    fn releases(&self) -> BTreeSet<String> {
+        std::fs::read_dir(self.dumps())
+            .map(|d| {
+                d.filter_map(|e| {
+                    let n = e.ok()?.file_name().to_string_lossy().into_owned();
+                    n.strip_suffix("-metadata.json")
+                        .filter(|r| *r != "latest")
+                        .map(String::from)
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn nt(&self, release: &str) -> String {
+        gunzip(&self.dumps().join(format!("{release}.nt.gz")))
+    }
+
+    fn patch(&self, release: &str) -> String {
+        gunzip(&self.dumps().join(format!("{release}.rdfp.gz")))
+    }
+
+    fn row_changes(&self, release: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dumps().join(format!("{release}-changes.csv")))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect()
+    }
+
+    /// The changeset counts the catalogue holds for `release`.
+    fn counts(&self, release: &str) -> String {
+        let q = format!(
+            "PREFIX fs: <http://127.0.0.1:7878/def/fivestar#>
+             SELECT ?ta ?tr ?ra ?rr ?rc WHERE {{
+               ?cs a fs:Changeset ; fs:triplesAdded ?ta ; fs:triplesRemoved ?tr ;
+                   fs:rowsAdded ?ra ; fs:rowsRemoved ?rr ; fs:rowsChanged ?rc .
+               FILTER(CONTAINS(STR(?cs), \"/{release}/\")) }}"
+        );
+        self.s.query(&q).lines().nth(1).unwrap_or("").to_string()
+    }
+}
+
+#[test]
+fn republishing_in_another_order_changes_nothing_and_keeps_every_uri() {
+    let r = Releases::new("shuffle");
+    let first = r.publish(&ROWS);
+    let uris = payments(&r.nt(&first));
+    assert_eq!(uris.len(), 6, "{uris:#?}");
+    // Readable URIs from the reference and the day, percent-encoded as segments.
+    assert!(
+        uris.contains("<http://127.0.0.1:7878/id/leeds-spend/payment/LDS-4/2024-01-05>"),
+        "{uris:#?}"
+    );
+    assert!(
+        uris.contains("<http://127.0.0.1:7878/id/leeds-spend/payment/LDS%2F6%20A/2024-01-08>"),
+        "{uris:#?}"
+    );
+    // The first release has nothing to compare with.
+    assert!(!r.dumps().join(format!("{first}.rdfp.gz")).exists());
+
+    let mut shuffled = ROWS.to_vec();
+    shuffled.reverse();
+    shuffled.swap(0, 3);
+    let second = r.publish(&shuffled);
+    assert_eq!(
+        payments(&r.nt(&second)),
+        uris,
+        "the same URIs in any row order"
+    );
+    let patch = r.patch(&second);
+    assert!(
+        !patch
+            .lines()
+            .any(|l| l.starts_with("A ") || l.starts_with("D ")),
+        "{patch}"
+    );
+    assert!(
+        patch.contains(&format!(
+            "H prev <http://127.0.0.1:7878/id/dataset/leeds-spend/release/{first}>"
+        )),
+        "{patch}"
+    );
+    assert!(
+        r.row_changes(&second).is_empty(),
+        "{:?}",
+        r.row_changes(&second)
+    );
+    assert_eq!(r.counts(&second), "0,0,0,0,0");
+}
+
+#[test]
+fn rows_added_removed_and_corrected_are_exactly_the_changes_and_the_patch_applies() {
+    let r = Releases::new("edit");
+    let first = r.publish(&ROWS);
+    let mut rows: Vec<&str> = ROWS.to_vec();
+    rows.remove(1); // LDS-2 is withdrawn
+    rows[2] = "Leeds City Council,05/01/2024,LDS-4,275.50,Dale Transport Ltd,Highways"; // corrected
+    rows.insert(
+        0,
+        "Leeds City Council,09/01/2024,LDS-7,70.00,Acme Paper Ltd,Finance",
+    ); // late
+    let second = r.publish(&rows);
+
+    let base = "http://127.0.0.1:7878/id/leeds-spend/payment/";
+    let mut changes = r.row_changes(&second);
+    changes.sort();
+    assert_eq!(
+        changes,
+        [
+            format!("added,{base}LDS-7/2024-01-09,,,"),
+            format!("changed,{base}LDS-4/2024-01-05,Net Amount,250.00,275.50"),
+            format!("removed,{base}LDS-2/2024-01-04,,,"),
+        ]
+    );
+    // The patch turns the first release's graph into the second's.
+    let mut g = graph(&r.nt(&first));
+    let (added, removed) = apply(&mut g, &r.patch(&second));
+    assert!(added > 0 && removed > 0);
+    let want = graph(&r.nt(&second));
+    assert!(
+        sophia_isomorphism::isomorphic_graphs(&g, &want).unwrap(),
+        "the patched graph is the new release's"
+    );
+    assert_eq!(
+        r.counts(&second),
+        format!("{added},{removed},1,1,1"),
+        "the catalogue counts what the files hold"
+    );
+    // The unchanged payments kept their URIs; the changed one too.
+    let before = payments(&r.nt(&first));
+    let after = payments(&r.nt(&second));
+    assert_eq!(before.difference(&after).count(), 1);
+    assert_eq!(after.difference(&before).count(), 1);
+}
+
+#[test]
+fn a_pipelines_own_key_shared_by_two_rows_stops_the_run_and_names_both() {
+    let r = Releases::new("key");
+    let first = r.publish(&ROWS);
+    let p = r.s.0.join("pipelines/leeds-spend.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, format!("{text}[rules]\nkey = [\"transaction\"]\n")).unwrap();
+    let o = r.s.run(&["run", "pipelines/leeds-spend.toml"]);
+    assert!(!o.status.success());
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // LDS-4 is on source rows 5 and 6 (the header is row 1).
+    assert!(
+        out.contains("rules:key")
+            && out.contains("row 5 has the same key")
+            && out.contains("LDS-4"),
+        "{out}"
+    );
+    assert!(out.contains("spend.csv:6"), "{out}");
+    assert_eq!(
+        r.releases(),
+        BTreeSet::from([first]),
+        "nothing was published"
+    );
+}
