@@ -29,17 +29,29 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libclang-dev; \
 	fi
 
-## test-deps: what the tests need beyond the build: Chromium for the browser tests, and
+## test-deps: what the tests need beyond the build: Chromium for the browser tests,
 ## axe-core (fetched from the npm registry, checked against a pinned sha512) for their
-## accessibility check.
+## accessibility check, and feedparser (from PyPI, pinned by hash, in a venv) for the feeds.
 AXE_JS := $(abspath $(TARGET_DIR))/test-deps/axe.min.js
 export AXE_JS
+TEST_VENV := $(abspath $(TARGET_DIR))/test-deps/venv
+export TEST_PYTHON := $(TEST_VENV)/bin/python
 test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (the browser test renders the pages headless)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 	@python3 .ci/fetch-axe $(AXE_JS)
+	@if ! $(TEST_PYTHON) -c 'import feedparser' >/dev/null 2>&1; then \
+	  echo "installing feedparser into $(TEST_VENV) (the feed tests read the Atom feeds with it)"; \
+	  rm -rf $(TEST_VENV); \
+	  if ! python3 -m venv $(TEST_VENV); then \
+	    echo "installing python3-venv"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; \
+	    rm -rf $(TEST_VENV); python3 -m venv $(TEST_VENV); \
+	  fi; \
+	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes -r tests/requirements.txt; \
+	fi
 
 ## test: formatting, lints, unit tests, the W3C CSVW suite, end-to-end tests.
 # Lints and tests use the release profile, like `make run`: RocksDB (C++, about 17 minutes on

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::start;
+use common::start_with;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,7 +50,7 @@ fn screenshots_dir() -> PathBuf {
 
 #[test]
 fn pages_render_in_a_browser() {
-    let site = start("browser", &[]);
+    let site = start_with("browser", &["r1", "r2"], &[]);
     let profile = site.dir.join("chromium-profile");
     let shots = screenshots_dir();
     for (name, path, expect) in [
@@ -59,6 +59,11 @@ fn pages_render_in_a_browser() {
             "dataset",
             "/dataset/trafford-spending",
             "Spending by supplier",
+        ),
+        (
+            "changes",
+            "/dataset/trafford-spending/release/r2/changes",
+            "No statements changed since release r1",
         ),
         // YASGUI, served locally, started on the page (the plain form is the fallback).
         ("query", "/query", "data-yasgui=\"ready\""),

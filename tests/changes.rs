@@ -305,3 +305,166 @@ fn a_pipelines_own_key_shared_by_two_rows_stops_the_run_and_names_both() {
         "nothing was published"
     );
 }
+
+/// Reads an Atom feed as a feed reader does (Python's feedparser, installed by `make
+/// test-deps` into the venv `TEST_PYTHON` names): its version, whether it was well-formed,
+/// and each entry's id, title, updated time and links.
+fn read_feed(xml: &str) -> serde_json::Value {
+    use std::io::Write;
+    let python = std::env::var("TEST_PYTHON")
+        .expect("TEST_PYTHON names a Python with feedparser: run `make test-deps`");
+    let script = r#"
+import json, sys, feedparser
+f = feedparser.parse(sys.stdin.buffer.read())
+print(json.dumps({
+    "version": f.version, "bozo": bool(f.bozo), "error": str(f.get("bozo_exception", "")),
+    "title": f.feed.get("title"), "id": f.feed.get("id"),
+    "links": [l.get("rel") + " " + l.get("type", "") for l in f.feed.get("links", [])],
+    "entries": [{"id": e.id, "title": e.title, "updated": e.updated, "summary": e.get("summary"),
+                 "links": [{"rel": l.get("rel"), "href": l.get("href"), "type": l.get("type")} for l in e.links]}
+                for e in f.entries]}))
+"#;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run feedparser");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(xml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "feedparser failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
+    let r = Releases::new("site");
+    let first = r.publish(&ROWS);
+    let mut rows: Vec<&str> = ROWS.to_vec();
+    rows[3] = "Leeds City Council,05/01/2024,LDS-4,275.50,Dale Transport Ltd,Highways";
+    rows.push("Leeds City Council,09/01/2024,LDS-7,70.00,Acme Paper Ltd,Finance");
+    let second = r.publish(&rows);
+    let site = common::serve(
+        std::process::Command::new(common::bin())
+            .current_dir(&r.s.0)
+            .args(["serve", "--bind", "127.0.0.1:0"]),
+    );
+    let client = common::client();
+    let get = |path: &str| {
+        let resp = client.get(format!("{}{path}", site.url)).send().unwrap();
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ctype, resp.text().unwrap())
+    };
+
+    // The dataset page: the latest change, with its rows linked, and the feeds.
+    let (status, _, page) = get("/dataset/leeds-spend");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("1 row added, 0 removed, 1 changed (Net Amount in 1)"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("/dataset/leeds-spend/release/{second}/changes")));
+    assert!(
+        page.contains("href=\"/id/leeds-spend/payment/LDS-7/2024-01-09\""),
+        "{page}"
+    );
+    assert!(page.contains(&format!("/dumps/leeds-spend/{second}.rdfp.gz")));
+    assert!(page.contains(
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Leeds spending: releases\" href=\"/dataset/leeds-spend/feed.atom\">"
+    ));
+
+    // The release's changes page; the first release has none.
+    let (status, _, page) = get(&format!("/dataset/leeds-spend/release/{second}/changes"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Net Amount changed from <q>250.00</q> to <q>275.50</q>"),
+        "{page}"
+    );
+    assert!(page.contains("added: <a"), "{page}");
+    let (_, _, page) = get(&format!("/dataset/leeds-spend/release/{first}/changes"));
+    assert!(page.contains("first release"), "{page}");
+    assert_eq!(get("/dataset/leeds-spend/release/nope/changes").0, 404);
+
+    // The corrected payment's page says so; another payment's does not.
+    let (status, _, page) = get("/doc/leeds-spend/payment/LDS-4/2024-01-05");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Net Amount was corrected from <q>250.00</q> to <q>275.50</q> in release"),
+        "{page}"
+    );
+    let (_, _, page) = get("/doc/leeds-spend/payment/LDS-4/2024-01-06");
+    assert!(!page.contains("corrected"), "{page}");
+
+    // The feeds are Atom, newest release first, with the change summary and the patch.
+    for path in ["/dataset/leeds-spend/feed.atom", "/feed.atom"] {
+        let (status, ctype, xml) = get(path);
+        assert_eq!(status, 200);
+        assert!(ctype.starts_with("application/atom+xml"), "{ctype}");
+        let feed = read_feed(&xml);
+        assert_eq!(feed["version"], "atom10", "{feed:#}");
+        assert_eq!(feed["bozo"], false, "{feed:#}");
+        let entries = feed["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{feed:#}");
+        assert!(entries[0]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/release/{second}")));
+        assert!(entries[1]["id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/release/{first}")));
+        assert!(entries[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 row added, 0 removed, 1 changed"));
+        let hrefs: Vec<&str> = entries[0]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["href"].as_str().unwrap())
+            .collect();
+        assert!(
+            hrefs
+                .iter()
+                .any(|h| h.ends_with(&format!("/{second}.rdfp.gz"))),
+            "{hrefs:?}"
+        );
+    }
+
+    // The sitemap: an index of the pages and of each dataset's resources.
+    let (status, ctype, index) = get("/sitemap.xml");
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("application/xml"), "{ctype}");
+    assert!(
+        index.contains("<loc>http://127.0.0.1:7878/sitemap/pages.xml</loc>"),
+        "{index}"
+    );
+    assert!(
+        index.contains("<loc>http://127.0.0.1:7878/sitemap/leeds-spend/0.xml</loc>"),
+        "{index}"
+    );
+    let (_, _, pages) = get("/sitemap/pages.xml");
+    assert!(
+        pages.contains("<loc>http://127.0.0.1:7878/dataset/leeds-spend</loc>"),
+        "{pages}"
+    );
+    let (_, _, resources) = get("/sitemap/leeds-spend/0.xml");
+    assert!(
+        resources.contains(
+            "<loc>http://127.0.0.1:7878/doc/leeds-spend/payment/LDS%2F6%20A/2024-01-08</loc>"
+        ),
+        "{resources}"
+    );
+    assert_eq!(resources.matches("/payment/").count(), 7, "{resources}");
+    assert_eq!(get("/sitemap/leeds-spend/1.xml").0, 404);
+}

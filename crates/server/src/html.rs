@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fivestar_store::rdf::QueryResults;
 use fivestar_store::rdf::{Term, Triple};
-use fivestar_store::{DatasetState, Store};
+use fivestar_store::{DatasetState, ReleaseState, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -40,10 +40,25 @@ code,textarea{font-family:ui-monospace,monospace}textarea{width:100%;min-height:
 .iri{word-break:break-all}";
 
 pub fn page(title: &str, body: &str) -> String {
+    page_with_feed(title, None, body)
+}
+
+/// A page that names, besides the site's feed, the feed of `dataset`'s releases.
+pub fn page_with_feed(title: &str, dataset: Option<(&str, &str)>, body: &str) -> String {
+    let mut feeds = String::from(
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Every dataset's releases\" href=\"/feed.atom\">",
+    );
+    if let Some((id, title)) = dataset {
+        feeds.push_str(&format!(
+            "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}: releases\" href=\"/dataset/{}/feed.atom\">",
+            esc(title),
+            esc(id)
+        ));
+    }
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{t} · fivestar</title><style>{STYLE}</style></head><body>\
+<title>{t} · fivestar</title>{feeds}<style>{STYLE}</style></head><body>\
 <header><a class=\"brand\" href=\"/\">★★★★★ fivestar</a><a href=\"/\">Datasets</a>\
 <a href=\"/query\">Query</a><a href=\"/catalog\">Catalogue</a><a href=\"/sparql\">SPARQL endpoint</a></header>\
 <main>{body}</main><footer class=\"muted\"><p>Council open data as linked data. \
@@ -148,7 +163,12 @@ fn term_html(
     }
 }
 
-pub fn resource_page(st: &AppState, iri: &str, triples: &[Triple]) -> String {
+pub fn resource_page(
+    st: &AppState,
+    iri: &str,
+    triples: &[Triple],
+    corrections: &[fivestar_store::Correction],
+) -> String {
     let mut iris: Vec<String> = vec![iri.to_string()];
     for t in triples {
         iris.push(t.predicate.as_str().to_string());
@@ -188,6 +208,23 @@ pub fn resource_page(st: &AppState, iri: &str, triples: &[Triple]) -> String {
         esc(&title),
         esc(iri)
     );
+    if !corrections.is_empty() {
+        // Newest first: what the council corrected, when, and from what.
+        body.push_str("<h2>Corrected</h2><ul class=\"corrections\">");
+        for c in corrections {
+            body.push_str(&format!(
+                "<li>{} was corrected from <q>{}</q> to <q>{}</q> in release \
+<a href=\"/dataset/{d}/release/{r}/changes\">{r}</a> (issued {i}).</li>",
+                esc(&c.column),
+                esc(&c.previous),
+                esc(&c.new),
+                d = esc(&c.dataset),
+                r = esc(&c.release),
+                i = esc(c.issued.as_deref().unwrap_or("")),
+            ));
+        }
+        body.push_str("</ul>");
+    }
     if !out_rows.is_empty() {
         body.push_str(&format!(
             "<h2>About it</h2><table><tr><th>Property</th><th>Value</th></tr>{out_rows}</table>"
@@ -373,13 +410,7 @@ GROUP BY ?supplier ?council\nORDER BY ?supplier DESC(?total)"
 pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let st2 = st.clone();
     let result = blocking(move || {
-        let Some(d) = st2
-            .store
-            .datasets()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .find(|d| d.id == id)
-        else {
+        let Some(d) = find_dataset(&st2.store, &id)? else {
             return Ok(None);
         };
         if d.live.is_none() {
@@ -439,6 +470,7 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                     ),
                     Ok(QueryResults::Boolean(true))
                 );
+                body.push_str(&latest_change(&st2.store, &d.id, live));
                 body.push_str(&run_warnings(st2.store.layout(), &d.id, &live.release));
                 body.push_str("<h2>Example queries</h2><ul>");
                 for (title, q) in example_queries(&live.graph, payments) {
@@ -452,11 +484,24 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
             }
             None => body.push_str("<p><strong>This dataset is withdrawn:</strong> it is not on the public view.</p>"),
         }
-        body.push_str("<h2>Releases</h2><table><tr><th>Release</th><th>Issued</th><th>Triples</th><th>Download</th></tr>");
+        body.push_str(&format!(
+            "<h2>Releases</h2><p class=\"muted\">New releases, as they are published: <a href=\"/dataset/{}/feed.atom\">Atom feed</a>.</p>\
+<table><tr><th>Release</th><th>Issued</th><th>Triples</th><th>Changes</th><th>Download</th></tr>",
+            esc(&d.id)
+        ));
         for r in d.releases.iter().rev() {
             let live = if d.live.as_deref() == Some(&r.release) { " <span class=\"live\">live</span>" } else { "" };
+            let changes = match &r.changes {
+                Some(c) => format!(
+                    "<a href=\"/dataset/{id}/release/{rel}/changes\">{}</a>",
+                    esc(&c.summary),
+                    id = esc(&d.id),
+                    rel = esc(&r.release),
+                ),
+                None => "first release".to_string(),
+            };
             body.push_str(&format!(
-                "<tr><td>{rel}{live}</td><td>{issued}</td><td>{triples}</td><td><a href=\"{dumps}/{id}/{rel}.nt.gz\">{rel}.nt.gz</a></td></tr>",
+                "<tr><td>{rel}{live}</td><td>{issued}</td><td>{triples}</td><td>{changes}</td><td><a href=\"{dumps}/{id}/{rel}.nt.gz\">{rel}.nt.gz</a></td></tr>",
                 rel = esc(&r.release),
                 issued = esc(r.issued.as_deref().unwrap_or("")),
                 triples = r.triples,
@@ -464,7 +509,7 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
             ));
         }
         body.push_str("</table>");
-        Ok(Some((StatusCode::OK, page(&d.title, &body))))
+        Ok(Some((StatusCode::OK, page_with_feed(&d.title, Some((&d.id, &d.title)), &body))))
     })
     .await;
     match result {
@@ -475,6 +520,194 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
             r
         }
         Ok(None) => error(StatusCode::NOT_FOUND, "no such dataset"),
+        Err(r) => r,
+    }
+}
+
+/// The live release's changes against the release it replaced: the summary, the first rows
+/// changed (each linked to its page), the changes page and the two change files.
+fn latest_change(store: &Store, dataset: &str, live: &ReleaseState) -> String {
+    let Some(c) = &live.changes else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>Latest change</h2><p class=\"latest-change\">{} in release {} (issued {}), since release {}: \
+<a href=\"/dataset/{id}/release/{rel}/changes\">every change</a>.</p>",
+        esc(&upper_first(&c.summary)),
+        esc(&live.release),
+        esc(live.issued.as_deref().unwrap_or("")),
+        esc(&c.previous),
+        id = esc(dataset),
+        rel = esc(&live.release),
+    );
+    if let Ok(Some((rows, total))) = store.row_changes(dataset, &live.release, 5) {
+        if !rows.is_empty() {
+            out.push_str(&format!("<ul>{}</ul>", change_items(store.layout(), &rows)));
+            if total > rows.len() as u64 {
+                out.push_str(&format!(
+                    "<p class=\"muted\">and {} more.</p>",
+                    total - rows.len() as u64
+                ));
+            }
+        }
+    }
+    out.push_str(&change_downloads(store, dataset, &live.release));
+    out
+}
+
+/// Links to a release's RDF Patch and row changes, those it has.
+fn change_downloads(store: &Store, dataset: &str, release: &str) -> String {
+    let dir = store.dumps_dir().join(dataset);
+    let [patch, csv] = fivestar_store::change_file_names(release);
+    let mut items = Vec::new();
+    if dir.join(&patch).is_file() {
+        items.push(format!(
+            "<a href=\"/dumps/{d}/{p}\">{p}</a> (RDF Patch: turns the previous release's graph into this one)",
+            d = esc(dataset),
+            p = esc(&patch)
+        ));
+    }
+    if dir.join(&csv).is_file() {
+        items.push(format!(
+            "<a href=\"/dumps/{d}/{c}\">{c}</a> (the rows added, removed and changed, as CSV)",
+            d = esc(dataset),
+            c = esc(&csv)
+        ));
+    }
+    if items.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"muted\">Download the changes: {}.</p>",
+        items.join("; ")
+    )
+}
+
+/// Row changes as list items: "Net Amount corrected: 250.00 → 275.50 (row link)".
+fn change_items(
+    layout: &fivestar_store::Layout,
+    rows: &[fivestar_store::changes::RowChange],
+) -> String {
+    let mut out = String::new();
+    for c in rows {
+        let href = c
+            .row
+            .strip_prefix(&layout.id(""))
+            .map(|rest| format!("/id/{rest}"))
+            .unwrap_or_else(|| c.row.clone());
+        let row = if linkable(&href) {
+            format!(
+                "<a class=\"iri\" href=\"{}\">{}</a>",
+                esc(&href),
+                esc(&c.row)
+            )
+        } else {
+            format!("<span class=\"iri\">{}</span>", esc(&c.row))
+        };
+        let what = match c.change.as_str() {
+            "changed" => format!(
+                "{} changed from <q>{}</q> to <q>{}</q>",
+                esc(&c.column),
+                esc(&c.previous),
+                esc(&c.new)
+            ),
+            other => esc(other),
+        };
+        out.push_str(&format!("<li>{what}: {row}</li>"));
+    }
+    out
+}
+
+pub(crate) fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The dataset `id` as the catalogue describes it.
+pub(crate) fn find_dataset(store: &Store, id: &str) -> Result<Option<DatasetState>, String> {
+    Ok(store
+        .datasets()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|d| d.id == id))
+}
+
+/// Rows listed on a changes page.
+const CHANGES_LISTED: usize = 1000;
+
+/// `/dataset/{id}/release/{release}/changes`: what a release changed since the one it
+/// replaced.
+pub async fn changes(
+    State(st): State<Arc<AppState>>,
+    Path((id, release)): Path<(String, String)>,
+) -> Response {
+    let found = blocking(move || {
+        let Some(d) = find_dataset(&st.store, &id)? else {
+            return Ok(Err(StatusCode::NOT_FOUND));
+        };
+        if d.live.is_none() {
+            return Ok(Err(StatusCode::GONE));
+        }
+        let Some(r) = d.releases.iter().find(|r| r.release == release) else {
+            return Ok(Err(StatusCode::NOT_FOUND));
+        };
+        let title = format!("{}: changes in release {}", d.title, r.release);
+        let mut body = format!(
+            "<h1>{}</h1><p><a href=\"/dataset/{}\">{}</a> · release {}{} · issued {}</p>",
+            esc(&title),
+            esc(&d.id),
+            esc(&d.title),
+            esc(&r.release),
+            if d.live.as_deref() == Some(r.release.as_str()) {
+                " <span class=\"live\">live</span>"
+            } else {
+                ""
+            },
+            esc(r.issued.as_deref().unwrap_or("")),
+        );
+        match &r.changes {
+            None => body.push_str(
+                "<p>This is the dataset's first release: there is nothing to compare it with.</p>",
+            ),
+            Some(c) => {
+                body.push_str(&format!(
+                    "<p class=\"summary\">{} since release {}; {} statements added and {} removed.</p>",
+                    esc(&upper_first(&c.summary)),
+                    esc(&c.previous),
+                    c.triples_added,
+                    c.triples_removed
+                ));
+                body.push_str(&change_downloads(&st.store, &d.id, &r.release));
+                if let Some((rows, total)) = st
+                    .store
+                    .row_changes(&d.id, &r.release, CHANGES_LISTED)
+                    .map_err(|e| e.to_string())?
+                {
+                    if !rows.is_empty() {
+                        body.push_str(&format!(
+                            "<h2>Rows</h2><ul class=\"changes\">{}</ul>",
+                            change_items(st.store.layout(), &rows)
+                        ));
+                    }
+                    if total > rows.len() as u64 {
+                        body.push_str(&format!(
+                            "<p class=\"muted\">The first {} of {total} lines: the CSV above has them all.</p>",
+                            rows.len()
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Ok(page_with_feed(&title, Some((&d.id, &d.title)), &body)))
+    })
+    .await;
+    match found {
+        Ok(Ok(h)) => page_response(h),
+        Ok(Err(StatusCode::GONE)) => error(StatusCode::GONE, "this dataset is withdrawn"),
+        Ok(Err(s)) => error(s, "no such release"),
         Err(r) => r,
     }
 }

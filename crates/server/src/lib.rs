@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod conn;
+mod feeds;
 mod graphs;
 mod html;
 mod metrics;
@@ -130,6 +131,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .route("/", get(html::home))
         .route("/dataset/{id}", get(html::dataset))
+        .route("/dataset/{id}/feed.atom", get(feeds::dataset_feed))
+        .route(
+            "/dataset/{id}/release/{release}/changes",
+            get(html::changes),
+        )
+        .route("/feed.atom", get(feeds::site_feed))
+        .route("/sitemap.xml", get(feeds::sitemap_index))
+        .route("/sitemap/{*path}", get(feeds::sitemap_part))
         .route("/query", get(html::query_page))
         .route("/assets/yasgui/{name}", get(html::asset))
         .route(
@@ -508,7 +517,17 @@ pub(crate) async fn respond_graph(
     match format {
         None => {
             let iri = iri.to_string();
-            match blocking(move || Ok(html::resource_page(&st, &iri, &triples))).await {
+            match blocking(move || {
+                // A row's corrections, from its dataset's change files (an unreadable one
+                // leaves them out rather than the page).
+                let corrections = st.store.corrections(&iri).unwrap_or_else(|e| {
+                    tracing::warn!(iri = %iri, error = %e, "corrections not read");
+                    Vec::new()
+                });
+                Ok(html::resource_page(&st, &iri, &triples, &corrections))
+            })
+            .await
+            {
                 Ok(page) => html::page_response(page),
                 Err(r) => r,
             }

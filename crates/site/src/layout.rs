@@ -102,6 +102,19 @@ impl Layout {
         format!("{}/dataset/{dataset}", self.base)
     }
 
+    /// The page of what a release changed since the release it replaced.
+    pub fn changes_page(&self, dataset: &str, release: &str) -> String {
+        format!("{}/release/{release}/changes", self.landing_page(dataset))
+    }
+
+    /// The Atom feed of a dataset's releases, or of the whole site's (`None`).
+    pub fn feed(&self, dataset: Option<&str>) -> String {
+        match dataset {
+            Some(d) => format!("{}/feed.atom", self.landing_page(d)),
+            None => format!("{}/feed.atom", self.base),
+        }
+    }
+
     /// A public file under `dumps/`, by its path there.
     pub fn dump(&self, path: &str) -> String {
         format!("{}/dumps/{path}", self.base)

@@ -394,6 +394,57 @@ pub fn write_row_changes(
     }))
 }
 
+/// One line of a release's row changes (`{release}-changes.csv`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RowChange {
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    /// The row's IRI.
+    pub row: String,
+    /// For a change: the column, its previous value and its new one.
+    pub column: String,
+    pub previous: String,
+    pub new: String,
+}
+
+/// Reads a release's row changes: the first `limit` lines (only those about `row`, when
+/// given) and how many such lines the file has in all. A file that does not mention `row` is
+/// skipped without being parsed.
+pub fn read_row_changes(
+    path: &Path,
+    row: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<RowChange>, u64)> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    if let Some(row) = row {
+        if memchr::memmem::find(&bytes, row.as_bytes()).is_none() {
+            return Ok((Vec::new(), 0));
+        }
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let (mut out, mut total) = (Vec::new(), 0u64);
+    for rec in r.records() {
+        let rec = rec.map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let field = |i: usize| rec.get(i).unwrap_or("").to_string();
+        if row.is_some_and(|row| rec.get(1) != Some(row)) {
+            continue;
+        }
+        total += 1;
+        if out.len() < limit {
+            out.push(RowChange {
+                change: field(0),
+                row: field(1),
+                column: field(2),
+                previous: field(3),
+                new: field(4),
+            });
+        }
+    }
+    Ok((out, total))
+}
+
 /// Computes and writes the changes of the release `req` against `previous` (the live release
 /// of the dataset, whose dumps are in `dumps/{dataset}/`).
 pub fn write_changes(

@@ -39,6 +39,7 @@ pub use catalog::{
     is_open_licence, rate, ChangeCounts, DatasetState, Linked, ReleaseState, StarFacts, Stars,
     LINKED_FOR_FIFTH_STAR,
 };
+pub use dumps::change_file_names;
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
 
 /// What can go wrong in the store.
@@ -264,6 +265,18 @@ fn remove_graph_in_batches(
     // them from the log (measured: 20-32 s before the site listened).
     db.flush()?;
     Ok(removed)
+}
+
+/// A value of a row changed by a release (see [`Store::corrections`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Correction {
+    /// The release that changed it (of `dataset`), and when that release was issued.
+    pub dataset: String,
+    pub release: String,
+    pub issued: Option<String>,
+    pub column: String,
+    pub previous: String,
+    pub new: String,
 }
 
 /// What a path under `/dumps/` is.
@@ -634,6 +647,74 @@ impl Store {
     /// Every dataset with its releases, from the catalogue.
     pub fn datasets(&self) -> Result<Vec<DatasetState>> {
         catalog::datasets(self)
+    }
+
+    /// The row changes of `release` of `dataset` (see [`changes::read_row_changes`]): the
+    /// first `limit` and how many in all; None when the dataset is withdrawn, the release is
+    /// not recorded, or it has no row changes (a first release, or rows without keys).
+    pub fn row_changes(
+        &self,
+        dataset: &str,
+        release: &str,
+        limit: usize,
+    ) -> Result<Option<(Vec<changes::RowChange>, u64)>> {
+        let known = self.datasets()?.into_iter().any(|d| {
+            d.id == dataset && d.live.is_some() && d.releases.iter().any(|r| r.release == release)
+        });
+        let [_, csv] = change_file_names(release);
+        let path = self.layout.dataset_dumps(dataset).join(csv);
+        if !known || !path.is_file() {
+            return Ok(None);
+        }
+        changes::read_row_changes(&path, None, limit).map(Some)
+    }
+
+    /// The corrections of the row `iri`: each value changed by a release in the live release's
+    /// history (the live one, the one it replaced, and so on), newest first. Read from the
+    /// releases' row changes, not from old values kept in the graph.
+    pub fn corrections(&self, iri: &str) -> Result<Vec<Correction>> {
+        let Some(dataset) = iri
+            .strip_prefix(&self.layout.id(""))
+            .and_then(|p| p.split('/').next())
+            .filter(|d| !d.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(d) = self.datasets()?.into_iter().find(|d| d.id == dataset) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut next = d.live.clone();
+        let mut seen = std::collections::HashSet::new();
+        // The history, at most 100 releases back.
+        while let Some(release) = next.take() {
+            if !seen.insert(release.clone()) || seen.len() > 100 {
+                break;
+            }
+            let Some(r) = d.releases.iter().find(|r| r.release == release) else {
+                break;
+            };
+            let [_, csv] = change_file_names(&release);
+            let path = self.layout.dataset_dumps(dataset).join(csv);
+            if path.is_file() {
+                let (lines, _) = changes::read_row_changes(&path, Some(iri), 100)?;
+                out.extend(
+                    lines
+                        .into_iter()
+                        .filter(|c| c.change == "changed")
+                        .map(|c| Correction {
+                            dataset: dataset.to_string(),
+                            release: release.clone(),
+                            issued: r.issued.clone(),
+                            column: c.column,
+                            previous: c.previous,
+                            new: c.new,
+                        }),
+                );
+            }
+            next = r.changes.as_ref().map(|c| c.previous.clone());
+        }
+        Ok(out)
     }
 
     /// The graphs of the public view: live releases, the catalogue and the vocabulary.
