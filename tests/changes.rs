@@ -275,6 +275,14 @@ fn rows_added_removed_and_corrected_are_exactly_the_changes_and_the_patch_applie
     let after = payments(&r.nt(&second));
     assert_eq!(before.difference(&after).count(), 1);
     assert_eq!(after.difference(&before).count(), 1);
+    // Removing the first release removes what held its values: the second's changes.
+    let o = r.s.run(&["remove", "leeds-spend", &first]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in [format!("{second}.rdfp.gz"), format!("{second}-changes.csv")] {
+        assert!(!r.dumps().join(&name).exists(), "{name} is left");
+        assert!(!r.dumps().join(format!("{name}.sha256")).exists());
+    }
+    assert!(r.dumps().join(format!("{second}.nt.gz")).exists());
 }
 
 #[test]

@@ -261,6 +261,17 @@ pub struct StoreBench {
     pub keep: bool,
 }
 
+/// The dataset the store benchmarks publish.
+fn bench_dataset() -> fivestar_store::DatasetInfo {
+    fivestar_store::DatasetInfo {
+        id: "bench".into(),
+        title: "bench".into(),
+        description: String::new(),
+        publisher: None,
+        licence: fivestar_store::OGL_V3.into(),
+    }
+}
+
 /// `fivestar bench-store`: publishes N generated triples as a release (bulk load, dumps, VoID
 /// counts, catalogue) and reports triples/s, phase times and peak RSS; or, with
 /// `--loader-only`, runs Oxigraph's bulk loader alone on the same file.
@@ -280,23 +291,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let nt = dir.join("gen.nt");
     let t = Instant::now();
-    {
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&nt)?);
-        let lines = triples / 5;
-        for i in 0..lines {
-            let s = format!("<http://bench.invalid/id/spend/payment/{i}>");
-            writeln!(w, "{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://reference.data.gov.uk/def/payment#ExpenditureLine> .")?;
-            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#netAmount> \"{}.{:02}\"^^<http://www.w3.org/2001/XMLSchema#decimal> .", 500 + i % 90_000, i % 100)?;
-            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#date> \"2024-{:02}-{:02}\"^^<http://www.w3.org/2001/XMLSchema#date> .", 1 + i % 12, 1 + i % 28)?;
-            writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#payee> <http://bench.invalid/id/spend/supplier/{}> .", i % 5000)?;
-            writeln!(
-                w,
-                "{s} <http://reference.data.gov.uk/def/payment#expenditureCategory> \"{}\" .",
-                EXPENSES[(i % 5) as usize]
-            )?;
-        }
-        w.flush()?;
-    }
+    generate_release(&nt, None, triples / 5, None)?;
     let generated = (triples / 5) * 5;
     println!(
         "generated {generated} triples ({:.0} MB) in {:.1}s",
@@ -335,13 +330,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
     }
     let store = fivestar_store::Store::open(dir.join("store"), settings)?;
     let req = fivestar_store::PublishRequest {
-        dataset: fivestar_store::DatasetInfo {
-            id: "bench".into(),
-            title: "bench".into(),
-            description: String::new(),
-            publisher: None,
-            licence: fivestar_store::OGL_V3.into(),
-        },
+        dataset: bench_dataset(),
         release: "r1".into(),
         ntriples: nt.clone(),
         csv: None,
@@ -377,6 +366,201 @@ pub fn store(bench: StoreBench) -> Result<()> {
     } else {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    Ok(())
+}
+
+/// Writes `lines` generated payments as N-Triples (five triples each) to `nt` and, when `csv`
+/// is given, as the clean CSV a pipeline would publish beside them (`row_key` first). With
+/// `bump = Some(n)`, every n-th payment's amount is one pound more: a release that corrects
+/// 1/n of the rows.
+fn generate_release(nt: &Path, csv: Option<&Path>, lines: u64, bump: Option<u64>) -> Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(nt)?);
+    let mut c = match csv {
+        Some(p) => {
+            let mut c = BufWriter::with_capacity(1 << 20, std::fs::File::create(p)?);
+            writeln!(c, "row_key,Net Amount,Date,Supplier,Expense Type")?;
+            Some(c)
+        }
+        None => None,
+    };
+    for i in 0..lines {
+        let s = format!("<http://bench.invalid/id/spend/payment/{i}>");
+        let pounds = 500 + i % 90_000 + u64::from(bump.is_some_and(|n| i % n == 7 % n));
+        let amount = format!("{pounds}.{:02}", i % 100);
+        let date = format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28);
+        let expense = EXPENSES[(i % 5) as usize];
+        writeln!(w, "{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://reference.data.gov.uk/def/payment#ExpenditureLine> .")?;
+        writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#netAmount> \"{amount}\"^^<http://www.w3.org/2001/XMLSchema#decimal> .")?;
+        writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#date> \"{date}\"^^<http://www.w3.org/2001/XMLSchema#date> .")?;
+        writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#payee> <http://bench.invalid/id/spend/supplier/{}> .", i % 5000)?;
+        writeln!(
+            w,
+            "{s} <http://reference.data.gov.uk/def/payment#expenditureCategory> \"{expense}\" ."
+        )?;
+        if let Some(c) = &mut c {
+            writeln!(c, "{i},{amount},{date},supplier {},{expense}", i % 5000)?;
+        }
+    }
+    w.flush()?;
+    if let Some(mut c) = c {
+        c.flush()?;
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChangesBench {
+    /// Rows (payments) in each release; five triples each.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Every N-th row of the second release has another amount (100: 1% of rows).
+    #[arg(long, default_value_t = 100)]
+    pub every: u64,
+    /// Where to generate the files and the stores (a temporary folder if not given).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Rounds of the two publishes (with and without the changes), alternating.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: u32,
+}
+
+/// `fivestar bench-changes`: what computing a release's changes (the RDF Patch and the row
+/// changes against the live release) adds to a publish. Publishes a generated release, then a
+/// second with 1/N of the rows corrected, timing the second; in one store with the changes
+/// worked out, in another without (`Settings::changes` off), alternating for `--rounds`.
+pub fn changes(bench: ChangesBench) -> Result<()> {
+    let dir = bench.dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("fivestar-bench-changes-{}", std::process::id()))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let files = |name: &str| -> Result<(PathBuf, PathBuf, PathBuf)> {
+        let (nt, csv, meta) = (
+            dir.join(format!("{name}.nt")),
+            dir.join(format!("{name}.csv")),
+            dir.join(format!("{name}-metadata.json")),
+        );
+        std::fs::write(&meta, "{}")?;
+        Ok((nt, csv, meta))
+    };
+    let (nt1, csv1, meta1) = files("r1")?;
+    let (nt2, csv2, meta2) = files("r2")?;
+    let t = Instant::now();
+    generate_release(&nt1, Some(&csv1), bench.rows, None)?;
+    generate_release(&nt2, Some(&csv2), bench.rows, Some(bench.every.max(1)))?;
+    println!(
+        "generated two releases of {} rows ({} triples each) in {:.1}s",
+        bench.rows,
+        bench.rows * 5,
+        t.elapsed().as_secs_f64()
+    );
+    let identity = fivestar_store::changes::Identity {
+        key_column: "row_key".into(),
+        columns: ["Net Amount", "Date", "Supplier", "Expense Type"]
+            .map(String::from)
+            .to_vec(),
+        row_iri: "http://bench.invalid/id/spend/payment/{+row_key}".into(),
+    };
+    let request =
+        |release: &str, nt: &Path, csv: &Path, meta: &Path| fivestar_store::PublishRequest {
+            dataset: bench_dataset(),
+            release: release.into(),
+            ntriples: nt.to_path_buf(),
+            csv: Some((csv.to_path_buf(), meta.to_path_buf())),
+            provenance: Default::default(),
+            generated_at: fivestar_store::now_utc().1,
+            progress: None,
+            linked: None,
+            identity: Some(identity.clone()),
+        };
+    use fivestar_store::Publisher;
+    // Two stores, each given the first release and then the second: one works out the
+    // changes, the other (`changes` off) does not; the second publish is timed in each.
+    let open = |name: &str, changes: bool| {
+        let mut settings = fivestar_store::Settings::new("http://bench.invalid");
+        settings.changes = changes;
+        fivestar_store::Store::open(dir.join(name), settings)
+    };
+    let mut with_secs = Vec::new();
+    let mut without_secs = Vec::new();
+    let mut last = None;
+    for round in 0..bench.rounds.max(1) {
+        for changes in [true, false] {
+            let name = format!("store-{round}-{changes}");
+            let store = open(&name, changes)?;
+            store.publish(&request("r1", &nt1, &csv1, &meta1))?;
+            let t = Instant::now();
+            let info = store.publish(&request("r2", &nt2, &csv2, &meta2))?;
+            let secs = t.elapsed().as_secs_f64();
+            if changes {
+                with_secs.push(secs);
+                let c = store
+                    .datasets()?
+                    .into_iter()
+                    .flat_map(|d| d.releases)
+                    .find(|r| r.release == "r2")
+                    .and_then(|r| r.changes);
+                last = Some((info, c));
+            } else {
+                without_secs.push(secs);
+            }
+            drop(store);
+            let _ = std::fs::remove_dir_all(dir.join(&name));
+            println!(
+                "round {}: second release published {} its changes in {secs:.1}s",
+                round + 1,
+                if changes { "with" } else { "without" }
+            );
+        }
+    }
+    if let Some((info, c)) = last {
+        println!("the last publish with changes ({} triples):", info.triples);
+        for (name, d) in &info.phases {
+            println!("  {name}: {:.1}s", d.as_secs_f64());
+        }
+        if let Some(c) = c {
+            println!(
+                "  changes: {} ({} statements added, {} removed)",
+                c.summary, c.triples_added, c.triples_removed
+            );
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!(
+        "second release: {:.1}s with its changes, {:.1}s without (means of {} rounds): the changes added {:.1}%",
+        mean(&with_secs),
+        mean(&without_secs),
+        with_secs.len(),
+        (mean(&with_secs) - mean(&without_secs)) / mean(&without_secs) * 100.0
+    );
+    // The two halves alone, with nothing else running: the patch and the row changes.
+    let (r1_nt, _, _) = files("r1")?;
+    let gz = dir.join("r1.nt.gz");
+    {
+        let mut e =
+            flate2::write::GzEncoder::new(std::fs::File::create(&gz)?, flate2::Compression::fast());
+        std::io::copy(&mut std::fs::File::open(&r1_nt)?, &mut e)?;
+        e.finish()?;
+    }
+    let t = Instant::now();
+    fivestar_store::changes::write_patch(
+        &gz,
+        &nt2,
+        "http://bench.invalid/r2",
+        "http://bench.invalid/r1",
+        &mut std::io::sink(),
+    )?;
+    let patch_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    fivestar_store::changes::write_row_changes(&csv1, &csv2, &identity, &mut std::io::sink())?;
+    println!(
+        "alone, with nothing else running: the RDF Patch {patch_secs:.1}s, the row changes {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(p) = peak_rss() {
+        println!("peak RSS: {:.0} MB", p as f64 / 1e6);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

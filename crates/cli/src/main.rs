@@ -127,6 +127,8 @@ enum Command {
     Bench(BenchArgs),
     /// Measures publishing (bulk load) of generated triples: triples/s, peak memory.
     BenchStore(bench::StoreBench),
+    /// Measures what computing a release's changes (RDF Patch, row changes) adds to a publish.
+    BenchChanges(bench::ChangesBench),
     /// Measures query throughput of a running server with concurrent clients.
     BenchQuery {
         /// The site, e.g. http://127.0.0.1:7878
@@ -409,6 +411,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Restore { dir, force, store } => store_cmd::restore(&dir, force, store),
         Command::BenchStore(args) => {
             bench::store(args)?;
+            Ok(0)
+        }
+        Command::BenchChanges(args) => {
+            bench::changes(args)?;
             Ok(0)
         }
         Command::BenchQuery {

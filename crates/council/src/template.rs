@@ -733,6 +733,19 @@ pub fn own_vocabulary(base: &str) -> Result<Vec<u8>, String> {
         "five-star rating",
         "Tim Berners-Lee's five-star scheme for open data, computed from what was published: open licence (1), machine-readable (2), open format (3), URIs (4), links to other people's data (5). The measurement's comments give the reason for each missing star.",
     )?;
+    // The catalogue's terms for what a release changed (written by the store at publish).
+    for (local, label, comment) in [
+        ("Changeset", "changeset", "What a release changed since the release that was live before it: the counts below and a summary in words (rdfs:comment), derived (prov:wasDerivedFrom) from both releases. The release's RDF Patch and row changes CSV are among its distributions."),
+        ("changes", "changes", "A release's changeset."),
+        ("triplesAdded", "statements added", "How many statements the release has that the previous one did not."),
+        ("triplesRemoved", "statements removed", "How many statements of the previous release the release no longer has."),
+        ("rowsAdded", "rows added", "How many rows (by their key) the release added."),
+        ("rowsRemoved", "rows removed", "How many rows (by their key) the release removed."),
+        ("rowsChanged", "rows changed", "How many rows (by their key) have another value in at least one column."),
+    ] {
+        terms.retain(|t| t.0 != local);
+        terms.push((local.to_string(), label.to_string(), comment.to_string()));
+    }
     for (local, label, comment) in terms {
         let class = if local.starts_with(|c: char| c.is_ascii_uppercase()) {
             rdfs::CLASS.into_owned()
@@ -795,6 +808,8 @@ mod tests {
         for want in [
             "<http://example.org/def/fivestar> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2002/07/owl#Ontology>",
             "<http://example.org/def/fivestar#fiveStarRating> <http://www.w3.org/2000/01/rdf-schema#label> \"five-star rating\"@en",
+            "<http://example.org/def/fivestar#Changeset> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/2000/01/rdf-schema#Class>",
+            "<http://example.org/def/fivestar#rowsChanged> <http://www.w3.org/2000/01/rdf-schema#label> \"rows changed\"@en",
         ] {
             assert!(text.iter().any(|t| t == want), "missing {want}");
         }

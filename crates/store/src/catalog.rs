@@ -641,6 +641,11 @@ pub fn record_release(
             );
         }
         q.add(&cs, RDFS_COMMENT, &Literal::new_simple_literal(c.summary()));
+        q.add(
+            &cs,
+            NamedNodeRef::new_unchecked("http://xmlns.com/foaf/0.1/page"),
+            &NamedNode::new_unchecked(layout.changes_page(&req.dataset.id, &req.release)),
+        );
     }
     // The five-star rating, as a DQV quality measurement (on the release and the dataset).
     let m = NamedNode::new_unchecked(format!("{rel_s}/stars"));

@@ -3,9 +3,11 @@
 //! Two views, both written beside the release's dumps:
 //! - `{release}.rdfp.gz`: an RDF Patch (the format of Apache Jena and RDF Delta: `D` and `A`
 //!   rows of N-Triples terms inside one `TX .` … `TC .`) that turns the previous release's graph
-//!   into the new one. Computed from the two N-Triples files: each distinct triple line's
-//!   128-bit SipHash goes in a set, so memory is 16 bytes (plus the set's overhead) per
-//!   distinct triple of each release, and each file is read twice at most.
+//!   into the new one. Computed from the two N-Triples files: each distinct triple line of the
+//!   new release goes in a map from its 128-bit XXH3 hash to its offset (32 bytes and the
+//!   map's overhead per triple); the previous release's `.nt.gz` is decompressed once, its
+//!   lines missing from the map written as removed as they come; the added lines are read
+//!   back at their offsets.
 //! - `{release}-changes.csv`: the rows added, removed and changed, by row key (the clean CSV's
 //!   `row_key` column, see the pipeline's identity stage), with each changed column's old and
 //!   new value: what a person reads.
@@ -16,7 +18,6 @@
 
 use crate::dumps::DumpFile;
 use crate::{io, Error, Result};
-use siphasher::sip128::SipHasher13;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -108,31 +109,37 @@ impl Hasher for Prehashed {
 }
 
 type HashedSet = HashSet<u128, BuildHasherDefault<Prehashed>>;
+type HashedMap = HashMap<u128, u64, BuildHasherDefault<Prehashed>>;
 
+/// XXH3's 128-bit hash: fast, and wide enough that two distinct lines of a release sharing one
+/// is not to be expected (about 2^-90 for ten million lines).
 fn hash(line: &[u8]) -> u128 {
-    SipHasher13::new_with_keys(0x6669_7665, 0x7374_6172)
-        .hash(line)
-        .into()
+    xxhash_rust::xxh3::xxh3_128(line)
 }
 
 /// Each triple line of an N-Triples stream (comments and blank lines skipped), without its
 /// line ending.
+/// Each line's offset in the stream is passed with it.
 fn for_each_line(
     mut r: impl BufRead,
     path: &Path,
-    mut f: impl FnMut(&[u8]) -> Result<()>,
+    mut f: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(256);
+    let mut offset = 0u64;
     loop {
         buf.clear();
-        if r.read_until(b'\n', &mut buf).map_err(io(path))? == 0 {
+        let n = r.read_until(b'\n', &mut buf).map_err(io(path))?;
+        if n == 0 {
             return Ok(());
         }
+        let at = offset;
+        offset += n as u64;
         let line = buf.trim_ascii();
         if line.is_empty() || line.starts_with(b"#") {
             continue;
         }
-        f(line)?;
+        f(at, line)?;
     }
 }
 
@@ -144,7 +151,7 @@ fn open_gz(path: &Path) -> Result<impl BufRead> {
     ))
 }
 
-fn open_plain(path: &Path) -> Result<impl BufRead> {
+fn open_plain(path: &Path) -> Result<BufReader<std::fs::File>> {
     let f = std::fs::File::open(path).map_err(io(path))?;
     Ok(BufReader::with_capacity(1 << 16, f))
 }
@@ -160,84 +167,56 @@ pub fn write_patch(
     out: &mut dyn Write,
 ) -> Result<(u64, u64)> {
     let w = |e: std::io::Error| Error::Invalid(format!("writing the patch: {e}"));
-    // The previous release's distinct triples.
-    let mut old = HashedSet::default();
-    for_each_line(open_gz(previous_gz)?, previous_gz, |l| {
-        old.insert(hash(l));
+    // The new release's distinct triples: hash → the line's offset in the file, with the top
+    // bit set once the previous release is found to have it.
+    const BOTH: u64 = 1 << 63;
+    // Sized for the file's lines (fivestar's are 100 to 200 bytes), so it rarely grows.
+    let size = std::fs::metadata(new_nt).map_err(io(new_nt))?.len();
+    let mut new = HashedMap::with_capacity_and_hasher((size / 150) as usize, Default::default());
+    for_each_line(open_plain(new_nt)?, new_nt, |at, l| {
+        new.entry(hash(l)).or_insert(at);
         Ok(())
     })?;
-    // The new release's: what the previous lacks is added; what both have leaves `old`.
-    let mut new = HashedSet::default();
-    let mut added: Vec<u8> = Vec::new();
-    let mut n_added = 0u64;
-    let spill_at = 64 << 20;
-    let mut spill: Option<std::fs::File> = None;
-    for_each_line(open_plain(new_nt)?, new_nt, |l| {
-        let h = hash(l);
-        if !new.insert(h) {
-            return Ok(());
-        }
-        if !old.remove(&h) {
-            n_added += 1;
-            added.extend_from_slice(b"A ");
-            added.extend_from_slice(l);
-            added.push(b'\n');
-            if added.len() > spill_at {
-                let f = match &mut spill {
-                    Some(f) => f,
-                    None => spill.insert(tempfile_in(new_nt)?),
-                };
-                f.write_all(&added).map_err(w)?;
-                added.clear();
-            }
-        }
-        Ok(())
-    })?;
-    drop(new);
     writeln!(out, "H id <{id}> .").map_err(w)?;
     writeln!(out, "H prev <{prev}> .").map_err(w)?;
     writeln!(out, "TX .").map_err(w)?;
-    // What is left of `old` was removed: read the previous release again for its lines.
+    // The previous release, decompressed once: a line the new release lacks was removed
+    // (written once, however often the file has it).
+    let mut removed = HashedSet::default();
     let mut n_removed = 0u64;
-    if !old.is_empty() {
-        for_each_line(open_gz(previous_gz)?, previous_gz, |l| {
-            if old.remove(&hash(l)) {
-                n_removed += 1;
-                out.write_all(b"D ").map_err(w)?;
-                out.write_all(l).map_err(w)?;
-                out.write_all(b"\n").map_err(w)?;
+    for_each_line(open_gz(previous_gz)?, previous_gz, |_, l| {
+        let h = hash(l);
+        match new.get_mut(&h) {
+            Some(at) => *at |= BOTH,
+            None => {
+                if removed.insert(h) {
+                    n_removed += 1;
+                    out.write_all(b"D ").map_err(w)?;
+                    out.write_all(l).map_err(w)?;
+                    out.write_all(b"\n").map_err(w)?;
+                }
             }
-            Ok(())
-        })?;
+        }
+        Ok(())
+    })?;
+    drop(removed);
+    // The added lines: those the previous release lacks, read back at their offsets in file
+    // order.
+    let mut added: Vec<u64> = new.into_values().filter(|at| at & BOTH == 0).collect();
+    added.sort_unstable();
+    let mut r = open_plain(new_nt)?;
+    let mut pos = 0u64;
+    let mut buf = Vec::with_capacity(256);
+    for at in &added {
+        r.seek_relative((at - pos) as i64).map_err(io(new_nt))?;
+        buf.clear();
+        pos = at + r.read_until(b'\n', &mut buf).map_err(io(new_nt))? as u64;
+        out.write_all(b"A ").map_err(w)?;
+        out.write_all(buf.trim_ascii()).map_err(w)?;
+        out.write_all(b"\n").map_err(w)?;
     }
-    if let Some(mut f) = spill {
-        use std::io::Seek;
-        f.flush().map_err(w)?;
-        f.seek(std::io::SeekFrom::Start(0)).map_err(w)?;
-        std::io::copy(&mut f, out).map_err(w)?;
-    }
-    out.write_all(&added).map_err(w)?;
     writeln!(out, "TC .").map_err(w)?;
-    Ok((n_added, n_removed))
-}
-
-/// An unnamed temporary file beside `near` (removed when closed).
-fn tempfile_in(near: &Path) -> Result<std::fs::File> {
-    let dir = near.parent().unwrap_or(Path::new("."));
-    let path = dir.join(format!(
-        ".patch-spill.{}.{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(io(&path))?;
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
+    Ok((added.len() as u64, n_removed))
 }
 
 /// Where a clean CSV has the key column and each compared column.
@@ -279,12 +258,12 @@ impl Keyed {
 }
 
 fn row_hash(values: &[&str]) -> u128 {
-    let mut h = SipHasher13::new_with_keys(0x726f_7773, 0x6b65_7973);
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
     for v in values {
-        h.write(v.as_bytes());
-        h.write_u8(0x1f);
+        h.update(v.as_bytes());
+        h.update(&[0x1f]);
     }
-    siphasher::sip128::Hasher128::finish128(&h).into()
+    h.digest128()
 }
 
 /// Compares two clean CSVs by row key and writes the human view; None when either lacks the
@@ -304,12 +283,14 @@ pub fn write_row_changes(
     let Some((new_k, mut new_r)) = Keyed::open(new_csv, identity)? else {
         return Ok(None);
     };
-    // The previous release: key → row hash.
-    let mut old: HashMap<String, u128> = HashMap::new();
+    // The previous release: key hash → row hash (keys are not kept: a 128-bit hash stands for
+    // each, so memory is a few dozen bytes a row, whatever the keys' length).
+    let mut old: HashMap<u128, u128, BuildHasherDefault<Prehashed>> = HashMap::default();
     let mut rec = csv::StringRecord::new();
     while old_r.read_record(&mut rec).map_err(bad(previous_csv))? {
-        let key = rec.get(old_k.key).unwrap_or("").to_string();
-        old.insert(key, row_hash(&old_k.values(&rec)));
+        let key = hash(rec.get(old_k.key).unwrap_or("").as_bytes());
+        old.entry(key)
+            .or_insert_with(|| row_hash(&old_k.values(&rec)));
     }
     // The new release: added rows, and the keys of changed ones (with their new values).
     let mut w = csv::Writer::from_writer(out);
@@ -317,26 +298,24 @@ pub fn write_row_changes(
     w.write_record(["change", "row", "column", "previous value", "new value"])
         .map_err(werr)?;
     let row_iri = |k: &str| identity.row_iri.replace("{+row_key}", k);
-    let mut changed: HashMap<String, Vec<String>> = HashMap::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut changed: HashMap<u128, Vec<String>, BuildHasherDefault<Prehashed>> = HashMap::default();
+    let mut seen = HashedSet::default();
     let mut added = 0u64;
     while new_r.read_record(&mut rec).map_err(bad(new_csv))? {
         let key = rec.get(new_k.key).unwrap_or("");
-        if !seen.insert(key.to_string()) {
+        let kh = hash(key.as_bytes());
+        if !seen.insert(kh) {
             continue;
         }
         let values = new_k.values(&rec);
-        match old.get(key) {
+        match old.get(&kh) {
             None => {
                 added += 1;
                 w.write_record(["added", &row_iri(key), "", "", ""])
                     .map_err(werr)?;
             }
             Some(h) if *h != row_hash(&values) => {
-                changed.insert(
-                    key.to_string(),
-                    values.iter().map(|v| v.to_string()).collect(),
-                );
+                changed.insert(kh, values.iter().map(|v| v.to_string()).collect());
             }
             Some(_) => {}
         }
@@ -349,17 +328,18 @@ pub fn write_row_changes(
         Some((_, r)) => r,
         None => return Ok(None),
     };
-    let mut done: HashSet<String> = HashSet::new();
+    let mut done = HashedSet::default();
     while old_r.read_record(&mut rec).map_err(bad(previous_csv))? {
         let key = rec.get(old_k.key).unwrap_or("");
-        if !done.insert(key.to_string()) {
+        let kh = hash(key.as_bytes());
+        if !done.insert(kh) {
             continue;
         }
-        if !seen.contains(key) {
+        if !seen.contains(&kh) {
             removed += 1;
             w.write_record(["removed", &row_iri(key), "", "", ""])
                 .map_err(werr)?;
-        } else if let Some(new_values) = changed.get(key) {
+        } else if let Some(new_values) = changed.get(&kh) {
             rows_changed += 1;
             for (i, (was, now)) in old_k.values(&rec).iter().zip(new_values).enumerate() {
                 if was != now {
@@ -408,31 +388,34 @@ pub struct RowChange {
 }
 
 /// Reads a release's row changes: the first `limit` lines (only those about `row`, when
-/// given) and how many such lines the file has in all. A file that does not mention `row` is
-/// skipped without being parsed.
+/// given) and how many such lines the file has in all. Streamed, in constant memory; a file
+/// that does not mention `row` is only scanned, not parsed.
 pub fn read_row_changes(
     path: &Path,
     row: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<RowChange>, u64)> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
     if let Some(row) = row {
-        if memchr::memmem::find(&bytes, row.as_bytes()).is_none() {
+        if !mentions(path, row.as_bytes())? {
             return Ok((Vec::new(), 0));
         }
     }
+    let f = std::fs::File::open(path).map_err(io(path))?;
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(bytes.as_slice());
+        .from_reader(BufReader::with_capacity(1 << 16, f));
     let (mut out, mut total) = (Vec::new(), 0u64);
-    for rec in r.records() {
-        let rec = rec.map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-        let field = |i: usize| rec.get(i).unwrap_or("").to_string();
+    let mut rec = csv::StringRecord::new();
+    while r
+        .read_record(&mut rec)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+    {
         if row.is_some_and(|row| rec.get(1) != Some(row)) {
             continue;
         }
         total += 1;
         if out.len() < limit {
+            let field = |i: usize| rec.get(i).unwrap_or("").to_string();
             out.push(RowChange {
                 change: field(0),
                 row: field(1),
@@ -443,6 +426,27 @@ pub fn read_row_changes(
         }
     }
     Ok((out, total))
+}
+
+/// Whether the file at `path` contains `needle`, read a megabyte at a time.
+fn mentions(path: &Path, needle: &[u8]) -> Result<bool> {
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let finder = memchr::memmem::Finder::new(needle);
+    let mut buf = vec![0u8; (1 << 20).max(needle.len() * 2)];
+    let mut kept = 0;
+    loop {
+        let n = f.read(&mut buf[kept..]).map_err(io(path))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let end = kept + n;
+        if finder.find(&buf[..end]).is_some() {
+            return Ok(true);
+        }
+        // Keep the tail a match could start in.
+        kept = needle.len().saturating_sub(1).min(end);
+        buf.copy_within(end - kept..end, 0);
+    }
 }
 
 /// Computes and writes the changes of the release `req` against `previous` (the live release
@@ -465,11 +469,31 @@ pub fn write_changes(
         return Ok((changes, files));
     }
     let [patch_name, csv_name] = crate::dumps::change_file_names(r);
-    let mut counts = (0, 0);
-    files.push(crate::dumps::write_file(
-        dumps,
-        &format!("{d}/{patch_name}"),
-        |w| {
+    let prev_csv = ds_dir.join(format!("{previous}.csv"));
+    // The patch and the row changes side by side (each reads its own files).
+    let (patch, rows) = std::thread::scope(|scope| {
+        let rows = scope.spawn(|| -> Result<Option<(RowChanges, DumpFile)>> {
+            let (Some(identity), Some((new_csv, _)), true) =
+                (&req.identity, &req.csv, prev_csv.is_file())
+            else {
+                return Ok(None);
+            };
+            let mut rows = None;
+            let file = crate::dumps::write_file(dumps, &format!("{d}/{csv_name}"), |w| {
+                rows = write_row_changes(&prev_csv, new_csv, identity, w)?;
+                Ok(())
+            })?;
+            match rows {
+                Some(rows) => Ok(Some((rows, file))),
+                None => {
+                    let _ = std::fs::remove_file(dumps.join(&file.path));
+                    let _ = std::fs::remove_file(dumps.join(format!("{}.sha256", file.path)));
+                    Ok(None)
+                }
+            }
+        });
+        let mut counts = (0, 0);
+        let patch = crate::dumps::write_file(dumps, &format!("{d}/{patch_name}"), |w| {
             let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
             counts = write_patch(
                 &prev_nt,
@@ -481,25 +505,19 @@ pub fn write_changes(
             gz.finish()
                 .map_err(|e| Error::Invalid(format!("writing the patch: {e}")))?;
             Ok(())
-        },
-    )?);
+        })
+        .map(|f| (f, counts));
+        let rows = rows
+            .join()
+            .unwrap_or_else(|_| Err(Error::Invalid("comparing the rows panicked".into())));
+        (patch, rows)
+    });
+    let (patch_file, counts) = patch?;
+    files.push(patch_file);
     (changes.triples_added, changes.triples_removed) = counts;
-    let prev_csv = ds_dir.join(format!("{previous}.csv"));
-    if let (Some(identity), Some((new_csv, _)), true) =
-        (&req.identity, &req.csv, prev_csv.is_file())
-    {
-        let mut rows = None;
-        let file = crate::dumps::write_file(dumps, &format!("{d}/{csv_name}"), |w| {
-            rows = write_row_changes(&prev_csv, new_csv, identity, w)?;
-            Ok(())
-        })?;
-        if rows.is_some() {
-            files.push(file);
-        } else {
-            let _ = std::fs::remove_file(dumps.join(&file.path));
-            let _ = std::fs::remove_file(dumps.join(format!("{}.sha256", file.path)));
-        }
-        changes.rows = rows;
+    if let Some((rows, file)) = rows? {
+        files.push(file);
+        changes.rows = Some(rows);
     }
     Ok((changes, files))
 }
@@ -513,6 +531,35 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
         e.write_all(text.as_bytes()).unwrap();
         e.finish().unwrap();
+    }
+
+    #[test]
+    fn a_rows_changes_are_found_in_a_long_file_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r-changes.csv");
+        let row = "http://x/id/d/payment/T-1/2024-01-05";
+        // The row's line straddles the first megabyte; a value holds a quoted line break.
+        let mut text = String::from("change,row,column,previous value,new value\n");
+        while text.len() < (1 << 20) - 20 {
+            text.push_str("added,http://x/id/d/payment/T-9/2024-01-01,,,\n");
+        }
+        text.push_str(&format!("changed,{row},Net Amount,250.00,275.50\n"));
+        text.push_str(&format!("changed,{row},Purpose,\"two\nlines\",one line\n"));
+        std::fs::write(&path, &text).unwrap();
+        assert!(mentions(&path, row.as_bytes()).unwrap());
+        assert!(!mentions(&path, b"http://x/id/d/payment/T-2/").unwrap());
+        let (found, total) = read_row_changes(&path, Some(row), 10).unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(
+            (found[1].column.as_str(), found[1].previous.as_str()),
+            ("Purpose", "two\nlines")
+        );
+        assert_eq!(found[0].new, "275.50");
+        let (none, total) = read_row_changes(&path, Some("http://x/id/d/other"), 10).unwrap();
+        assert!(none.is_empty() && total == 0);
+        let (first, total) = read_row_changes(&path, None, 3).unwrap();
+        assert_eq!(first.len(), 3);
+        assert!(total > 20_000, "{total}");
     }
 
     #[test]

@@ -433,6 +433,14 @@ pub fn remove_release(dir: &Path, dataset: &str, release: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes a release's change files (and their checksums).
+pub fn remove_change_files(dir: &Path, dataset: &str, release: &str) -> Result<()> {
+    for name in change_file_names(release) {
+        remove_with_sum(&dir.join(dataset).join(name))?;
+    }
+    Ok(())
+}
+
 /// `all.nq.gz`: every quad of the public view (live releases, catalogue, vocabulary), as
 /// concatenated gzip members: the catalogue and vocabulary first, then each live release's
 /// N-Quads member copied as it is, so publishing never re-serializes the whole store.

@@ -162,6 +162,9 @@ pub struct Settings {
     pub loader_memory_mb: usize,
     /// Threads the bulk loader may use.
     pub loader_threads: usize,
+    /// Whether a publish works out what changed since the live release (on by default; off
+    /// only to measure what that costs: `fivestar bench-changes`).
+    pub changes: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -170,6 +173,7 @@ impl std::fmt::Debug for Settings {
             .field("base", &self.base)
             .field("loader_memory_mb", &self.loader_memory_mb)
             .field("loader_threads", &self.loader_threads)
+            .field("changes", &self.changes)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +184,7 @@ impl Settings {
             base: normalise_base(&base.into()),
             loader_memory_mb: DEFAULT_LOADER_MEMORY_MB,
             loader_threads: 2,
+            changes: true,
         }
     }
 }
@@ -870,6 +875,15 @@ impl Store {
         self.db
             .remove_named_graph(NamedNodeRef::new_unchecked(&r.graph))?;
         dumps::remove_release(&self.dumps_dir(), dataset, release)?;
+        // The changes of a release that replaced it hold its values (the patch's `D` rows,
+        // the previous values of corrected rows): removing a release removes them too.
+        for later in d
+            .releases
+            .iter()
+            .filter(|o| o.changes.as_ref().is_some_and(|c| c.previous == release))
+        {
+            dumps::remove_change_files(&self.dumps_dir(), dataset, &later.release)?;
+        }
         Ok(())
     }
 }
@@ -920,7 +934,7 @@ impl Publisher for Store {
                     req.dataset.id, req.release
                 )));
             }
-            previous = d.live;
+            previous = d.live.filter(|_| self.settings.changes);
         }
         let mut phases = Vec::new();
         let mut clock = std::time::Instant::now();
@@ -943,19 +957,10 @@ impl Publisher for Store {
             }
         }
         let dumps_dir = self.dumps_dir();
-        let (files, member, loaded, changed) = std::thread::scope(|scope| {
+        let (files, member, loaded) = std::thread::scope(|scope| {
             let files = scope.spawn(|| {
                 let t = std::time::Instant::now();
                 dumps::write_release(&dumps_dir, req).map(|f| (f, t.elapsed()))
-            });
-            // What changed since the live release (its dumps are read, not the store).
-            let changed = scope.spawn(|| {
-                let t = std::time::Instant::now();
-                previous
-                    .as_deref()
-                    .map(|p| changes::write_changes(&dumps_dir, &self.layout, req, p))
-                    .transpose()
-                    .map(|c| (c, t.elapsed()))
             });
             let (tx, rx) = std::sync::mpsc::sync_channel(8);
             let member = scope
@@ -974,10 +979,7 @@ impl Publisher for Store {
             let member = member
                 .join()
                 .unwrap_or_else(|_| Err(panicked("writing the N-Quads dump")));
-            let changed = changed
-                .join()
-                .unwrap_or_else(|_| Err(panicked("comparing with the live release")));
-            (files, member, loaded, changed)
+            (files, member, loaded)
         });
         // Until the release is recorded, a failure must leave no trace: the graph is dropped,
         // the dumps removed.
@@ -986,18 +988,8 @@ impl Publisher for Store {
             let _ = self.db.remove_named_graph(graph.as_ref());
             let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
         };
-        let (changed, change_time) = match changed {
-            Ok(c) => c,
-            Err(e) => {
-                discard();
-                return Err(e);
-            }
-        };
-        let (files, dump_time, distinct, load_time) = match (files, member, loaded) {
-            (Ok((mut files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
-                if let Some((_, f)) = &changed {
-                    files.extend(f.iter().cloned());
-                }
+        let (mut files, dump_time, distinct, load_time) = match (files, member, loaded) {
+            (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
                 (files, dump_time, distinct, load_time)
             }
             (files, member, loaded) => {
@@ -1011,19 +1003,41 @@ impl Publisher for Store {
             }
         };
         lap("dumps and bulk load, side by side");
-        // 3. Statistics (VoID).
+        // 3. Statistics (VoID), and beside them what changed since the live release (from
+        // its dumps, not the store). After the load rather than beside it: the load keeps both
+        // cores busy, and the count leaves one free.
         let g = graph.as_str();
-        // Distinct counts came from the dump pass; the triple count (duplicates merged) from
-        // the store.
-        let triples = match self.count(&format!(
-            "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
-        )) {
-            Ok(n) => n,
-            Err(e) => {
+        let (triples, changed) = std::thread::scope(|scope| {
+            let changed = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                previous
+                    .as_deref()
+                    .map(|p| changes::write_changes(&dumps_dir, &self.layout, req, p))
+                    .transpose()
+                    .map(|c| (c, t.elapsed()))
+            });
+            // Distinct counts came from the dump pass; the triple count (duplicates merged)
+            // from the store.
+            let triples = self.count(&format!(
+                "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
+            ));
+            let changed = changed.join().unwrap_or_else(|_| {
+                Err(Error::Invalid(
+                    "comparing with the live release panicked".into(),
+                ))
+            });
+            (triples, changed)
+        });
+        let (triples, (changed, change_time)) = match (triples, changed) {
+            (Ok(n), Ok(c)) => (n, c),
+            (Err(e), _) | (_, Err(e)) => {
                 discard();
                 return Err(e);
             }
         };
+        if let Some((_, f)) = &changed {
+            files.extend(f.iter().cloned());
+        }
         let stats = catalog::VoidStats {
             triples,
             entities: distinct.subjects,
@@ -1039,7 +1053,7 @@ impl Publisher for Store {
             outside_links: distinct.outside_links,
             linked: req.linked.as_ref(),
         });
-        lap("VoID statistics");
+        lap("VoID statistics, and the changes beside them");
         crash_point("loaded");
         // 4. Catalogue entry and the switch to live, in one transaction, in a journal that
         // brings the public files along even if the process dies on the way (see `recover`).
@@ -1075,7 +1089,10 @@ impl Publisher for Store {
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
         phases.push(("  of which: parse, N-Quads dump and bulk load", load_time));
         if changed.is_some() {
-            phases.push(("  of which: changes since the live release", change_time));
+            phases.push((
+                "  beside the VoID count: changes since the live release",
+                change_time,
+            ));
         }
         Ok(ReleaseInfo {
             dataset: req.dataset.id.clone(),
