@@ -3,11 +3,10 @@
 //! Two views, both written beside the release's dumps:
 //! - `{release}.rdfp.gz`: an RDF Patch (the format of Apache Jena and RDF Delta: `D` and `A`
 //!   rows of N-Triples terms inside one `TX .` … `TC .`) that turns the previous release's graph
-//!   into the new one. Computed from the two N-Triples files: each distinct triple line of the
-//!   new release goes in a map from its 128-bit XXH3 hash to its offset (32 bytes and the
-//!   map's overhead per triple); the previous release's `.nt.gz` is decompressed once, its
-//!   lines missing from the map written as removed as they come; the added lines are read
-//!   back at their offsets.
+//!   into the new one. Computed from the two N-Triples files: each release's lines as (128-bit
+//!   XXH3 hash, offset), sorted and merged (32 bytes per line of each release); the added
+//!   lines are read back at their offsets, the removed ones by decompressing the previous
+//!   release's `.nt.gz` a second time when there are any.
 //! - `{release}-changes.csv`: the rows added, removed and changed, by row key (the clean CSV's
 //!   `row_key` column, see the pipeline's identity stage), with each changed column's old and
 //!   new value: what a person reads.
@@ -109,7 +108,6 @@ impl Hasher for Prehashed {
 }
 
 type HashedSet = HashSet<u128, BuildHasherDefault<Prehashed>>;
-type HashedMap = HashMap<u128, u64, BuildHasherDefault<Prehashed>>;
 
 /// XXH3's 128-bit hash: fast, and wide enough that two distinct lines of a release sharing one
 /// is not to be expected (about 2^-90 for ten million lines).
@@ -167,43 +165,51 @@ pub fn write_patch(
     out: &mut dyn Write,
 ) -> Result<(u64, u64)> {
     let w = |e: std::io::Error| Error::Invalid(format!("writing the patch: {e}"));
-    // The new release's distinct triples: hash → the line's offset in the file, with the top
-    // bit set once the previous release is found to have it.
-    const BOTH: u64 = 1 << 63;
-    // Sized for the file's lines (fivestar's are 100 to 200 bytes), so it rarely grows.
-    let size = std::fs::metadata(new_nt).map_err(io(new_nt))?.len();
-    let mut new = HashedMap::with_capacity_and_hasher((size / 150) as usize, Default::default());
-    for_each_line(open_plain(new_nt)?, new_nt, |at, l| {
-        new.entry(hash(l)).or_insert(at);
-        Ok(())
-    })?;
+    // Each release's distinct lines as (hash, offset), sorted by hash: a merge of the two
+    // finds what only one has, reading memory in order (a hash map's random probes into
+    // hundreds of megabytes cost twice as much).
+    let new = line_hashes(open_plain(new_nt)?, new_nt)?;
+    let old = line_hashes(open_gz(previous_gz)?, previous_gz)?;
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (new.get(i), old.get(j)) {
+            (Some(a), Some(b)) if a.0 == b.0 => (i, j) = (i + 1, j + 1),
+            (Some(a), Some(b)) if a.0 < b.0 => {
+                added.push(a.1);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                removed.push(b.1);
+                j += 1;
+            }
+            (Some(a), None) => {
+                added.push(a.1);
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    drop((new, old));
+    added.sort_unstable();
+    removed.sort_unstable();
     writeln!(out, "H id <{id}> .").map_err(w)?;
     writeln!(out, "H prev <{prev}> .").map_err(w)?;
     writeln!(out, "TX .").map_err(w)?;
-    // The previous release, decompressed once: a line the new release lacks was removed
-    // (written once, however often the file has it).
-    let mut removed = HashedSet::default();
-    let mut n_removed = 0u64;
-    for_each_line(open_gz(previous_gz)?, previous_gz, |_, l| {
-        let h = hash(l);
-        match new.get_mut(&h) {
-            Some(at) => *at |= BOTH,
-            None => {
-                if removed.insert(h) {
-                    n_removed += 1;
-                    out.write_all(b"D ").map_err(w)?;
-                    out.write_all(l).map_err(w)?;
-                    out.write_all(b"\n").map_err(w)?;
-                }
+    // The removed lines: the previous release decompressed again (only when there are any).
+    if !removed.is_empty() {
+        let mut next = removed.iter().peekable();
+        for_each_line(open_gz(previous_gz)?, previous_gz, |at, l| {
+            if next.peek() == Some(&&at) {
+                next.next();
+                out.write_all(b"D ").map_err(w)?;
+                out.write_all(l).map_err(w)?;
+                out.write_all(b"\n").map_err(w)?;
             }
-        }
-        Ok(())
-    })?;
-    drop(removed);
-    // The added lines: those the previous release lacks, read back at their offsets in file
-    // order.
-    let mut added: Vec<u64> = new.into_values().filter(|at| at & BOTH == 0).collect();
-    added.sort_unstable();
+            Ok(())
+        })?;
+    }
+    // The added lines, read back at their offsets in file order.
     let mut r = open_plain(new_nt)?;
     let mut pos = 0u64;
     let mut buf = Vec::with_capacity(256);
@@ -216,7 +222,21 @@ pub fn write_patch(
         out.write_all(b"\n").map_err(w)?;
     }
     writeln!(out, "TC .").map_err(w)?;
-    Ok((added.len() as u64, n_removed))
+    Ok((added.len() as u64, removed.len() as u64))
+}
+
+/// The distinct lines of an N-Triples stream as (hash, offset of the line's first
+/// occurrence), sorted by hash.
+fn line_hashes(r: impl BufRead, path: &Path) -> Result<Vec<(u128, u64)>> {
+    let mut v = Vec::new();
+    for_each_line(r, path, |at, l| {
+        v.push((hash(l), at));
+        Ok(())
+    })?;
+    // By hash, then offset: the first occurrence of each line is the one kept.
+    v.sort_unstable();
+    v.dedup_by_key(|e| e.0);
+    Ok(v)
 }
 
 /// Where a clean CSV has the key column and each compared column.
