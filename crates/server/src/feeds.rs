@@ -137,7 +137,7 @@ fn entry(store: &Store, d: &DatasetState, r: &ReleaseState) -> Entry {
     }
 }
 
-/// A feed of `releases` (dataset and release), newest first.
+/// The feed of `dataset`'s releases (the site's when None), holding `entries` (newest first).
 fn feed(
     layout: &Layout,
     dataset: Option<&DatasetState>,
@@ -246,10 +246,6 @@ pub async fn dataset_feed(State(st): State<Arc<AppState>>, Path(id): Path<String
     }
 }
 
-fn xml_esc(s: &str) -> String {
-    crate::html::esc(s)
-}
-
 /// The resources of a live release listed in the sitemap: the typed subjects minted under
 /// `{base}/id/` (rows, suppliers), without `#` fragments (parts of a row's page).
 fn resources_pattern(layout: &Layout, graph: &str) -> String {
@@ -297,7 +293,7 @@ pub async fn sitemap_index(State(st): State<Arc<AppState>>) -> Response {
         );
         out.push_str(&format!(
             "<sitemap><loc>{}</loc></sitemap>\n",
-            xml_esc(&format!("{base}/sitemap/pages.xml"))
+            crate::html::esc(&format!("{base}/sitemap/pages.xml"))
         ));
         for (d, r) in live_datasets(&st.store)? {
             let n = count(
@@ -310,12 +306,12 @@ pub async fn sitemap_index(State(st): State<Arc<AppState>>) -> Response {
             let lastmod = r
                 .issued
                 .as_deref()
-                .map(|t| format!("<lastmod>{}</lastmod>", xml_esc(t)))
+                .map(|t| format!("<lastmod>{}</lastmod>", crate::html::esc(t)))
                 .unwrap_or_default();
             for part in 0..n.div_ceil(SITEMAP_URLS) {
                 out.push_str(&format!(
                     "<sitemap><loc>{}</loc>{lastmod}</sitemap>\n",
-                    xml_esc(&format!("{base}/sitemap/{}/{part}.xml", d.id))
+                    crate::html::esc(&format!("{base}/sitemap/{}/{part}.xml", d.id))
                 ));
             }
         }
@@ -334,9 +330,9 @@ fn urlset(urls: impl IntoIterator<Item = (String, Option<String>)>) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for (loc, lastmod) in urls {
-        out.push_str(&format!("<url><loc>{}</loc>", xml_esc(&loc)));
+        out.push_str(&format!("<url><loc>{}</loc>", crate::html::esc(&loc)));
         if let Some(m) = lastmod {
-            out.push_str(&format!("<lastmod>{}</lastmod>", xml_esc(&m)));
+            out.push_str(&format!("<lastmod>{}</lastmod>", crate::html::esc(&m)));
         }
         out.push_str("</url>\n");
     }
