@@ -378,7 +378,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
     let (status, _, page) = get("/dataset/leeds-spend");
     assert_eq!(status, 200);
     assert!(
-        page.contains("1 row added, 0 removed, 1 changed (Net Amount in 1)"),
+        page.contains("1 payment added, 0 removed, 1 changed (Net Amount in 1)"),
         "{page}"
     );
     assert!(page.contains(&format!("/dataset/leeds-spend/release/{second}/changes")));
@@ -434,7 +434,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
         assert!(entries[0]["summary"]
             .as_str()
             .unwrap()
-            .starts_with("1 row added, 0 removed, 1 changed"));
+            .starts_with("1 payment added, 0 removed, 1 changed"));
         let hrefs: Vec<&str> = entries[0]["links"]
             .as_array()
             .unwrap()

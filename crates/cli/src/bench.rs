@@ -460,6 +460,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
             .map(String::from)
             .to_vec(),
         row_iri: "http://bench.invalid/id/spend/payment/{+row_key}".into(),
+        noun: Some(("payment".into(), "payments".into())),
     };
     let request =
         |release: &str, nt: &Path, csv: &Path, meta: &Path| fivestar_store::PublishRequest {

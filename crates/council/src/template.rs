@@ -249,6 +249,9 @@ pub struct Template {
     /// whose columns the file has is used (a pipeline's `[rules] key` replaces them).
     #[serde(default)]
     pub key: Vec<Vec<String>>,
+    /// What a row is, singular and plural ("payment", "payments"), for summaries of changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noun: Option<(String, String)>,
     /// The row's types (prefixed or absolute).
     #[serde(default)]
     pub types: Vec<String>,
@@ -791,6 +794,7 @@ mod tests {
             );
             // Every template names its rows by their key, never by their place in the file.
             assert!(!t.key.is_empty(), "{}: no key", t.id);
+            assert!(t.noun.is_some(), "{}: no noun", t.id);
             assert!(t.about.contains("{+row_key}"), "{}: {}", t.id, t.about);
             assert!(!t.about.contains("_row"), "{}: {}", t.id, t.about);
         }

@@ -113,6 +113,7 @@ impl Mapping {
             key_column: template::ROW_KEY.to_string(),
             columns: self.columns.iter().map(|c| c.rule.name.clone()).collect(),
             row_iri,
+            noun: self.template.as_ref().and_then(|t| t.noun.clone()),
         })
     }
 

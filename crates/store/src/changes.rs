@@ -31,6 +31,9 @@ pub struct Identity {
     pub columns: Vec<String>,
     /// Each row's IRI, with `{+row_key}` where the key goes.
     pub row_iri: String,
+    /// What a row is, singular and plural ("payment", "payments"); "row" when not known.
+    #[serde(default)]
+    pub noun: Option<(String, String)>,
 }
 
 /// The changes of one release against the previous live one.
@@ -42,6 +45,8 @@ pub struct Changes {
     pub triples_removed: u64,
     /// By row key, when both releases have one.
     pub rows: Option<RowChanges>,
+    /// What a row is (see [`Identity::noun`]).
+    pub noun: Option<(String, String)>,
 }
 
 /// Rows added, removed and changed, and how many rows each column changed in.
@@ -55,15 +60,19 @@ pub struct RowChanges {
 }
 
 impl Changes {
-    /// In words: "3 rows added, 1 removed, 2 changed (Net Amount in 2)".
+    /// In words: "3 payments added, 1 removed, 2 changed (Net Amount in 2)".
     pub fn summary(&self) -> String {
+        let (one, many) = self
+            .noun
+            .as_ref()
+            .map_or(("row", "rows"), |(o, m)| (o.as_str(), m.as_str()));
         match &self.rows {
-            Some(r) if r.added + r.removed + r.changed == 0 => "no rows changed".to_string(),
+            Some(r) if r.added + r.removed + r.changed == 0 => format!("no {many} changed"),
             Some(r) => {
                 let mut s = format!(
                     "{} {} added, {} removed, {} changed",
                     r.added,
-                    if r.added == 1 { "row" } else { "rows" },
+                    if r.added == 1 { one } else { many },
                     r.removed,
                     r.changed
                 );
@@ -482,6 +491,7 @@ pub fn write_changes(
     let prev_nt = ds_dir.join(format!("{previous}.nt.gz"));
     let mut changes = Changes {
         previous: previous.to_string(),
+        noun: req.identity.as_ref().and_then(|i| i.noun.clone()),
         ..Changes::default()
     };
     let mut files = Vec::new();
@@ -616,6 +626,7 @@ mod tests {
             key_column: "row_key".into(),
             columns: vec!["Amount".into(), "Name".into()],
             row_iri: "http://x/payment/{+row_key}".into(),
+            noun: None,
         };
         let mut out = Vec::new();
         let rows = write_row_changes(&old, &new, &identity, &mut out)
@@ -637,15 +648,21 @@ mod tests {
             text.contains("changed,http://x/payment/k2,Amount,2,20"),
             "{text}"
         );
-        let c = Changes {
+        let mut c = Changes {
             previous: "r1".into(),
             triples_added: 3,
             triples_removed: 3,
             rows: Some(rows),
+            noun: None,
         };
         assert_eq!(
             c.summary(),
             "1 row added, 1 removed, 1 changed (Amount in 1)"
+        );
+        c.noun = Some(("payment".into(), "payments".into()));
+        assert_eq!(
+            c.summary(),
+            "1 payment added, 1 removed, 1 changed (Amount in 1)"
         );
         // The same rows shuffled: nothing changed.
         std::fs::write(&new, "Amount,Name,row_key\n3,C,k3\n1,A,k1\n2,B,k2\n").unwrap();
