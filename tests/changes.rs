@@ -283,6 +283,16 @@ fn rows_added_removed_and_corrected_are_exactly_the_changes_and_the_patch_applie
         assert!(!r.dumps().join(format!("{name}.sha256")).exists());
     }
     assert!(r.dumps().join(format!("{second}.nt.gz")).exists());
+    // Nor does the catalogue offer them any more; the release's other files it still does.
+    let urls = r.s.query(&format!(
+        "PREFIX dcat: <http://www.w3.org/ns/dcat#>
+         SELECT ?u WHERE {{ ?d dcat:downloadURL ?u FILTER(CONTAINS(STR(?u), \"/{second}\")) }}"
+    ));
+    assert!(
+        !urls.contains(".rdfp.gz") && !urls.contains("-changes.csv"),
+        "{urls}"
+    );
+    assert!(urls.contains(&format!("/{second}.nt.gz")), "{urls}");
 }
 
 #[test]

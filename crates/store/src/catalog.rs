@@ -843,28 +843,53 @@ pub fn switch_live(
 /// Removes a release's description from the catalogue.
 pub fn remove_release(store: &Store, dataset: &str, release: &str) -> Result<()> {
     let rel = store.layout.release(dataset, release);
+    remove_where(store, |q| {
+        let s = q.subject.to_string();
+        let s = s.trim_start_matches('<').trim_end_matches('>');
+        s == rel
+            || s.starts_with(&format!("{rel}/"))
+            || s.starts_with(&format!("{rel}#"))
+            || matches!(&q.object, Term::NamedNode(o) if o.as_str() == rel)
+    })
+}
+
+/// Removes the distributions of `release` named `names` (their files are gone).
+pub fn remove_distributions(
+    store: &Store,
+    dataset: &str,
+    release: &str,
+    names: &[String],
+) -> Result<()> {
+    let rel = store.layout.release(dataset, release);
+    let dists: Vec<String> = names
+        .iter()
+        .map(|n| format!("{rel}/distribution/{}", n.replace('.', "-")))
+        .collect();
+    remove_where(store, |q| {
+        let s = q.subject.to_string();
+        let s = s.trim_start_matches('<').trim_end_matches('>');
+        dists.iter().any(|d| {
+            s == d
+                || s.strip_prefix(d.as_str()) == Some("#sha256")
+                || matches!(&q.object, Term::NamedNode(o) if o.as_str() == d)
+        })
+    })
+}
+
+/// Removes the catalogue's quads that `doomed` picks, in one transaction.
+fn remove_where(store: &Store, doomed: impl Fn(&Quad) -> bool) -> Result<()> {
     let cat = NamedNode::new_unchecked(store.catalog_graph());
     let mut tx = store.db().start_transaction()?;
-    let doomed: Vec<Quad> = tx
+    let picked: Vec<Quad> = tx
         .quads_for_pattern(
             None,
             None,
             None,
             Some(GraphNameRef::NamedNode(cat.as_ref())),
         )
-        .filter(|q| match q {
-            Ok(q) => {
-                let s = q.subject.to_string();
-                let s = s.trim_start_matches('<').trim_end_matches('>');
-                s == rel
-                    || s.starts_with(&format!("{rel}/"))
-                    || s.starts_with(&format!("{rel}#"))
-                    || matches!(&q.object, Term::NamedNode(o) if o.as_str() == rel)
-            }
-            Err(_) => true,
-        })
+        .filter(|q| q.as_ref().map_or(true, &doomed))
         .collect::<Result<_, _>>()?;
-    for quad in &doomed {
+    for quad in &picked {
         tx.remove(quad);
     }
     tx.commit()?;

@@ -883,6 +883,12 @@ impl Store {
             .filter(|o| o.changes.as_ref().is_some_and(|c| c.previous == release))
         {
             dumps::remove_change_files(&self.dumps_dir(), dataset, &later.release)?;
+            catalog::remove_distributions(
+                self,
+                dataset,
+                &later.release,
+                &change_file_names(&later.release),
+            )?;
         }
         Ok(())
     }
