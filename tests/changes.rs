@@ -484,5 +484,14 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
         "{resources}"
     );
     assert_eq!(resources.matches("/payment/").count(), 7, "{resources}");
-    assert_eq!(get("/sitemap/leeds-spend/1.xml").0, 404);
+    for past_the_end in [
+        "/sitemap/leeds-spend/1.xml",
+        "/sitemap/leeds-spend/18446744073709551615.xml",
+        "/sitemap/leeds-spend/x.xml",
+        "/sitemap/nope/0.xml",
+    ] {
+        assert_eq!(get(past_the_end).0, 404, "{past_the_end}");
+    }
+    // Asked again, the index is the same (counted once for this state of the site).
+    assert_eq!(get("/sitemap.xml").2, index);
 }

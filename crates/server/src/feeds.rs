@@ -282,6 +282,52 @@ fn live_datasets(store: &Store) -> Result<Vec<(DatasetState, ReleaseState)>, Str
         .collect())
 }
 
+/// What the sitemaps need of each live release: (dataset, release, resources to list), for
+/// one state of the public view. Counting scans a release's typed subjects, so it is done once
+/// per state, and the whole-graph scans of the sitemaps run one at a time.
+#[derive(Default)]
+pub struct SitemapCache {
+    inner: std::sync::Mutex<Counted>,
+}
+
+#[derive(Default)]
+struct Counted {
+    tag: String,
+    releases: Option<Vec<(DatasetState, ReleaseState, u64)>>,
+}
+
+impl SitemapCache {
+    /// Runs `f` with the counts of the public view as it is now, holding the cache (so the
+    /// sitemaps' scans never run side by side).
+    fn with<T>(
+        &self,
+        store: &Store,
+        f: impl FnOnce(&[(DatasetState, ReleaseState, u64)]) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let tag = store.state_tag().map_err(|e| e.to_string())?;
+        if c.tag != tag || c.releases.is_none() {
+            let layout = store.layout();
+            let mut releases = Vec::new();
+            for (d, r) in live_datasets(store)? {
+                let n = count(
+                    store,
+                    &format!(
+                        "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {} }}",
+                        resources_pattern(layout, &r.graph)
+                    ),
+                )?;
+                releases.push((d, r, n));
+            }
+            *c = Counted {
+                tag,
+                releases: Some(releases),
+            };
+        }
+        f(c.releases.as_deref().unwrap_or_default())
+    }
+}
+
 /// `/sitemap.xml`: a sitemap index of the site's pages (`/sitemap/pages.xml`) and of each live
 /// dataset's resource pages, 50,000 to a file (`/sitemap/{dataset}/{n}.xml`).
 pub async fn sitemap_index(State(st): State<Arc<AppState>>) -> Response {
@@ -295,26 +341,22 @@ pub async fn sitemap_index(State(st): State<Arc<AppState>>) -> Response {
             "<sitemap><loc>{}</loc></sitemap>\n",
             crate::html::esc(&format!("{base}/sitemap/pages.xml"))
         ));
-        for (d, r) in live_datasets(&st.store)? {
-            let n = count(
-                &st.store,
-                &format!(
-                    "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {} }}",
-                    resources_pattern(layout, &r.graph)
-                ),
-            )?;
-            let lastmod = r
-                .issued
-                .as_deref()
-                .map(|t| format!("<lastmod>{}</lastmod>", crate::html::esc(t)))
-                .unwrap_or_default();
-            for part in 0..n.div_ceil(SITEMAP_URLS) {
-                out.push_str(&format!(
-                    "<sitemap><loc>{}</loc>{lastmod}</sitemap>\n",
-                    crate::html::esc(&format!("{base}/sitemap/{}/{part}.xml", d.id))
-                ));
+        st.sitemaps.with(&st.store, |releases| {
+            for (d, r, n) in releases {
+                let lastmod = r
+                    .issued
+                    .as_deref()
+                    .map(|t| format!("<lastmod>{}</lastmod>", crate::html::esc(t)))
+                    .unwrap_or_default();
+                for part in 0..n.div_ceil(SITEMAP_URLS) {
+                    out.push_str(&format!(
+                        "<sitemap><loc>{}</loc>{lastmod}</sitemap>\n",
+                        crate::html::esc(&format!("{base}/sitemap/{}/{part}.xml", d.id))
+                    ));
+                }
             }
-        }
+            Ok(())
+        })?;
         out.push_str("</sitemapindex>\n");
         Ok(out)
     })
@@ -345,8 +387,8 @@ pub async fn sitemap_part(State(st): State<Arc<AppState>>, Path(path): Path<Stri
     let found = blocking(move || {
         let layout = st.store.layout();
         let base = layout.base();
-        let live = live_datasets(&st.store)?;
         if path == "pages.xml" {
+            let live = live_datasets(&st.store)?;
             let mut urls = vec![(format!("{base}/"), None), (format!("{base}/query"), None)];
             for (d, r) in &live {
                 urls.push((layout.landing_page(&d.id), r.issued.clone()));
@@ -363,30 +405,37 @@ pub async fn sitemap_part(State(st): State<Arc<AppState>>, Path(path): Path<Stri
         else {
             return Ok(None);
         };
-        let Some((_, r)) = live.iter().find(|(d, _)| d.id == id) else {
-            return Ok(None);
-        };
-        let q = format!(
-            "SELECT DISTINCT ?s WHERE {{ {} }} ORDER BY ?s LIMIT {SITEMAP_URLS} OFFSET {}",
-            resources_pattern(layout, &r.graph),
-            part * SITEMAP_URLS
-        );
-        let mut urls = Vec::new();
-        if let QueryResults::Solutions(rows) =
-            st.store.query_public(&q).map_err(|e| e.to_string())?
-        {
-            for row in rows.flatten() {
-                if let Some(Term::NamedNode(s)) = row.get("s") {
-                    if let Some(rest) = s.as_str().strip_prefix(&layout.id("")) {
-                        urls.push((format!("{base}/doc/{rest}"), None));
+        // A part past the end is refused before anything is scanned; the scan runs while the
+        // cache is held, one at a time.
+        st.sitemaps.with(&st.store, |releases| {
+            let Some((_, r, n)) = releases.iter().find(|(d, _, _)| d.id == id) else {
+                return Ok(None);
+            };
+            if part >= n.div_ceil(SITEMAP_URLS) {
+                return Ok(None);
+            }
+            let q = format!(
+                "SELECT DISTINCT ?s WHERE {{ {} }} ORDER BY ?s LIMIT {SITEMAP_URLS} OFFSET {}",
+                resources_pattern(layout, &r.graph),
+                part * SITEMAP_URLS
+            );
+            let mut urls = Vec::new();
+            if let QueryResults::Solutions(rows) =
+                st.store.query_public(&q).map_err(|e| e.to_string())?
+            {
+                for row in rows.flatten() {
+                    if let Some(Term::NamedNode(s)) = row.get("s") {
+                        if let Some(rest) = s.as_str().strip_prefix(&layout.id("")) {
+                            urls.push((format!("{base}/doc/{rest}"), None));
+                        }
                     }
                 }
             }
-        }
-        if urls.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(urlset(urls)))
+            if urls.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(urlset(urls)))
+        })
     })
     .await;
     match found {

@@ -97,6 +97,8 @@ pub struct AppState {
     pub rate: ratelimit::RateLimit,
     /// The workspace's signed-in sessions and failed sign-ins.
     pub sessions: workspace::Sessions,
+    /// What the sitemaps counted, for the public view as it was.
+    pub sitemaps: feeds::SitemapCache,
 }
 
 impl AppState {
@@ -110,6 +112,7 @@ impl AppState {
             query_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             rate: ratelimit::RateLimit::default(),
             sessions: workspace::Sessions::default(),
+            sitemaps: feeds::SitemapCache::default(),
         }
     }
 }
