@@ -366,6 +366,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
     let mut rows: Vec<&str> = ROWS.to_vec();
     rows[3] = "Leeds City Council,05/01/2024,LDS-4,275.50,Dale Transport Ltd,Highways";
     rows.push("Leeds City Council,09/01/2024,LDS-7,70.00,Acme Paper Ltd,Finance");
+    rows.remove(1); // LDS-2
     let second = r.publish(&rows);
     let site = common::serve(
         std::process::Command::new(common::bin())
@@ -388,7 +389,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
     let (status, _, page) = get("/dataset/leeds-spend");
     assert_eq!(status, 200);
     assert!(
-        page.contains("1 payment added, 0 removed, 1 changed (Net Amount in 1)"),
+        page.contains("1 payment added, 1 removed, 1 changed (Net Amount in 1)"),
         "{page}"
     );
     assert!(page.contains(&format!("/dataset/leeds-spend/release/{second}/changes")));
@@ -409,6 +410,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
         "{page}"
     );
     assert!(page.contains("added: <a"), "{page}");
+    assert!(page.contains("removed: <span class=\"iri\">"), "{page}");
     let (_, _, page) = get(&format!("/dataset/leeds-spend/release/{first}/changes"));
     assert!(page.contains("first release"), "{page}");
     assert_eq!(get("/dataset/leeds-spend/release/nope/changes").0, 404);
@@ -444,7 +446,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
         assert!(entries[0]["summary"]
             .as_str()
             .unwrap()
-            .starts_with("1 payment added, 0 removed, 1 changed"));
+            .starts_with("1 payment added, 1 removed, 1 changed"));
         let hrefs: Vec<&str> = entries[0]["links"]
             .as_array()
             .unwrap()
@@ -483,7 +485,7 @@ fn the_site_shows_changes_corrections_feeds_and_a_sitemap() {
         ),
         "{resources}"
     );
-    assert_eq!(resources.matches("/payment/").count(), 7, "{resources}");
+    assert_eq!(resources.matches("/payment/").count(), 6, "{resources}");
     for past_the_end in [
         "/sitemap/leeds-spend/1.xml",
         "/sitemap/leeds-spend/18446744073709551615.xml",

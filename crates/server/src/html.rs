@@ -595,7 +595,8 @@ fn change_items(
             .strip_prefix(&layout.id(""))
             .map(|rest| format!("/id/{rest}"))
             .unwrap_or_else(|| c.row.clone());
-        let row = if linkable(&href) {
+        // A removed row's URI no longer resolves: it is shown, not linked.
+        let row = if linkable(&href) && c.change != "removed" {
             format!(
                 "<a class=\"iri\" href=\"{}\">{}</a>",
                 esc(&href),
