@@ -569,17 +569,43 @@ fn wrong_passwords_and_forms_without_their_token_are_refused() {
     o.wait_for_text("Sign in to the workspace");
 }
 
-/// A signed-in HTTP session: its cookie.
+/// A signed-in HTTP session: its cookie. The sign-in form's token comes with the page, in
+/// its form and in a cookie; a post without it, or with another, is refused.
 fn http_sign_in(inst: &Instance) -> String {
-    let r = common::client()
-        .post(inst.url("/admin/login"))
-        .form(&[
-            ("name", "officer"),
-            ("password", PASSWORD),
-            ("next", "/admin/"),
-        ])
+    let page = common::client()
+        .get(inst.url("/admin/login"))
         .send()
         .unwrap();
+    let login_cookie = page.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        login_cookie.starts_with("fivestar_login=")
+            && login_cookie.contains("HttpOnly")
+            && login_cookie.contains("SameSite=Strict"),
+        "{login_cookie}"
+    );
+    let login_cookie = login_cookie.split(';').next().unwrap().to_string();
+    let token = csrf_of(&page.text().unwrap());
+    let fields = |csrf: &str| {
+        vec![
+            ("name", "officer".to_string()),
+            ("password", PASSWORD.to_string()),
+            ("next", "/admin/".to_string()),
+            ("csrf", csrf.to_string()),
+        ]
+    };
+    // Without the cookie (as from another site), or with another token: refused, even with
+    // the right password.
+    let post = |cookie: &str, csrf: &str| {
+        common::client()
+            .post(inst.url("/admin/login"))
+            .header("cookie", cookie)
+            .form(&fields(csrf))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(post("", &token).status(), 403);
+    assert_eq!(post(&login_cookie, &"0".repeat(64)).status(), 403);
+    let r = post(&login_cookie, &token);
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(

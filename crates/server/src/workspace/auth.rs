@@ -173,6 +173,8 @@ pub fn same(a: &str, b: &str) -> bool {
 /// A signed-in session.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The session's id (the cookie's value).
+    pub id: String,
     pub who: String,
     pub csrf: String,
     last: Instant,
@@ -190,6 +192,7 @@ impl Sessions {
     pub fn start(&self, who: &str) -> String {
         let id = random_hex(32);
         let session = Session {
+            id: id.clone(),
             who: who.to_string(),
             csrf: random_hex(32),
             last: Instant::now(),
@@ -278,6 +281,17 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
+}
+
+/// The cookie that carries the sign-in form's CSRF token (double submit: the form's hidden
+/// field must equal it), so that another site cannot sign a browser in to an account of its
+/// choosing.
+pub const LOGIN_COOKIE: &str = "fivestar_login";
+
+/// The `Set-Cookie` value for the sign-in form's token.
+pub fn set_login_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{LOGIN_COOKIE}={token}; Path=/admin/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}")
 }
 
 /// The `Set-Cookie` value for a session id (`None`: clears the cookie).

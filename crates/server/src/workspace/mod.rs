@@ -152,16 +152,35 @@ fn session(st: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<auth::Sessio
         })
 }
 
-/// The session of a form post whose CSRF token is right; else 403 (or the sign-in page).
-fn posted(
-    st: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    form: &HashMap<String, String>,
-) -> Result<auth::Session, Response> {
-    let s = session(st, headers, uri)?;
-    check_csrf(&s, form.get("csrf").map(String::as_str))?;
-    Ok(s)
+/// A form post from a signed-in session whose CSRF token is right: the session and the form.
+/// Rejected with the sign-in page (no session) or 403 (a missing or wrong token), before the
+/// handler runs.
+struct Posted {
+    s: auth::Session,
+    form: HashMap<String, String>,
+}
+
+impl axum::extract::FromRequest<Arc<AppState>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        st: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let s = session(st, req.headers(), req.uri())?;
+        let Form(form) = Form::<HashMap<String, String>>::from_request(req, st)
+            .await
+            .map_err(|_| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    Some(&s),
+                    "Not a form",
+                    "Send the form from its workspace page.",
+                )
+            })?;
+        check_csrf(&s, form.get("csrf").map(String::as_str))?;
+        Ok(Posted { s, form })
+    }
 }
 
 fn check_csrf(s: &auth::Session, given: Option<&str>) -> Result<(), Response> {
@@ -205,8 +224,18 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(Query(q): Query<Next>) -> Response {
-    pages::login(None, &safe_next(q.next.as_deref()), StatusCode::OK)
+async fn login_page(State(st): State<Arc<AppState>>, Query(q): Query<Next>) -> Response {
+    login_form(&st, None, &safe_next(q.next.as_deref()), StatusCode::OK)
+}
+
+/// The sign-in page with a new CSRF token, in its form and in its cookie.
+fn login_form(st: &AppState, message: Option<&str>, next: &str, status: StatusCode) -> Response {
+    let token = auth::random_hex(32);
+    let mut r = pages::login(message, next, &token, status);
+    if let Ok(v) = header::HeaderValue::from_str(&auth::set_login_cookie(&token, secure(st))) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 async fn login(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
@@ -218,12 +247,14 @@ async fn login(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> 
     let ip = crate::conn::peer(req.extensions()).map(|a| {
         crate::ratelimit::client_ip(a.ip(), forwarded.as_deref(), &st.config.trusted_proxies)
     });
+    let token = auth::cookie(req.headers(), auth::LOGIN_COOKIE).map(str::to_string);
     let form: HashMap<String, String> = {
         use axum::extract::FromRequest;
         match Form::<HashMap<String, String>>::from_request(req, &st).await {
             Ok(Form(f)) => f,
             Err(_) => {
-                return pages::login(
+                return login_form(
+                    &st,
                     Some("Send the form from the sign-in page."),
                     "/admin/",
                     StatusCode::BAD_REQUEST,
@@ -231,14 +262,24 @@ async fn login(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> 
             }
         }
     };
+    let next = safe_next(form.get("next").map(String::as_str));
+    let token_right = matches!((&token, form.get("csrf")), (Some(c), Some(f)) if auth::same(c, f));
+    if !token_right {
+        return login_form(
+            &st,
+            Some("This sign-in form was not sent from this site's sign-in page (its security token is missing or out of date). Try again."),
+            &next,
+            StatusCode::FORBIDDEN,
+        );
+    }
     let name = form
         .get("name")
         .map(|n| n.trim().to_string())
         .unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
-    let next = safe_next(form.get("next").map(String::as_str));
     if let Some(wait) = st.sessions.locked(ip, &name) {
-        let mut r = pages::login(
+        let mut r = login_form(
+            &st,
             Some(&format!(
                 "Too many failed sign-ins. Try again in {} minutes.",
                 wait.as_secs().div_ceil(60)
@@ -291,7 +332,8 @@ async fn login(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> 
                 )
                 .detail(ip.map(|i| i.to_string()).unwrap_or_default()),
             );
-            pages::login(
+            login_form(
+                &st,
                 Some("The account name or password is not right."),
                 &next,
                 StatusCode::UNAUTHORIZED,
@@ -300,19 +342,8 @@ async fn login(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> 
     }
 }
 
-async fn logout(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(id) = auth::cookie(&headers, auth::COOKIE) {
-        st.sessions.end(id);
-    }
+async fn logout(State(st): State<Arc<AppState>>, Posted { s, .. }: Posted) -> Response {
+    st.sessions.end(&s.id);
     record(&st, Entry::now(&s.who, "sign-out"));
     let mut r = redirect("/admin/login");
     if let Ok(v) = header::HeaderValue::from_str(&auth::set_cookie(None, secure(&st))) {
@@ -520,16 +551,7 @@ fn write_pipeline(
 }
 
 /// `POST /admin/new/choose`: a file no template fitted, with the template the officer chose.
-async fn choose_template(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn choose_template(State(st): State<Arc<AppState>>, Posted { s, form }: Posted) -> Response {
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (id, name, source, template, title) = (
         get("id"),
@@ -614,14 +636,8 @@ async fn change(
 async fn set_template(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, form }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let t = form.get("template").cloned().unwrap_or_default();
     change(st, s, id, format!("template {t}"), move |e| {
         e.set_template(&t)
@@ -634,14 +650,8 @@ async fn set_template(
 async fn set_columns(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, form }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let mut changes: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     for n in 0..1000 {
         let Some(h) = form.get(&format!("header.{n}")) else {
@@ -695,14 +705,8 @@ async fn set_columns(
 async fn set_personal(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, form }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let column = form.get("column").cloned().unwrap_or_default();
     let choice = match form.get("choice").map(String::as_str) {
         Some("allow") => Personal::Allow,
@@ -724,14 +728,8 @@ async fn set_personal(
 async fn set_schedule(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, form }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let day = form
         .get("day")
         .and_then(|d| d.trim().parse::<u8>().ok())
@@ -822,40 +820,24 @@ async fn start(st: Arc<AppState>, s: auth::Session, id: String, validate_only: b
 async fn check(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    match posted(&st, &headers, &uri, &form) {
-        Ok(s) => start(st, s, id, true).await,
-        Err(r) => r,
-    }
+    start(st, s, id, true).await
 }
 
 async fn publish(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    match posted(&st, &headers, &uri, &form) {
-        Ok(s) => start(st, s, id, false).await,
-        Err(r) => r,
-    }
+    start(st, s, id, false).await
 }
 
 async fn rollback(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, form }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let release = form.get("release").cloned().unwrap_or_default();
     let (st2, id2, r2) = (st.clone(), id.clone(), release.clone());
     let done = blocking(move || -> Result<(), String> {
@@ -887,14 +869,8 @@ async fn rollback(
 async fn withdraw(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(form): Form<HashMap<String, String>>,
+    Posted { s, .. }: Posted,
 ) -> Response {
-    let s = match posted(&st, &headers, &uri, &form) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let (st2, id2) = (st.clone(), id.clone());
     let done = blocking(move || -> Result<Option<String>, String> {
         let d = st2.store.datasets().map_err(|e| e.to_string())?;

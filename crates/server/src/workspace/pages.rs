@@ -48,7 +48,7 @@ fn csrf(s: &auth::Session) -> String {
 }
 
 /// The sign-in page.
-pub fn login(message: Option<&str>, next: &str, status: StatusCode) -> Response {
+pub fn login(message: Option<&str>, next: &str, csrf: &str, status: StatusCode) -> Response {
     let msg = message
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
@@ -59,13 +59,15 @@ pub fn login(message: Option<&str>, next: &str, status: StatusCode) -> Response 
             "<h1>Sign in to the workspace</h1>{msg}\
 <form method=\"post\" action=\"/admin/login\">\
 <input type=\"hidden\" name=\"next\" value=\"{}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
 <label for=\"name\">Account name</label>\
 <input type=\"text\" id=\"name\" name=\"name\" autocomplete=\"username\" aria-describedby=\"name-hint\">\
 <p class=\"muted\" id=\"name-hint\">Accounts are made with <code>fivestar user add NAME</code>. Leave the name empty to sign in with the instance's admin token.</p>\
 <label for=\"password\">Password</label>\
 <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <p><button type=\"submit\">Sign in</button></p></form>",
-            esc(next)
+            esc(next),
+            esc(csrf)
         ),
     );
     *r.status_mut() = status;
