@@ -174,6 +174,9 @@ pub struct Column {
     /// publication is blocked until the pipeline allows or redacts the column.
     #[serde(default)]
     pub individuals: bool,
+    /// An amount of money in pounds (pages show it as `£1,234.56`); other amounts are numbers.
+    #[serde(default)]
+    pub money: bool,
     #[serde(default)]
     pub links: Vec<Link>,
 }
@@ -255,6 +258,12 @@ pub struct Template {
     /// The row's types (prefixed or absolute).
     #[serde(default)]
     pub types: Vec<String>,
+    /// How a row is titled, published as its `rdfs:label`: text with `{column}` holes, each
+    /// value read as people read it (`£28,182.22`, `30 January 2024`). A hole with no value is
+    /// left out with the text before it. Templates whose rows have a name of their own have
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub columns: Vec<Column>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub geo: Option<Geo>,
@@ -497,14 +506,47 @@ impl Template {
 
     /// The columns computed from the template's columns, in the order of [`computed_columns`].
     pub fn computed_columns(&self) -> Vec<ComputedColumn> {
-        computed_columns(
+        let mut out = computed_columns(
             !self.key.is_empty(),
             self.columns
                 .iter()
                 .map(|c| (c.name.as_str(), c.links.as_slice())),
             self.geo.is_some(),
             &self.statements,
-        )
+        );
+        out.extend(self.titles());
+        out
+    }
+
+    /// The computed columns that title things: the row's label, then for each column naming
+    /// another resource (`rdfs:label` with its own `about`) its preferred and other spellings.
+    fn titles(&self) -> Vec<ComputedColumn> {
+        let mut out = Vec::new();
+        if let Some(l) = &self.label {
+            out.push(ComputedColumn {
+                name: ROW_LABEL.to_string(),
+                what: Computed::Label(l.clone()),
+            });
+        }
+        for c in &self.columns {
+            if let (true, Some(about)) = (c.property == "rdfs:label", &c.about) {
+                out.push(ComputedColumn {
+                    name: format!("{}_preferred", c.name),
+                    what: Computed::Preferred {
+                        column: c.name.clone(),
+                        about: about.clone(),
+                    },
+                });
+                out.push(ComputedColumn {
+                    name: format!("{}_alternative", c.name),
+                    what: Computed::Alternative {
+                        column: c.name.clone(),
+                        about: about.clone(),
+                    },
+                });
+            }
+        }
+        out
     }
 
     /// fivestar's own terms this template uses, as Turtle statements (label and comment).
@@ -553,6 +595,13 @@ pub enum Computed {
     GeometryType,
     /// A statement made about every row whose URI templates have no holes.
     Statement(Statement),
+    /// The row's title ([`Template::label`]), as `rdfs:label`.
+    Label(String),
+    /// The most used spelling of `column` (an `rdfs:label` of another resource, `about`) among
+    /// the rows about the same resource, as its `skos:prefLabel`.
+    Preferred { column: String, about: String },
+    /// The row's spelling of `column` when it is not the preferred one, as `skos:altLabel`.
+    Alternative { column: String, about: String },
 }
 
 /// A column of the clean table computed from the mapped ones (by the pipeline's link stage).
@@ -566,6 +615,9 @@ pub struct ComputedColumn {
 /// The name of the computed column holding each row's key (not published as a property: the
 /// row's URI holds it).
 pub const ROW_KEY: &str = "row_key";
+
+/// The name of the computed column holding each row's title ([`Template::label`]).
+pub const ROW_LABEL: &str = "row_label";
 
 /// The one definition of which columns are computed and in what order: the row's key when the
 /// mapping has one, each mapped column's link rules (`{column}_{kind}`), then the geo columns
@@ -671,6 +723,17 @@ impl ComputedColumn {
                 if let Some(a) = &st.about {
                     col["aboutUrl"] = json!(a);
                 }
+            }
+            Computed::Label(_) => {
+                col["propertyUrl"] = json!(x("rdfs:label"));
+            }
+            Computed::Preferred { about, .. } => {
+                col["propertyUrl"] = json!(x("skos:prefLabel"));
+                col["aboutUrl"] = json!(about);
+            }
+            Computed::Alternative { about, .. } => {
+                col["propertyUrl"] = json!(x("skos:altLabel"));
+                col["aboutUrl"] = json!(about);
             }
         }
         col
@@ -797,7 +860,21 @@ mod tests {
             assert!(t.noun.is_some(), "{}: no noun", t.id);
             assert!(t.about.contains("{+row_key}"), "{}: {}", t.id, t.about);
             assert!(!t.about.contains("_row"), "{}: {}", t.id, t.about);
+            // A row's title names only its own columns; money is an amount.
+            if let Some(l) = &t.label {
+                for v in template_variables(l) {
+                    assert!(t.column(&v).is_some(), "{}: label names {v}", t.id);
+                }
+            }
+            for c in t.columns.iter().filter(|c| c.money) {
+                assert_eq!(c.format, ValueKind::Amount, "{}: {}", t.id, c.name);
+            }
         }
+        // Money is marked where a page must show pounds, and only there.
+        let spend = Template::get("spend").unwrap();
+        assert!(spend.column("net_amount").unwrap().money);
+        let toilets = Template::get("public-toilets").unwrap();
+        assert!(!toilets.column("easting").unwrap().money);
     }
 
     #[test]

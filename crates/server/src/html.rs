@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fivestar_store::rdf::QueryResults;
-use fivestar_store::rdf::{Term, Triple};
+use fivestar_store::rdf::Term;
 use fivestar_store::{DatasetState, ReleaseState, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,31 +71,48 @@ pub fn page_response(html: String) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-/// Human labels for IRIs: rdfs:label, skos:prefLabel, dcterms:title or schema:name.
-fn labels(store: &Store, iris: &[String]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    if iris.is_empty() {
-        return out;
-    }
+/// Human labels for IRIs, the best of each: skos:prefLabel, else rdfs:label, dcterms:title or
+/// schema:name; English or untagged before other languages; then the first in code-point
+/// order (so a page reads the same on every load).
+pub(crate) fn labels(store: &Store, iris: &[String]) -> HashMap<String, String> {
+    const PROPERTIES: [&str; 4] = [
+        "http://www.w3.org/2004/02/skos/core#prefLabel",
+        "http://www.w3.org/2000/01/rdf-schema#label",
+        "http://purl.org/dc/terms/title",
+        "http://schema.org/name",
+    ];
+    let mut best: HashMap<String, ((usize, bool), String)> = HashMap::new();
     for chunk in iris.chunks(200) {
         let values: String = chunk.iter().map(|i| format!("<{i}> ")).collect();
+        let props: String = PROPERTIES.iter().map(|p| format!("<{p}> ")).collect();
         let q = format!(
-            "SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} \
-             ?x <http://www.w3.org/2000/01/rdf-schema#label>|<http://www.w3.org/2004/02/skos/core#prefLabel>|\
-<http://purl.org/dc/terms/title>|<http://schema.org/name> ?l }}"
+            "SELECT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {props} }} ?x ?p ?l FILTER(isLiteral(?l)) }} LIMIT 20000"
         );
         if let Ok(QueryResults::Solutions(rows)) = store.query_public(&q) {
             for row in rows.flatten() {
-                if let (Some(Term::NamedNode(x)), Some(Term::Literal(l))) =
-                    (row.get("x"), row.get("l"))
+                if let (
+                    Some(Term::NamedNode(x)),
+                    Some(Term::NamedNode(p)),
+                    Some(Term::Literal(l)),
+                ) = (row.get("x"), row.get("p"), row.get("l"))
                 {
-                    out.entry(x.as_str().to_string())
-                        .or_insert_with(|| l.value().to_string());
+                    let rank = PROPERTIES
+                        .iter()
+                        .position(|q| *q == p.as_str())
+                        .unwrap_or(PROPERTIES.len());
+                    let foreign = l.language().is_some_and(|t| !t.starts_with("en"));
+                    let candidate = ((rank, foreign), l.value().to_string());
+                    match best.get(x.as_str()) {
+                        Some(b) if *b <= candidate => {}
+                        _ => {
+                            best.insert(x.as_str().to_string(), candidate);
+                        }
+                    }
                 }
             }
         }
     }
-    out
+    best.into_iter().map(|(k, (_, v))| (k, v)).collect()
 }
 
 /// Whether a link may point there: http(s), mailto, or a path on this site. An IRI with any
@@ -109,7 +126,7 @@ fn linkable(href: &str) -> bool {
 }
 
 /// `<a>` to `href` when [`linkable`], else the text alone (titled with the IRI).
-fn link(class: &str, href: &str, title: &str, text: &str) -> String {
+pub(crate) fn link(class: &str, href: &str, title: &str, text: &str) -> String {
     let class = if class.is_empty() {
         String::new()
     } else {
@@ -125,115 +142,6 @@ fn link(class: &str, href: &str, title: &str, text: &str) -> String {
     } else {
         format!("<span{class} title=\"{}\">{}</span>", esc(title), esc(text))
     }
-}
-
-/// A link to a term: local IRIs go to their page; labels replace bare IRIs.
-fn term_html(
-    t: &Term,
-    layout: &fivestar_store::Layout,
-    labels: &HashMap<String, String>,
-) -> String {
-    match t {
-        Term::NamedNode(n) => {
-            let iri = n.as_str();
-            let href = match iri.strip_prefix(&layout.id("")) {
-                Some(rest) => format!("/doc/{rest}"),
-                None => iri.to_string(),
-            };
-            let text = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
-            link("iri", &href, iri, &text)
-        }
-        Term::BlankNode(b) => format!("<span class=\"muted\">_:{}</span>", esc(b.as_str())),
-        Term::Literal(l) => {
-            let suffix = if let Some(lang) = l.language() {
-                format!(" <span class=\"muted\">@{}</span>", esc(lang))
-            } else if l.datatype().as_str() != "http://www.w3.org/2001/XMLSchema#string" {
-                let dt = l.datatype().as_str();
-                format!(
-                    " <span class=\"muted\">({})</span>",
-                    esc(dt.rsplit(['#', '/']).next().unwrap_or(dt))
-                )
-            } else {
-                String::new()
-            };
-            format!("{}{suffix}", esc(l.value()))
-        }
-        #[allow(unreachable_patterns)]
-        _ => esc(&t.to_string()),
-    }
-}
-
-pub fn resource_page(
-    st: &AppState,
-    iri: &str,
-    triples: &[Triple],
-    corrections: &[fivestar_store::Correction],
-) -> String {
-    let mut iris: Vec<String> = vec![iri.to_string()];
-    for t in triples {
-        iris.push(t.predicate.as_str().to_string());
-        if let Term::NamedNode(n) = &t.object {
-            iris.push(n.as_str().to_string());
-        }
-        if let fivestar_store::rdf::NamedOrBlankNode::NamedNode(n) = &t.subject {
-            iris.push(n.as_str().to_string());
-        }
-    }
-    iris.sort();
-    iris.dedup();
-    let labels = labels(&st.store, &iris);
-    let layout = st.store.layout();
-    let title = labels.get(iri).cloned().unwrap_or_else(|| iri.to_string());
-    let mut out_rows = String::new();
-    let mut in_rows = String::new();
-    for t in triples {
-        let p = term_html(&Term::NamedNode(t.predicate.clone()), layout, &labels);
-        if t.subject.to_string() == format!("<{iri}>") {
-            out_rows.push_str(&format!(
-                "<tr><td>{p}</td><td>{}</td></tr>",
-                term_html(&t.object, layout, &labels)
-            ));
-        } else {
-            let s: Term = t.subject.clone().into();
-            in_rows.push_str(&format!(
-                "<tr><td>{}</td><td>{p}</td></tr>",
-                term_html(&s, layout, &labels)
-            ));
-        }
-    }
-    let mut body = format!(
-        "<h1>{}</h1><p class=\"iri muted\">{}</p>\
-<p class=\"muted\">Also as <a href=\"?format=turtle\">Turtle</a> · <a href=\"?format=jsonld\">JSON-LD</a> · \
-<a href=\"?format=ntriples\">N-Triples</a> · <a href=\"?format=rdfxml\">RDF/XML</a></p>",
-        esc(&title),
-        esc(iri)
-    );
-    if !corrections.is_empty() {
-        // Newest first: what the council corrected, when, and from what.
-        body.push_str("<h2>Corrected</h2><ul class=\"corrections\">");
-        for c in corrections {
-            body.push_str(&format!(
-                "<li>{} was corrected from <q>{}</q> to <q>{}</q> in release \
-<a href=\"/dataset/{d}/release/{r}/changes\">{r}</a> (issued {i}).</li>",
-                esc(&c.column),
-                esc(&c.previous),
-                esc(&c.new),
-                d = esc(&c.dataset),
-                r = esc(&c.release),
-                i = esc(c.issued.as_deref().unwrap_or("")),
-            ));
-        }
-        body.push_str("</ul>");
-    }
-    if !out_rows.is_empty() {
-        body.push_str(&format!(
-            "<h2>About it</h2><table><tr><th>Property</th><th>Value</th></tr>{out_rows}</table>"
-        ));
-    }
-    if !in_rows.is_empty() {
-        body.push_str(&format!("<h2>Pointing at it</h2><table><tr><th>Subject</th><th>Property</th></tr>{in_rows}</table>"));
-    }
-    page(&title, &body)
 }
 
 /// Stars (1–5) and the reason for the first missing one.

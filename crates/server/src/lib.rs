@@ -13,6 +13,7 @@ mod html;
 mod metrics;
 mod negotiate;
 mod ratelimit;
+mod resource;
 mod sparql;
 pub mod workspace;
 
@@ -386,20 +387,11 @@ pub(crate) fn rdf_body(format: RdfFormat, triples: &[Triple]) -> Result<Vec<u8>,
     w.finish().map_err(|e| e.to_string())
 }
 
-fn graph_of(results: QueryResults<'static>) -> Result<Vec<Triple>, String> {
+pub(crate) fn graph_of(results: QueryResults<'static>) -> Result<Vec<Triple>, String> {
     match results {
         QueryResults::Graph(triples) => triples.map(|t| t.map_err(|e| e.to_string())).collect(),
         _ => Err("expected a graph".into()),
     }
-}
-
-/// The triples about a resource: outgoing and incoming, from the public view.
-fn describe(store: &Store, iri: &str) -> Result<Vec<Triple>, String> {
-    let q = format!(
-        "CONSTRUCT {{ <{iri}> ?p ?o . ?s ?q <{iri}> }} WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?q <{iri}> }} }}"
-    );
-    let r = store.query_public(&q).map_err(|e| e.to_string())?;
-    graph_of(r)
 }
 
 /// fivestar's own vocabulary (`{base}/def/fivestar#…`, hash IRIs): the whole document, as
@@ -431,7 +423,7 @@ async fn own_vocabulary(
     if triples.is_empty() {
         return error(StatusCode::NOT_FOUND, "the vocabulary is not loaded");
     }
-    respond_graph(st, format, &iri, triples).await
+    respond_graph(st, format, &iri, triples, None).await
 }
 
 fn requested_format(
@@ -484,31 +476,44 @@ async fn document(
         Ok(f) => f,
         Err(r) => return *r,
     };
+    // `?page=N`: the page of what points at it (HTML only).
+    let page = params
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1);
     let st2 = st.clone();
     let found = blocking(move || {
         let mut first = None;
         for p in candidates {
             let iri = st2.store.layout().id(&p);
-            let triples = describe(&st2.store, &iri)?;
-            if !triples.is_empty() {
-                return Ok((iri, triples));
+            if format.is_some() {
+                let triples = resource::describe(&st2.store, &iri)?;
+                if !triples.is_empty() {
+                    return Ok(Ok((iri, triples, None)));
+                }
+            } else {
+                let triples = resource::outgoing(&st2.store, &iri)?;
+                if !triples.is_empty() || resource::has_incoming(&st2.store, &iri)? {
+                    let incoming = resource::incoming(&st2.store, &iri, page)?;
+                    return Ok(Ok((iri, triples, Some(incoming))));
+                }
             }
             first.get_or_insert(iri);
         }
-        Ok((first.unwrap_or_default(), Vec::new()))
+        Ok(Err(first.unwrap_or_default()))
     })
     .await;
-    let (iri, triples) = match found {
-        Ok(t) => t,
+    let (iri, triples, incoming) = match found {
+        Ok(Ok(t)) => t,
+        Ok(Err(iri)) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("nothing is known about <{iri}>"),
+            )
+        }
         Err(r) => return r,
     };
-    if triples.is_empty() {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("nothing is known about <{iri}>"),
-        );
-    }
-    respond_graph(st, format, &iri, triples).await
+    respond_graph(st, format, &iri, triples, incoming).await
 }
 
 pub(crate) async fn respond_graph(
@@ -516,6 +521,7 @@ pub(crate) async fn respond_graph(
     format: Option<RdfFormat>,
     iri: &str,
     triples: Vec<Triple>,
+    incoming: Option<resource::Incoming>,
 ) -> Response {
     match format {
         None => {
@@ -527,7 +533,13 @@ pub(crate) async fn respond_graph(
                     tracing::warn!(iri = %iri, error = %e, "corrections not read");
                     Vec::new()
                 });
-                Ok(html::resource_page(&st, &iri, &triples, &corrections))
+                Ok(resource::page_html(
+                    &st,
+                    &iri,
+                    &triples,
+                    incoming.as_ref(),
+                    &corrections,
+                ))
             })
             .await
             {
@@ -575,7 +587,7 @@ async fn catalog(
         Err(r) => return r,
     };
     let iri = st.store.layout().catalog();
-    respond_graph(st, format, &iri, triples).await
+    respond_graph(st, format, &iri, triples, None).await
 }
 
 /// A dump file, streamed from disk (never read whole into memory) with what a download

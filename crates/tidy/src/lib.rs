@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod decode;
+pub mod display;
 mod grid;
 mod read;
 mod table;

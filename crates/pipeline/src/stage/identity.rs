@@ -270,28 +270,33 @@ fn decode_segment(key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Pipeline;
     use fivestar_store::Layout;
 
-    /// The public-toilets mapping (key: UPRN, else toilet id, else location + address), with
-    /// `rules` added to the pipeline file.
-    fn toilets(dir: &std::path::Path, rules: &str) -> Mapping {
+    /// The mapping of template `template`, with `rules` added to the pipeline file.
+    pub(crate) fn template_mapping(dir: &std::path::Path, template: &str, rules: &str) -> Mapping {
         std::fs::write(dir.join("data.csv"), "a\n1\n").unwrap();
         let p = dir.join("p.toml");
         std::fs::write(
             &p,
-            format!("id = \"d\"\ntitle = \"D\"\ntemplate = \"public-toilets\"\n[source]\nurl = \"data.csv\"\n{rules}"),
+            format!("id = \"d\"\ntitle = \"D\"\ntemplate = \"{template}\"\n[source]\nurl = \"data.csv\"\n{rules}"),
         )
         .unwrap();
         let pipeline = Pipeline::load(&p).unwrap();
         Mapping::load(&pipeline, &Layout::new("http://x.org/", dir)).unwrap()
     }
 
+    /// The public-toilets mapping (key: UPRN, else toilet id, else location + address), with
+    /// `rules` added to the pipeline file.
+    fn toilets(dir: &std::path::Path, rules: &str) -> Mapping {
+        template_mapping(dir, "public-toilets", rules)
+    }
+
     /// A table of the mapping's columns with `rows` of (column name, value); the file has the
     /// columns named in `present`.
-    fn table(m: &Mapping, present: &[&str], rows: &[&[(&str, &str)]]) -> Table {
+    pub(crate) fn table(m: &Mapping, present: &[&str], rows: &[&[(&str, &str)]]) -> Table {
         let n = m.columns.len();
         Table {
             header: m.columns.iter().map(|c| c.name.clone()).collect(),

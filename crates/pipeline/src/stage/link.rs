@@ -91,6 +91,25 @@ pub fn link(
                     .collect();
                 (values, None)
             }
+            Computed::Label(pattern) => (row_labels(mapping, table, pattern), None),
+            Computed::Preferred { column, about } | Computed::Alternative { column, about } => {
+                let preferred = preferred_names(mapping, table, column, about);
+                let values = if matches!(computed.what, Computed::Preferred { .. }) {
+                    preferred
+                } else {
+                    let k = column_index(mapping, table, column);
+                    table
+                        .rows
+                        .iter()
+                        .zip(preferred)
+                        .map(|(row, p)| match k.map(|k| &row[k]) {
+                            Some(v) if !p.is_empty() && *v != p && *v != REDACTED => v.clone(),
+                            _ => String::new(),
+                        })
+                        .collect()
+                };
+                (values, None)
+            }
             geo => {
                 let (points, shown) =
                     points.get_or_insert_with(|| place(mapping, table, file, report));
@@ -135,6 +154,150 @@ pub fn link(
     };
     report.facts.push(("links".into(), linked.describe()));
     Ok(Some(linked))
+}
+
+/// The index of mapped column `name` in the table, when the file has it.
+fn column_index(mapping: &Mapping, table: &Table, name: &str) -> Option<usize> {
+    mapping
+        .columns
+        .iter()
+        .position(|c| c.name == name)
+        .filter(|&k| table.source_columns.get(k).is_some_and(|s| s.is_some()))
+}
+
+/// A clean value as people read it: money as `£1,234.56`, dates as `30 January 2024`.
+fn readable(value: &str, kind: fivestar_tidy::ValueKind, money: bool) -> String {
+    use fivestar_tidy::{display, ValueKind};
+    let shown = match kind {
+        ValueKind::Amount if money => display::pounds(value),
+        ValueKind::Date => display::long_date(value),
+        ValueKind::DateTime => display::long_date_time(value),
+        _ => None,
+    };
+    shown.unwrap_or_else(|| value.to_string())
+}
+
+/// Each row's title from `pattern` (`"{net_amount} to {supplier_name}, {date}"`): a hole
+/// whose column is missing, empty or redacted is left out with the text before it (or, for the
+/// first value, the text after the gap), so a title never reads "to , ".
+fn row_labels(mapping: &Mapping, table: &Table, pattern: &str) -> Vec<String> {
+    enum Part {
+        Text(String),
+        Hole(Option<usize>, fivestar_tidy::ValueKind, bool),
+    }
+    let money = |name: &str| {
+        mapping
+            .template
+            .as_ref()
+            .and_then(|t| t.column(name))
+            .is_some_and(|c| c.money)
+    };
+    let mut parts = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            parts.push(Part::Text(rest[..open].to_string()));
+        }
+        let name = &rest[open + 1..open + close];
+        let k = column_index(mapping, table, name);
+        let kind = k.map_or(fivestar_tidy::ValueKind::Text, |k| {
+            mapping.columns[k].rule.kind
+        });
+        parts.push(Part::Hole(k, kind, money(name)));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            let mut out = String::new();
+            let mut pending = String::new();
+            let mut leading = true;
+            for p in &parts {
+                match p {
+                    Part::Text(t) => pending.push_str(t),
+                    Part::Hole(k, kind, money) => {
+                        let v = k.map(|k| row[k].as_str()).unwrap_or("");
+                        if v.is_empty() || v == REDACTED {
+                            pending.clear();
+                            leading = false;
+                            continue;
+                        }
+                        if !out.is_empty() || leading {
+                            out.push_str(&pending);
+                        }
+                        pending.clear();
+                        leading = false;
+                        out.push_str(&readable(v, *kind, *money));
+                    }
+                }
+            }
+            if !out.is_empty() {
+                out.push_str(&pending);
+            }
+            out.trim().to_string()
+        })
+        .collect()
+}
+
+/// For each row, the preferred spelling of `column` among the rows about the same resource
+/// (the rows whose `about` template's values are the same): the one most rows use; on a tie,
+/// the most recent (by the first date column the file has, else the later row).
+fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) -> Vec<String> {
+    let Some(k) = column_index(mapping, table, column) else {
+        return vec![String::new(); table.rows.len()];
+    };
+    let vars: Vec<usize> = template_variables(about)
+        .iter()
+        .filter_map(|v| table.header.iter().position(|h| h == v))
+        .collect();
+    let date = mapping.columns.iter().enumerate().position(|(j, c)| {
+        c.rule.kind == fivestar_tidy::ValueKind::Date
+            && table.source_columns.get(j).is_some_and(|s| s.is_some())
+    });
+    // resource → spelling → (rows, latest (date, row)).
+    type Uses<'a> = HashMap<&'a str, (usize, (&'a str, usize))>;
+    let mut groups: HashMap<Vec<&str>, Uses<'_>> = HashMap::new();
+    let mut keys: Vec<Option<Vec<&str>>> = Vec::with_capacity(table.rows.len());
+    for (i, row) in table.rows.iter().enumerate() {
+        let key: Vec<&str> = vars.iter().map(|&j| row[j].as_str()).collect();
+        let v = row[k].as_str();
+        if vars.is_empty() || key.iter().any(|s| s.is_empty()) || v.is_empty() || v == REDACTED {
+            keys.push(None);
+            continue;
+        }
+        let when = (date.map(|d| row[d].as_str()).unwrap_or(""), i);
+        let e = groups
+            .entry(key.clone())
+            .or_default()
+            .entry(v)
+            .or_insert((0, when));
+        e.0 += 1;
+        e.1 = e.1.max(when);
+        keys.push(Some(key));
+    }
+    let best: HashMap<&Vec<&str>, &str> = groups
+        .iter()
+        .filter_map(|(g, uses)| {
+            uses.iter()
+                .max_by(|a, b| a.1.cmp(b.1))
+                .map(|(v, _)| (g, *v))
+        })
+        .collect();
+    keys.iter()
+        .map(|k| {
+            k.as_ref()
+                .and_then(|k| best.get(k))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The values of one link rule of column `k`.
@@ -442,6 +605,90 @@ fn place(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::identity::tests::{table, template_mapping};
+
+    #[test]
+    fn rows_are_titled_as_people_read_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = template_mapping(dir.path(), "spend", "");
+        let t = table(
+            &m,
+            &["net_amount", "supplier_name", "date"],
+            &[
+                &[
+                    ("net_amount", "28182.22"),
+                    ("supplier_name", "Brightwater Care Services Ltd"),
+                    ("date", "2024-01-30"),
+                ],
+                &[
+                    ("net_amount", "-1500"),
+                    ("supplier_name", REDACTED),
+                    ("date", "2024-02-01"),
+                ],
+                &[("supplier_name", "Acme Ltd")],
+                &[],
+            ],
+        );
+        let pattern = m.template.as_ref().unwrap().label.clone().unwrap();
+        assert_eq!(
+            row_labels(&m, &t, &pattern),
+            [
+                "£28,182.22 to Brightwater Care Services Ltd, 30 January 2024",
+                "\u{2212}£1,500.00, 1 February 2024",
+                "Acme Ltd",
+                ""
+            ]
+        );
+    }
+
+    #[test]
+    fn the_most_used_spelling_is_preferred_and_a_tie_goes_to_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = template_mapping(dir.path(), "spend", "");
+        let mut t = table(
+            &m,
+            &["supplier_name", "date"],
+            &[
+                &[("supplier_name", "ACME LTD"), ("date", "2024-01-01")],
+                &[("supplier_name", "Acme Ltd"), ("date", "2024-01-02")],
+                &[("supplier_name", "Acme Ltd"), ("date", "2024-01-03")],
+                &[("supplier_name", "Beta Limited"), ("date", "2024-03-01")],
+                &[("supplier_name", "Beta Ltd"), ("date", "2024-02-01")],
+                &[("supplier_name", REDACTED), ("date", "2024-02-01")],
+            ],
+        );
+        // The supplier IRIs the link stage would have computed.
+        t.header.push("supplier_name_supplier".into());
+        t.source_columns.push(None);
+        for (row, s) in t.rows.iter_mut().zip(["a", "a", "a", "b", "b", ""]) {
+            row.push(s.to_string());
+        }
+        let about = "{+supplier_name_supplier}";
+        assert_eq!(
+            preferred_names(&m, &t, "supplier_name", about),
+            [
+                "Acme Ltd",
+                "Acme Ltd",
+                "Acme Ltd",
+                "Beta Limited",
+                "Beta Limited",
+                ""
+            ]
+        );
+        // Only the others are alternatives; the order of the rows does not matter.
+        t.rows.reverse();
+        assert_eq!(
+            preferred_names(&m, &t, "supplier_name", about),
+            [
+                "",
+                "Beta Limited",
+                "Beta Limited",
+                "Acme Ltd",
+                "Acme Ltd",
+                "Acme Ltd"
+            ]
+        );
+    }
 
     #[test]
     fn the_coordinate_reference_system_of_a_row() {
