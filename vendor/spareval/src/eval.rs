@@ -1579,7 +1579,9 @@ impl<'a, D: QueryableDataset<'a>> SimpleEvaluator<'a, D> {
                             }
                         })
                         .collect::<Vec<_>>();
-                    values.sort_unstable_by(|a, b| {
+                    // fivestar patch: a stable sort, so that solutions equal under ORDER BY keep
+                    // the order the store gave them and pages (LIMIT/OFFSET) never overlap.
+                    values.sort_by(|a, b| {
                         for comp in &by {
                             match comp {
                                 ComparatorFunction::Asc(expression) => {

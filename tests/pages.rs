@@ -1,0 +1,168 @@
+//! End-to-end tests of the pages people read: the real `fivestar run` publishing a generated
+//! spend file into a real store, `fivestar serve` on loopback, pages fetched over HTTP.
+
+mod common;
+
+use common::Scratch;
+
+/// A Leeds spend file of `n` payments to one supplier, spelt two ways (three in five rows
+/// "Acme Paper Ltd", the rest "ACME PAPER LIMITED"), amounts 1.00, 2.00, …
+fn acme_file(n: usize) -> String {
+    let mut out = String::from(
+        "Organisation Name,Payment Date,Transaction Ref,Amount,Beneficiary Name,Service Area\n",
+    );
+    for i in 1..=n {
+        let name = if i % 5 < 3 {
+            "Acme Paper Ltd"
+        } else {
+            "ACME PAPER LIMITED"
+        };
+        let day = 1 + i % 28;
+        out.push_str(&format!(
+            "Leeds City Council,{day:02}/01/2024,ACME-{i},{i}.00,{name},Finance\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
+    let s = Scratch::new("pages", "acme");
+    std::fs::write(s.0.join("spend.csv"), acme_file(10_000)).unwrap();
+    std::fs::write(
+        s.0.join("pipelines/acme.toml"),
+        format!(
+            "id = \"acme\"\ntitle = \"Acme spending\"\ntemplate = \"spend\"\n[source]\nurl = {:?}\n",
+            s.0.join("spend.csv").display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = s.run(&["run", "pipelines/acme.toml"]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let site = common::serve(
+        std::process::Command::new(common::bin())
+            .current_dir(&s.0)
+            .args(["serve", "--bind", "127.0.0.1:0"]),
+    );
+    let client = common::client();
+    let get = |path: &str| {
+        let started = std::time::Instant::now();
+        let resp = client.get(format!("{}{path}", site.url)).send().unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap();
+        if !path.contains("page=") || path.ends_with("=200") {
+            eprintln!("GET {path}: {status} in {:?}", started.elapsed());
+        }
+        (status, body)
+    };
+    let supplier = "/doc/acme/supplier/acme-paper";
+
+    // The supplier: one preferred name (the spelling most rows use), the other kept.
+    let (status, page) = get(supplier);
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>Acme Paper Ltd</h1>"), "{page}");
+    assert!(
+        page.contains("ACME PAPER LIMITED"),
+        "the other spelling is kept"
+    );
+    // What points at it: counted and paged, newest first.
+    assert!(
+        page.contains("10,000 statements point at it. Showing 1\u{2013}50, page 1 of 200."),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches(" to Acme Paper Ltd, ").count()
+            + page.matches(" to ACME PAPER LIMITED, ").count(),
+        50
+    );
+    assert!(page.contains("28 January 2024"), "newest first");
+    assert!(
+        !page.contains(", 1 January 2024<"),
+        "the oldest are on later pages"
+    );
+    assert!(page.contains("href=\"?page=2#incoming\""));
+    let (status, last) = get(&format!("{supplier}?page=200"));
+    assert_eq!(status, 200);
+    assert!(
+        last.contains("Showing 9951\u{2013}10000, page 200 of 200."),
+        "{last}"
+    );
+    assert!(last.contains(", 1 January 2024<"), "{last}");
+    // Every payment is on exactly one page (rows of the same date too: the store's sort is
+    // stable).
+    let links = |page: &str| -> Vec<String> {
+        page.match_indices("href=\"/doc/acme/payment/")
+            .map(|(at, _)| page[at..].split('"').nth(1).unwrap().to_string())
+            .collect()
+    };
+    let seen: Vec<String> = std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..2)
+            .map(|part| {
+                let get = &get;
+                let links = &links;
+                scope.spawn(move || {
+                    (1..=200)
+                        .filter(|n| n % 2 == part)
+                        .flat_map(|n| links(&get(&format!("{supplier}?page={n}")).1))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().unwrap()).collect()
+    });
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), 10_000);
+    assert_eq!(distinct.len(), 10_000, "a payment shown on two pages");
+    // A page past the end shows the last.
+    let (_, past) = get(&format!("{supplier}?page=9999"));
+    assert!(past.contains("page 200 of 200"));
+
+    // A payment: titled, not by its IRI; money as money; a link and its literal twin on one
+    // row (the date, linked to its day); the machine value kept beside the readable one.
+    let (status, page) = get("/doc/acme/payment/ACME-1234/2024-01-03");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<h1>£1,234.00 to ACME PAPER LIMITED, 3 January 2024</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("<data value=\"1234"), "{page}");
+    assert!(
+        page.contains("href=\"http://reference.data.gov.uk/id/day/2024-01-03\" title=\"http://reference.data.gov.uk/id/day/2024-01-03\">3 January 2024</a>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("(decimal)</span>") && !page.contains(">2024-01-03<"),
+        "{page}"
+    );
+    assert!(
+        page.contains(">Acme Paper Ltd</a>"),
+        "the payee by its preferred name"
+    );
+    // Every property shown has a label (rdfs:label's own included).
+    assert!(
+        !page.contains(">http://www.w3.org/2000/01/rdf-schema#label<"),
+        "{page}"
+    );
+
+    // The RDF keeps the machine forms and the titles.
+    let ttl = client
+        .get(format!(
+            "{}/doc/acme/payment/ACME-1234/2024-01-03",
+            site.url
+        ))
+        .header("accept", "text/turtle")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(ttl.contains("payment:netAmount \"1234\"^^xsd:decimal"), "{ttl}");
+    assert!(
+        ttl.contains("\"£1,234.00 to ACME PAPER LIMITED, 3 January 2024\""),
+        "{ttl}"
+    );
+}
