@@ -25,10 +25,10 @@ fn acme_file(n: usize) -> String {
     out
 }
 
-#[test]
-fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
-    let s = Scratch::new("pages", "acme");
-    std::fs::write(s.0.join("spend.csv"), acme_file(10_000)).unwrap();
+/// `n` payments to Acme published as dataset `acme` by the real `fivestar run`, and served.
+fn acme_site(name: &str, n: usize) -> (Scratch, common::Running) {
+    let s = Scratch::new("pages", name);
+    std::fs::write(s.0.join("spend.csv"), acme_file(n)).unwrap();
     std::fs::write(
         s.0.join("pipelines/acme.toml"),
         format!(
@@ -49,6 +49,12 @@ fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
             .current_dir(&s.0)
             .args(["serve", "--bind", "127.0.0.1:0"]),
     );
+    (s, site)
+}
+
+#[test]
+fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
+    let (_s, site) = acme_site("acme", 10_000);
     let client = common::client();
     let get = |path: &str| {
         let started = std::time::Instant::now();
@@ -160,9 +166,65 @@ fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
         .unwrap()
         .text()
         .unwrap();
-    assert!(ttl.contains("payment:netAmount \"1234\"^^xsd:decimal"), "{ttl}");
+    assert!(
+        ttl.contains("payment:netAmount \"1234\"^^xsd:decimal"),
+        "{ttl}"
+    );
     assert!(
         ttl.contains("\"£1,234.00 to ACME PAPER LIMITED, 3 January 2024\""),
         "{ttl}"
     );
+}
+
+#[test]
+fn a_dataset_page_charts_its_data_and_shows_its_first_rows() {
+    let (_s, site) = acme_site("glance", 300);
+    let client = common::client();
+    let get = |path: &str| {
+        let r = client.get(format!("{}{path}", site.url)).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    };
+    let page = get("/dataset/acme");
+    // Two charts, as SVG with a title, each with its numbers and a CSV.
+    for (id, title) in [
+        ("spend-per-month", "Spend per month"),
+        ("largest-suppliers", "The 10 largest suppliers"),
+    ] {
+        assert!(
+            page.contains(&format!("<figure id=\"figure-{id}\">")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("<title id=\"{id}-title\">{title}</title>")));
+        assert!(page.contains(&format!("href=\"/dataset/acme/figures/{id}.csv\"")));
+    }
+    // The month's total is the sum of 1 + 2 + … + 300 pounds, computed here.
+    let total: u64 = (1..=300).sum();
+    let csv = get("/dataset/acme/figures/spend-per-month.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "key,label,value,rows");
+    assert_eq!(
+        lines[1],
+        format!("http://reference.data.gov.uk/id/month/2024-01,January 2024,{total},300")
+    );
+    assert!(page.contains(&format!("£{},{:03}.00", total / 1000, total % 1000)));
+    // The first 20 rows, under the template's titles, read as people read them.
+    assert!(page.contains("<h2>A first look</h2>"));
+    assert!(page.contains("The first 20 rows of the live release"));
+    assert!(page.contains("<th>Net Amount</th>") && page.contains("<th>Supplier Name</th>"));
+    assert!(page.contains("<data value=\"1.00\">£1.00</data>"), "{page}");
+    assert!(
+        page.contains("<data value=\"2024-01-02\">2 January 2024</data>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<th>row_key</th>"),
+        "computed columns are left out"
+    );
+    // A figure that does not exist.
+    let r = client
+        .get(format!("{}/dataset/acme/figures/nope.csv", site.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }

@@ -339,6 +339,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         progress: None,
         linked: None,
         identity: None,
+        figures: Vec::new(),
     };
     let t = Instant::now();
     use fivestar_store::Publisher;
@@ -473,6 +474,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
             progress: None,
             linked: None,
             identity: Some(identity.clone()),
+            figures: Vec::new(),
         };
     use fivestar_store::Publisher;
     // Two stores, each given the first release and then the second: one works out the

@@ -312,6 +312,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         progress: None,
         linked: None,
         identity: None,
+        figures: Vec::new(),
     };
     let published = match (&store, &live) {
         (Some(store), _) => publish_one(store, &request)

@@ -233,6 +233,34 @@ pub struct Statement {
     pub value: String,
 }
 
+/// A chart of a dataset's page: its query selects `?key`, optionally `?label`, `?value` and
+/// optionally `?count` (or `?lat` and `?long` for a map), over `GRAPH {graph}`; prefixed names
+/// may use [`PREFIXES`] and `fs:`, which are declared for it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    pub id: String,
+    pub title: String,
+    /// `columns` (in the query's order, such as months), `bars` (ranked) or `points` (a map).
+    pub chart: String,
+    #[serde(default)]
+    pub money: bool,
+    pub query: String,
+}
+
+impl FigureSpec {
+    /// The query with every prefix it may use declared, for the site at `base`.
+    pub fn full_query(&self, base: &str) -> String {
+        let mut q = String::new();
+        for (p, iri) in PREFIXES {
+            q.push_str(&format!("PREFIX {p}: <{iri}>\n"));
+        }
+        q.push_str(&format!("PREFIX fs: <{}>\n", expand("fs:", base)));
+        q.push_str(&self.query);
+        q
+    }
+}
+
 /// A council dataset template.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -272,6 +300,10 @@ pub struct Template {
     pub wide: Option<Wide>,
     #[serde(default)]
     pub statements: Vec<Statement>,
+    /// What the dataset's page charts: SPARQL over the release's graph, computed when it is
+    /// published (the store's `figures`).
+    #[serde(default)]
+    pub figures: Vec<FigureSpec>,
     /// Normalised header (title, alias or name) → column index, built when templates load.
     #[serde(skip)]
     pub(crate) headers_index: std::collections::HashMap<String, usize>,

@@ -93,6 +93,21 @@ impl Mapping {
     /// column, the published columns, and the row IRI with `{+row_key}`, resolved against
     /// `data_base` (`{base}/id/{dataset}/`). None when rows have no key, or the metadata's
     /// `aboutUrl` does not name it.
+    /// The figures the template charts on the dataset's page, with their prefixes declared.
+    pub fn figures(&self) -> Vec<fivestar_store::figures::FigureQuery> {
+        self.template
+            .iter()
+            .flat_map(|t| &t.figures)
+            .map(|f| fivestar_store::figures::FigureQuery {
+                id: f.id.clone(),
+                title: f.title.clone(),
+                chart: f.chart.clone(),
+                money: f.money,
+                query: f.full_query(&self.base),
+            })
+            .collect()
+    }
+
     pub fn identity(&self, data_base: &str) -> Option<fivestar_store::changes::Identity> {
         let key = format!("{{+{}}}", template::ROW_KEY);
         let about = self
@@ -550,6 +565,28 @@ fn check_overrides_and_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_figure_is_a_limited_select_query() {
+        for t in fivestar_council::Template::all().unwrap() {
+            for f in &t.figures {
+                let q = f
+                    .full_query("http://x.org")
+                    .replace("{graph}", "<http://x.org/graph/d/r>");
+                let parsed = spargebra::SparqlParser::new()
+                    .parse_query(&q)
+                    .unwrap_or_else(|e| panic!("{}/{}: {e}\n{q}", t.id, f.id));
+                assert!(
+                    matches!(parsed, spargebra::Query::Select { .. }),
+                    "{}/{}",
+                    t.id,
+                    f.id
+                );
+                assert!(["columns", "bars", "points"].contains(&f.chart.as_str()));
+                assert!(q.contains("LIMIT"), "{}/{}: no LIMIT", t.id, f.id);
+            }
+        }
+    }
     use fivestar_council::template::Computed;
 
     fn pipeline(dir: &std::path::Path, mapping: &str, extra: &str) -> Pipeline {

@@ -719,6 +719,7 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                     })),
                     linked: None,
                     identity: None,
+                    figures: Vec::new(),
                 };
                 let info = fivestar_pipeline::run::publish_one(&st2.store, &request)
                     .map_err(|e| e.to_string())?;

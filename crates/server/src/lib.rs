@@ -6,6 +6,7 @@
 //! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
 
 pub mod admin;
+mod charts;
 pub mod conn;
 mod feeds;
 mod graphs;
@@ -136,6 +137,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(html::home))
         .route("/dataset/{id}", get(html::dataset))
         .route("/dataset/{id}/feed.atom", get(feeds::dataset_feed))
+        .route("/dataset/{id}/figures/{file}", get(charts::figure_csv))
         .route(
             "/dataset/{id}/release/{release}/changes",
             get(html::changes),

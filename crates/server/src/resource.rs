@@ -62,6 +62,11 @@ fn hints(base: &str) -> &'static Hints {
     })
 }
 
+/// The properties whose values are money (templates' `money = true` columns).
+pub(crate) fn money_properties(base: &str) -> &'static HashSet<String> {
+    &hints(base).money
+}
+
 /// A literal as people read it: `(text shown, machine form when it differs)`.
 fn literal_text(l: &fivestar_store::rdf::Literal, property: &str, base: &str) -> (String, bool) {
     let v = l.value();
@@ -116,7 +121,7 @@ fn literal_html(l: &fivestar_store::rdf::Literal, property: &str, base: &str) ->
 
 /// Text for a reference.data.gov.uk interval IRI when it has no label: `month/2024-01` →
 /// "January 2024", `quarter/2024-Q1` → "2024 Q1", `government-year/2023-2024` → "2023–24".
-fn interval_text(iri: &str) -> Option<String> {
+pub(crate) fn interval_text(iri: &str) -> Option<String> {
     let rest = iri.strip_prefix("http://reference.data.gov.uk/id/")?;
     let (kind, value) = rest.split_once('/')?;
     match kind {

@@ -79,6 +79,7 @@ pub fn release_file_names(release: &str) -> Vec<String> {
         names.push(format!("{base}.sha256"));
         names.push(base);
     }
+    names.push(crate::figures::file_name(release));
     names
 }
 

@@ -17,6 +17,7 @@ mod backup;
 mod catalog;
 pub mod changes;
 mod dumps;
+pub mod figures;
 pub mod guard;
 
 pub use backup::{read_backup, restore, BackupInfo};
@@ -118,6 +119,8 @@ pub struct PublishRequest {
     /// How the release's rows are identified: with it, the changes against the live release
     /// are also listed row by row.
     pub identity: Option<changes::Identity>,
+    /// The figures its dataset page charts, computed over the release's graph after the load.
+    pub figures: Vec<figures::FigureQuery>,
 }
 
 /// A [`Progress`] callback that a [`PublishRequest`] can carry.
@@ -834,6 +837,27 @@ impl Store {
     }
 
     /// Counts the triples of a graph.
+    /// A SELECT query's rows over the whole store (not the public view), as name → term.
+    fn select(&self, query: &str) -> Result<Vec<Vec<(String, Term)>>> {
+        let results = SparqlEvaluator::new()
+            .parse_query(query)?
+            .on_store(&self.db)
+            .execute()?;
+        let QueryResults::Solutions(solutions) = results else {
+            return Err(Error::Invalid("a figure's query must be a SELECT".into()));
+        };
+        let mut rows = Vec::new();
+        for s in solutions.take(figures::MAX_ROWS) {
+            let s = s?;
+            rows.push(
+                s.iter()
+                    .map(|(v, t)| (v.as_str().to_string(), t.clone()))
+                    .collect(),
+            );
+        }
+        Ok(rows)
+    }
+
     fn count(&self, query: &str) -> Result<u64> {
         let results = SparqlEvaluator::new()
             .parse_query(query)?
@@ -1023,10 +1047,15 @@ impl Publisher for Store {
                     .map(|c| (c, t.elapsed()))
             });
             // Distinct counts came from the dump pass; the triple count (duplicates merged)
-            // from the store.
+            // from the store. Then the figures the dataset's page charts.
             let triples = self.count(&format!(
                 "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
             ));
+            let triples = triples.and_then(|n| {
+                let computed = figures::compute(g, &req.figures, |q| self.select(q));
+                figures::write(&dumps_dir.join(&req.dataset.id), &req.release, &computed)
+                    .map(|()| n)
+            });
             let changed = changed.join().unwrap_or_else(|_| {
                 Err(Error::Invalid(
                     "comparing with the live release panicked".into(),

@@ -55,6 +55,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
         progress: None,
         linked: None,
         identity: None,
+        figures: Vec::new(),
     }
 }
 

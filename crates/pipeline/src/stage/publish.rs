@@ -52,6 +52,7 @@ pub fn request(
         progress,
         linked,
         identity: None,
+        figures: Vec::new(),
     }
 }
 

@@ -1,0 +1,203 @@
+//! Figures: the aggregates a dataset's page charts (spend per month, the largest suppliers, the
+//! points of a map), computed by SPARQL over a release's graph once, when it is published, and
+//! kept beside its dumps as `{release}-figures.json`. A page reads the file; it never runs an
+//! aggregate over the whole graph. A figure whose query fails is left out (and logged): it
+//! never stops a publish.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A figure to compute: its query selects `?key` (what a bar or point stands for: an IRI or a
+/// literal), optionally `?label`, then `?value` (a number) and optionally `?count`; or, for
+/// `chart = "points"`, `?lat` and `?long` instead of `?value`. `{graph}` in the query is the
+/// release's graph IRI in angle brackets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureQuery {
+    pub id: String,
+    pub title: String,
+    /// `columns` (one bar per key, in the query's order: time), `bars` (ranked, horizontal)
+    /// or `points` (a map).
+    pub chart: String,
+    /// The values are pounds.
+    #[serde(default)]
+    pub money: bool,
+    pub query: String,
+}
+
+/// A computed figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub id: String,
+    pub title: String,
+    pub chart: String,
+    pub money: bool,
+    pub rows: Vec<FigureRow>,
+}
+
+/// One bar or point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureRow {
+    /// An IRI, or a literal's value.
+    pub key: String,
+    pub key_is_iri: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The value's lexical form (a sum keeps its decimal digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long: Option<f64>,
+}
+
+/// The most rows a figure keeps (a query's own LIMIT should be lower).
+pub const MAX_ROWS: usize = 5000;
+
+/// The file of a release's figures.
+pub fn file_name(release: &str) -> String {
+    format!("{release}-figures.json")
+}
+
+/// Reads the figures of a release (none when the file is missing).
+pub fn read(dir: &Path, release: &str) -> Result<Vec<Figure>> {
+    let path = dir.join(file_name(release));
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(Error::Io { path, source }),
+    }
+}
+
+/// Writes `figures` for `release` (nothing when there are none).
+pub fn write(dir: &Path, release: &str, figures: &[Figure]) -> Result<()> {
+    if figures.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join(file_name(release));
+    let bytes = serde_json::to_vec(figures).map_err(|e| Error::Invalid(e.to_string()))?;
+    std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
+}
+
+/// Computes each figure with `select` (a SELECT query's rows, as name → term) over `graph`.
+pub fn compute(
+    graph: &str,
+    queries: &[FigureQuery],
+    mut select: impl FnMut(&str) -> Result<Vec<Vec<(String, oxigraph::model::Term)>>>,
+) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for q in queries {
+        let text = q.query.replace("{graph}", &format!("<{graph}>"));
+        let rows = match select(&text) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(figure = %q.id, error = %e, "figure not computed");
+                continue;
+            }
+        };
+        let rows: Vec<FigureRow> = rows
+            .into_iter()
+            .take(MAX_ROWS)
+            .filter_map(|row| figure_row(&row))
+            .collect();
+        out.push(Figure {
+            id: q.id.clone(),
+            title: q.title.clone(),
+            chart: q.chart.clone(),
+            money: q.money,
+            rows,
+        });
+    }
+    out
+}
+
+fn figure_row(row: &[(String, oxigraph::model::Term)]) -> Option<FigureRow> {
+    use oxigraph::model::Term;
+    let get = |name: &str| row.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+    let literal = |name: &str| match get(name) {
+        Some(Term::Literal(l)) => Some(l.value().to_string()),
+        _ => None,
+    };
+    let (key, key_is_iri) = match get("key")? {
+        Term::NamedNode(n) => (n.as_str().to_string(), true),
+        Term::Literal(l) => (l.value().to_string(), false),
+        _ => return None,
+    };
+    let number = |name: &str| literal(name).and_then(|v| v.parse::<f64>().ok());
+    Some(FigureRow {
+        key,
+        key_is_iri,
+        label: literal("label"),
+        value: literal("value").filter(|v| v.parse::<f64>().is_ok_and(f64::is_finite)),
+        count: literal("count").and_then(|v| v.parse().ok()),
+        lat: number("lat").filter(|v| v.is_finite()),
+        long: number("long").filter(|v| v.is_finite()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxigraph::model::{Literal, NamedNode, Term};
+
+    #[test]
+    fn rows_become_bars_and_a_failing_query_is_left_out() {
+        let queries = vec![
+            FigureQuery {
+                id: "a".into(),
+                title: "A".into(),
+                chart: "columns".into(),
+                money: true,
+                query: "SELECT * WHERE { GRAPH {graph} { ?s ?p ?o } }".into(),
+            },
+            FigureQuery {
+                id: "broken".into(),
+                title: "B".into(),
+                chart: "bars".into(),
+                money: false,
+                query: "nonsense".into(),
+            },
+        ];
+        let mut seen = Vec::new();
+        let figures = compute("http://x/g", &queries, |q| {
+            seen.push(q.to_string());
+            if q == "nonsense" {
+                return Err(Error::Invalid("parse".into()));
+            }
+            Ok(vec![
+                vec![
+                    (
+                        "key".into(),
+                        Term::from(NamedNode::new_unchecked("http://x/m")),
+                    ),
+                    ("value".into(), Term::from(Literal::from(12.5))),
+                    ("count".into(), Term::from(Literal::from(3))),
+                ],
+                // No key: not a bar.
+                vec![("value".into(), Term::from(Literal::from(1)))],
+                vec![
+                    ("key".into(), Term::from(Literal::from("x"))),
+                    ("value".into(), Term::from(Literal::from("not a number"))),
+                ],
+            ])
+        });
+        assert_eq!(
+            seen[0],
+            "SELECT * WHERE { GRAPH <http://x/g> { ?s ?p ?o } }"
+        );
+        assert_eq!(figures.len(), 1);
+        let rows = &figures[0].rows;
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].key_is_iri && rows[0].value.as_deref() == Some("12.5"));
+        assert_eq!(rows[0].count, Some(3));
+        assert_eq!(rows[1].value, None);
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "r1", &figures).unwrap();
+        assert_eq!(read(dir.path(), "r1").unwrap(), figures);
+        assert!(read(dir.path(), "r2").unwrap().is_empty());
+    }
+}
