@@ -241,7 +241,8 @@ pub struct Statement {
 pub struct FigureSpec {
     pub id: String,
     pub title: String,
-    /// `columns` (in the query's order, such as months), `bars` (ranked) or `points` (a map).
+    /// `columns` (in the query's order, such as months), `bars` (ranked), `points` (a map), or
+    /// `none` (kept for other pages, such as a council's, not drawn on the dataset's).
     pub chart: String,
     #[serde(default)]
     pub money: bool,

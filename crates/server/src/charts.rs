@@ -14,6 +14,41 @@ use fivestar_store::Store;
 use fivestar_tidy::display;
 use std::sync::Arc;
 
+/// Releases' figures as read from their files: a release's figures never change, so each is
+/// read once (at most [`FiguresCache::KEPT`] releases are kept; past that the cache starts
+/// again).
+/// (dataset, release) → its figures.
+type ReleaseFigures = std::collections::HashMap<(String, String), Arc<Vec<Figure>>>;
+
+#[derive(Default)]
+pub struct FiguresCache(std::sync::Mutex<ReleaseFigures>);
+
+impl FiguresCache {
+    pub const KEPT: usize = 256;
+
+    /// The figures of `dataset`'s release `release` (none when it has no file, or it cannot
+    /// be read: that is logged).
+    pub fn get(&self, store: &Store, dataset: &str, release: &str) -> Arc<Vec<Figure>> {
+        let key = (dataset.to_string(), release.to_string());
+        if let Some(f) = self.0.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return f;
+        }
+        let figures = fivestar_store::figures::read(&store.dumps_dir().join(dataset), release)
+            .unwrap_or_else(|e| {
+                tracing::warn!(dataset, release, error = %e, "figures not read");
+                Vec::new()
+            });
+        let figures = Arc::new(figures);
+        if let Ok(mut c) = self.0.lock() {
+            if c.len() >= Self::KEPT {
+                c.clear();
+            }
+            c.insert(key, figures.clone());
+        }
+        figures
+    }
+}
+
 /// Rows of the clean CSV a dataset's page shows.
 pub const FIRST_ROWS: usize = 20;
 
@@ -79,11 +114,7 @@ fn key_href(r: &FigureRow, store: &Store) -> Option<String> {
     if !r.key_is_iri {
         return None;
     }
-    let id = store.layout().id("");
-    Some(match r.key.strip_prefix(&id) {
-        Some(rest) => format!("/doc/{rest}"),
-        None => r.key.clone(),
-    })
+    Some(crate::resource::href_of(&r.key, store.layout()))
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -277,36 +308,46 @@ fn table(f: &Figure, store: &Store) -> String {
     out
 }
 
-/// The figures of `dataset`'s release `release`, each a chart with its table and CSV.
-pub fn figures_html(store: &Store, dataset: &str, release: &str) -> String {
-    let figures = match fivestar_store::figures::read(&store.dumps_dir().join(dataset), release) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(dataset, release, error = %e, "figures not read");
-            return String::new();
-        }
+/// One figure: its chart, its numbers as a table, and (for a dataset's figure) its CSV.
+pub fn figure_html(store: &Store, dataset: Option<&str>, f: &Figure) -> String {
+    let svg = match f.chart.as_str() {
+        "columns" => columns_svg(f),
+        "points" => points_svg(f, store),
+        _ => bars_svg(f),
     };
-    let mut out = String::new();
-    for f in figures.iter().filter(|f| !f.rows.is_empty()) {
-        let svg = match f.chart.as_str() {
-            "columns" => columns_svg(f),
-            "points" => points_svg(f, store),
-            _ => bars_svg(f),
-        };
-        out.push_str(&format!(
-            "<figure id=\"figure-{id}\"><figcaption><h3>{t}</h3></figcaption>{svg}\
-{note}<details><summary>The numbers</summary>{table}</details>\
-<p class=\"muted\"><a href=\"/dataset/{d}/figures/{id}.csv\">{t} as CSV</a> · computed from the live release when it was published</p></figure>",
+    let note = if f.chart == "points" {
+        "<p class=\"muted\">Each point at its latitude and longitude (north up), without a base map.</p>"
+    } else {
+        ""
+    };
+    let csv = match dataset {
+        Some(d) => format!(
+            "<p class=\"muted\"><a href=\"/dataset/{d}/figures/{id}.csv\">{t} as CSV</a> · computed from the live release when it was published</p>",
+            d = esc(d),
             id = esc(&f.id),
             t = esc(&f.title),
-            table = table(f, store),
-            d = esc(dataset),
-            note = if f.chart == "points" {
-                "<p class=\"muted\">Each point at its latitude and longitude (north up), without a base map.</p>"
-            } else {
-                ""
-            },
-        ));
+        ),
+        None => String::new(),
+    };
+    format!(
+        "<figure id=\"figure-{id}\"><figcaption><h3>{t}</h3></figcaption>{svg}{note}\
+<details><summary>The numbers</summary>{table}</details>{csv}</figure>",
+        id = esc(&f.id),
+        t = esc(&f.title),
+        table = table(f, store),
+    )
+}
+
+/// The figures of `dataset`'s release `release`, each a chart with its table and CSV.
+pub fn figures_html(st: &AppState, dataset: &str, release: &str) -> String {
+    let store = &st.store;
+    let figures = st.figures.get(store, dataset, release);
+    let mut out = String::new();
+    for f in figures
+        .iter()
+        .filter(|f| !f.rows.is_empty() && f.chart != "none")
+    {
+        out.push_str(&figure_html(store, Some(dataset), f));
     }
     if out.is_empty() {
         out
@@ -331,9 +372,8 @@ pub async fn figure_csv(
         let Some(live) = d.live else {
             return Ok(None);
         };
-        let figures = fivestar_store::figures::read(&st2.store.dumps_dir().join(&d.id), &live)
-            .map_err(|e| e.to_string())?;
-        Ok(figures.into_iter().find(|f| f.id == fig))
+        let figures = st2.figures.get(&st2.store, &d.id, &live);
+        Ok(figures.iter().find(|f| f.id == fig).cloned())
     })
     .await;
     let f = match found {
@@ -495,6 +535,7 @@ mod tests {
             count: Some(2),
             lat: None,
             long: None,
+            by: Vec::new(),
         };
         let f = Figure {
             id: "m".into(),

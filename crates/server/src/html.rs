@@ -38,7 +38,8 @@ th{background:#f3f2f1}.stars{color:#b58105;white-space:nowrap}.muted{color:#505a
 code,textarea{font-family:ui-monospace,monospace}textarea{width:100%;min-height:14rem}\
 .live{background:#00703c;color:#fff;padding:0 .4rem;border-radius:3px;font-size:.8rem}\
 .iri{word-break:break-all}\
-figure{margin:1rem 0}figure h3{margin:.2rem 0}.chart{max-width:40rem;display:block}td.num{text-align:right;white-space:nowrap}\
+figure{margin:1rem 0}figure h3{margin:.2rem 0}.chart{max-width:40rem;display:block}td.num,th.num{text-align:right;white-space:nowrap}\
+.small-multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:0 1.5rem}.small-multiples h3{font-size:1rem}\
 .wide{overflow-x:auto}.wide td,.wide th{white-space:nowrap}nav.pages a{margin-right:1rem}";
 
 pub fn page(title: &str, body: &str) -> String {
@@ -380,7 +381,7 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                     ),
                     Ok(QueryResults::Boolean(true))
                 );
-                body.push_str(&crate::charts::figures_html(&st2.store, &d.id, &live.release));
+                body.push_str(&crate::charts::figures_html(&st2, &d.id, &live.release));
                 body.push_str(&crate::charts::first_rows_html(&st2.store, &d.id, &live.release));
                 body.push_str(&latest_change(&st2.store, &d.id, live));
                 body.push_str(&run_warnings(st2.store.layout(), &d.id, &live.release));

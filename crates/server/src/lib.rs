@@ -8,6 +8,7 @@
 pub mod admin;
 mod charts;
 pub mod conn;
+mod council_page;
 mod feeds;
 mod graphs;
 mod html;
@@ -16,6 +17,7 @@ mod negotiate;
 mod ratelimit;
 mod resource;
 mod sparql;
+mod supplier;
 pub mod workspace;
 
 use axum::body::Body;
@@ -101,6 +103,8 @@ pub struct AppState {
     pub sessions: workspace::Sessions,
     /// What the sitemaps counted, for the public view as it was.
     pub sitemaps: feeds::SitemapCache,
+    /// Releases' figures, read once.
+    pub figures: charts::FiguresCache,
 }
 
 impl AppState {
@@ -115,6 +119,7 @@ impl AppState {
             rate: ratelimit::RateLimit::default(),
             sessions: workspace::Sessions::default(),
             sitemaps: feeds::SitemapCache::default(),
+            figures: charts::FiguresCache::default(),
         }
     }
 }
@@ -478,6 +483,36 @@ async fn document(
         Ok(f) => f,
         Err(r) => return *r,
     };
+    // A council's page: what this site holds about it (its own URI names nothing in the data).
+    if let Some(a) = candidates
+        .first()
+        .and_then(|p| p.strip_prefix("council/"))
+        .and_then(council_page::authority)
+    {
+        let iri = st.store.layout().id(&format!("council/{}", a.gss));
+        if format.is_some() {
+            use fivestar_store::rdf::{Literal, NamedNode};
+            let me = NamedNode::new_unchecked(iri.clone());
+            let triples = vec![
+                Triple::new(
+                    me.clone(),
+                    NamedNode::new_unchecked("http://www.w3.org/2002/07/owl#sameAs"),
+                    NamedNode::new_unchecked(a.iri()),
+                ),
+                Triple::new(
+                    me,
+                    NamedNode::new_unchecked("http://www.w3.org/2000/01/rdf-schema#label"),
+                    Literal::new_simple_literal(a.official_name.clone()),
+                ),
+            ];
+            return respond_graph(st, format, &iri, triples, None).await;
+        }
+        let st2 = st.clone();
+        return match blocking(move || council_page::page_html(&st2, &a)).await {
+            Ok(html) => html::page_response(html),
+            Err(r) => r,
+        };
+    }
     // `?page=N`: the page of what points at it (HTML only).
     let page = params
         .get("page")
@@ -496,8 +531,19 @@ async fn document(
             } else {
                 let triples = resource::outgoing(&st2.store, &iri)?;
                 if !triples.is_empty() || resource::has_incoming(&st2.store, &iri)? {
-                    let incoming = resource::incoming(&st2.store, &iri, page)?;
-                    return Ok(Ok((iri, triples, Some(incoming))));
+                    // A supplier's summary (its largest payments are a query) beside the
+                    // page of what points at it.
+                    let (incoming, summary) = std::thread::scope(|scope| {
+                        let summary = scope.spawn(|| supplier::summary(&st2, &iri));
+                        let incoming = resource::incoming(&st2.store, &iri, page);
+                        let summary = summary
+                            .join()
+                            .unwrap_or_else(|_| Err("the supplier's summary panicked".into()));
+                        (incoming, summary)
+                    });
+                    let incoming = incoming?;
+                    let extra = supplier::sections(&st2, summary?, &incoming)?;
+                    return Ok(Ok((iri, triples, Some((incoming, extra)))));
                 }
             }
             first.get_or_insert(iri);
@@ -523,7 +569,7 @@ pub(crate) async fn respond_graph(
     format: Option<RdfFormat>,
     iri: &str,
     triples: Vec<Triple>,
-    incoming: Option<resource::Incoming>,
+    incoming: Option<(resource::Incoming, String)>,
 ) -> Response {
     match format {
         None => {
@@ -535,12 +581,17 @@ pub(crate) async fn respond_graph(
                     tracing::warn!(iri = %iri, error = %e, "corrections not read");
                     Vec::new()
                 });
+                let (incoming, extra) = match &incoming {
+                    Some((i, e)) => (Some(i), e.as_str()),
+                    None => (None, ""),
+                };
                 Ok(resource::page_html(
                     &st,
                     &iri,
                     &triples,
-                    incoming.as_ref(),
+                    incoming,
                     &corrections,
+                    extra,
                 ))
             })
             .await

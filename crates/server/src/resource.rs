@@ -152,8 +152,14 @@ fn iri_text(iri: &str, labels: &HashMap<String, String>) -> String {
         .unwrap_or_else(|| iri.to_string())
 }
 
-/// The local page of an IRI under `/id/`, else the IRI.
-fn href_of(iri: &str, layout: &fivestar_store::Layout) -> String {
+/// The local page of an IRI under `/id/` (a council's statistical-geography URI: its council
+/// page here), else the IRI.
+pub(crate) fn href_of(iri: &str, layout: &fivestar_store::Layout) -> String {
+    if let Some(gss) = iri.strip_prefix(fivestar_council::STATISTICAL_GEOGRAPHY) {
+        if gss.len() == 9 && gss.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return format!("/doc/council/{gss}");
+        }
+    }
     match iri.strip_prefix(&layout.id("")) {
         Some(rest) => format!("/doc/{rest}"),
         None => iri.to_string(),
@@ -276,6 +282,7 @@ pub fn page_html(
     triples: &[Triple],
     incoming: Option<&Incoming>,
     corrections: &[fivestar_store::Correction],
+    extra: &str,
 ) -> String {
     let layout = st.store.layout();
     let base = layout.base();
@@ -445,7 +452,9 @@ pub fn page_html(
             "<h2>Statements</h2><table><tr><th>Subject</th><th>Property</th><th>Value</th></tr>{other_rows}</table>"
         ));
     }
-    if let Some(inc) = incoming.filter(|i| i.total > 0) {
+    body.push_str(extra);
+    // A supplier's sections list what points at it as payments.
+    if let Some(inc) = incoming.filter(|i| i.total > 0 && extra.is_empty()) {
         body.push_str(&incoming_html(inc, layout, &labels));
     }
     page(&title, &body)
@@ -481,6 +490,14 @@ fn incoming_html(
         ));
     }
     out.push_str("</table>");
+    out.push_str(&pages_nav(inc));
+    out
+}
+
+/// Previous, next and last links for the pages of what points at a resource.
+pub(crate) fn pages_nav(inc: &Incoming) -> String {
+    let pages = inc.total.div_ceil(INCOMING_PER_PAGE).max(1);
+    let mut out = String::new();
     if pages > 1 {
         out.push_str("<nav class=\"pages\" aria-label=\"Pages of what points at it\">");
         if inc.page > 1 {

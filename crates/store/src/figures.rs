@@ -52,10 +52,13 @@ pub struct FigureRow {
     pub lat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub long: Option<f64>,
+    /// The query's other variables (further grouping keys), name → IRI or literal value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<(String, String)>,
 }
 
 /// The most rows a figure keeps (a query's own LIMIT should be lower).
-pub const MAX_ROWS: usize = 5000;
+pub const MAX_ROWS: usize = 1_000_000;
 
 /// The file of a release's figures.
 pub fn file_name(release: &str) -> String {
@@ -128,6 +131,16 @@ fn figure_row(row: &[(String, oxigraph::model::Term)]) -> Option<FigureRow> {
         _ => return None,
     };
     let number = |name: &str| literal(name).and_then(|v| v.parse::<f64>().ok());
+    const NAMED: [&str; 6] = ["key", "label", "value", "count", "lat", "long"];
+    let by = row
+        .iter()
+        .filter(|(n, _)| !NAMED.contains(&n.as_str()))
+        .filter_map(|(n, t)| match t {
+            Term::NamedNode(i) => Some((n.clone(), i.as_str().to_string())),
+            Term::Literal(l) => Some((n.clone(), l.value().to_string())),
+            _ => None,
+        })
+        .collect();
     Some(FigureRow {
         key,
         key_is_iri,
@@ -136,6 +149,7 @@ fn figure_row(row: &[(String, oxigraph::model::Term)]) -> Option<FigureRow> {
         count: literal("count").and_then(|v| v.parse().ok()),
         lat: number("lat").filter(|v| v.is_finite()),
         long: number("long").filter(|v| v.is_finite()),
+        by,
     })
 }
 
