@@ -241,8 +241,10 @@ pub struct Statement {
 pub struct FigureSpec {
     pub id: String,
     pub title: String,
-    /// `columns` (in the query's order, such as months), `bars` (ranked), `points` (a map), or
-    /// `none` (kept for other pages, such as a council's, not drawn on the dataset's).
+    /// `columns` (in the query's order, such as months), `bars` (ranked), `points` (a map),
+    /// `none` (kept for other pages, such as a council's, not drawn on the dataset's), or
+    /// `search` (names for the release's search index: `?key`, `?label`, `?names`; the title
+    /// says what kind of thing they name).
     pub chart: String,
     #[serde(default)]
     pub money: bool,

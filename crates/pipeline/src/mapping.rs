@@ -582,7 +582,7 @@ mod tests {
                     t.id,
                     f.id
                 );
-                assert!(["columns", "bars", "points", "none"].contains(&f.chart.as_str()));
+                assert!(["columns", "bars", "points", "none", "search"].contains(&f.chart.as_str()));
                 assert!(q.contains("LIMIT"), "{}/{}: no LIMIT", t.id, f.id);
             }
         }

@@ -40,6 +40,7 @@ code,textarea{font-family:ui-monospace,monospace}textarea{width:100%;min-height:
 .iri{word-break:break-all}\
 figure{margin:1rem 0}figure h3{margin:.2rem 0}.chart{max-width:40rem;display:block}td.num,th.num{text-align:right;white-space:nowrap}\
 .small-multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:0 1.5rem}.small-multiples h3{font-size:1rem}\
+form.search{margin-left:auto}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
 .wide{overflow-x:auto}.wide td,.wide th{white-space:nowrap}nav.pages a{margin-right:1rem}";
 
 pub fn page(title: &str, body: &str) -> String {
@@ -63,7 +64,9 @@ pub fn page_with_feed(title: &str, dataset: Option<(&str, &str)>, body: &str) ->
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{t} · fivestar</title>{feeds}<style>{STYLE}</style></head><body>\
 <header><a class=\"brand\" href=\"/\">★★★★★ fivestar</a><a href=\"/\">Datasets</a>\
-<a href=\"/query\">Query</a><a href=\"/catalog\">Catalogue</a><a href=\"/sparql\">SPARQL endpoint</a></header>\
+<a href=\"/query\">Query</a><a href=\"/catalog\">Catalogue</a><a href=\"/sparql\">SPARQL endpoint</a>\
+<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\"><label for=\"site-search\" class=\"visually-hidden\">Search</label>\
+<input type=\"search\" id=\"site-search\" name=\"q\" placeholder=\"Find a supplier, council, place…\"> <button type=\"submit\">Search</button></form></header>\
 <main>{body}</main><footer class=\"muted\"><p>Council open data as linked data. \
 Query it at <code>/sparql</code> (SPARQL 1.1) or download the dumps.</p></footer></body></html>",
         t = esc(title)

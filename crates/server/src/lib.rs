@@ -16,6 +16,7 @@ mod metrics;
 mod negotiate;
 mod ratelimit;
 mod resource;
+mod search_page;
 mod sparql;
 mod supplier;
 pub mod workspace;
@@ -151,6 +152,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sitemap.xml", get(feeds::sitemap_index))
         .route("/sitemap/{*path}", get(feeds::sitemap_part))
         .route("/query", get(html::query_page))
+        .route("/search", get(search_page::search))
         .route("/assets/yasgui/{name}", get(html::asset))
         .route(
             "/sparql",

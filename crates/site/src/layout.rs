@@ -156,6 +156,12 @@ impl Layout {
         self.dumps().join(dataset)
     }
 
+    /// `search/{dataset}/{release}/`: the full-text index of a release's names (suppliers,
+    /// councils, services, places, the dataset), built when it is published.
+    pub fn search(&self, dataset: &str, release: &str) -> PathBuf {
+        self.dir.join("search").join(dataset).join(release)
+    }
+
     /// `tmp/`: files being written before they are renamed into `dumps/` (emptied on open).
     pub fn tmp(&self) -> PathBuf {
         self.dir.join("tmp")

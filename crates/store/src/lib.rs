@@ -19,6 +19,7 @@ pub mod changes;
 mod dumps;
 pub mod figures;
 pub mod guard;
+pub mod search;
 
 pub use backup::{read_backup, restore, BackupInfo};
 
@@ -837,6 +838,46 @@ impl Store {
     }
 
     /// Counts the triples of a graph.
+    /// Builds the search index of a release being published: the names `figures` found, and
+    /// the dataset's title. A failure is logged: the release is published without one.
+    fn build_search(&self, req: &PublishRequest, figures: &[figures::Figure]) {
+        let mut entries = vec![search::Entry {
+            iri: self.layout.dataset(&req.dataset.id),
+            label: req.dataset.title.clone(),
+            names: req.dataset.description.clone(),
+            kind: "dataset".into(),
+        }];
+        for f in figures {
+            for r in &f.rows {
+                let names =
+                    r.by.iter()
+                        .find(|(n, _)| n == "names")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                entries.push(search::Entry {
+                    iri: r.key.clone(),
+                    label: r.label.clone().unwrap_or_else(|| names.clone()),
+                    names,
+                    kind: f.title.clone(),
+                });
+            }
+        }
+        let dir = self.layout.search(&req.dataset.id, &req.release);
+        if let Err(e) = search::build(&dir, &req.dataset.id, &entries) {
+            tracing::warn!(dataset = %req.dataset.id, release = %req.release, error = %e, "search index not built");
+        }
+    }
+
+    /// The search indexes of the live releases.
+    pub fn search_indexes(&self) -> Result<Vec<PathBuf>> {
+        Ok(self
+            .datasets()?
+            .into_iter()
+            .filter_map(|d| d.live.map(|r| self.layout.search(&d.id, &r)))
+            .filter(|p| p.is_dir())
+            .collect())
+    }
+
     /// A SELECT query's rows over the whole store (not the public view), as name → term.
     fn select(&self, query: &str) -> Result<Vec<Vec<(String, Term)>>> {
         let results = SparqlEvaluator::new()
@@ -899,6 +940,7 @@ impl Store {
         self.db
             .remove_named_graph(NamedNodeRef::new_unchecked(&r.graph))?;
         dumps::remove_release(&self.dumps_dir(), dataset, release)?;
+        let _ = std::fs::remove_dir_all(self.layout.search(dataset, release));
         // The changes of a release that replaced it hold its values (the patch's `D` rows,
         // the previous values of corrected rows): removing a release removes them too.
         for later in d
@@ -1017,6 +1059,7 @@ impl Publisher for Store {
             let _ = self.db.clear_graph(graph.as_ref());
             let _ = self.db.remove_named_graph(graph.as_ref());
             let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
+            let _ = std::fs::remove_dir_all(self.layout.search(&req.dataset.id, &req.release));
         };
         let (mut files, dump_time, distinct, load_time) = match (files, member, loaded) {
             (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
@@ -1053,8 +1096,11 @@ impl Publisher for Store {
             ));
             let triples = triples.and_then(|n| {
                 let computed = figures::compute(g, &req.figures, |q| self.select(q));
-                figures::write(&dumps_dir.join(&req.dataset.id), &req.release, &computed)
-                    .map(|()| n)
+                // Figures drawn as "search" are the names the release's search index holds.
+                let (names, drawn): (Vec<_>, Vec<_>) =
+                    computed.into_iter().partition(|f| f.chart == "search");
+                self.build_search(req, &names);
+                figures::write(&dumps_dir.join(&req.dataset.id), &req.release, &drawn).map(|()| n)
             });
             let changed = changed.join().unwrap_or_else(|_| {
                 Err(Error::Invalid(
