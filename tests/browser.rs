@@ -105,3 +105,127 @@ fn pages_render_in_a_browser() {
         );
     }
 }
+
+/// 365887.57 → "£365,887.57".
+fn pounds(v: f64) -> String {
+    let s = format!("{:.2}", v.abs());
+    let (int, frac) = s.split_once('.').unwrap();
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("£{grouped}.{frac}")
+}
+
+/// The pages people look things up on, from the bundled examples (every council's spending,
+/// contracts, grants, toilets and licences) published by the real `fivestar run`, in headless
+/// Chromium: a payment, a supplier, a council, a dataset with its charts and first rows, and a
+/// search with a typo. Screenshots are kept.
+#[test]
+fn the_pages_people_look_things_up_on_render_in_a_browser() {
+    let s = common::Scratch::new("browser", "lookups");
+    let examples = common::root().join("pipelines/examples");
+    let o = s.run(&["run", examples.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // One payment of Leeds to Civic Office Supplies, found by SPARQL.
+    let payment = s
+        .query(
+            "SELECT ?l WHERE { ?l <http://reference.data.gov.uk/def/payment#payee> \
+             <http://127.0.0.1:7878/id/council/E08000035/supplier/civic-office-supplies> } ORDER BY ?l LIMIT 1",
+        )
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let site = common::serve(Command::new(common::bin()).current_dir(&s.0).args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+    ]));
+    // What the example generator itself added up for this supplier, across the four councils.
+    let expected: std::collections::BTreeMap<String, f64> = serde_json::from_slice(
+        &std::fs::read(examples.join("expected-supplier-totals.json")).unwrap(),
+    )
+    .unwrap();
+    let civic = pounds(expected["civic-office-supplies"]);
+    let profile = s.0.join("chromium-profile");
+    let shots = screenshots_dir();
+    let doc = payment.replace("http://127.0.0.1:7878/id/", "/doc/");
+    for (name, path, expect) in [
+        (
+            "payment",
+            doc.as_str(),
+            vec![" to civic office supplies ", "£"],
+        ),
+        (
+            "supplier",
+            "/doc/council/E08000035/supplier/civic-office-supplies",
+            vec![
+                "Paid by each council",
+                &format!("{civic} in all"),
+                "Largest payments",
+                "Every payment",
+            ],
+        ),
+        (
+            "council",
+            "/doc/council/E08000035",
+            vec![
+                "<h1>Leeds City Council</h1>",
+                "Largest suppliers",
+                "Largest service areas",
+            ],
+        ),
+        (
+            "dataset-glance",
+            "/dataset/leeds-spending",
+            vec![
+                "<title id=\"spend-per-month-title\">Spend per month</title>",
+                "<title id=\"largest-suppliers-title\">The 10 largest suppliers</title>",
+                "<h2>A first look</h2>",
+            ],
+        ),
+        (
+            "search-typo",
+            "/search?q=medowbank+wast",
+            vec![
+                "found for <q>medowbank wast</q>",
+                "Meadowbank Waste Solutions",
+            ],
+        ),
+    ] {
+        let url = format!("{}{path}", site.url);
+        let dom = browse(&url, &profile, &["--dump-dom"]);
+        let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+        // Case aside: a payment's title spells the supplier as its row does.
+        let lower = dom.to_lowercase();
+        for e in &expect {
+            assert!(
+                lower.contains(&e.to_lowercase()),
+                "{name}: {e:?} not rendered:\n{dom}"
+            );
+        }
+        // A page is titled by a name, never by an IRI.
+        let h1 = dom
+            .split("<h1>")
+            .nth(1)
+            .and_then(|h| h.split("</h1>").next());
+        assert!(h1.is_some_and(|h| !h.starts_with("http")), "{name}: {h1:?}");
+        let png = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        browse(
+            &url,
+            &profile,
+            &[&format!("--screenshot={}", png.display())],
+        );
+        let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            size > 15_000,
+            "{name}: the screenshot looks blank ({size} bytes)"
+        );
+    }
+}
