@@ -3,7 +3,7 @@
 //! server-rendered SVG that needs no JavaScript, each with its numbers as a table beside it and
 //! as CSV.
 
-use crate::html::{esc, link};
+use crate::markup::{esc, link};
 use crate::resource::{interval_text, money_properties};
 use crate::{error, AppState};
 use axum::extract::{Path, State};
@@ -366,7 +366,7 @@ pub async fn figure_csv(
     };
     let st2 = st.clone();
     let found = crate::blocking(move || {
-        let Some(d) = crate::html::find_dataset(&st2.store, &dataset)? else {
+        let Some(d) = crate::markup::find_dataset(&st2.store, &dataset)? else {
             return Ok(None);
         };
         let Some(live) = d.live else {

@@ -12,6 +12,7 @@ mod council_page;
 mod feeds;
 mod graphs;
 mod html;
+mod markup;
 mod metrics;
 mod negotiate;
 mod ratelimit;

@@ -3,7 +3,7 @@
 //! what points at it counted and paged (50 to a page) rather than listed without end. Every
 //! query behind the page has a LIMIT.
 
-use crate::html::{esc, labels, link, page};
+use crate::markup::{esc, labels, link, page};
 use crate::AppState;
 use fivestar_store::rdf::{NamedOrBlankNode, QueryResults, Term, Triple};
 use fivestar_store::Store;
