@@ -85,6 +85,25 @@ impl Sum {
     }
 }
 
+/// The government year (April to March) of a calendar quarter's IRI:
+/// `…/quarter/2024-Q1` → `…/government-year/2023-2024`, `…/quarter/2024-Q2` →
+/// `…/government-year/2024-2025`.
+fn government_year(quarter: &str) -> Option<String> {
+    let (y, q) = quarter
+        .strip_prefix("http://reference.data.gov.uk/id/quarter/")?
+        .split_once("-Q")?;
+    let y: i32 = y.parse().ok()?;
+    let start = match q {
+        "1" => y - 1,
+        "2" | "3" | "4" => y,
+        _ => return None,
+    };
+    Some(format!(
+        "http://reference.data.gov.uk/id/government-year/{start}-{}",
+        start + 1
+    ))
+}
+
 fn money(v: f64) -> String {
     display::pounds(&format!("{v:.2}")).unwrap_or_default()
 }
@@ -134,11 +153,10 @@ pub fn summary(st: &crate::AppState, iri: &str) -> Result<Option<Summary>, Strin
                 .entry(payer.clone())
                 .or_default()
                 .add(value, count);
-            let year = by("year");
-            if !year.is_empty() {
+            let quarter = by("quarter");
+            if let Some(year) = government_year(&quarter) {
                 by_year.entry(year).or_default().add(value, count);
             }
-            let quarter = by("quarter");
             if !quarter.is_empty() && !payer.is_empty() {
                 by_quarter
                     .entry(payer)
@@ -352,4 +370,24 @@ pub fn sections(
     out.push_str("</table>");
     out.push_str(&crate::resource::pages_nav(incoming));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters_fall_in_government_years() {
+        let q = |s: &str| government_year(&format!("http://reference.data.gov.uk/id/quarter/{s}"));
+        let y = |s: &str| {
+            Some(format!(
+                "http://reference.data.gov.uk/id/government-year/{s}"
+            ))
+        };
+        assert_eq!(q("2024-Q1"), y("2023-2024"));
+        assert_eq!(q("2024-Q2"), y("2024-2025"));
+        assert_eq!(q("2024-Q4"), y("2024-2025"));
+        assert_eq!(q("2024-Q5"), None);
+        assert_eq!(government_year("http://example.org/2024-Q1"), None);
+    }
 }
