@@ -302,6 +302,17 @@ SELECT ?supplier (SUM(?amount) AS ?total) (COUNT(DISTINCT ?council) AS ?councils
         s.query(q).contains("true"),
         "contracts and spending share suppliers"
     );
+    // Every property and class that a page of the published data shows has a label
+    // (rdfs:label's own included), so no page shows a bare vocabulary IRI.
+    for q in [
+        "SELECT DISTINCT ?t WHERE { ?s ?t ?o FILTER(STRSTARTS(STR(?s), \"http://127.0.0.1:7878/id/\")) \
+         FILTER NOT EXISTS { ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l } }",
+        "SELECT DISTINCT ?t WHERE { ?s a ?t FILTER(STRSTARTS(STR(?s), \"http://127.0.0.1:7878/id/\")) \
+         FILTER NOT EXISTS { ?t <http://www.w3.org/2000/01/rdf-schema#label> ?l } }",
+    ] {
+        let r = s.query(q);
+        assert_eq!(r.lines().count(), 1, "terms without a label:\n{r}");
+    }
     // Every example links its council to the GSS URI.
     let datasets = [
         ("trafford-spending", "E08000009"),
