@@ -99,7 +99,7 @@ fn short_text(r: &FigureRow) -> String {
         Some((month, year))
             if r.key.contains("/id/month/") && year.len() == 4 && month.len() > 3 =>
         {
-            format!("{} {year}", &month[..3])
+            format!("{} {year}", month.chars().take(3).collect::<String>())
         }
         _ => truncate(&text, 10),
     }
