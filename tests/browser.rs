@@ -195,6 +195,8 @@ fn the_pages_people_look_things_up_on_render_in_a_browser() {
             vec![
                 "found for <q>medowbank wast</q>",
                 "Meadowbank Waste Solutions",
+                // One row for the firm, though four councils' URIs name it.
+                "supplier (paid by 4 councils or datasets)",
             ],
         ),
     ] {

@@ -167,6 +167,12 @@ fn a_supplier_with_ten_thousand_payments_has_a_name_and_pages_them() {
         "{page}"
     );
     assert!(page.contains("<data value=\"1234"), "{page}");
+    // Statements in the template's order: the type, then the payer, the date, the amount.
+    let at = |p: &str| page.find(&format!("href=\"{p}\"")).unwrap_or(usize::MAX);
+    let rdf_type = at("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
+    let date = at("http://reference.data.gov.uk/def/payment#date");
+    let amount = at("http://reference.data.gov.uk/def/payment#netAmount");
+    assert!(rdf_type < date && date < amount, "{page}");
     assert!(
         page.contains("href=\"http://reference.data.gov.uk/id/day/2024-01-03\" title=\"http://reference.data.gov.uk/id/day/2024-01-03\">3 January 2024</a>"),
         "{page}"

@@ -21,6 +21,7 @@ pub const INCOMING_RDF_LIMIT: usize = 10_000;
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 const DCTERMS_DATE: &str = "http://purl.org/dc/terms/date";
 const SKOS: &str = "http://www.w3.org/2004/02/skos/core#";
+const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 
 /// What the templates say about how values read: which properties hold money, and which
 /// literal properties are the "as written" twins of a property that links.
@@ -28,6 +29,9 @@ struct Hints {
     money: HashSet<String>,
     /// A linking property → the literal properties it was made from (same subject).
     twins: HashMap<String, Vec<String>>,
+    /// Where a property comes in its template (the Transparency Code's or LGA's column order;
+    /// a column's links just after it): pages list a resource's statements in that order.
+    order: HashMap<String, usize>,
 }
 
 fn hints(base: &str) -> &'static Hints {
@@ -37,14 +41,23 @@ fn hints(base: &str) -> &'static Hints {
         let mut h = Hints {
             money: HashSet::new(),
             twins: HashMap::new(),
+            order: HashMap::new(),
         };
         let templates = Template::all().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "templates not read: pages show values as written");
             &[]
         });
         for t in templates {
-            for c in &t.columns {
+            for (i, c) in t.columns.iter().enumerate() {
                 let property = expand(&c.property, base);
+                let mut place = |p: String, at: usize| {
+                    let e = h.order.entry(p).or_insert(at);
+                    *e = (*e).min(at);
+                };
+                place(property.clone(), i * 10);
+                for (j, l) in c.links.iter().enumerate() {
+                    place(expand(&l.property, base), i * 10 + j + 1);
+                }
                 if c.money {
                     h.money.insert(property.clone());
                 }
@@ -354,7 +367,7 @@ pub fn page_html(
             _ => None,
         })
         .collect();
-    let mut out_rows = String::new();
+    let mut out_rows: Vec<((usize, String), String)> = Vec::new();
     let mut other_rows = String::new();
     for t in triples {
         let p = t.predicate.as_str();
@@ -410,8 +423,19 @@ pub fn page_html(
             }
             (o, _) => term_html(o, p, layout, &labels),
         };
-        out_rows.push_str(&format!("<tr><td>{p_html}</td><td>{value}</td></tr>"));
+        // The type first, then the template's order, then the rest by name.
+        let rank = match p {
+            RDF_TYPE => 0,
+            _ => h.order.get(p).map_or(usize::MAX, |o| o + 1),
+        };
+        let name = labels.get(p).cloned().unwrap_or_else(|| p.to_string());
+        out_rows.push((
+            (rank, name),
+            format!("<tr><td>{p_html}</td><td>{value}</td></tr>"),
+        ));
     }
+    out_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let out_rows: String = out_rows.into_iter().map(|(_, r)| r).collect();
 
     let mut body = format!(
         "<h1>{}</h1><p class=\"iri muted\">{}</p>\

@@ -72,12 +72,34 @@ pub async fn search(
         if hits.is_empty() {
             body.push_str(&format!("<p>Nothing is called <q>{}</q>.</p>", esc(&q)));
         } else {
+            // A supplier has one URI per council; its page gathers them all, so it is listed
+            // once, with how many it has.
+            let mut grouped: Vec<(&fivestar_store::search::Hit, usize)> = Vec::new();
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for h in &hits {
+                let key = match h.iri.rsplit_once("/supplier/") {
+                    Some((_, k)) if h.kind == "supplier" => format!("supplier {k}"),
+                    _ => h.iri.clone(),
+                };
+                match seen.get(&key) {
+                    Some(&i) => grouped[i].1 += 1,
+                    None => {
+                        seen.insert(key, grouped.len());
+                        grouped.push((h, 1));
+                    }
+                }
+            }
             body.push_str(&format!(
                 "<p>{} found for <q>{}</q>, best first.</p><table><tr><th>Name</th><th>What</th><th>Dataset</th></tr>",
-                hits.len(),
+                grouped.len(),
                 esc(&q)
             ));
-            for h in &hits {
+            for (h, n) in &grouped {
+                let what = if *n > 1 {
+                    format!("{} (paid by {n} councils or datasets)", h.kind)
+                } else {
+                    h.kind.clone()
+                };
                 let href = if h.kind == "dataset" {
                     format!("/dataset/{}", h.dataset)
                 } else {
@@ -86,7 +108,7 @@ pub async fn search(
                 body.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td><a href=\"/dataset/{d}\">{d}</a></td></tr>",
                     link("iri", &href, &h.iri, &h.label),
-                    esc(&h.kind),
+                    esc(&what),
                     d = esc(&h.dataset)
                 ));
             }
