@@ -152,52 +152,68 @@ fn the_pages_people_look_things_up_on_render_in_a_browser() {
     )
     .unwrap();
     let civic = pounds(expected["civic-office-supplies"]);
+    // …and per council (GSS code → total), written by the same run of the generator.
+    let by_council: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+        serde_json::from_slice(
+            &std::fs::read(examples.join("expected-supplier-totals-by-council.json")).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        by_council["civic-office-supplies"].len(),
+        4,
+        "four councils pay it"
+    );
     let profile = s.0.join("chromium-profile");
     let shots = screenshots_dir();
     let doc = payment.replace("http://127.0.0.1:7878/id/", "/doc/");
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    // The supplier's page: each council's row is its link, then its total in the next cell.
+    let mut supplier = strings(&["Paid by each council", "Largest payments", "Every payment"]);
+    supplier.push(format!("{civic} in all"));
+    for (gss, total) in &by_council["civic-office-supplies"] {
+        supplier.push(format!(
+            "<a class=\"iri\" href=\"/doc/council/{gss}\" title=\"http://statistics.data.gov.uk/id/statistical-geography/{gss}\">"
+        ));
+        supplier.push(format!("<td class=\"num\">{}</td>", pounds(*total)));
+    }
     for (name, path, expect) in [
         (
             "payment",
             doc.as_str(),
-            vec![" to civic office supplies ", "£"],
+            strings(&[" to civic office supplies ", "£"]),
         ),
         (
             "supplier",
             "/doc/council/E08000035/supplier/civic-office-supplies",
-            vec![
-                "Paid by each council",
-                &format!("{civic} in all"),
-                "Largest payments",
-                "Every payment",
-            ],
+            supplier,
         ),
         (
             "council",
             "/doc/council/E08000035",
-            vec![
+            strings(&[
                 "<h1>Leeds City Council</h1>",
                 "Largest suppliers",
                 "Largest service areas",
-            ],
+            ]),
         ),
         (
             "dataset-glance",
             "/dataset/leeds-spending",
-            vec![
+            strings(&[
                 "<title id=\"spend-per-month-title\">Spend per month</title>",
                 "<title id=\"largest-suppliers-title\">The 10 largest suppliers</title>",
                 "<h2>A first look</h2>",
-            ],
+            ]),
         ),
         (
             "search-typo",
             "/search?q=medowbank+wast",
-            vec![
+            strings(&[
                 "found for <q>medowbank wast</q>",
                 "Meadowbank Waste Solutions",
                 // One row for the firm, though four councils' URIs name it.
                 "supplier (paid by 4 councils or datasets)",
-            ],
+            ]),
         ),
     ] {
         let url = format!("{}{path}", site.url);

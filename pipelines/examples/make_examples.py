@@ -7,7 +7,8 @@ do; the same suppliers appear across councils under slightly different spellings
 
 It also writes `expected-supplier-totals.json`: each shared supplier's total net spending
 across every example council, computed here from the rows as generated (not from fivestar),
-for the cross-council test.
+for the cross-council test; and `expected-supplier-totals-by-council.json`, the same per
+council (GSS code), for the supplier pages' test.
 
     pip install openpyxl odfpy && python3 pipelines/examples/make_examples.py
 
@@ -50,10 +51,15 @@ EXPENSES = [
 ]
 
 totals = {}
+by_council = {}
+# The council of each file's rows (their reference prefix), by GSS code.
+COUNCILS = {"TRA": "E08000009", "LDS": "E08000035", "BRI": "E06000023", "CAM": "E09000007"}
 
 
-def add_total(key, amount):
+def add_total(key, amount, council):
     totals[key] = round(totals.get(key, 0.0) + amount, 2)
+    per = by_council.setdefault(key, {})
+    per[COUNCILS[council]] = round(per.get(COUNCILS[council], 0.0) + amount, 2)
 
 
 def rows_for(prefix, n, start, spellings_at):
@@ -70,7 +76,7 @@ def rows_for(prefix, n, start, spellings_at):
             amt = -round(rng.uniform(500, 2000), 2)  # a credit note
         out.append(dict(ref=f"{prefix}-{2024}-{1000 + i}", date=d, amount=amt, supplier=name,
                         key=key, expense=exp, area=area))
-        add_total(key, amt)
+        add_total(key, amt, prefix)
     out.sort(key=lambda r: r["date"])
     return out
 
@@ -106,7 +112,7 @@ TRAFFORD_KEYS = {
 }
 with open(os.path.join(HERE, "spending", "trafford-spend-2024-q1.csv"), encoding="utf-8") as f:
     for r in csv.DictReader(f):
-        add_total(TRAFFORD_KEYS[r["Supplier Name"]], float(r["Net Amount"].replace(",", "")))
+        add_total(TRAFFORD_KEYS[r["Supplier Name"]], float(r["Net Amount"].replace(",", "")), "TRA")
 
 # 1. Leeds: Excel, a title block, "Beneficiary Name" / "Amount £" / "Service", real dates,
 #    company numbers for some suppliers.
@@ -254,5 +260,8 @@ write_csv(
 
 with open(os.path.join(HERE, "expected-supplier-totals.json"), "w") as f:
     json.dump(dict(sorted(totals.items())), f, indent=2)
+    f.write("\n")
+with open(os.path.join(HERE, "expected-supplier-totals-by-council.json"), "w") as f:
+    json.dump({k: dict(sorted(v.items())) for k, v in sorted(by_council.items())}, f, indent=2)
     f.write("\n")
 print("wrote", sorted(os.listdir(DATA)))
