@@ -725,6 +725,27 @@ fn a_restored_backup_serves_the_same_public_view_and_status() {
             "{f}"
         );
     }
+    // The releases' search indexes come along (each release's own folder of files).
+    let indexes = |store: &std::path::Path| -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = std::fs::read_dir(store.join("search").join(DATASET))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| {
+                        let files = std::fs::read_dir(e.path()).map(|f| f.count()).unwrap_or(0);
+                        (e.file_name().to_string_lossy().into_owned(), files)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let original = indexes(&s.store());
+    assert!(
+        !original.is_empty() && original.iter().all(|(_, n)| *n > 0),
+        "{original:?}"
+    );
+    assert_eq!(indexes(&restored), original);
 
     // Restoring over a store that is not empty needs --force, and then replaces it.
     let o = s.run(None, &["restore", backup.to_str().unwrap()]);

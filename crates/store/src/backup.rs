@@ -1,11 +1,11 @@
 //! Backup and restore of a whole store: the database (a RocksDB checkpoint taken through
 //! Oxigraph on the open, read-write handle, so a live instance backs itself up) and the files
-//! beside it (`store.json`, `vocab.sha256`, `dumps/`, `sources/`, `runs/`).
+//! beside it (`store.json`, `vocab.sha256`, `dumps/`, `search/`, `sources/`, `runs/`).
 //!
 //! ```text
 //! DIR/backup.json     what was backed up, when, from which base IRI
 //! DIR/oxigraph/       the checkpoint
-//! DIR/store.json, vocab.sha256, dumps/, sources/, runs/
+//! DIR/store.json, vocab.sha256, dumps/, search/, sources/, runs/
 //! ```
 //!
 //! A restore copies a backup into a sibling of the store folder, opens it as a store to check
@@ -74,7 +74,7 @@ fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) -> Result<(u6
 
 /// The folders and files of a store besides its database.
 const FILES: [&str; 2] = ["store.json", "vocab.sha256"];
-const FOLDERS: [&str; 3] = ["dumps", "sources", "runs"];
+const FOLDERS: [&str; 4] = ["dumps", "search", "sources", "runs"];
 
 /// Whether a file under `runs/` or `sources/` is work in progress rather than kept state: a
 /// run's lock, a half-written state file or source.
@@ -131,6 +131,18 @@ impl Store {
                 }
             };
             let (f, b) = copy_tree(&self.dumps_dir(), &target.join("dumps"), &keep)?;
+            files += f;
+            bytes += b;
+            // search/{dataset}/{release}/… of recorded releases (an index being built for a
+            // publish under way is not one yet).
+            let indexed = |rel: &Path| {
+                let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+                match (parts.next(), parts.next()) {
+                    (Some(d), Some(r)) => known.contains(&(d.into_owned(), r.into_owned())),
+                    _ => false,
+                }
+            };
+            let (f, b) = copy_tree(&self.dir.join("search"), &target.join("search"), &indexed)?;
             files += f;
             bytes += b;
             for name in FILES {
