@@ -726,7 +726,7 @@ fn a_restored_backup_serves_the_same_public_view_and_status() {
         );
     }
     // The releases' search indexes come along (each release's own folder of files).
-    let indexes = |store: &std::path::Path| -> Vec<(String, usize)> {
+    let indexes = |store: &Path| -> Vec<(String, usize)> {
         let mut v: Vec<(String, usize)> = std::fs::read_dir(store.join("search").join(DATASET))
             .map(|d| {
                 d.flatten()
