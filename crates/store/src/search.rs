@@ -147,21 +147,42 @@ fn query(index: &Index, text: &str) -> Result<Option<Box<dyn Query>>> {
     Ok((!must.is_empty()).then(|| Box::new(BooleanQuery::new(must)) as Box<dyn Query>))
 }
 
+/// The index in `dir` and a reader of it, opened once per process: a release's index never
+/// changes after it is built (a new release has a new folder). At most [`OPENED`] are kept;
+/// past that the cache starts again. None (logged) when it cannot be opened.
+fn opened(dir: &Path) -> Option<(Index, tantivy::IndexReader)> {
+    type Opened = std::collections::HashMap<PathBuf, (Index, tantivy::IndexReader)>;
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Opened>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+        return Some(hit);
+    }
+    let index = Index::open_in_dir(dir)
+        .and_then(|i| i.reader().map(|r| (i, r)))
+        .map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "search index not opened"))
+        .ok()?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= OPENED {
+            c.clear();
+        }
+        c.insert(dir.to_path_buf(), index.clone());
+    }
+    Some(index)
+}
+
+/// The most indexes kept open.
+const OPENED: usize = 512;
+
 /// Searches the indexes `dirs` for `text`: at most `limit` hits, best first.
 pub fn search(dirs: &[PathBuf], text: &str, limit: usize) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for dir in dirs {
-        let index = match Index::open_in_dir(dir) {
-            Ok(i) => i,
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "search index not opened");
-                continue;
-            }
+        let Some((index, reader)) = opened(dir) else {
+            continue;
         };
         let Some(q) = query(&index, text)? else {
             return Ok(Vec::new());
         };
-        let reader = index.reader().map_err(err("reader"))?;
         let searcher = reader.searcher();
         let schema = index.schema();
         let top = searcher
