@@ -188,13 +188,7 @@ pub fn summarise(
 pub fn money(n: f64) -> String {
     let s = format!("{:.2}", n.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = fivestar_tidy::display::grouped(int);
     format!("{}{grouped}.{frac}", if n < 0.0 { "-" } else { "" })
 }
 

@@ -99,7 +99,7 @@ pub fn page_html(st: &crate::AppState, a: &fivestar_council::Authority) -> Resul
             "<h2>Spending</h2><p>{} payments, {} in all, in {} dataset{}.</p>\
 <table><tr><th>Dataset</th><th class=\"num\">Total</th><th class=\"num\">Payments</th></tr>",
             display::grouped(&payments.to_string()),
-            esc(&money(total)),
+            esc(&display::pounds_of(total)),
             paid.len(),
             if paid.len() == 1 { "" } else { "s" }
         ));
@@ -109,7 +109,7 @@ pub fn page_html(st: &crate::AppState, a: &fivestar_council::Authority) -> Resul
                 esc(&p.id),
                 esc(&p.title),
                 if p.alone { "" } else { " <span class=\"muted\">(several councils)</span>" },
-                esc(&money(p.total)),
+                esc(&display::pounds_of(p.total)),
                 display::grouped(&p.payments.to_string())
             ));
         }
@@ -124,7 +124,7 @@ pub fn page_html(st: &crate::AppState, a: &fivestar_council::Authority) -> Resul
             body.push_str(&format!(
                 "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
                 link("iri", &href, iri, label),
-                esc(&money(*total))
+                esc(&display::pounds_of(*total))
             ));
         }
         body.push_str("</table>");
@@ -137,7 +137,7 @@ pub fn page_html(st: &crate::AppState, a: &fivestar_council::Authority) -> Resul
             body.push_str(&format!(
                 "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
                 esc(area),
-                esc(&money(*total))
+                esc(&display::pounds_of(*total))
             ));
         }
         body.push_str("</table>");
@@ -157,10 +157,6 @@ pub fn page_html(st: &crate::AppState, a: &fivestar_council::Authority) -> Resul
         "<p class=\"muted\">Totals are computed from each dataset's live release when it was published.</p>",
     );
     Ok(page(name, &body))
-}
-
-fn money(v: f64) -> String {
-    display::pounds(&format!("{v:.2}")).unwrap_or_default()
 }
 
 /// Adds a single-council dataset's largest suppliers (by supplier key, so one firm across

@@ -104,10 +104,6 @@ fn government_year(quarter: &str) -> Option<String> {
     ))
 }
 
-fn money(v: f64) -> String {
-    display::pounds(&format!("{v:.2}")).unwrap_or_default()
-}
-
 /// What a supplier was paid: its totals, and its largest payments.
 pub struct Summary {
     by_council: BTreeMap<String, Sum>,
@@ -278,13 +274,13 @@ pub fn sections(
         "<h2 id=\"paid\">Paid by each council</h2><p>{} payments, {} in all.</p>\
 <table><tr><th>Council</th><th class=\"num\">Total</th><th class=\"num\">Payments</th></tr>",
         display::grouped(&grand.payments.to_string()),
-        esc(&money(grand.total)),
+        esc(&display::pounds_of(grand.total)),
     );
     for (payer, s) in &councils {
         out.push_str(&format!(
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             named_iri(payer),
-            esc(&money(s.total)),
+            esc(&display::pounds_of(s.total)),
             display::grouped(&s.payments.to_string())
         ));
     }
@@ -295,7 +291,7 @@ pub fn sections(
             out.push_str(&format!(
                 "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 named_iri(y),
-                esc(&money(s.total)),
+                esc(&display::pounds_of(s.total)),
                 display::grouped(&s.payments.to_string())
             ));
         }

@@ -55,6 +55,12 @@ pub fn pounds(decimal: &str) -> Option<String> {
     Some(format!("{sign}£{}.{frac}", grouped(int)))
 }
 
+/// A sum of money in pounds to the penny: `-1234.5` → `−£1,234.50` (an amount that is not a
+/// finite number shows as it is).
+pub fn pounds_of(v: f64) -> String {
+    pounds(&format!("{v:.2}")).unwrap_or_else(|| v.to_string())
+}
+
 /// An XSD date (`2024-01-30`, a time zone ignored) as `30 January 2024`; `None` otherwise.
 pub fn long_date(xsd: &str) -> Option<String> {
     let d = xsd.trim();
@@ -109,6 +115,14 @@ mod tests {
         for bad in ["", "-", ".", "1e5", "£5", "1,000", "NaN", "1.2.3"] {
             assert_eq!(pounds(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn sums_read_as_pounds() {
+        assert_eq!(pounds_of(365887.57), "£365,887.57");
+        assert_eq!(pounds_of(-0.004), "£0.00");
+        assert_eq!(pounds_of(-1500.0), "\u{2212}£1,500.00");
+        assert_eq!(pounds_of(f64::NAN), "NaN");
     }
 
     #[test]
