@@ -270,32 +270,30 @@ pub fn sections(
         acc.add(s.total, s.payments);
         acc
     });
-    let mut out = format!(
-        "<h2 id=\"paid\">Paid by each council</h2><p>{} payments, {} in all.</p>\
-<table><tr><th>Council</th><th class=\"num\">Total</th><th class=\"num\">Payments</th></tr>",
-        display::grouped(&grand.payments.to_string()),
-        esc(&display::pounds_of(grand.total)),
-    );
-    for (payer, s) in &councils {
-        out.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            named_iri(payer),
-            esc(&display::pounds_of(s.total)),
-            display::grouped(&s.payments.to_string())
-        ));
-    }
-    out.push_str("</table>");
-    if !by_year.is_empty() {
-        out.push_str("<h2>Per year</h2><table><tr><th>Government year</th><th class=\"num\">Total</th><th class=\"num\">Payments</th></tr>");
-        for (y, s) in &by_year {
-            out.push_str(&format!(
+    // A table of sums: what each row is (linked), its total and its payments.
+    let sums_table = |head: &str, rows: &mut dyn Iterator<Item = (&String, &Sum)>| {
+        let mut t = format!(
+            "<table><tr><th>{head}</th><th class=\"num\">Total</th><th class=\"num\">Payments</th></tr>"
+        );
+        for (what, s) in rows {
+            t.push_str(&format!(
                 "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                named_iri(y),
+                named_iri(what),
                 esc(&display::pounds_of(s.total)),
                 display::grouped(&s.payments.to_string())
             ));
         }
-        out.push_str("</table>");
+        t + "</table>"
+    };
+    let mut out = format!(
+        "<h2 id=\"paid\">Paid by each council</h2><p>{} payments, {} in all.</p>{}",
+        display::grouped(&grand.payments.to_string()),
+        esc(&display::pounds_of(grand.total)),
+        sums_table("Council", &mut councils.iter().copied()),
+    );
+    if !by_year.is_empty() {
+        out.push_str("<h2>Per year</h2>");
+        out.push_str(&sums_table("Government year", &mut by_year.iter()));
     }
     if !by_quarter.is_empty() {
         out.push_str("<h2>Per council, per quarter</h2><div class=\"small-multiples\">");
