@@ -448,8 +448,95 @@ macro_rules! re {
     };
 }
 
-re!(re_integer, r"^[+-]?[0-9]+$");
-re!(re_decimal, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$");
+// Integers, decimals, dates and date-times are most cells of council files: they are read
+// by hand rather than by regular expression (the tests below hold them to the expressions).
+
+/// `[+-]?[0-9]+`
+fn is_integer_lexical(s: &str) -> bool {
+    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)`
+fn is_decimal_lexical(s: &str) -> bool {
+    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = match d.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (d, None),
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    digits(int)
+        && frac.is_none_or(digits)
+        && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()))
+}
+
+/// Two ASCII digits at the start of `b`.
+fn two_digits(b: &[u8]) -> Option<u32> {
+    match b {
+        [x, y, ..] if x.is_ascii_digit() && y.is_ascii_digit() => {
+            Some(u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+        }
+        _ => None,
+    }
+}
+
+type YearMonthDay = (Option<i64>, Option<u32>, Option<u32>);
+
+/// `-?[0-9]{4,}-[0-9]{2}-[0-9]{2}` at the start of `s`, and what follows it.
+fn split_date(s: &str) -> Option<(YearMonthDay, &str)> {
+    let b = s.as_bytes();
+    let start = usize::from(b.first() == Some(&b'-'));
+    let digits = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits < 4 {
+        return None;
+    }
+    let end = start + digits;
+    // The year may overflow i64: then, like the expression's captures, it is unknown.
+    let year = s[..end].parse().ok();
+    let rest = &b[end..];
+    if rest.first() != Some(&b'-') || rest.get(3) != Some(&b'-') {
+        return None;
+    }
+    let month = two_digits(&rest[1..])?;
+    let day = two_digits(&rest[4..])?;
+    Some(((year, Some(month), Some(day)), &s[end + 6..]))
+}
+
+type TimeParts = (Option<u32>, Option<u32>, Option<u32>, Option<String>);
+
+/// `[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?` then a timezone or nothing: the whole of `s`.
+fn split_time(s: &str) -> Option<(TimeParts, Option<String>)> {
+    let b = s.as_bytes();
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (two_digits(b)?, two_digits(&b[3..])?, two_digits(&b[6..])?);
+    let mut end = 8;
+    let mut fraction = None;
+    if b.get(8) == Some(&b'.') {
+        let n = b[9..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        end = 9 + n;
+        fraction = Some(s[9..end].to_string());
+    }
+    Some(((Some(h), Some(m), Some(sec), fraction), zone_of(&s[end..])?))
+}
+
+/// `(Z|[+-][0-9]{2}:[0-9]{2})?` as the whole of `s`: the zone, if any; None if it is not one.
+fn zone_of(s: &str) -> Option<Option<String>> {
+    let b = s.as_bytes();
+    let ok = match b {
+        [] => return Some(None),
+        [b'Z'] => true,
+        [b'+' | b'-', _, _, b':', _, _] => {
+            two_digits(&b[1..]).is_some() && two_digits(&b[4..]).is_some()
+        }
+        _ => false,
+    };
+    ok.then(|| Some(s.to_string()))
+}
 re!(
     re_double,
     r"^([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)$"
@@ -470,14 +557,6 @@ re!(re_nmtoken, r"^[\p{L}\p{N}._:\-\p{Mn}\p{Mc}·]+$");
 re!(
     re_qname,
     r"^([\p{L}_][\p{L}\p{N}._\-\p{Mn}\p{Mc}·]*:)?[\p{L}_][\p{L}\p{N}._\-\p{Mn}\p{Mc}·]*$"
-);
-re!(
-    re_datetime,
-    r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
-);
-re!(
-    re_date,
-    r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$"
 );
 re!(
     re_time,
@@ -739,7 +818,7 @@ fn num<T: std::str::FromStr>(s: Option<regex::Match<'_>>) -> Option<T> {
 pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
     let bad = || format!("is not a valid {}", base.name());
     if base.is_integer() || base == Base::Integer {
-        if !re_integer().is_match(s) {
+        if !is_integer_lexical(s) {
             return Err(bad());
         }
         let v = check_integer_range(s, base)?;
@@ -751,7 +830,7 @@ pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
     }
     match base {
         Base::Decimal => {
-            if !re_decimal().is_match(s) {
+            if !is_decimal_lexical(s) {
                 return Err(bad());
             }
             Ok(Parsed {
@@ -832,25 +911,20 @@ pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
             let tzm;
             match base {
                 Base::DateTime | Base::DateTimeStamp => {
-                    let c = re_datetime().captures(s).ok_or_else(bad)?;
-                    dt.year = num(c.get(1));
-                    dt.month = num(c.get(2));
-                    dt.day = num(c.get(3));
-                    dt.hour = num(c.get(4));
-                    dt.minute = num(c.get(5));
-                    dt.second = num(c.get(6));
-                    dt.fraction = c.get(7).map(|m| m.as_str()[1..].to_string());
-                    tzm = c.get(8).map(|m| m.as_str().to_string());
+                    let (date, rest) = split_date(s).ok_or_else(bad)?;
+                    let rest = rest.strip_prefix('T').ok_or_else(bad)?;
+                    let (time, zone) = split_time(rest).ok_or_else(bad)?;
+                    (dt.year, dt.month, dt.day) = date;
+                    (dt.hour, dt.minute, dt.second, dt.fraction) = time;
+                    tzm = zone;
                     if base == Base::DateTimeStamp && tzm.is_none() {
                         return Err("has no timezone, required for dateTimeStamp".into());
                     }
                 }
                 Base::Date => {
-                    let c = re_date().captures(s).ok_or_else(bad)?;
-                    dt.year = num(c.get(1));
-                    dt.month = num(c.get(2));
-                    dt.day = num(c.get(3));
-                    tzm = c.get(4).map(|m| m.as_str().to_string());
+                    let (date, rest) = split_date(s).ok_or_else(bad)?;
+                    (dt.year, dt.month, dt.day) = date;
+                    tzm = zone_of(rest).ok_or_else(bad)?;
                 }
                 Base::Time => {
                     let c = re_time().captures(s).ok_or_else(bad)?;
@@ -1498,6 +1572,130 @@ impl DatePattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    re!(re_integer, r"^[+-]?[0-9]+$");
+    re!(re_decimal, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$");
+    re!(
+        re_datetime,
+        r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    );
+    re!(
+        re_date,
+        r"^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    );
+
+    /// Strings near the lexical forms: valid ones, with characters replaced, dropped or
+    /// added from the alphabet the forms use (and a few others).
+    fn near_misses() -> Vec<String> {
+        let seeds = [
+            "2024-01-31",
+            "-0044-03-15",
+            "12024-12-01Z",
+            "2024-01-31+01:00",
+            "2024-01-31-14:00",
+            "2024-01-31T09:05:00",
+            "2024-01-31T09:05:00.125Z",
+            "2024-02-29T23:59:60-05:30",
+            "123",
+            "-0",
+            "+17",
+            "1.5",
+            ".5",
+            "5.",
+            "-.25",
+            "+0.000",
+            "99999999999999999999",
+            "",
+            "-",
+            "+",
+            ".",
+            "T",
+            "Z",
+        ];
+        let alphabet: Vec<char> = "0123456789-+:.TZ e£".chars().collect();
+        let mut out: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for seed in seeds {
+            for _ in 0..400 {
+                let mut c: Vec<char> = seed.chars().collect();
+                for _ in 0..=next(3) {
+                    let ch = alphabet[next(alphabet.len())];
+                    match next(3) {
+                        0 if !c.is_empty() => {
+                            let i = next(c.len());
+                            c[i] = ch;
+                        }
+                        1 if !c.is_empty() => {
+                            c.remove(next(c.len()));
+                        }
+                        _ => c.insert(next(c.len() + 1), ch),
+                    }
+                }
+                out.push(c.into_iter().collect());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hand_read_lexical_forms_agree_with_the_regular_expressions() {
+        let mut valid = [0usize; 4];
+        for s in near_misses() {
+            assert_eq!(
+                is_integer_lexical(&s),
+                re_integer().is_match(&s),
+                "integer {s:?}"
+            );
+            assert_eq!(
+                is_decimal_lexical(&s),
+                re_decimal().is_match(&s),
+                "decimal {s:?}"
+            );
+            let date = split_date(&s).and_then(|(d, rest)| Some((d, zone_of(rest)?)));
+            match re_date().captures(&s) {
+                Some(c) => {
+                    valid[0] += 1;
+                    let want = (
+                        (num(c.get(1)), num(c.get(2)), num(c.get(3))),
+                        c.get(4).map(|m| m.as_str().to_string()),
+                    );
+                    assert_eq!(date, Some(want), "date {s:?}");
+                }
+                None => assert_eq!(date, None, "date {s:?}"),
+            }
+            let date_time = split_date(&s)
+                .and_then(|(d, rest)| Some((d, split_time(rest.strip_prefix('T')?)?)));
+            match re_datetime().captures(&s) {
+                Some(c) => {
+                    valid[1] += 1;
+                    let want = (
+                        (num(c.get(1)), num(c.get(2)), num(c.get(3))),
+                        (
+                            (
+                                num(c.get(4)),
+                                num(c.get(5)),
+                                num(c.get(6)),
+                                c.get(7).map(|m| m.as_str()[1..].to_string()),
+                            ),
+                            c.get(8).map(|m| m.as_str().to_string()),
+                        ),
+                    );
+                    assert_eq!(date_time, Some(want), "dateTime {s:?}");
+                }
+                None => assert_eq!(date_time, None, "dateTime {s:?}"),
+            }
+            valid[2] += usize::from(re_integer().is_match(&s));
+            valid[3] += usize::from(re_decimal().is_match(&s));
+        }
+        // The strings reach both sides of each form.
+        assert!(valid.iter().all(|&n| n > 50), "{valid:?}");
+    }
 
     fn nf(pattern: Option<&str>, dec: &str, grp: Option<&str>) -> NumberFormat {
         NumberFormat {

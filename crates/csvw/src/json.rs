@@ -134,7 +134,7 @@ fn insert_merged(obj: &mut Map<String, Json>, key: String, value: Json) {
 /// The objects a row describes, nested by value URLs (csv2json §4.3–4.4).
 pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
     // Subjects in order of first appearance.
-    let mut subjects: Vec<Option<String>> = Vec::new();
+    let mut subjects: Vec<Option<std::sync::Arc<str>>> = Vec::new();
     let mut cells_of: Vec<Vec<usize>> = Vec::new();
     for (i, cell) in row.cells.iter().enumerate() {
         if at.columns[i].suppress_output {
@@ -164,7 +164,7 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
         }
         let mut obj = Map::new();
         if let Some(id) = subject {
-            obj.insert("@id".into(), Json::String(id.clone()));
+            obj.insert("@id".into(), Json::String(id.to_string()));
         }
         let mut my_links = Vec::new();
         for &i in &cells_of[k] {
@@ -177,7 +177,7 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
                 let v = if name == "@type" {
                     compact(v)
                 } else {
-                    v.clone()
+                    v.to_string()
                 };
                 my_links.push((name.clone(), v.clone()));
                 insert_merged(&mut obj, name, Json::String(v));
@@ -201,7 +201,7 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
     let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for c in &row.cells {
         if let Some(v) = &c.value_url {
-            *counts.entry(v.as_str()).or_default() += 1;
+            *counts.entry(&**v).or_default() += 1;
         }
     }
     let n = objects.len();

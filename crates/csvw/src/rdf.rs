@@ -27,12 +27,32 @@ impl TripleSink for Vec<Triple> {
 }
 
 /// Writes triples with an oxigraph serializer (Turtle, N-Triples, JSON-LD, RDF/XML…).
+///
+/// N-Triples is written as oxigraph's own N-Triples serializer writes it (each triple is
+/// oxrdf's `Display` of the triple, then ` .` and a newline), but formatted into a string
+/// and handed to the writer in blocks of 64 KiB: oxrdf writes literals a character at a time,
+/// and through `io::Write` each character costs a call into the writer.
 pub struct SerializerSink<W: Write> {
-    inner: oxrdfio::WriterQuadSerializer<W>,
+    inner: Inner<W>,
 }
+
+enum Inner<W: Write> {
+    NTriples { block: String, writer: W },
+    Other(Box<oxrdfio::WriterQuadSerializer<W>>),
+}
+
+const BLOCK: usize = 64 * 1024;
 
 impl<W: Write> SerializerSink<W> {
     pub fn new(format: RdfFormat, writer: W) -> Self {
+        if format == RdfFormat::NTriples {
+            return SerializerSink {
+                inner: Inner::NTriples {
+                    block: String::with_capacity(BLOCK + 4096),
+                    writer,
+                },
+            };
+        }
         let mut s = RdfSerializer::from_format(format);
         if matches!(
             format,
@@ -50,19 +70,36 @@ impl<W: Write> SerializerSink<W> {
             }
         }
         SerializerSink {
-            inner: s.for_writer(writer),
+            inner: Inner::Other(Box::new(s.for_writer(writer))),
         }
     }
 
     /// Finishes the document and returns the writer.
     pub fn finish(self) -> std::io::Result<W> {
-        self.inner.finish()
+        match self.inner {
+            Inner::NTriples { block, mut writer } => {
+                writer.write_all(block.as_bytes())?;
+                Ok(writer)
+            }
+            Inner::Other(s) => s.finish(),
+        }
     }
 }
 
 impl<W: Write> TripleSink for SerializerSink<W> {
     fn triple(&mut self, t: TripleRef<'_>) -> Result<()> {
-        self.inner.serialize_triple(t)?;
+        match &mut self.inner {
+            Inner::NTriples { block, writer } => {
+                use std::fmt::Write as _;
+                // Writing into a String cannot fail.
+                let _ = writeln!(block, "{t} .");
+                if block.len() >= BLOCK {
+                    writer.write_all(block.as_bytes())?;
+                    block.clear();
+                }
+            }
+            Inner::Other(s) => s.serialize_triple(t)?,
+        }
         Ok(())
     }
 }
@@ -102,6 +139,10 @@ pub struct RdfConverter<'s> {
     pub problems: Vec<Diagnostic>,
     /// Counts, for benchmarks and reports.
     pub triples: u64,
+    /// Blank nodes are this random start plus a count: unique in the output like random
+    /// ones, without drawing a random number for each.
+    blank_base: u128,
+    blank_count: u128,
 }
 
 impl<'s> RdfConverter<'s> {
@@ -114,7 +155,19 @@ impl<'s> RdfConverter<'s> {
             default_properties: Vec::new(),
             problems: Vec::new(),
             triples: 0,
+            blank_base: {
+                use std::hash::BuildHasher;
+                let h = std::collections::hash_map::RandomState::new();
+                (u128::from(h.hash_one(1u8)) << 64) | u128::from(h.hash_one(2u8))
+            },
+            blank_count: 0,
         }
+    }
+
+    /// A new blank node.
+    fn fresh(&mut self) -> BlankNode {
+        self.blank_count += 1;
+        BlankNode::new_from_unique_id(self.blank_base.wrapping_add(self.blank_count))
     }
 
     fn emit<'a>(
@@ -143,7 +196,7 @@ impl<'s> RdfConverter<'s> {
     fn id_node(&mut self, id: &Option<String>) -> NamedOrBlankNode {
         match id.as_deref().and_then(|i| NamedNode::new(i).ok()) {
             Some(n) => n.into(),
-            None => BlankNode::default().into(),
+            None => self.fresh().into(),
         }
     }
 
@@ -191,7 +244,7 @@ impl<'s> RdfConverter<'s> {
                     .and_then(|i| NamedNode::new(i).ok())
                 {
                     Some(n) => n.into(),
-                    None => BlankNode::default().into(),
+                    None => self.fresh().into(),
                 };
                 self.emit(subject, &p, &node)?;
                 if let Some(t) = o.get("@type") {
@@ -316,7 +369,7 @@ impl Sink for RdfConverter<'_> {
         let r: Option<BlankNode> = if self.minimal {
             None
         } else {
-            let r = BlankNode::default();
+            let r = self.fresh();
             if let Some(t) = self.table.clone() {
                 self.emit(&t, CSVW_ROW, &r)?;
             }
@@ -375,7 +428,13 @@ impl RdfConverter<'_> {
         props: &[Option<NamedNode>],
     ) -> Result<()> {
         let file = at.table.url.as_str();
-        let default_subject = BlankNode::default();
+        // A cell without an aboutUrl describes the row's own blank node.
+        let default_subject = row
+            .cells
+            .iter()
+            .zip(&at.columns)
+            .any(|(c, col)| !col.suppress_output && c.about_url.is_none())
+            .then(|| self.fresh());
         let mut described: Vec<NamedOrBlankNodeRef<'_>> = Vec::new();
         for (i, cell) in row.cells.iter().enumerate() {
             let col = &at.columns[i];
@@ -388,7 +447,10 @@ impl RdfConverter<'_> {
                     continue;
                 }
                 Some(a) => NamedNodeRef::new_unchecked(a).into(),
-                None => default_subject.as_ref().into(),
+                None => match &default_subject {
+                    Some(b) => b.as_ref().into(),
+                    None => continue,
+                },
             };
             if let Some(r) = r {
                 if !described.contains(&subject) {
@@ -427,7 +489,7 @@ impl RdfConverter<'_> {
                         self.emit(subject, p, RDF_NIL)?;
                         continue;
                     }
-                    let nodes: Vec<BlankNode> = vs.iter().map(|_| BlankNode::default()).collect();
+                    let nodes: Vec<BlankNode> = vs.iter().map(|_| self.fresh()).collect();
                     self.emit(subject, p, &nodes[0])?;
                     for (k, v) in vs.iter().enumerate() {
                         self.emit(&nodes[k], RDF_FIRST, Self::literal(v))?;
@@ -446,5 +508,48 @@ impl RdfConverter<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n_triples_in_blocks_are_byte_for_byte_oxigraphs() {
+        let s = NamedNode::new_unchecked("http://example.org/a b?c=\u{e9}");
+        let p = NamedNode::new_unchecked("http://example.org/p");
+        let b = BlankNode::new_from_unique_id(0x1234_5678_9abc);
+        let objects: Vec<oxrdf::Term> = vec![
+            Literal::new_simple_literal("line\nbreak \"quoted\" back\\slash tab\t £ \u{1F600} \r")
+                .into(),
+            Literal::new_language_tagged_literal_unchecked("Grŵp", "cy").into(),
+            Literal::new_typed_literal("2024-01-31", iri(&format!("{XSD}date"))).into(),
+            Literal::new_typed_literal("1", XSD_INTEGER).into(),
+            b.clone().into(),
+            s.clone().into(),
+        ];
+        let mut ours = SerializerSink::new(RdfFormat::NTriples, Vec::new());
+        let mut theirs = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(Vec::new());
+        // Enough triples to cross several blocks.
+        for n in 0..3000 {
+            for o in &objects {
+                let subject: NamedOrBlankNodeRef<'_> = if n % 2 == 0 {
+                    s.as_ref().into()
+                } else {
+                    b.as_ref().into()
+                };
+                let t = TripleRef::new(subject, p.as_ref(), o.as_ref());
+                ours.triple(t).unwrap();
+                theirs.serialize_triple(t).unwrap();
+            }
+        }
+        let ours = ours.finish().unwrap();
+        let theirs = theirs.finish().unwrap();
+        assert!(ours.len() > 4 * BLOCK);
+        assert!(
+            ours == theirs,
+            "the N-Triples differ from oxigraph's serializer"
+        );
     }
 }

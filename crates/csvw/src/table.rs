@@ -57,9 +57,11 @@ pub enum CellValue {
 pub struct Cell {
     pub raw: String,
     pub value: CellValue,
-    pub about_url: Option<String>,
-    pub property_url: Option<String>,
-    pub value_url: Option<String>,
+    /// The expanded URLs: shared by the cells of a row, and by every row when the template
+    /// has no variables.
+    pub about_url: Option<Arc<str>>,
+    pub property_url: Option<Arc<str>>,
+    pub value_url: Option<Arc<str>>,
     /// The URLs above that are not valid IRIs (bits: 1 about, 2 property, 4 value).
     pub invalid_urls: u8,
 }
@@ -87,7 +89,13 @@ pub struct AnnotatedTable<'a> {
     base: Option<oxiri::Iri<String>>,
     datatype_iris: Vec<Arc<str>>,
     langs: Vec<Option<Arc<str>>>,
+    /// Each column's aboutUrl, propertyUrl and valueUrl when its template uses no variable:
+    /// expanded and resolved once for the table (`Err`: not a valid IRI).
+    constant_urls: Vec<[Option<Resolved>; 3]>,
 }
+
+/// An expanded, resolved URL; `Err` holds the string when it is not a valid IRI.
+type Resolved = Result<Arc<str>, Arc<str>>;
 
 /// Receives the annotated tables, row by row.
 pub trait Sink {
@@ -592,45 +600,44 @@ impl<'a> Processor<'a> {
         // (an aboutUrl on the schema, say) is expanded once per row unless it uses a column
         // variable.
         let mut urls = Vec::with_capacity(n);
-        let mut shared: Vec<(
-            *const crate::uritemplate::UriTemplate,
-            Result<String, String>,
-        )> = Vec::new();
+        let mut shared: Vec<(*const crate::uritemplate::UriTemplate, Resolved)> = Vec::new();
         for (i, col) in at.columns.iter().enumerate() {
             let lookup =
                 |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, &cells) };
             let mut invalid = 0u8;
-            let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, bit: u8| {
+            let constants = &at.constant_urls[i];
+            let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, k: usize| {
                 let t = t.as_ref()?;
-                let key = Arc::as_ptr(t);
-                let cached = shared
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, r)| r.clone());
-                let result = match cached {
-                    Some(r) => r,
+                let result = match &constants[k] {
+                    Some(r) => r.clone(),
                     None => {
-                        let r = at.resolve(&t.expand(lookup));
-                        if !t.uses_column_variables() {
-                            shared.push((key, r.clone()));
+                        let key = Arc::as_ptr(t);
+                        match shared.iter().find(|(p, _)| *p == key) {
+                            Some((_, r)) => r.clone(),
+                            None => {
+                                let r = at.resolve_shared(&t.expand(lookup));
+                                if !t.uses_column_variables() {
+                                    shared.push((key, r.clone()));
+                                }
+                                r
+                            }
                         }
-                        r
                     }
                 };
                 Some(match result {
                     Ok(u) => u,
                     Err(u) => {
-                        invalid |= bit;
+                        invalid |= 1 << k;
                         u
                     }
                 })
             };
-            let about = expand(&col.props.about_url, 1);
-            let property = expand(&col.props.property_url, 2);
+            let about = expand(&col.props.about_url, 0);
+            let property = expand(&col.props.property_url, 1);
             let value = if matches!(cells[i].value, CellValue::Null) && !col.virtual_ {
                 None
             } else {
-                expand(&col.props.value_url, 4)
+                expand(&col.props.value_url, 2)
             };
             urls.push((about, property, value, invalid));
         }
@@ -681,6 +688,7 @@ impl<'t> AnnotatedTable<'t> {
             base: oxiri::Iri::parse(table.url.to_string()).ok(),
             datatype_iris: Vec::new(),
             langs: Vec::new(),
+            constant_urls: Vec::new(),
         };
         for c in columns {
             let n = at.columns.len();
@@ -702,7 +710,25 @@ impl<'t> AnnotatedTable<'t> {
         }
     }
 
+    /// [`AnnotatedTable::resolve`], shared.
+    fn resolve_shared(&self, expanded: &str) -> Resolved {
+        self.resolve(expanded).map(Arc::from).map_err(Arc::from)
+    }
+
     fn insert_column(&mut self, index: usize, col: Column) {
+        let constant = |t: &Option<Arc<crate::uritemplate::UriTemplate>>| {
+            let t = t.as_ref()?;
+            if t.variables().next().is_some() {
+                return None;
+            }
+            Some(self.resolve_shared(&t.expand(|_| Var::Undefined)))
+        };
+        let urls = [
+            constant(&col.props.about_url),
+            constant(&col.props.property_url),
+            constant(&col.props.value_url),
+        ];
+        self.constant_urls.insert(index, urls);
         let mut url = self.table.url.clone();
         url.set_fragment(Some(&col.name));
         self.default_properties.insert(index, url.to_string());
