@@ -93,6 +93,8 @@ fn http() -> reqwest::blocking::Client {
 }
 
 /// The live release of the dataset, as the running site's catalogue says (`None`: withdrawn).
+/// The same query text every time: an answer the server keeps for repeats must not outlive
+/// a run, rollback or withdraw.
 fn live_release(site: &str, dataset: &str) -> Option<String> {
     let q = format!(
         "SELECT ?r WHERE {{ <{BASE}/id/dataset/{dataset}> <http://www.w3.org/ns/dcat#hasCurrentVersion> ?r }}"

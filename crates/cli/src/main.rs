@@ -146,6 +146,10 @@ enum Command {
         /// With --lookup-prefix: every other request is the resource's HTML page.
         #[arg(long)]
         pages: bool,
+        /// The SPARQL endpoint to query, when it is not URL/sparql: another engine's, to
+        /// compare with (e.g. http://127.0.0.1:7879/query for `oxigraph serve`).
+        #[arg(long)]
+        endpoint: Option<String>,
     },
 }
 
@@ -424,9 +428,19 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             lookup_prefix,
             lookups,
             pages,
+            endpoint,
         } => {
             let lookup = lookup_prefix.map(|p| (p, lookups.max(1)));
-            bench::query(&url, clients.max(1), seconds.max(1), lookup, pages)?;
+            let endpoint =
+                endpoint.unwrap_or_else(|| format!("{}/sparql", url.trim_end_matches('/')));
+            bench::query(
+                &url,
+                &endpoint,
+                clients.max(1),
+                seconds.max(1),
+                lookup,
+                pages,
+            )?;
             Ok(0)
         }
         Command::Bench(args) => {

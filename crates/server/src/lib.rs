@@ -6,6 +6,7 @@
 //! Store access is blocking (RocksDB), so every store call runs on tokio's blocking pool.
 
 pub mod admin;
+mod answers;
 mod charts;
 pub mod conn;
 mod council_page;
@@ -61,6 +62,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Whether `/metrics` is public (else it needs the admin token).
     pub metrics_public: bool,
+    /// Bytes of `/sparql` answers kept for repeats on an unchanged public view (0: none).
+    pub answer_cache_bytes: usize,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             rate_limit_loopback: false,
             trusted_proxies: Vec::new(),
             metrics_public: false,
+            answer_cache_bytes: 64 << 20,
         }
     }
 }
@@ -107,11 +111,14 @@ pub struct AppState {
     pub sitemaps: feeds::SitemapCache,
     /// Releases' figures, read once.
     pub figures: charts::FiguresCache,
+    /// `/sparql` answers kept for repeats.
+    pub answers: answers::AnswerCache,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, admin: Admin) -> AppState {
         let slots = config.max_concurrent_queries.max(1);
+        let answers = answers::AnswerCache::new(config.answer_cache_bytes);
         AppState {
             store,
             config,
@@ -122,6 +129,7 @@ impl AppState {
             sessions: workspace::Sessions::default(),
             sitemaps: feeds::SitemapCache::default(),
             figures: charts::FiguresCache::default(),
+            answers,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub query_timeouts: AtomicU64,
     /// Queries answered 503 because every query slot stayed busy.
     pub queries_turned_away: AtomicU64,
+    /// Queries answered from the kept answers.
+    pub answers_kept: AtomicU64,
 }
 
 fn route_of(path: &str) -> String {
@@ -105,20 +107,28 @@ pub async fn render(State(st): State<Arc<AppState>>, headers: axum::http::Header
             ));
         }
     }
-    out.push_str("# HELP fivestar_sparql_query_timeouts_total Queries stopped by the timeout.\n");
-    out.push_str("# TYPE fivestar_sparql_query_timeouts_total counter\n");
-    out.push_str(&format!(
-        "fivestar_sparql_query_timeouts_total {}\n",
-        st.metrics.query_timeouts.load(Ordering::Relaxed)
-    ));
-    out.push_str(
-        "# HELP fivestar_sparql_queries_turned_away_total Queries refused because every query slot stayed busy.\n",
-    );
-    out.push_str("# TYPE fivestar_sparql_queries_turned_away_total counter\n");
-    out.push_str(&format!(
-        "fivestar_sparql_queries_turned_away_total {}\n",
-        st.metrics.queries_turned_away.load(Ordering::Relaxed)
-    ));
+    for (name, help, value) in [
+        (
+            "fivestar_sparql_query_timeouts_total",
+            "Queries stopped by the timeout.",
+            &st.metrics.query_timeouts,
+        ),
+        (
+            "fivestar_sparql_queries_turned_away_total",
+            "Queries refused because every query slot stayed busy.",
+            &st.metrics.queries_turned_away,
+        ),
+        (
+            "fivestar_sparql_answers_kept_total",
+            "Queries answered from the answers kept for repeats.",
+            &st.metrics.answers_kept,
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+            value.load(Ordering::Relaxed)
+        ));
+    }
     (
         [(
             header::CONTENT_TYPE,

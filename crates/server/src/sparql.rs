@@ -284,11 +284,38 @@ pub async fn handle(
     // Both negotiations now; which applies depends on the query's form.
     let graph_output = negotiate::graph_format(&headers, format.as_deref());
     let results_output = negotiate::solutions_format(&headers, format.as_deref());
-    let st2 = st.clone();
-    let state = match blocking(move || st2.store.state_tag().map_err(|e| e.to_string())).await {
-        Ok(s) => s,
-        Err(r) => return r,
+    // The live state: at hand unless the catalogue just changed (then read off the runtime).
+    let state = match st.store.catalog_view_cached() {
+        Some(v) => v.tag.clone(),
+        None => {
+            let st2 = st.clone();
+            match blocking(move || st2.store.state_tag().map_err(|e| e.to_string())).await {
+                Ok(s) => s,
+                Err(r) => return r,
+            }
+        }
     };
+    // The same query, formats and graphs on the same public view: the answer kept last time.
+    let kept_key = etag(
+        &state,
+        &[
+            &query,
+            graph_output
+                .as_ref()
+                .map_or("-", |f| negotiate::media_type(*f)),
+            results_output
+                .as_ref()
+                .map_or("-", |f| negotiate::results_media_type(*f)),
+            &defaults.join(" "),
+            &named.join(" "),
+        ],
+    );
+    let keep = !volatile(&query);
+    if let Some(k) = st.answers.get(&kept_key) {
+        st.metrics.answers_kept.fetch_add(1, Ordering::Relaxed);
+        return not_modified(&headers, &k.tag)
+            .unwrap_or_else(|| answered(&st, k.body.clone(), k.content_type, &k.tag, k.truncated));
+    }
     // At most `max_concurrent_queries` at once; others wait their turn for a while.
     let Ok(Ok(slot)) = tokio::time::timeout(
         st.config.query_queue_wait,
@@ -405,9 +432,53 @@ pub async fn handle(
         return not_modified(&headers, &tag)
             .unwrap_or_else(|| StatusCode::NOT_MODIFIED.into_response());
     };
-    let mut r = (StatusCode::OK, answer.body).into_response();
-    revalidatable(&mut r, answer.content_type, &tag);
-    if answer.truncated {
+    let body = Bytes::from(answer.body);
+    let r = answered(
+        &st,
+        body.clone(),
+        answer.content_type,
+        &tag,
+        answer.truncated,
+    );
+    if keep {
+        st.answers.put(
+            kept_key,
+            crate::answers::Kept {
+                body,
+                content_type: answer.content_type,
+                truncated: answer.truncated,
+                tag,
+            },
+        );
+    }
+    r
+}
+
+/// Whether a query may answer differently each time on the same data (RAND, NOW, UUID,
+/// STRUUID, BNODE): such answers are not kept.
+fn volatile(query: &str) -> bool {
+    let q = query.to_ascii_lowercase();
+    ["rand", "now", "uuid", "struuid", "bnode"].iter().any(|f| {
+        q.match_indices(f).any(|(i, _)| {
+            q[i + f.len()..].trim_start().starts_with('(')
+                && !q[..i].chars().next_back().is_some_and(|c| {
+                    c.is_alphanumeric() || c == '_' || c == ':' || c == '?' || c == '$'
+                })
+        })
+    })
+}
+
+/// A query's answer: 200 with its ETag, and a header when the row cap cut it.
+fn answered(
+    st: &AppState,
+    body: Bytes,
+    content_type: &'static str,
+    tag: &str,
+    truncated: bool,
+) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    revalidatable(&mut r, content_type, tag);
+    if truncated {
         r.headers_mut().insert(
             "X-Fivestar-Truncated",
             HeaderValue::from_str(&format!("results cut at {} rows", st.config.max_rows))
@@ -415,4 +486,22 @@ pub async fn handle(
         );
     }
     r
+}
+
+#[cfg(test)]
+mod volatile_tests {
+    use super::volatile;
+
+    #[test]
+    fn functions_that_answer_anew_each_time_are_found() {
+        assert!(volatile("SELECT (RAND() AS ?r) {}"));
+        assert!(volatile("select ?x { bind(now () as ?x) }"));
+        assert!(volatile("SELECT (STRUUID() AS ?u) {}"));
+        assert!(volatile(
+            "CONSTRUCT { ?s <p> ?b } WHERE { ?s ?p ?o BIND(BNODE() AS ?b) }"
+        ));
+        assert!(!volatile("SELECT ?now ?rand { ?now <p> ?rand }"));
+        assert!(!volatile("SELECT * { ?s <http://x/now> ?o ; ex:rand (1) }"));
+        assert!(!volatile("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"));
+    }
 }

@@ -758,7 +758,9 @@ pub fn record_release(
     for quad in &q.quads {
         tx.insert(quad);
     }
-    tx.commit()?;
+    let committed = tx.commit();
+    store.catalog_changed();
+    committed?;
     Ok(())
 }
 
@@ -836,7 +838,9 @@ pub fn switch_live(
     for quad in &q.quads {
         tx.insert(quad);
     }
-    tx.commit()?;
+    let committed = tx.commit();
+    store.catalog_changed();
+    committed?;
     Ok(())
 }
 
@@ -892,7 +896,9 @@ fn remove_where(store: &Store, doomed: impl Fn(&Quad) -> bool) -> Result<()> {
     for quad in &picked {
         tx.remove(quad);
     }
-    tx.commit()?;
+    let committed = tx.commit();
+    store.catalog_changed();
+    committed?;
     Ok(())
 }
 

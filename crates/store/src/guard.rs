@@ -178,13 +178,127 @@ pub fn on_query_thread<T: Send + 'static>(
         .map_err(|_| std::io::Error::other("the query thread panicked"))
 }
 
-/// Starts `f` on a new query thread and returns at once.
+/// Starts `f` on a query thread and returns at once. The threads are kept: a thread with
+/// a large stack costs more to start than a lookup costs to answer. A thread waits for work
+/// for a minute before it ends; there are never more than the jobs given at once (the
+/// endpoint bounds those).
 pub fn spawn_query_thread(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("fivestar-query".into())
-        .stack_size(QUERY_STACK_BYTES)
-        .spawn(f)
-        .map(drop)
+    pool::submit(Box::new(f))
+}
+
+mod pool {
+    use std::collections::VecDeque;
+    use std::sync::{Condvar, Mutex, OnceLock};
+    use std::time::Duration;
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    #[derive(Default)]
+    struct Queue {
+        jobs: VecDeque<Job>,
+        /// Threads waiting for a job.
+        idle: usize,
+    }
+
+    #[derive(Default)]
+    struct Pool {
+        queue: Mutex<Queue>,
+        ready: Condvar,
+    }
+
+    const IDLE: Duration = Duration::from_secs(60);
+
+    fn pool() -> &'static Pool {
+        static POOL: OnceLock<Pool> = OnceLock::new();
+        POOL.get_or_init(Pool::default)
+    }
+
+    pub(super) fn submit(job: Job) -> std::io::Result<()> {
+        let p = pool();
+        let mut q = p.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.jobs.push_back(job);
+        // More jobs waiting than threads waiting: one more thread.
+        if q.jobs.len() > q.idle {
+            let started = std::thread::Builder::new()
+                .name("fivestar-query".into())
+                .stack_size(super::QUERY_STACK_BYTES)
+                .spawn(work);
+            if let Err(e) = started {
+                // Nobody will run it: take it back, and say so.
+                q.jobs.pop_back();
+                return Err(e);
+            }
+        }
+        drop(q);
+        p.ready.notify_one();
+        Ok(())
+    }
+
+    fn work() {
+        let p = pool();
+        let mut q = p.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = q.jobs.pop_front() {
+                drop(q);
+                // A panicking job ends its own work (its caller sees its channel close),
+                // not the thread.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                q = p.queue.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            q.idle += 1;
+            let (back, waited) = p
+                .ready
+                .wait_timeout(q, IDLE)
+                .unwrap_or_else(|e| e.into_inner());
+            q = back;
+            q.idle -= 1;
+            if waited.timed_out() && q.jobs.is_empty() {
+                return;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::mpsc;
+
+        #[test]
+        fn jobs_run_at_once_side_by_side_and_a_panic_does_not_lose_the_thread() {
+            // Four jobs that each wait for all four to start: they must run side by side.
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let (tx, rx) = mpsc::channel();
+            for i in 0..4 {
+                let (b, tx) = (barrier.clone(), tx.clone());
+                submit(Box::new(move || {
+                    b.wait();
+                    tx.send(i).unwrap();
+                }))
+                .unwrap();
+            }
+            let mut got: Vec<i32> = (0..4)
+                .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
+                .collect();
+            got.sort();
+            assert_eq!(got, [0, 1, 2, 3]);
+            submit(Box::new(|| panic!("a query thread's job panics"))).unwrap();
+            let tx2 = tx.clone();
+            submit(Box::new(move || tx2.send(9).unwrap())).unwrap();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 9);
+            // The stack is the query stack: deep recursion fits.
+            fn depth(n: u32) -> u32 {
+                let pad = [n as u8; 512];
+                if n == 0 {
+                    0
+                } else {
+                    1 + depth(n - 1) + u32::from(std::hint::black_box(pad)[0] == 255)
+                }
+            }
+            submit(Box::new(move || tx.send(depth(10_000) as i32).unwrap())).unwrap();
+            assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap() >= 10_000);
+        }
+    }
 }
 
 /// Whether the text is a SPARQL update (to say so rather than report a syntax error).

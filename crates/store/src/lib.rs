@@ -206,6 +206,20 @@ pub struct Store {
     /// Graphs of interrupted publishes being removed in the background (see
     /// [`Store::open`]); a publish into one of them waits until it is gone.
     cleaning: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)>,
+    /// Counts the catalogue's changes: bumped after every transaction that writes it.
+    catalog_generation: std::sync::atomic::AtomicU64,
+    /// The catalogue as last read, with the generation it was read at (see
+    /// [`Store::catalog_view`]).
+    catalog_view: std::sync::Mutex<Option<(u64, std::sync::Arc<CatalogView>)>>,
+}
+
+/// What the catalogue says, read once per change of it rather than once per request: every
+/// dataset with its releases, the graphs of the public view and the tag of the live state.
+#[derive(Debug)]
+pub struct CatalogView {
+    pub datasets: Vec<DatasetState>,
+    pub public: Vec<NamedNode>,
+    pub tag: String,
 }
 
 /// Oxigraph's bulk loader alone: the N-Triples file `ntriples` into graph `graph` of a new
@@ -371,6 +385,8 @@ impl Store {
             settings,
             switch: std::sync::Mutex::default(),
             cleaning: Default::default(),
+            catalog_generation: Default::default(),
+            catalog_view: Default::default(),
         };
         store.recover()?;
         Ok(store)
@@ -655,7 +671,77 @@ impl Store {
 
     /// Every dataset with its releases, from the catalogue.
     pub fn datasets(&self) -> Result<Vec<DatasetState>> {
-        catalog::datasets(self)
+        Ok(self.catalog_view()?.datasets.clone())
+    }
+
+    /// The catalogue's datasets, public graphs and state tag. They are read from the store
+    /// once after each change of the catalogue and shared until the next one: a request
+    /// costs a lock and a comparison, not two catalogue queries.
+    pub fn catalog_view(&self) -> Result<std::sync::Arc<CatalogView>> {
+        use std::sync::atomic::Ordering;
+        let generation = self.catalog_generation.load(Ordering::Acquire);
+        if let Some(view) = self.catalog_view_cached() {
+            return Ok(view);
+        }
+        let datasets = catalog::datasets(self)?;
+        let mut public: Vec<NamedNode> = datasets
+            .iter()
+            .filter_map(|d| {
+                let live = d.live.as_ref()?;
+                d.releases.iter().find(|r| &r.release == live)
+            })
+            .map(|r| NamedNode::new_unchecked(r.graph.clone()))
+            .collect();
+        public.push(NamedNode::new_unchecked(self.catalog_graph()));
+        public.push(NamedNode::new_unchecked(self.vocab_graph()));
+        let mut parts: Vec<String> = datasets
+            .iter()
+            .map(|d| {
+                // Every recorded release too: recording one changes the public catalogue
+                // before (or without) it going live.
+                let releases: Vec<&str> = d.releases.iter().map(|r| r.release.as_str()).collect();
+                format!(
+                    "{}={}@{}[{}]",
+                    d.id,
+                    d.live.as_deref().unwrap_or_default(),
+                    d.modified.as_deref().unwrap_or_default(),
+                    releases.join(",")
+                )
+            })
+            .collect();
+        parts.sort();
+        let view = std::sync::Arc::new(CatalogView {
+            datasets,
+            public,
+            tag: parts.join(";"),
+        });
+        // Kept only if the catalogue did not change while it was read: a view read before a
+        // change is never served after it.
+        let mut cached = self.catalog_view.lock().unwrap_or_else(|e| e.into_inner());
+        if self.catalog_generation.load(Ordering::Acquire) == generation {
+            *cached = Some((generation, view.clone()));
+        }
+        Ok(view)
+    }
+
+    /// [`Store::catalog_view`] when it is at hand, without reading the store (for callers
+    /// that must not block: they read it elsewhere when this is None).
+    pub fn catalog_view_cached(&self) -> Option<std::sync::Arc<CatalogView>> {
+        let generation = self
+            .catalog_generation
+            .load(std::sync::atomic::Ordering::Acquire);
+        let cached = self.catalog_view.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((g, view)) if *g == generation => Some(view.clone()),
+            _ => None,
+        }
+    }
+
+    /// Called after every transaction that writes the catalogue (committed or not): the
+    /// next [`Store::catalog_view`] reads it again.
+    pub(crate) fn catalog_changed(&self) {
+        self.catalog_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The row changes of `release` of `dataset` (see [`changes::read_row_changes`]): the
@@ -728,18 +814,7 @@ impl Store {
 
     /// The graphs of the public view: live releases, the catalogue and the vocabulary.
     pub fn public_graphs(&self) -> Result<Vec<NamedNode>> {
-        let mut graphs: Vec<NamedNode> = self
-            .datasets()?
-            .into_iter()
-            .filter_map(|d| {
-                d.live
-                    .and_then(|l| d.releases.into_iter().find(|r| r.release == l))
-            })
-            .map(|r| NamedNode::new_unchecked(r.graph))
-            .collect();
-        graphs.push(NamedNode::new_unchecked(self.catalog_graph()));
-        graphs.push(NamedNode::new_unchecked(self.vocab_graph()));
-        Ok(graphs)
+        Ok(self.catalog_view()?.public.clone())
     }
 
     /// The triples of one graph, read lazily (for streaming a whole graph out). The caller
@@ -821,23 +896,9 @@ impl Store {
 
     /// A tag that changes whenever the public view changes (for HTTP ETags).
     pub fn state_tag(&self) -> Result<String> {
-        let mut parts: Vec<String> = self
-            .datasets()?
-            .into_iter()
-            .map(|d| {
-                format!(
-                    "{}={}@{}",
-                    d.id,
-                    d.live.unwrap_or_default(),
-                    d.modified.unwrap_or_default()
-                )
-            })
-            .collect();
-        parts.sort();
-        Ok(parts.join(";"))
+        Ok(self.catalog_view()?.tag.clone())
     }
 
-    /// Counts the triples of a graph.
     /// Builds the search index of a release being published: the names `figures` found, and
     /// the dataset's title. A failure is logged: the release is published without one.
     fn build_search(&self, req: &PublishRequest, figures: &[figures::Figure]) {
