@@ -78,11 +78,11 @@ bench: build
 	$(TARGET_DIR)/release/fivestar bench --rows 1000000
 	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000
 
-## bench-store: publish 10M generated triples, then Oxigraph's bulk loader alone on the same;
+## bench-store: publish 12M generated triples (2M payments, with the spending summaries), then Oxigraph's bulk loader alone on the same;
 ## then what computing a release's changes adds to publishing 1,000,000 rows with 1% corrected.
 bench-store: build
-	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000
-	$(TARGET_DIR)/release/fivestar bench-store --triples 10000000 --loader-only
+	$(TARGET_DIR)/release/fivestar bench-store --triples 12000000
+	$(TARGET_DIR)/release/fivestar bench-store --triples 12000000 --loader-only
 	$(TARGET_DIR)/release/fivestar bench-changes --rows 1000000 --every 100
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (installs cargo-fuzz when missing).

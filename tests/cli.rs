@@ -284,12 +284,15 @@ fn bench_runs_and_reports_its_figures() {
 fn bench_store_publishes_and_measures_the_loader_alone() {
     let dir = std::env::temp_dir().join(format!("fivestar-bench-store-e2e-{}", std::process::id()));
     let d = dir.to_string_lossy().to_string();
-    let o = run(&["bench-store", "--triples", "5000", "--dir", &d]);
+    let o = run(&["bench-store", "--triples", "6000", "--dir", &d]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for needle in [
-        "5000 triples in",
-        "parse, N-Quads dump and bulk load",
+        "6000 triples in",
+        "parse, N-Quads dump, summaries and bulk load",
+        "summary query, top 10 suppliers by total paid: 10 rows",
+        "summary query, spend per month: 12 rows",
+        "% of the publish",
         "catalogue and switch",
         "peak RSS",
     ] {
@@ -298,7 +301,7 @@ fn bench_store_publishes_and_measures_the_loader_alone() {
     let o = run(&[
         "bench-store",
         "--triples",
-        "5000",
+        "6000",
         "--dir",
         &d,
         "--loader-only",
@@ -306,7 +309,7 @@ fn bench_store_publishes_and_measures_the_loader_alone() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("bulk loader alone") && out.contains("5000 triples in"),
+        out.contains("bulk loader alone") && out.contains("6000 triples in"),
         "{out}"
     );
     assert!(!dir.exists(), "the bench removes what it made");

@@ -244,6 +244,43 @@ fn a_dataset_page_charts_its_data_and_shows_its_first_rows() {
         format!("http://reference.data.gov.uk/id/month/2024-01,January 2024,{total},300")
     );
     assert!(page.contains(&format!("£{},{:03}.00", total / 1000, total % 1000)));
+    // The same total, summed while the release loaded: the page's example query reads it from
+    // the release's summary graph through /sparql.
+    let link = "\">Spend per month (summed when published)</a>";
+    let end = page.find(link).unwrap_or_else(|| panic!("{page}"));
+    let start = page[..end].rfind("href=\"/query?").unwrap() + "href=\"/query?".len();
+    let answer = client
+        .get(format!("{}/sparql?{}", site.url, &page[start..end]))
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: serde_json::Value = answer.json().unwrap();
+    let rows = answer["results"]["bindings"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{answer}");
+    assert_eq!(rows[0]["total"]["value"], total.to_string());
+    assert_eq!(rows[0]["lines"]["value"], "300");
+    assert_eq!(
+        rows[0]["month"]["value"],
+        "http://reference.data.gov.uk/id/month/2024-01"
+    );
+    // The summary graph resolves; its totals are not in the default graph.
+    let at = page.find("/summary?format=turtle").unwrap();
+    let from = page[..at].rfind("href=\"").unwrap() + "href=\"".len();
+    let turtle = get(&page[from..at + "/summary?format=turtle".len()]);
+    assert!(turtle.contains("qb:Observation"), "{turtle}");
+    let default = client
+        .get(format!("{}/sparql", site.url))
+        .query(&[(
+            "query",
+            "SELECT * WHERE { ?o <http://purl.org/linked-data/cube#dataSet> ?d }",
+        )])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap()
+        .json::<serde_json::Value>()
+        .unwrap();
+    assert_eq!(default["results"]["bindings"], serde_json::json!([]));
     // The first 20 rows, under the template's titles, read as people read them.
     assert!(page.contains("<h2>A first look</h2>"));
     assert!(page.contains("The first 20 rows of the live release"));

@@ -268,6 +268,10 @@ pub struct StoreBench {
     /// unless --memory-mb/--loader-threads are given): the yardstick for a publish.
     #[arg(long)]
     pub loader_only: bool,
+    /// Publish without the spending template's summaries and the figures read from them
+    /// (by default the release is published as `fivestar run` publishes a spending file).
+    #[arg(long)]
+    pub no_summaries: bool,
     /// Where to generate the file and the store (a temporary folder if not given).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -299,6 +303,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         dir,
         keep,
         loader_only,
+        no_summaries,
     } = bench;
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("fivestar-bench-store-{}", std::process::id()))
@@ -307,8 +312,8 @@ pub fn store(bench: StoreBench) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let nt = dir.join("gen.nt");
     let t = Instant::now();
-    generate_release(&nt, None, triples / 5, None)?;
-    let generated = (triples / 5) * 5;
+    generate_release(&nt, None, triples / PER_LINE, None)?;
+    let generated = (triples / PER_LINE) * PER_LINE;
     println!(
         "generated {generated} triples ({:.0} MB) in {:.1}s",
         std::fs::metadata(&nt)?.len() as f64 / 1e6,
@@ -345,6 +350,11 @@ pub fn store(bench: StoreBench) -> Result<()> {
         settings.loader_threads = n.max(1);
     }
     let store = fivestar_store::Store::open(dir.join("store"), settings)?;
+    let (summaries, figures) = if no_summaries {
+        (Vec::new(), Vec::new())
+    } else {
+        spend_template()?
+    };
     let req = fivestar_store::PublishRequest {
         dataset: bench_dataset(),
         release: "r1".into(),
@@ -355,7 +365,8 @@ pub fn store(bench: StoreBench) -> Result<()> {
         progress: None,
         linked: None,
         identity: None,
-        figures: Vec::new(),
+        figures,
+        summaries,
     };
     let t = Instant::now();
     use fivestar_store::Publisher;
@@ -373,6 +384,9 @@ pub fn store(bench: StoreBench) -> Result<()> {
     if let Some(p) = peak_rss() {
         println!("peak RSS: {:.0} MB", p as f64 / 1e6);
     }
+    if !req.summaries.is_empty() {
+        summary_figures(&store, &nt, &req, &info, secs)?;
+    }
     drop(store);
     if keep {
         let _ = std::fs::remove_file(&nt);
@@ -386,7 +400,99 @@ pub fn store(bench: StoreBench) -> Result<()> {
     Ok(())
 }
 
-/// Writes `lines` generated payments as N-Triples (five triples each) to `nt` and, when `csv`
+/// What the summaries cost and give: the summarizer's own time on the release's quads (a pass
+/// that reads them with it, less a pass that reads them without it: the share of the load
+/// thread it takes) plus writing the summaries, against the whole publish; then the two
+/// questions people ask first, through the public view, from the summary graph.
+fn summary_figures(
+    store: &fivestar_store::Store,
+    nt: &Path,
+    req: &fivestar_store::PublishRequest,
+    info: &fivestar_store::ReleaseInfo,
+    publish_secs: f64,
+) -> Result<()> {
+    use fivestar_store::rdf::{RdfFormat, RdfParser};
+    let graph = NamedNode::new_unchecked(store.graph_iri("bench", "r1"));
+    let pass = |summarize: bool| -> Result<f64> {
+        let t = Instant::now();
+        let mut s = fivestar_store::summary::Summarizer::new(&req.summaries);
+        let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(nt)?);
+        for q in RdfParser::from_format(RdfFormat::NTriples)
+            .with_default_graph(graph.as_ref())
+            .for_reader(file)
+        {
+            let q = q?;
+            if summarize {
+                s.add(q.as_ref());
+            }
+        }
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let (without, with) = (pass(false)?, pass(true)?);
+    let writing = info
+        .phases
+        .iter()
+        .find(|(name, _)| name.contains("writing the summaries"))
+        .map_or(0.0, |(_, d)| d.as_secs_f64());
+    let summing = (with - without).max(0.0);
+    println!(
+        "summaries: summing {summing:.1}s (a pass over the quads with the summarizer {with:.1}s, without {without:.1}s) + writing {writing:.1}s = {:.1}% of the publish",
+        100.0 * (summing + writing) / publish_secs
+    );
+    let summary = store.layout().summary_graph("bench", "r1");
+    let own = store.layout().own_terms();
+    for (what, q) in [
+        (
+            "top 10 suppliers by total paid",
+            format!(
+                "PREFIX qb: <http://purl.org/linked-data/cube#>\nSELECT ?supplier ?total WHERE {{ GRAPH <{summary}> {{ ?o qb:dataSet <{summary}#by-supplier> ; <http://reference.data.gov.uk/def/payment#payee> ?supplier ; <{own}#total> ?total }} }} ORDER BY DESC(?total) LIMIT 10"
+            ),
+        ),
+        (
+            "spend per month",
+            format!(
+                "PREFIX qb: <http://purl.org/linked-data/cube#>\nSELECT ?month ?total WHERE {{ GRAPH <{summary}> {{ ?o qb:dataSet <{summary}#by-month> ; <{own}#month> ?month ; <{own}#total> ?total }} }} ORDER BY ?month"
+            ),
+        ),
+    ] {
+        let t = Instant::now();
+        let rows = match store.query_public(&q)? {
+            fivestar_store::rdf::QueryResults::Solutions(s) => s.count(),
+            _ => 0,
+        };
+        println!(
+            "summary query, {what}: {rows} rows in {:.1} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+/// Triples per generated payment.
+const PER_LINE: u64 = 6;
+
+/// The spending template's summaries and figures, for the bench site: what `fivestar run`
+/// publishes with a spending file.
+fn spend_template() -> Result<(
+    Vec<fivestar_store::summary::SummarySpec>,
+    Vec<fivestar_store::figures::FigureQuery>,
+)> {
+    let t = fivestar_council::Template::all()
+        .map_err(|e| anyhow::anyhow!(e))?
+        .iter()
+        .find(|t| t.id == "spend")
+        .ok_or_else(|| anyhow::anyhow!("no spend template"))?;
+    let summaries = fivestar_pipeline::mapping::summaries_of(t, BENCH_BASE);
+    let figures = fivestar_pipeline::mapping::figures_of(t, BENCH_BASE)
+        .into_iter()
+        .filter(|f| f.query.contains("{summary"))
+        .collect();
+    Ok((summaries, figures))
+}
+
+const BENCH_BASE: &str = "http://bench.invalid";
+
+/// Writes `lines` generated payments as N-Triples (six triples each) to `nt` and, when `csv`
 /// is given, as the clean CSV a pipeline would publish beside them (`row_key` first). With
 /// `bump = Some(n)`, every n-th payment's amount is one pound more: a release that corrects
 /// 1/n of the rows.
@@ -409,6 +515,11 @@ fn generate_release(nt: &Path, csv: Option<&Path>, lines: u64, bump: Option<u64>
         writeln!(w, "{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://reference.data.gov.uk/def/payment#ExpenditureLine> .")?;
         writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#netAmount> \"{amount}\"^^<http://www.w3.org/2001/XMLSchema#decimal> .")?;
         writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#date> \"{date}\"^^<http://www.w3.org/2001/XMLSchema#date> .")?;
+        writeln!(
+            w,
+            "{s} <{BENCH_BASE}/def/fivestar#month> <http://reference.data.gov.uk/id/month/{}> .",
+            &date[..7]
+        )?;
         writeln!(w, "{s} <http://reference.data.gov.uk/def/payment#payee> <http://bench.invalid/id/spend/supplier/{}> .", i % 5000)?;
         writeln!(
             w,
@@ -427,7 +538,7 @@ fn generate_release(nt: &Path, csv: Option<&Path>, lines: u64, bump: Option<u64>
 
 #[derive(clap::Args, Debug)]
 pub struct ChangesBench {
-    /// Rows (payments) in each release; five triples each.
+    /// Rows (payments) in each release; six triples each.
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
     /// Every N-th row of the second release has another amount (100: 1% of rows).
@@ -468,7 +579,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
     println!(
         "generated two releases of {} rows ({} triples each) in {:.1}s",
         bench.rows,
-        bench.rows * 5,
+        bench.rows * PER_LINE,
         t.elapsed().as_secs_f64()
     );
     let identity = fivestar_store::changes::Identity {
@@ -491,6 +602,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
             linked: None,
             identity: Some(identity.clone()),
             figures: Vec::new(),
+            summaries: Vec::new(),
         };
     use fivestar_store::Publisher;
     // Two stores, each given the first release and then the second: one works out the

@@ -313,6 +313,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         linked: None,
         identity: None,
         figures: Vec::new(),
+        summaries: Vec::new(),
     };
     let published = match (&store, &live) {
         (Some(store), _) => publish_one(store, &request)

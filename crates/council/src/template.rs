@@ -264,6 +264,22 @@ impl FigureSpec {
     }
 }
 
+/// A summary of a dataset's rows computed as they are published (the store's `summary`):
+/// the sum of `measure` grouped by `dimensions`, kept as RDF Data Cube observations in the
+/// release's summary graph, where figures read it as `{summary#id}`. Properties are prefixed
+/// (see [`PREFIXES`]) or absolute.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummarySpec {
+    pub id: String,
+    pub title: String,
+    pub measure: String,
+    pub dimensions: Vec<String>,
+    /// Those of `dimensions` a row may lack: it is then counted without them.
+    #[serde(default)]
+    pub optional: Vec<String>,
+}
+
 /// A council dataset template.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -307,6 +323,9 @@ pub struct Template {
     /// published (the store's `figures`).
     #[serde(default)]
     pub figures: Vec<FigureSpec>,
+    /// What is summed while a release is published, for the figures and for SPARQL users.
+    #[serde(default)]
+    pub summaries: Vec<SummarySpec>,
     /// Normalised header (title, alias or name) → column index, built when templates load.
     #[serde(skip)]
     pub(crate) headers_index: std::collections::HashMap<String, usize>,
@@ -834,8 +853,12 @@ pub fn own_vocabulary(base: &str) -> Result<Vec<u8>, String> {
         "five-star rating",
         "Tim Berners-Lee's five-star scheme for open data, computed from what was published: open licence (1), machine-readable (2), open format (3), URIs (4), links to other people's data (5). The measurement's comments give the reason for each missing star.",
     )?;
-    // The catalogue's terms for what a release changed (written by the store at publish).
+    // The catalogue's terms for what a release changed (written by the store at publish),
+    // and the summaries' (RDF Data Cube measures, written by the store at publish).
     for (local, label, comment) in [
+        ("total", "total", "A summary's measure: the sum of the summed property (fs:summarises) over the lines the observation stands for."),
+        ("lines", "lines", "A summary's measure: how many lines (rows) the observation stands for."),
+        ("summarises", "summarises", "The property a summary (a qb:DataSet in a release's summary graph) sums as fs:total."),
         ("Changeset", "changeset", "What a release changed since the release that was live before it: the counts below and a summary in words (rdfs:comment), derived (prov:wasDerivedFrom) from both releases. The release's RDF Patch and row changes CSV are among its distributions."),
         ("changes", "changes", "A release's changeset."),
         ("triplesAdded", "statements added", "How many statements the release has that the previous one did not."),

@@ -89,25 +89,26 @@ impl Mapping {
         })
     }
 
-    /// How the release's rows are identified (for the changes between releases): the key
-    /// column, the published columns, and the row IRI with `{+row_key}`, resolved against
-    /// `data_base` (`{base}/id/{dataset}/`). None when rows have no key, or the metadata's
-    /// `aboutUrl` does not name it.
     /// The figures the template charts on the dataset's page, with their prefixes declared.
     pub fn figures(&self) -> Vec<fivestar_store::figures::FigureQuery> {
         self.template
             .iter()
-            .flat_map(|t| &t.figures)
-            .map(|f| fivestar_store::figures::FigureQuery {
-                id: f.id.clone(),
-                title: f.title.clone(),
-                chart: f.chart.clone(),
-                money: f.money,
-                query: f.full_query(&self.base),
-            })
+            .flat_map(|t| figures_of(t, &self.base))
             .collect()
     }
 
+    /// The template's summaries, their properties expanded for this site.
+    pub fn summaries(&self) -> Vec<fivestar_store::summary::SummarySpec> {
+        self.template
+            .iter()
+            .flat_map(|t| summaries_of(t, &self.base))
+            .collect()
+    }
+
+    /// How the release's rows are identified (for the changes between releases): the key
+    /// column, the published columns, and the row IRI with `{+row_key}`, resolved against
+    /// `data_base` (`{base}/id/{dataset}/`). None when rows have no key, or the metadata's
+    /// `aboutUrl` does not name it.
     pub fn identity(&self, data_base: &str) -> Option<fivestar_store::changes::Identity> {
         let key = format!("{{+{}}}", template::ROW_KEY);
         let about = self
@@ -562,6 +563,41 @@ fn check_overrides_and_rules(
     Ok(())
 }
 
+/// A template's figures, with their prefixes declared for the site at `base`.
+pub fn figures_of(
+    t: &fivestar_council::Template,
+    base: &str,
+) -> Vec<fivestar_store::figures::FigureQuery> {
+    t.figures
+        .iter()
+        .map(|f| fivestar_store::figures::FigureQuery {
+            id: f.id.clone(),
+            title: f.title.clone(),
+            chart: f.chart.clone(),
+            money: f.money,
+            query: f.full_query(base),
+        })
+        .collect()
+}
+
+/// A template's summaries, their properties expanded for the site at `base`.
+pub fn summaries_of(
+    t: &fivestar_council::Template,
+    base: &str,
+) -> Vec<fivestar_store::summary::SummarySpec> {
+    let expand = |p: &String| template::expand(p, base);
+    t.summaries
+        .iter()
+        .map(|s| fivestar_store::summary::SummarySpec {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            measure: expand(&s.measure),
+            dimensions: s.dimensions.iter().map(expand).collect(),
+            optional: s.optional.iter().map(expand).collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,9 +606,25 @@ mod tests {
     fn every_template_figure_is_a_limited_select_query() {
         for t in fivestar_council::Template::all().unwrap() {
             for f in &t.figures {
-                let q = f
-                    .full_query("http://x.org")
-                    .replace("{graph}", "<http://x.org/graph/d/r>");
+                // A figure reads only summaries its template computes.
+                let mut rest = f.query.as_str();
+                while let Some(at) = rest.find("{summary#") {
+                    let id = &rest[at + "{summary#".len()..];
+                    let id = &id[..id.find('}').unwrap_or(0)];
+                    assert!(
+                        t.summaries.iter().any(|s| s.id == id),
+                        "{}/{}: no summary {id:?}",
+                        t.id,
+                        f.id
+                    );
+                    rest = &rest[at + 1..];
+                }
+                let q = fivestar_store::figures::holes(
+                    &f.full_query("http://x.org"),
+                    "http://x.org/graph/d/r",
+                    "http://x.org/graph/d/r/summary",
+                );
+                assert!(!q.contains("{summary"), "{}/{}: {q}", t.id, f.id);
                 let parsed = spargebra::SparqlParser::new()
                     .parse_query(&q)
                     .unwrap_or_else(|e| panic!("{}/{}: {e}\n{q}", t.id, f.id));
@@ -584,6 +636,18 @@ mod tests {
                 );
                 assert!(["columns", "bars", "points", "none", "search"].contains(&f.chart.as_str()));
                 assert!(q.contains("LIMIT"), "{}/{}: no LIMIT", t.id, f.id);
+            }
+            for s in &t.summaries {
+                for p in std::iter::once(&s.measure).chain(&s.dimensions) {
+                    let iri = template::expand(p, "http://x.org");
+                    assert!(iri.starts_with("http"), "{}/{}: {p}", t.id, s.id);
+                }
+                assert!(
+                    s.optional.iter().all(|o| s.dimensions.contains(o)),
+                    "{}/{}: an optional property that is not a dimension",
+                    t.id,
+                    s.id
+                );
             }
         }
     }

@@ -325,6 +325,7 @@ fn execute(
     );
     request.identity = mapping.identity(&data_base);
     request.figures = mapping.figures();
+    request.summaries = mapping.summaries();
     let published = publish_one(publisher, &request);
     let _ = std::fs::remove_file(&nt);
     let info = published.map_err(|e| fail("publish", e.to_string()))?;

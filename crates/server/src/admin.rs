@@ -720,6 +720,7 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                     linked: None,
                     identity: None,
                     figures: Vec::new(),
+                    summaries: Vec::new(),
                 };
                 let info = fivestar_pipeline::run::publish_one(&st2.store, &request)
                     .map_err(|e| e.to_string())?;

@@ -101,23 +101,24 @@ async fn respond(
     let st2 = st.clone();
     let picked = blocking(move || {
         let public = st2.store.public_graphs().map_err(|e| e.to_string())?;
+        let named = st2.store.named_graphs().map_err(|e| e.to_string())?;
         let state = st2.store.state_tag().map_err(|e| e.to_string())?;
-        Ok((public, state))
+        Ok((public, named, state))
     })
     .await;
-    let (public, state) = match picked {
+    let (public, named, state) = match picked {
         Ok(p) => p,
         Err(r) => return r,
     };
     let (graphs, key): (Vec<NamedNode>, String) = match target {
         Target::Default => (public, "default".into()),
         Target::Named(iri) => {
-            let g: Vec<NamedNode> = public.into_iter().filter(|g| g.as_str() == iri).collect();
+            let g: Vec<NamedNode> = named.into_iter().filter(|g| g.as_str() == iri).collect();
             if g.is_empty() {
                 return error(
                     StatusCode::NOT_FOUND,
                     &format!(
-                        "<{iri}> is not a graph of the public view (only live releases, the catalogue and the vocabulary are; earlier releases are in the dumps)"
+                        "<{iri}> is not a graph of the public view (only live releases, their summaries, the catalogue and the vocabulary are; earlier releases are in the dumps)"
                     ),
                 );
             }

@@ -147,25 +147,110 @@ spans them all. Browse a dataset, run a query, or download a dump.</p>\
     }
 }
 
-fn example_queries(graph: &str, payments: bool) -> Vec<(&'static str, String)> {
+/// A summary of the live release (see `fivestar_store::summary`): its `qb:DataSet`, title and
+/// dimensions in order.
+struct SummaryInfo {
+    data_set: String,
+    title: String,
+    dimensions: Vec<String>,
+}
+
+/// The summaries in a live release's summary graph.
+fn summaries_of(store: &Store, summary_graph: &str) -> Vec<SummaryInfo> {
+    let q = format!(
+        "PREFIX qb: <http://purl.org/linked-data/cube#>\n\
+SELECT ?d (SAMPLE(?label) AS ?title) ?dim ?n WHERE {{ GRAPH <{summary_graph}> {{\n\
+  ?d a qb:DataSet ; <http://www.w3.org/2000/01/rdf-schema#label> ?label ; qb:structure/qb:component ?c .\n\
+  ?c qb:dimension ?dim ; qb:order ?n }} }}\n\
+GROUP BY ?d ?dim ?n ORDER BY ?d ?n LIMIT 1000"
+    );
+    let Ok(QueryResults::Solutions(rows)) = store.query_public(&q) else {
+        return Vec::new();
+    };
+    let mut out: Vec<SummaryInfo> = Vec::new();
+    for row in rows.flatten() {
+        let text = |v: &str| match row.get(v) {
+            Some(fivestar_store::rdf::Term::NamedNode(n)) => Some(n.as_str().to_string()),
+            Some(fivestar_store::rdf::Term::Literal(l)) => Some(l.value().to_string()),
+            _ => None,
+        };
+        let (Some(d), Some(title), Some(dim)) = (text("d"), text("title"), text("dim")) else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(last) if last.data_set == d => last.dimensions.push(dim),
+            _ => out.push(SummaryInfo {
+                data_set: d,
+                title,
+                dimensions: vec![dim],
+            }),
+        }
+    }
+    out
+}
+
+/// A query of one summary, largest totals first: the variables are named after the
+/// dimensions' local names.
+fn summary_query(summary_graph: &str, own_terms: &str, s: &SummaryInfo) -> String {
+    let mut vars = Vec::new();
+    let mut patterns = String::new();
+    for (i, dim) in s.dimensions.iter().enumerate() {
+        let local: String = dim
+            .rsplit(['#', '/'])
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let var = if local.is_empty() || vars.contains(&local) {
+            format!("d{}", i + 1)
+        } else {
+            local
+        };
+        if i == 0 {
+            patterns.push_str(&format!(" ;\n       <{dim}> ?{var}"));
+        } else {
+            patterns.push_str(&format!(" .\n    OPTIONAL {{ ?o <{dim}> ?{var} }}"));
+        }
+        vars.push(var);
+    }
+    let head: String = vars.iter().map(|v| format!("?{v} ")).collect();
+    format!(
+        "PREFIX qb: <http://purl.org/linked-data/cube#>\nPREFIX fs: <{own_terms}#>\n\
+SELECT {head}?total ?lines WHERE {{\n  GRAPH <{summary_graph}> {{\n    \
+?o qb:dataSet <{data_set}> ;\n       fs:total ?total ;\n       fs:lines ?lines{patterns}\n  }}\n}}\n\
+ORDER BY DESC(?total)\nLIMIT 100",
+        data_set = s.data_set,
+    )
+}
+
+fn example_queries(
+    graph: &str,
+    payments: bool,
+    summaries: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut q = vec![
         (
-            "A sample of the data",
+            "A sample of the data".to_string(),
             format!("SELECT ?s ?p ?o WHERE {{\n  GRAPH <{graph}> {{ ?s ?p ?o }}\n}}\nLIMIT 25"),
         ),
         (
-            "What kinds of things it describes",
+            "What kinds of things it describes".to_string(),
             format!(
                 "SELECT ?class (COUNT(?s) AS ?things) WHERE {{\n  GRAPH <{graph}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?things)"
             ),
         ),
     ];
-    if payments {
+    // Summed when the release was published: answered at once, however many lines it has.
+    for (title, query) in summaries {
+        q.push((format!("{title} (summed when published)"), query.clone()));
+    }
+    if payments && summaries.is_empty() {
         // Totals are summed before the names are joined: a supplier spelt several ways has
         // several labels, and joining them inside the GROUP BY would count each payment once
         // per spelling.
         q.push((
-            "Spending by supplier, largest first",
+            "Spending by supplier, largest first".to_string(),
             format!(
                 "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n\
 SELECT ?supplier (SAMPLE(?label) AS ?name) ?total ?payments WHERE {{\n  \
@@ -175,8 +260,10 @@ OPTIONAL {{ GRAPH <{graph}> {{ ?supplier rdfs:label ?label }} }}\n}}\n\
 GROUP BY ?supplier ?total ?payments\nORDER BY DESC(?total)"
             ),
         ));
+    }
+    if payments {
         q.push((
-            "Every council's spending with the same supplier (across all datasets)",
+            "Every council's spending with the same supplier (across all datasets)".to_string(),
             "PREFIX payment: <http://reference.data.gov.uk/def/payment#>\n\
 SELECT ?supplier ?council (SUM(?amount) AS ?total) WHERE {\n  \
 ?line a payment:ExpenditureLine ; payment:payer ?council ;\n        payment:payee ?payee ; payment:netAmount ?amount .\n  \
@@ -255,12 +342,30 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                 body.push_str(&crate::charts::first_rows_html(&st2.store, &d.id, &live.release));
                 body.push_str(&latest_change(&st2.store, &d.id, live));
                 body.push_str(&run_warnings(st2.store.layout(), &d.id, &live.release));
+                let summary_graph = st2.store.layout().summary_graph(&d.id, &live.release);
+                let own_terms = st2.store.layout().own_terms();
+                let summaries: Vec<(String, String)> = summaries_of(&st2.store, &summary_graph)
+                    .iter()
+                    .map(|s| (s.title.clone(), summary_query(&summary_graph, &own_terms, s)))
+                    .collect();
+                if !summaries.is_empty() {
+                    body.push_str(&format!(
+                        "<p>Totals summed when the release was published (RDF Data Cube observations, \
+<code>fs:total</code> and <code>fs:lines</code>) are in its summary graph, <code>{g}</code>: \
+<a href=\"/graph/{id}/{rel}/summary?format=turtle\">Turtle</a>. Queries read it by name \
+(<code>GRAPH</code> or <code>FROM</code>); it is not part of the default graph, where its totals \
+would be counted with the payments they sum.</p>",
+                        g = esc(&summary_graph),
+                        id = esc(&d.id),
+                        rel = esc(&live.release),
+                    ));
+                }
                 body.push_str("<h2>Example queries</h2><ul>");
-                for (title, q) in example_queries(&live.graph, payments) {
+                for (title, q) in example_queries(&live.graph, payments, &summaries) {
                     body.push_str(&format!(
                         "<li><a href=\"/query?query={}\">{}</a></li>",
                         esc(&url_encode(&q)),
-                        esc(title)
+                        esc(&title)
                     ));
                 }
                 body.push_str("</ul>");

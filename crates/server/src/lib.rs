@@ -388,6 +388,7 @@ pub(crate) fn serializer(format: RdfFormat) -> RdfSerializer {
         ("prov", "http://www.w3.org/ns/prov#"),
         ("spdx", "http://spdx.org/rdf/terms#"),
         ("payment", "http://reference.data.gov.uk/def/payment#"),
+        ("qb", "http://purl.org/linked-data/cube#"),
     ] {
         if let Ok(with) = s.clone().with_prefix(p, ns) {
             s = with;

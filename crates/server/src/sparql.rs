@@ -97,7 +97,8 @@ fn run(
 }
 
 /// The Service Description of the endpoint (SPARQL 1.1 Service Description), naming the
-/// graphs a query can use with GRAPH or `named-graph-uri`: the public ones.
+/// graphs a query can use with GRAPH or `named-graph-uri`: the public ones and the live
+/// releases' summaries.
 fn service_description(st: &AppState, public: &[NamedNode]) -> Vec<Triple> {
     let sd = |l: &str| {
         NamedNode::new_unchecked(format!(
@@ -270,7 +271,7 @@ pub async fn handle(
         };
         let st2 = st.clone();
         let public =
-            match blocking(move || st2.store.public_graphs().map_err(|e| e.to_string())).await {
+            match blocking(move || st2.store.named_graphs().map_err(|e| e.to_string())).await {
                 Ok(p) => p,
                 Err(r) => return r,
             };

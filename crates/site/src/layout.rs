@@ -79,6 +79,11 @@ impl Layout {
         self.graph(&format!("{dataset}/{release}"))
     }
 
+    /// The graph of a release's summaries (RDF Data Cube observations), beside its own.
+    pub fn summary_graph(&self, dataset: &str, release: &str) -> String {
+        format!("{}/summary", self.release_graph(dataset, release))
+    }
+
     pub fn catalog_graph(&self) -> String {
         self.graph("catalog")
     }

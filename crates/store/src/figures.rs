@@ -11,7 +11,9 @@ use std::path::Path;
 /// A figure to compute: its query selects `?key` (what a bar or point stands for: an IRI or a
 /// literal), optionally `?label`, then `?value` (a number) and optionally `?count`; or, for
 /// `chart = "points"`, `?lat` and `?long` instead of `?value`. `{graph}` in the query is the
-/// release's graph IRI in angle brackets.
+/// release's graph IRI in angle brackets, `{summary}` its summary graph's and `{summary#id}`
+/// the summary `id` in it (see [`crate::summary`]): a figure that sums many lines reads the
+/// sums there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureQuery {
     pub id: String,
@@ -86,15 +88,51 @@ pub fn write(dir: &Path, release: &str, figures: &[Figure]) -> Result<()> {
     std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })
 }
 
+/// The query with its holes filled (see [`FigureQuery`]).
+pub fn holes(query: &str, graph: &str, summary: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 64);
+    let mut rest = query;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let hole = &rest[at..];
+        let filled = ["{graph}", "{summary}"]
+            .into_iter()
+            .zip([graph, summary])
+            .find(|(h, _)| hole.starts_with(h))
+            .map(|(h, iri)| (h.len(), format!("<{iri}>")))
+            .or_else(|| {
+                let id = hole.strip_prefix("{summary#")?;
+                let end = id.find('}')?;
+                let id = &id[..end];
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    .then(|| ("{summary#}".len() + end, format!("<{summary}#{id}>")))
+            });
+        match filled {
+            Some((len, iri)) => {
+                out.push_str(&iri);
+                rest = &hole[len..];
+            }
+            None => {
+                out.push('{');
+                rest = &hole[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Computes each figure with `select` (a SELECT query's rows, as name → term) over `graph`,
 /// on two threads (the figures are independent; the store answers queries side by side).
 pub fn compute(
     graph: &str,
+    summary: &str,
     queries: &[FigureQuery],
     select: impl Fn(&str) -> Result<Vec<Vec<(String, oxigraph::model::Term)>>> + Sync,
 ) -> Vec<Figure> {
     let one = |q: &FigureQuery| -> Option<Figure> {
-        let text = q.query.replace("{graph}", &format!("<{graph}>"));
+        let text = holes(&q.query, graph, summary);
         let rows = match select(&text) {
             Ok(rows) => rows,
             Err(e) => {
@@ -175,6 +213,18 @@ fn figure_row(row: &[(String, oxigraph::model::Term)]) -> Option<FigureRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holes_are_filled_and_braces_of_the_query_kept() {
+        assert_eq!(
+            holes(
+                "SELECT * WHERE { GRAPH {graph} { ?s ?p ?o } GRAPH {summary} { ?o qb:dataSet {summary#by-month} } {summary#bad id} }",
+                "http://x/g",
+                "http://x/g/summary"
+            ),
+            "SELECT * WHERE { GRAPH <http://x/g> { ?s ?p ?o } GRAPH <http://x/g/summary> { ?o qb:dataSet <http://x/g/summary#by-month> } {summary#bad id} }"
+        );
+    }
     use oxigraph::model::{Literal, NamedNode, Term};
 
     #[test]
@@ -196,7 +246,7 @@ mod tests {
             },
         ];
         let seen = std::sync::Mutex::new(Vec::new());
-        let figures = compute("http://x/g", &queries, |q| {
+        let figures = compute("http://x/g", "http://x/g/summary", &queries, |q| {
             seen.lock().unwrap().push(q.to_string());
             if q == "nonsense" {
                 return Err(Error::Invalid("parse".into()));

@@ -20,6 +20,7 @@ mod dumps;
 pub mod figures;
 pub mod guard;
 pub mod search;
+pub mod summary;
 
 pub use backup::{read_backup, restore, BackupInfo};
 
@@ -122,6 +123,9 @@ pub struct PublishRequest {
     pub identity: Option<changes::Identity>,
     /// The figures its dataset page charts, computed over the release's graph after the load.
     pub figures: Vec<figures::FigureQuery>,
+    /// The summaries computed while it loads, kept in its summary graph (the figures' queries
+    /// may read them there).
+    pub summaries: Vec<summary::SummarySpec>,
 }
 
 /// A [`Progress`] callback that a [`PublishRequest`] can carry.
@@ -218,7 +222,13 @@ pub struct Store {
 #[derive(Debug)]
 pub struct CatalogView {
     pub datasets: Vec<DatasetState>,
+    /// The public view's graphs: the live releases', the catalogue and the vocabulary. A query
+    /// that names no graphs reads their union as its default graph.
     pub public: Vec<NamedNode>,
+    /// The live releases' summary graphs: readable by name (GRAPH, FROM, the protocol's graph
+    /// parameters) but outside the default union, where their observations would be counted
+    /// with the lines they sum.
+    pub summaries: Vec<NamedNode>,
     pub tag: String,
 }
 
@@ -573,7 +583,12 @@ impl Store {
         let known: std::collections::HashSet<String> = self
             .datasets()?
             .into_iter()
-            .flat_map(|d| d.releases.into_iter().map(|r| r.graph))
+            .flat_map(|d| {
+                d.releases
+                    .into_iter()
+                    .flat_map(|r| [self.layout.summary_graph(&d.id, &r.release), r.graph])
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let orphans: Vec<NamedNode> = self
             .db
@@ -684,13 +699,20 @@ impl Store {
             return Ok(view);
         }
         let datasets = catalog::datasets(self)?;
-        let mut public: Vec<NamedNode> = datasets
+        let live: Vec<(&DatasetState, &ReleaseState)> = datasets
             .iter()
             .filter_map(|d| {
                 let live = d.live.as_ref()?;
-                d.releases.iter().find(|r| &r.release == live)
+                Some((d, d.releases.iter().find(|r| &r.release == live)?))
             })
-            .map(|r| NamedNode::new_unchecked(r.graph.clone()))
+            .collect();
+        let summaries: Vec<NamedNode> = live
+            .iter()
+            .map(|(d, r)| NamedNode::new_unchecked(self.layout.summary_graph(&d.id, &r.release)))
+            .collect();
+        let mut public: Vec<NamedNode> = live
+            .iter()
+            .map(|(_, r)| NamedNode::new_unchecked(r.graph.clone()))
             .collect();
         public.push(NamedNode::new_unchecked(self.catalog_graph()));
         public.push(NamedNode::new_unchecked(self.vocab_graph()));
@@ -713,6 +735,7 @@ impl Store {
         let view = std::sync::Arc::new(CatalogView {
             datasets,
             public,
+            summaries,
             tag: parts.join(";"),
         });
         // Kept only if the catalogue did not change while it was read: a view read before a
@@ -817,6 +840,13 @@ impl Store {
         Ok(self.catalog_view()?.public.clone())
     }
 
+    /// The graphs a query (or `/graph/…`) may read by name: the public ones and the live
+    /// releases' summary graphs.
+    pub fn named_graphs(&self) -> Result<Vec<NamedNode>> {
+        let view = self.catalog_view()?;
+        Ok(view.public.iter().chain(&view.summaries).cloned().collect())
+    }
+
     /// The triples of one graph, read lazily (for streaming a whole graph out). The caller
     /// decides whether the graph may be shown: see [`Store::public_graphs`].
     pub fn graph_triples(
@@ -848,8 +878,9 @@ impl Store {
         named_graphs: &[String],
     ) -> Result<QueryResults<'static>> {
         let public = self.public_graphs()?;
+        let readable = self.named_graphs()?;
         let within = |asked: &[String]| -> Vec<NamedNode> {
-            public
+            readable
                 .iter()
                 .filter(|g| asked.iter().any(|a| a == g.as_str()))
                 .cloned()
@@ -864,16 +895,19 @@ impl Store {
             .parse_query(query)?;
         let (default, named) = if !default_graphs.is_empty() || !named_graphs.is_empty() {
             // The request's dataset; a list it leaves empty is the whole public view.
-            let or_all = |asked: &[String]| {
+            let or_all = |asked: &[String], all: &Vec<NamedNode>| {
                 if asked.is_empty() {
-                    public.clone()
+                    all.clone()
                 } else {
                     within(asked)
                 }
             };
-            (or_all(default_graphs), or_all(named_graphs))
+            (
+                or_all(default_graphs, &public),
+                or_all(named_graphs, &readable),
+            )
         } else if prepared.dataset().is_default_dataset() {
-            (public.clone(), public.clone())
+            (public, readable)
         } else {
             // FROM or FROM NAMED: that dataset, within the public view (with FROM alone
             // there are no named graphs; with FROM NAMED alone the default graph is empty).
@@ -884,8 +918,8 @@ impl Store {
             let in_from_named =
                 |g: &&NamedNode| from_named.contains(&NamedOrBlankNode::NamedNode((*g).clone()));
             (
-                public.iter().filter(in_from).cloned().collect(),
-                public.iter().filter(in_from_named).cloned().collect(),
+                readable.iter().filter(in_from).cloned().collect(),
+                readable.iter().filter(in_from_named).cloned().collect(),
             )
         };
         let dataset = prepared.dataset_mut();
@@ -1000,6 +1034,9 @@ impl Store {
         catalog::remove_release(self, dataset, release)?;
         self.db
             .remove_named_graph(NamedNodeRef::new_unchecked(&r.graph))?;
+        self.db.remove_named_graph(NamedNodeRef::new_unchecked(
+            &self.layout.summary_graph(dataset, release),
+        ))?;
         dumps::remove_release(&self.dumps_dir(), dataset, release)?;
         let _ = std::fs::remove_dir_all(self.layout.search(dataset, release));
         // The changes of a release that replaced it hold its values (the patch's `D` rows,
@@ -1030,6 +1067,7 @@ impl Store {
         req: &PublishRequest,
         graph: NamedNodeRef<'_>,
         tap: &mut dumps::Tap,
+        summarizer: &mut summary::Summarizer,
     ) -> Result<()> {
         let file = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
         let mut loader = self
@@ -1047,6 +1085,7 @@ impl Store {
             .map(|quad| {
                 let quad = quad.map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
                 tap.add(&quad).map_err(io(path))?;
+                summarizer.add(quad.as_ref());
                 Ok::<_, Error>(quad)
             });
         loader.load_ok_quads::<Error, Error>(quads)?;
@@ -1081,6 +1120,8 @@ impl Publisher for Store {
         // distinct counts. The public `.nt.gz`, CSV and metadata are copied on a third thread:
         // what is downloaded is what is loaded.
         let graph = NamedNode::new_unchecked(self.graph_iri(&req.dataset.id, &req.release));
+        let summary_graph =
+            NamedNode::new_unchecked(self.layout.summary_graph(&req.dataset.id, &req.release));
         // A graph of the same name left by an interrupted publish may still be going.
         {
             let (lock, done) = &*self.cleaning;
@@ -1100,10 +1141,26 @@ impl Publisher for Store {
                 .spawn(|| dumps::write_quads_member(&dumps_dir, &req.dataset.id, &req.release, rx));
             let t = std::time::Instant::now();
             let mut tap = dumps::Tap::new(self.layout.base(), tx);
+            let mut summarizer = summary::Summarizer::new(&req.summaries);
             let loaded = self
-                .bulk_load(req, graph.as_ref(), &mut tap)
+                .bulk_load(req, graph.as_ref(), &mut tap, &mut summarizer)
                 .and_then(|()| tap.finish().map_err(io(&req.ntriples)))
-                .map(|distinct| (distinct, t.elapsed()));
+                .and_then(|distinct| {
+                    // The summaries, from what the load read, into their own graph.
+                    let t = std::time::Instant::now();
+                    if !summarizer.is_empty() {
+                        let quads = summarizer.finish(
+                            summary_graph.as_ref(),
+                            graph.as_ref(),
+                            &self.layout.own_terms(),
+                        );
+                        let mut loader = self.db.bulk_loader();
+                        loader.load_quads(quads)?;
+                        loader.commit()?;
+                    }
+                    Ok((distinct, t.elapsed()))
+                })
+                .map(|(distinct, summary_time)| (distinct, t.elapsed(), summary_time));
             // The tap is gone (finished or dropped): the member's input is closed.
             let panicked = |what: &str| Error::Invalid(format!("{what} panicked"));
             let files = files
@@ -1117,25 +1174,28 @@ impl Publisher for Store {
         // Until the release is recorded, a failure must leave no trace: the graph is dropped,
         // the dumps removed.
         let discard = || {
-            let _ = self.db.clear_graph(graph.as_ref());
-            let _ = self.db.remove_named_graph(graph.as_ref());
+            for g in [&graph, &summary_graph] {
+                let _ = self.db.clear_graph(g.as_ref());
+                let _ = self.db.remove_named_graph(g.as_ref());
+            }
             let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
             let _ = std::fs::remove_dir_all(self.layout.search(&req.dataset.id, &req.release));
         };
-        let (mut files, dump_time, distinct, load_time) = match (files, member, loaded) {
-            (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time))) => {
-                (files, dump_time, distinct, load_time)
-            }
-            (files, member, loaded) => {
-                discard();
-                // The N-Quads writer's own error first: the loader shows it only as a
-                // stopped tap.
-                return Err(match (member, loaded, files) {
-                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => e,
-                    _ => Error::Invalid("publish failed".into()),
-                });
-            }
-        };
+        let (mut files, dump_time, distinct, load_time, summary_time) =
+            match (files, member, loaded) {
+                (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time, summary_time))) => {
+                    (files, dump_time, distinct, load_time, summary_time)
+                }
+                (files, member, loaded) => {
+                    discard();
+                    // The N-Quads writer's own error first: the loader shows it only as a
+                    // stopped tap.
+                    return Err(match (member, loaded, files) {
+                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => e,
+                        _ => Error::Invalid("publish failed".into()),
+                    });
+                }
+            };
         lap("dumps and bulk load, side by side");
         // 3. Statistics (VoID), and beside them what changed since the live release (from
         // its dumps, not the store). After the load rather than beside it: the load keeps both
@@ -1156,7 +1216,8 @@ impl Publisher for Store {
                 "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}"
             ));
             let triples = triples.and_then(|n| {
-                let computed = figures::compute(g, &req.figures, |q| self.select(q));
+                let computed =
+                    figures::compute(g, summary_graph.as_str(), &req.figures, |q| self.select(q));
                 // Figures drawn as "search" are the names the release's search index holds.
                 let (names, drawn): (Vec<_>, Vec<_>) =
                     computed.into_iter().partition(|f| f.chart == "search");
@@ -1229,7 +1290,13 @@ impl Publisher for Store {
         lap("latest and all.nq.gz");
         // Within the side-by-side phase: how long each half took.
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
-        phases.push(("  of which: parse, N-Quads dump and bulk load", load_time));
+        phases.push((
+            "  of which: parse, N-Quads dump, summaries and bulk load",
+            load_time,
+        ));
+        if !req.summaries.is_empty() {
+            phases.push(("  of which: writing the summaries", summary_time));
+        }
         if changed.is_some() {
             phases.push((
                 "  beside the VoID count: changes since the live release",

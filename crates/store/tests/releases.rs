@@ -56,6 +56,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
         linked: None,
         identity: None,
         figures: Vec::new(),
+        summaries: Vec::new(),
     }
 }
 
@@ -724,4 +725,92 @@ fn a_crash_mid_load_leaves_the_live_release() {
         .unwrap();
     assert_eq!(tags(&store), vec!["\"again\""]);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn summaries_are_read_by_name_follow_the_live_release_and_feed_the_figures() {
+    let dir = tmp("summaries");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let spec = fivestar_store::summary::SummarySpec {
+        id: "by-type".into(),
+        title: "Spend per type".into(),
+        measure: "http://reference.data.gov.uk/def/payment#netAmount".into(),
+        dimensions: vec!["http://www.w3.org/1999/02/22-rdf-syntax-ns#type".into()],
+        optional: Vec::new(),
+    };
+    let figure = fivestar_store::figures::FigureQuery {
+        id: "total".into(),
+        title: "Total".into(),
+        chart: "bars".into(),
+        money: true,
+        query: format!(
+            "SELECT ?key ?value ?count WHERE {{ GRAPH {{summary}} {{ ?o <http://purl.org/linked-data/cube#dataSet> {{summary#by-type}} ; <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ?key ; <{BASE}/def/fivestar#total> ?value ; <{BASE}/def/fivestar#lines> ?count }} }} LIMIT 10"
+        ),
+    };
+    let publish = |n: usize, release: &str| {
+        let mut req = request(
+            ntriples(&dir, &format!("{release}.nt"), n, release),
+            release,
+        );
+        req.summaries = vec![spec.clone()];
+        req.figures = vec![figure.clone()];
+        store.publish(&req).unwrap();
+    };
+    // 0.50 + 1.50 + … + 9.50 = 50; then 0.50 + … + 3.50 = 8.
+    publish(10, "r1");
+    publish(4, "r2");
+    let total = |release: &str| {
+        strings(
+            &store,
+            &format!(
+                "SELECT ?t ?n WHERE {{ GRAPH <{BASE}/graph/spending/{release}/summary> {{ ?o <{BASE}/def/fivestar#total> ?t ; <{BASE}/def/fivestar#lines> ?n }} }}"
+            ),
+        )
+    };
+    let typed = |v: &str, n: u32| {
+        format!(
+            "\"{v}\"^^<http://www.w3.org/2001/XMLSchema#decimal> \"{n}\"^^<http://www.w3.org/2001/XMLSchema#integer>"
+        )
+    };
+    assert_eq!(
+        total("r2"),
+        vec![typed("8", 4)],
+        "the live release's summary"
+    );
+    assert!(
+        total("r1").is_empty(),
+        "an earlier release's summary is not public"
+    );
+    // Outside the default graph: its totals are not counted with the lines.
+    assert_eq!(
+        strings(
+            &store,
+            &format!("SELECT ?t WHERE {{ ?o <{BASE}/def/fivestar#total> ?t }}")
+        ),
+        Vec::<String>::new()
+    );
+    let figures = fivestar_store::figures::read(&store.dumps_dir().join("spending"), "r2").unwrap();
+    assert_eq!(figures.len(), 1);
+    assert_eq!(figures[0].rows[0].value.as_deref(), Some("8"));
+    assert_eq!(figures[0].rows[0].count, Some(4));
+    store.rollback("spending", "r1").unwrap();
+    assert_eq!(
+        total("r1"),
+        vec![typed("50", 10)],
+        "rolled back with its release"
+    );
+    assert!(total("r2").is_empty());
+    store.withdraw("spending").unwrap();
+    assert!(total("r1").is_empty(), "withdrawn with its release");
+    store.remove_release("spending", "r2").unwrap();
+    let db = store.db();
+    let left = |release: &str| {
+        db.contains_named_graph(fivestar_store::rdf::NamedNodeRef::new_unchecked(&format!(
+            "{BASE}/graph/spending/{release}/summary"
+        )))
+        .unwrap()
+    };
+    assert!(!left("r2"), "removed with its release");
+    assert!(left("r1"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

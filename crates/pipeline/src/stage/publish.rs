@@ -53,6 +53,7 @@ pub fn request(
         linked,
         identity: None,
         figures: Vec::new(),
+        summaries: Vec::new(),
     }
 }
 
