@@ -112,6 +112,42 @@ pub struct Processor<'a> {
     pub fetcher: &'a dyn Fetcher,
     pub options: Options,
     pub report: Report,
+    /// The current table's URL templates' recent resolutions (see [`UrlMemo`]).
+    memo: HashMap<usize, UrlMemo>,
+}
+
+/// What one URL template resolved to for recent inputs. Expanding a template and resolving
+/// the result against the table's URL is most of the cost of a cell, and in council data the
+/// same inputs come back row after row (a council, a month, a supplier). A template with one
+/// variable is looked up by that variable's value, skipping the expansion too; others by
+/// their expansion. A template whose inputs almost never repeat (a row's own key: fewer than
+/// one in sixteen) stops being memoised after its first 4,096 rows.
+#[derive(Default)]
+struct UrlMemo {
+    /// The template's one variable, when it has exactly one.
+    single: Option<String>,
+    known: HashMap<Box<str>, Resolved>,
+    /// The key being looked up (kept to reuse its allocation).
+    key: String,
+    lookups: u64,
+    hits: u64,
+    off: bool,
+}
+
+impl UrlMemo {
+    const MAX: usize = 16_384;
+
+    fn new(t: &crate::uritemplate::UriTemplate) -> Self {
+        let mut names = t.variables();
+        let single = match (names.next(), names.next()) {
+            (Some(one), None) => Some(one.to_string()),
+            _ => None,
+        };
+        UrlMemo {
+            single,
+            ..UrlMemo::default()
+        }
+    }
 }
 
 fn fetch_err(url: &Url, message: impl Into<String>) -> Error {
@@ -141,6 +177,7 @@ impl<'a> Processor<'a> {
             fetcher,
             options,
             report,
+            memo: HashMap::new(),
         }
     }
 
@@ -315,6 +352,8 @@ impl<'a> Processor<'a> {
         keys: &mut KeyCheck,
     ) -> Result<()> {
         let file = table.url.to_string();
+        // Keyed by template address: valid for this table's templates only.
+        self.memo.clear();
         let res = self
             .fetch(&table.url)?
             .ok_or_else(|| fetch_err(&table.url, "the table's file was not found"))?;
@@ -601,6 +640,7 @@ impl<'a> Processor<'a> {
         // variable.
         let mut urls = Vec::with_capacity(n);
         let mut shared: Vec<(*const crate::uritemplate::UriTemplate, Resolved)> = Vec::new();
+        let memo = &mut self.memo;
         for (i, col) in at.columns.iter().enumerate() {
             let lookup =
                 |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, &cells) };
@@ -615,8 +655,15 @@ impl<'a> Processor<'a> {
                         match shared.iter().find(|(p, _)| *p == key) {
                             Some((_, r)) => r.clone(),
                             None => {
-                                let r = at.resolve_shared(&t.expand(lookup));
-                                if !t.uses_column_variables() {
+                                let column_variables = t.uses_column_variables();
+                                let r = if column_variables {
+                                    at.resolve_shared(&t.expand(lookup))
+                                } else {
+                                    let m =
+                                        memo.entry(key as usize).or_insert_with(|| UrlMemo::new(t));
+                                    memoised(m, t, &lookup, at)
+                                };
+                                if !column_variables {
                                     shared.push((key, r.clone()));
                                 }
                                 r
@@ -673,6 +720,62 @@ impl<'a> Processor<'a> {
             titles,
         }
     }
+}
+
+/// `t` expanded with `lookup` and resolved, through its memo `m`.
+fn memoised<'c>(
+    m: &mut UrlMemo,
+    t: &crate::uritemplate::UriTemplate,
+    lookup: &impl Fn(&str) -> Var<'c>,
+    at: &AnnotatedTable<'_>,
+) -> Resolved {
+    if m.off {
+        return at.resolve_shared(&t.expand(lookup));
+    }
+    m.lookups += 1;
+    if m.lookups == 4_096 && m.hits * 16 < m.lookups {
+        m.off = true;
+        m.known = HashMap::new();
+    }
+    // The key says which kind of input it is, so that no two inputs share one.
+    let mut expanded = None;
+    let key = &mut m.key;
+    key.clear();
+    match &m.single {
+        Some(name) => match lookup(name) {
+            Var::Undefined => key.push('u'),
+            Var::Str(v) => {
+                key.push('s');
+                key.push_str(&v);
+            }
+            Var::List(vs) => {
+                key.push('l');
+                for v in vs {
+                    key.push_str(&v.len().to_string());
+                    key.push(':');
+                    key.push_str(&v);
+                }
+            }
+        },
+        None => {
+            let e = t.expand(lookup);
+            key.push('e');
+            key.push_str(&e);
+            expanded = Some(e);
+        }
+    }
+    if let Some(r) = m.known.get(key.as_str()) {
+        m.hits += 1;
+        return r.clone();
+    }
+    let r = at.resolve_shared(&expanded.unwrap_or_else(|| t.expand(lookup)));
+    if !m.off {
+        if m.known.len() >= UrlMemo::MAX {
+            m.known.clear();
+        }
+        m.known.insert(key.as_str().into(), r.clone());
+    }
+    r
 }
 
 use serde_json::Map;
@@ -1126,4 +1229,93 @@ pub fn xsd_string() -> String {
 /// The IRI of `rdf:langString`.
 pub fn rdf_lang_string() -> String {
     format!("{RDF}langString")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fetch::{Fetcher, Resource};
+
+    struct Files(Vec<(&'static str, Vec<u8>)>);
+
+    impl Fetcher for Files {
+        fn fetch(&self, url: &url::Url) -> Result<Option<Resource>, String> {
+            Ok(self
+                .0
+                .iter()
+                .find(|(p, _)| *p == url.path())
+                .map(|(_, b)| Resource::from_bytes(b.clone())))
+        }
+    }
+
+    /// Remembered resolutions give what resolving every cell gives: for a key that never
+    /// repeats (the memo turns itself off), values that repeat, lists whose items would run
+    /// together if joined, and a template of two variables.
+    #[test]
+    fn remembered_urls_are_the_urls() {
+        let mut csv = String::from("id,kind,tags\n");
+        let tags = ["a: b", "a :b", "x", ""];
+        for i in 0..10_000 {
+            csv.push_str(&format!("{i},k{},{}\n", i % 3, tags[i % 4]));
+        }
+        let metadata = r#"{
+          "@context": "http://www.w3.org/ns/csvw",
+          "url": "data.csv",
+          "tableSchema": {
+            "aboutUrl": "r/{id}",
+            "columns": [
+              {"name": "id", "titles": "id"},
+              {"name": "kind", "titles": "kind", "valueUrl": "kind/{kind}", "propertyUrl": "http://example.org/kind"},
+              {"name": "tags", "titles": "tags", "separator": " ", "valueUrl": "tag/{tags}", "propertyUrl": "http://example.org/tags"},
+              {"name": "both", "virtual": true, "valueUrl": "both/{kind}/{id}", "propertyUrl": "http://example.org/both"}
+            ]
+          }
+        }"#;
+        let files = Files(vec![
+            ("/data.csv", csv.into_bytes()),
+            ("/data.csv-metadata.json", metadata.as_bytes().to_vec()),
+        ]);
+        let url = url::Url::parse("http://example.org/data.csv-metadata.json").unwrap();
+        let mut triples: Vec<oxrdf::Triple> = Vec::new();
+        let report = crate::to_rdf(
+            &url,
+            &files,
+            crate::Options {
+                metadata: Some(url.clone()),
+                ..crate::Options::default()
+            },
+            true,
+            &mut triples,
+        )
+        .unwrap();
+        assert!(!report.has_errors(), "{:?}", report.diagnostics);
+        let got: std::collections::BTreeSet<String> =
+            triples.iter().map(|t| t.to_string()).collect();
+        let mut want = std::collections::BTreeSet::new();
+        for i in 0..10_000 {
+            let s = format!("<http://example.org/r/{i}>");
+            want.insert(format!("{s} <http://example.org/data.csv#id> \"{i}\""));
+            want.insert(format!(
+                "{s} <http://example.org/kind> <http://example.org/kind/k{}>",
+                i % 3
+            ));
+            // A list expands with commas between its items, each percent-encoded (RFC 6570
+            // simple expansion: `:` is reserved).
+            // An empty cell with a separator is an empty list (tabular-data-model §6.4), which
+            // expands to nothing.
+            let tag = ["a%3A,b", "a,%3Ab", "x", ""][i % 4];
+            want.insert(format!(
+                "{s} <http://example.org/tags> <http://example.org/tag/{tag}>"
+            ));
+            want.insert(format!(
+                "{s} <http://example.org/both> <http://example.org/both/k{}/{i}>",
+                i % 3
+            ));
+        }
+        let missing: Vec<_> = want.difference(&got).take(3).collect();
+        let extra: Vec<_> = got.difference(&want).take(3).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "missing {missing:?}, extra {extra:?}"
+        );
+    }
 }
