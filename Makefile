@@ -11,7 +11,7 @@ BIND ?= 127.0.0.1:7878
 BASE_IRI ?= http://$(BIND)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build deps test-deps test lint conformance bench bench-store fuzz clean
+.PHONY: run build deps test-deps test lint conformance bench bench-deps bench-store fuzz clean
 
 ## run: build, run the example pipelines (fivestar.toml) into $(STORE), serve on http://$(BIND)
 run: build
@@ -73,10 +73,32 @@ lint:
 conformance:
 	$(CARGO) run --quiet --release -p csvw-testsuite --bin csvw-conformance
 
-## bench: csvw to-rdf on a generated 1,000,000-row spending file, and tidy on a messy 200,000-row one: rows/s, peak RSS.
-bench: build
-	$(TARGET_DIR)/release/fivestar bench --rows 1000000
+## bench: every figure issue 19 asks for, in one run, each with its ratio: csvw to-rdf ÷ the
+## csv → N-Triples floor (1,000,000 rows); a whole `fivestar run` ÷ Oxigraph's bulk loader alone
+## on its triples; tidy (rows/s, peak RSS); a publish of 12M triples with its summaries and the
+## summary queries; the loader alone on them; `fivestar serve` ÷ Oxigraph's server on that store.
+BENCH_DIR ?= $(abspath $(TARGET_DIR))/bench
+BENCH_VENV := $(abspath $(TARGET_DIR))/bench-deps/venv
+bench: build bench-deps
+	$(BIN) bench --rows 1000000
+	$(BIN) bench-run --rows 1000000
 	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000
+	$(BIN) bench-store --triples 12000000 --dir $(BENCH_DIR) --keep
+	$(BIN) bench-store --triples 12000000 --loader-only
+	$(BIN) bench-serve --store $(BENCH_DIR)/store --oxigraph $(BENCH_VENV)/bin/oxigraph
+	rm -rf $(BENCH_DIR)
+
+## bench-deps: Oxigraph's server from PyPI (pinned by hash, in a venv), for bench-serve.
+bench-deps:
+	@if ! $(BENCH_VENV)/bin/oxigraph --version >/dev/null 2>&1; then \
+	  echo "installing oxigraph 0.5.13 into $(BENCH_VENV) (bench-serve compares fivestar serve with its server)"; \
+	  rm -rf $(BENCH_VENV); \
+	  if ! python3 -m venv $(BENCH_VENV); then \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; \
+	    rm -rf $(BENCH_VENV); python3 -m venv $(BENCH_VENV); \
+	  fi; \
+	  $(BENCH_VENV)/bin/pip install -q --disable-pip-version-check --require-hashes -r tests/bench-requirements.txt; \
+	fi
 
 ## bench-store: publish 12M generated triples (2M payments, with the spending summaries), then Oxigraph's bulk loader alone on the same;
 ## then what computing a release's changes adds to publishing 1,000,000 rows with 1% corrected.

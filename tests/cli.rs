@@ -281,6 +281,40 @@ fn bench_runs_and_reports_its_figures() {
 }
 
 #[test]
+fn bench_run_runs_a_pipeline_and_measures_the_loader_alone_on_what_it_published() {
+    let dir = std::env::temp_dir().join(format!("fivestar-bench-run-e2e-{}", std::process::id()));
+    let d = dir.to_string_lossy().to_string();
+    let o = run(&["bench-run", "--rows", "500", "--dir", &d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "fivestar run: 500 rows, ",
+        "  tidy: ",
+        "  CSVW validation and csv2rdf: ",
+        "writing the summaries",
+        "Oxigraph's bulk loader alone, the same ",
+        "run ÷ loader alone: ",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+    }
+    // The loader read what the run published: the triple counts agree.
+    let triples = |prefix: &str| -> u64 {
+        let line = out.lines().find(|l| l.starts_with(prefix)).unwrap();
+        let at = line.find(" triples").unwrap();
+        line[..at]
+            .rsplit([' ', ','])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let n = triples("fivestar run:");
+    assert!(n > 500 * 5, "{out}");
+    assert_eq!(n, triples("Oxigraph's bulk loader alone"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bench_store_publishes_and_measures_the_loader_alone() {
     let dir = std::env::temp_dir().join(format!("fivestar-bench-store-e2e-{}", std::process::id()));
     let d = dir.to_string_lossy().to_string();

@@ -695,7 +695,8 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
     Ok(())
 }
 
-/// `fivestar bench-query`: a small query mix from N concurrent clients against `url`.
+/// `fivestar bench-query`: a small query mix from N concurrent clients against `url`; prints
+/// and returns the requests answered per second.
 pub fn query(
     url: &str,
     endpoint: &str,
@@ -703,7 +704,7 @@ pub fn query(
     seconds: u64,
     lookup: Option<(String, u64)>,
     pages: bool,
-) -> Result<()> {
+) -> Result<f64> {
     let mix = [
         "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }",
         "SELECT ?s ?amount WHERE { ?s <http://reference.data.gov.uk/def/payment#netAmount> ?amount } ORDER BY DESC(?amount) LIMIT 10",
@@ -805,5 +806,279 @@ pub fn query(
             pct(&mut page_lat, 0.99)
         );
     }
+    Ok(ok as f64 / seconds as f64)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunBench {
+    /// Rows of the generated spending file (the one `fivestar bench` converts).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Where to generate the file and the stores (a temporary folder, removed after, if not
+    /// given).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// `fivestar bench-run`: a whole `fivestar run` of a generated spending file (the `spend`
+/// template: tidy, gate, links, validation, csv2rdf, summaries, publish) as a user runs it, in
+/// a child process; then Oxigraph's bulk loader alone on the triples that run published (its
+/// `.nt.gz` dump): how close a run comes to the load it cannot avoid.
+pub fn whole_run(bench: RunBench) -> Result<()> {
+    let (dir, temporary) = match bench.dir {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!("fivestar-bench-run-{}", std::process::id())),
+            true,
+        ),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pipelines"))?;
+    let csv = dir.join("spend.csv");
+    let bytes = generate(&csv, bench.rows)?;
+    std::fs::write(
+        dir.join("pipelines/bench.toml"),
+        format!(
+            "id = \"bench\"\ntitle = \"Generated spending\"\npublisher = \"E08000035\"\ntemplate = \"spend\"\n\n[source]\nurl = {}\n\n[columns.supplier_name]\npersonal = \"allow\"\n",
+            fivestar_pipeline::config::toml_string(&csv.display().to_string())
+        ),
+    )?;
+    println!(
+        "generated {} rows ({:.1} MB)",
+        bench.rows,
+        bytes as f64 / 1e6
+    );
+    let store = dir.join("store");
+    let t = Instant::now();
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["run", "--store"])
+        .arg(&store)
+        .args(["--base-iri", BENCH_BASE])
+        .arg(dir.join("pipelines/bench.toml"))
+        .output()?;
+    let run_secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        anyhow::bail!(
+            "the run failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let run_rss = children_peak_rss();
+    // The run's own stage times, from its report.
+    let runs = store.join("runs/bench");
+    let report = std::fs::read_dir(&runs)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("report.json"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| anyhow::anyhow!("no report under {}", runs.display()))?;
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
+    let release = report["release"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("the run published no release"))?
+        .to_string();
+    // The published triples, as the loader alone will read them.
+    let nt = dir.join("release.nt");
+    {
+        let gz = store.join(format!("dumps/bench/{release}.nt.gz"));
+        let mut d = flate2::read::GzDecoder::new(std::fs::File::open(&gz)?);
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&nt)?);
+        std::io::copy(&mut d, &mut w)?;
+        w.flush()?;
+    }
+    let triples = memchr_lines(&nt)?;
+    println!(
+        "fivestar run: {} rows, {triples} triples in {run_secs:.1}s ({:.0} rows/s){}",
+        bench.rows,
+        bench.rows as f64 / run_secs,
+        run_rss.map_or(String::new(), |r| format!(
+            ", peak RSS {:.0} MB",
+            r as f64 / 1e6
+        ))
+    );
+    if let Some(facts) = report["facts"].as_array() {
+        for f in facts {
+            if let (Some(k), Some(v)) = (f[0].as_str(), f[1].as_str()) {
+                if let Some(stage) = k.strip_prefix("seconds: ") {
+                    println!("  {stage}: {v}s");
+                }
+            }
+        }
+    }
+    let t = Instant::now();
+    fivestar_store::bulk_load_alone(
+        &dir.join("oxigraph-alone"),
+        &nt,
+        &format!("{BENCH_BASE}/graph/bench/{release}"),
+        None,
+        None,
+    )?;
+    let load_secs = t.elapsed().as_secs_f64();
+    println!(
+        "Oxigraph's bulk loader alone, the same {triples} triples: {load_secs:.1}s{}",
+        peak_rss().map_or(String::new(), |r| format!(
+            ", peak RSS {:.0} MB",
+            r as f64 / 1e6
+        ))
+    );
+    println!(
+        "run ÷ loader alone: {:.2} (target ≤ 1.25)",
+        run_secs / load_secs
+    );
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        let _ = std::fs::remove_file(&nt);
+    }
+    Ok(())
+}
+
+/// Lines in a file (an N-Triples file's triples).
+fn memchr_lines(path: &Path) -> Result<u64> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// The largest peak resident memory of the children waited for (Linux: kilobytes).
+fn children_peak_rss() -> Option<u64> {
+    // SAFETY: getrusage writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
+    (ok && usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeBench {
+    /// A store made by `fivestar bench-store --keep` (its payments are looked up).
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Oxigraph's server (`oxigraph` from the PyPI wheel): it serves the same database
+    /// read-only, with its own union default graph.
+    #[arg(long)]
+    pub oxigraph: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Seconds measured for each server in each round (after 5 s of warm-up).
+    #[arg(long, default_value_t = 15)]
+    pub seconds: u64,
+    /// Rounds, each server in turn.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: u32,
+    /// The payments' IRIs: this prefix and a number below `--lookups`.
+    #[arg(long, default_value = "http://bench.invalid/id/spend/payment/")]
+    pub lookup_prefix: String,
+    #[arg(long, default_value_t = 2_000_000)]
+    pub lookups: u64,
+}
+
+/// A server this bench started, stopped when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free loopback port.
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts `command` and waits (up to a minute) until `ready` answers 200.
+fn start(mut command: std::process::Command, ready: &str) -> Result<Child> {
+    let child = Child(
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client
+            .get(ready)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    anyhow::bail!("{ready} did not answer within a minute")
+}
+
+/// `fivestar bench-serve`: single-payment lookups through `fivestar serve` and through
+/// Oxigraph's own server on the same database, in turn, with the same clients; prints the
+/// ratio of their throughputs.
+pub fn serve(bench: ServeBench) -> Result<()> {
+    let lookup = Some((bench.lookup_prefix.clone(), bench.lookups.max(1)));
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 1..=bench.rounds.max(1) {
+        for engine in ["fivestar serve", "oxigraph serve-read-only"] {
+            let port = free_port()?;
+            let site = format!("http://127.0.0.1:{port}");
+            let (child, endpoint) = if engine == "fivestar serve" {
+                let mut c = std::process::Command::new(std::env::current_exe()?);
+                c.args(["serve", "--store"])
+                    .arg(&bench.store)
+                    .args(["--bind", &format!("127.0.0.1:{port}")]);
+                (
+                    start(c, &format!("{site}/health"))?,
+                    format!("{site}/sparql"),
+                )
+            } else {
+                let mut c = std::process::Command::new(&bench.oxigraph);
+                c.args(["serve-read-only", "--location"])
+                    .arg(bench.store.join("oxigraph"))
+                    .args([
+                        "--bind",
+                        &format!("127.0.0.1:{port}"),
+                        "--union-default-graph",
+                    ]);
+                let endpoint = format!("{site}/query");
+                (start(c, &format!("{endpoint}?query=ASK%7B%7D"))?, endpoint)
+            };
+            println!("round {round}, {engine}:");
+            print!("  warm-up: ");
+            query(&site, &endpoint, bench.clients, 5, lookup.clone(), false)?;
+            print!("  ");
+            let rate = query(
+                &site,
+                &endpoint,
+                bench.clients,
+                bench.seconds.max(1),
+                lookup.clone(),
+                false,
+            )?;
+            drop(child);
+            if engine == "fivestar serve" {
+                ours.push(rate);
+            } else {
+                theirs.push(rate);
+            }
+        }
+    }
+    let ratios: Vec<String> = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| format!("{:.2}", a / b.max(f64::MIN_POSITIVE)))
+        .collect();
+    println!(
+        "serve ÷ oxigraph serve, single-payment lookups, by round: {} (target ≥ 0.95)",
+        ratios.join(", ")
+    );
     Ok(())
 }

@@ -129,6 +129,12 @@ enum Command {
     BenchStore(bench::StoreBench),
     /// Measures what computing a release's changes (RDF Patch, row changes) adds to a publish.
     BenchChanges(bench::ChangesBench),
+    /// Measures a whole `fivestar run` of a generated spending file against Oxigraph's bulk
+    /// loader alone on the triples it published.
+    BenchRun(bench::RunBench),
+    /// Measures single-payment lookups through `fivestar serve` against Oxigraph's own server
+    /// on the same store.
+    BenchServe(bench::ServeBench),
     /// Measures query throughput of a running server with concurrent clients.
     BenchQuery {
         /// The site, e.g. http://127.0.0.1:7878
@@ -419,6 +425,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::BenchChanges(args) => {
             bench::changes(args)?;
+            Ok(0)
+        }
+        Command::BenchRun(args) => {
+            bench::whole_run(args)?;
+            Ok(0)
+        }
+        Command::BenchServe(args) => {
+            bench::serve(args)?;
             Ok(0)
         }
         Command::BenchQuery {
