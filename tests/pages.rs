@@ -281,6 +281,19 @@ fn a_dataset_page_charts_its_data_and_shows_its_first_rows() {
         .json::<serde_json::Value>()
         .unwrap();
     assert_eq!(default["results"]["bindings"], serde_json::json!([]));
+    // The Service Description names it among the graphs a query may name.
+    let sd = client
+        .get(format!("{}/sparql", site.url))
+        .header("Accept", "application/n-triples")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        sd.lines()
+            .any(|l| l.contains("sparql-service-description#name>") && l.contains("/summary>")),
+        "{sd}"
+    );
     // The first 20 rows, under the template's titles, read as people read them.
     assert!(page.contains("<h2>A first look</h2>"));
     assert!(page.contains("The first 20 rows of the live release"));

@@ -706,9 +706,11 @@ impl Store {
                 Some((d, d.releases.iter().find(|r| &r.release == live)?))
             })
             .collect();
+        // Only those that exist: a release published without summaries has none.
         let summaries: Vec<NamedNode> = live
             .iter()
             .map(|(d, r)| NamedNode::new_unchecked(self.layout.summary_graph(&d.id, &r.release)))
+            .filter(|g| self.db.contains_named_graph(g).unwrap_or(false))
             .collect();
         let mut public: Vec<NamedNode> = live
             .iter()
