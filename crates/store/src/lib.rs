@@ -232,6 +232,13 @@ pub struct CatalogView {
     pub tag: String,
 }
 
+impl CatalogView {
+    /// The graphs a query may name: the public ones and the summaries.
+    pub fn readable(&self) -> Vec<NamedNode> {
+        self.public.iter().chain(&self.summaries).cloned().collect()
+    }
+}
+
 /// Oxigraph's bulk loader alone: the N-Triples file `ntriples` into graph `graph` of a new
 /// database in `dir` (with the loader's own defaults unless `threads` or `memory_mb` are
 /// given). The yardstick `fivestar bench-store --loader-only` compares a publish with.
@@ -845,8 +852,7 @@ impl Store {
     /// The graphs a query (or `/graph/…`) may read by name: the public ones and the live
     /// releases' summary graphs.
     pub fn named_graphs(&self) -> Result<Vec<NamedNode>> {
-        let view = self.catalog_view()?;
-        Ok(view.public.iter().chain(&view.summaries).cloned().collect())
+        Ok(self.catalog_view()?.readable())
     }
 
     /// The triples of one graph, read lazily (for streaming a whole graph out). The caller
@@ -879,8 +885,10 @@ impl Store {
         default_graphs: &[String],
         named_graphs: &[String],
     ) -> Result<QueryResults<'static>> {
-        let public = self.public_graphs()?;
-        let readable = self.named_graphs()?;
+        // One view for the whole query: the public graphs and those readable by name.
+        let view = self.catalog_view()?;
+        let public = view.public.clone();
+        let readable = view.readable();
         let within = |asked: &[String]| -> Vec<NamedNode> {
             readable
                 .iter()
