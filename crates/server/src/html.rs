@@ -348,19 +348,20 @@ pub async fn dataset(State(st): State<Arc<AppState>>, Path(id): Path<String>) ->
                     .iter()
                     .map(|s| (s.title.clone(), summary_query(&summary_graph, &own_terms, s)))
                     .collect();
+                body.push_str("<h2>Example queries</h2>");
                 if !summaries.is_empty() {
                     body.push_str(&format!(
                         "<p>Totals summed when the release was published (RDF Data Cube observations, \
 <code>fs:total</code> and <code>fs:lines</code>) are in its summary graph, <code>{g}</code>: \
 <a href=\"/graph/{id}/{rel}/summary?format=turtle\">Turtle</a>. Queries read it by name \
 (<code>GRAPH</code> or <code>FROM</code>); it is not part of the default graph, where its totals \
-would be counted with the payments they sum.</p>",
+would be counted with the rows they sum.</p>",
                         g = esc(&summary_graph),
                         id = esc(&d.id),
                         rel = esc(&live.release),
                     ));
                 }
-                body.push_str("<h2>Example queries</h2><ul>");
+                body.push_str("<ul>");
                 for (title, q) in example_queries(&live.graph, payments, &summaries) {
                     body.push_str(&format!(
                         "<li><a href=\"/query?query={}\">{}</a></li>",
