@@ -256,7 +256,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
 /// What `fivestar bench-store` is asked to do.
 #[derive(clap::Args)]
 pub struct StoreBench {
-    #[arg(long, default_value_t = 10_000_000)]
+    /// Triples to generate: six for each payment (12,000,000 make 2,000,000 payments).
+    #[arg(long, default_value_t = 12_000_000)]
     pub triples: u64,
     /// The bulk loader's memory target, in megabytes (the store's default if not given).
     #[arg(long)]
