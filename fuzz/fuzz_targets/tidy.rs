@@ -1,9 +1,10 @@
 //! Arbitrary bytes through tidy: read (CSV in any encoding, xlsx, xls, ods), tidy with a
 //! mapping, and template detection with the best template's rules (what `fivestar inspect`
-//! does). Nothing may panic.
+//! does). Nothing may panic, and tidying as a stream (`tidy_to_csv`) gives what reading and
+//! tidying in memory give: the same clean CSV, the same notes, or the same error.
 #![no_main]
 
-use fivestar_tidy::{read, tidy, ColumnRule, ReadOptions, TidyOptions, ValueKind};
+use fivestar_tidy::{read, tidy, tidy_to_csv, ColumnRule, ReadOptions, TidyOptions, ValueKind};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,13 +26,33 @@ fuzz_target!(|data: &[u8]| {
         ],
     };
     let mut notes = Vec::new();
-    if let Ok(grid) = read(data, &ReadOptions::default(), &mut notes) {
-        if let Ok(Some(fit)) = fivestar_council::detect(&grid) {
-            if let Ok(t) = fivestar_council::Template::get(&fit.template) {
-                let _ = tidy(grid.clone(), &TidyOptions { columns: t.rules() }, &mut notes);
+    let mut streamed_notes = Vec::new();
+    let mut streamed = Vec::new();
+    let result = tidy_to_csv(
+        std::io::Cursor::new(data),
+        &ReadOptions::default(),
+        &options,
+        &mut streamed,
+        &mut streamed_notes,
+    );
+    match read(data, &ReadOptions::default(), &mut notes) {
+        Ok(grid) => {
+            if let Ok(Some(fit)) = fivestar_council::detect(&grid) {
+                if let Ok(t) = fivestar_council::Template::get(&fit.template) {
+                    let _ = tidy(
+                        grid.clone(),
+                        &TidyOptions { columns: t.rules() },
+                        &mut Vec::new(),
+                    );
+                }
             }
+            let table = tidy(grid, &options, &mut notes);
+            let mut csv = Vec::new();
+            table.write_csv(&mut csv).expect("a Vec takes every write");
+            assert!(result.is_ok());
+            assert_eq!(streamed, csv);
+            assert_eq!(streamed_notes, notes);
         }
-        let table = tidy(grid, &options, &mut notes);
-        let _ = table.write_csv(std::io::sink());
+        Err(e) => assert_eq!(result.err(), Some(e)),
     }
 });

@@ -3,7 +3,8 @@
 //! and its £ sign) and the report says so, with the first byte that decided it.
 
 use crate::Problem;
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use encoding_rs::{DecoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 /// Text and how it was decoded.
 #[derive(Debug, Clone)]
@@ -15,14 +16,6 @@ pub struct Decoded {
     pub bom: bool,
 }
 
-/// The 1-based line of byte offset `at`.
-fn line_of(bytes: &[u8], at: usize) -> u64 {
-    1 + bytes[..at.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-}
-
 /// Decodes `bytes`: with the `declared` encoding label if given (an error if the bytes are not
 /// valid in it), else by detection. Every decision is noted.
 pub fn decode(
@@ -30,6 +23,68 @@ pub fn decode(
     declared: Option<&str>,
     notes: &mut Vec<Problem>,
 ) -> Result<Decoded, Problem> {
+    let found = detect(&mut Cursor::new(bytes), declared, notes)?;
+    let body = &bytes[found.bom_len as usize..];
+    Ok(Decoded {
+        text: found
+            .encoding
+            .decode_without_bom_handling(body)
+            .0
+            .into_owned(),
+        encoding: found.encoding.name(),
+        bom: found.bom_len > 0,
+    })
+}
+
+/// What [`detect`] decided, and what it saw of the text on the way.
+#[derive(Debug, Clone)]
+pub(crate) struct Detected {
+    pub encoding: &'static Encoding,
+    /// The length of the byte-order mark the text starts after.
+    pub bom_len: u64,
+    /// Line endings in the text: CRLF, CR alone, LF alone.
+    pub line_endings: [u64; 3],
+    /// The text's beginning: at least [`HEAD_LINES`] lines with values (when the text has
+    /// them) and never much more than [`HEAD_BYTES`].
+    pub head: String,
+    /// Whether `head` is the whole text.
+    pub head_is_all: bool,
+}
+
+/// Lines with values that [`Detected::head`] holds, when the text has them.
+pub(crate) const HEAD_LINES: usize = 30;
+const HEAD_BYTES: usize = 4 << 20;
+const CHUNK: usize = 64 << 10;
+
+/// The first byte that a text did not decode at.
+struct Bad {
+    /// From the start of the text (after any byte-order mark).
+    offset: u64,
+    line: u64,
+    byte: u8,
+}
+
+fn read_failed(e: std::io::Error) -> Problem {
+    Problem::error("read", format!("reading the file failed: {e}"))
+}
+
+/// Detects the encoding of the text `reader` holds (from its start): the `declared` label if
+/// given (an error if the text is not valid in it), else a byte-order mark, the NUL pattern of
+/// UTF-16, UTF-8 validity, and otherwise windows-1252. Reads the text through once (twice for
+/// windows-1252), holding a chunk at a time; every decision is noted.
+pub(crate) fn detect<R: Read + Seek>(
+    reader: &mut R,
+    declared: Option<&str>,
+    notes: &mut Vec<Problem>,
+) -> Result<Detected, Problem> {
+    let mut first = Vec::with_capacity(4096);
+    reader.rewind().map_err(read_failed)?;
+    reader
+        .by_ref()
+        .take(4096)
+        .read_to_end(&mut first)
+        .map_err(read_failed)?;
+    let bom = Encoding::for_bom(&first);
     if let Some(label) = declared {
         let enc = Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
             Problem::error(
@@ -37,8 +92,8 @@ pub fn decode(
                 format!("unknown encoding {label:?} (use a WHATWG label such as utf-8, windows-1252, utf-16le)"),
             )
         })?;
-        let (body, bom) = match Encoding::for_bom(bytes) {
-            Some((b, len)) if b == enc => (&bytes[len..], true),
+        let bom_len = match bom {
+            Some((b, len)) if b == enc => len as u64,
             Some((b, _)) => {
                 return Err(Problem::error(
                     "encoding",
@@ -49,63 +104,50 @@ pub fn decode(
                     ),
                 ))
             }
-            None => (bytes, false),
+            None => 0,
         };
-        return match enc.decode_without_bom_handling_and_without_replacement(body) {
-            Some(text) => {
+        return match scan(reader, enc, bom_len).map_err(read_failed)? {
+            Ok(found) => {
                 notes.push(Problem::info(
                     "encoding",
                     format!("decoded as {} (declared by the pipeline)", enc.name()),
                 ));
-                Ok(Decoded {
-                    text: text.into_owned(),
-                    encoding: enc.name(),
-                    bom,
-                })
+                Ok(found)
             }
-            None => {
-                let at = first_invalid(enc, body);
-                Err(Problem::error(
-                    "encoding",
-                    format!(
-                        "the file is not valid {}: the first bad byte is at offset {at}",
-                        enc.name()
-                    ),
-                )
-                .row(line_of(body, at))
-                .value(format!("0x{:02X}", body.get(at).copied().unwrap_or(0))))
-            }
+            Err(bad) => Err(Problem::error(
+                "encoding",
+                format!(
+                    "the file is not valid {}: the first bad byte is at offset {}",
+                    enc.name(),
+                    bad.offset
+                ),
+            )
+            .row(bad.line)
+            .value(format!("0x{:02X}", bad.byte))),
         };
     }
-    if let Some((enc, len)) = Encoding::for_bom(bytes) {
-        let body = &bytes[len..];
-        return match enc.decode_without_bom_handling_and_without_replacement(body) {
-            Some(text) => {
+    if let Some((enc, len)) = bom {
+        return match scan(reader, enc, len as u64).map_err(read_failed)? {
+            Ok(found) => {
                 notes.push(Problem::info(
                     "encoding",
                     format!("detected {} from its byte-order mark (removed)", enc.name()),
                 ));
-                Ok(Decoded {
-                    text: text.into_owned(),
-                    encoding: enc.name(),
-                    bom: true,
-                })
+                Ok(found)
             }
-            None => {
-                let at = first_invalid(enc, body);
-                Err(Problem::error(
-                    "encoding",
-                    format!(
-                        "the file starts with a {} byte-order mark but is not valid {} at offset {at}",
-                        enc.name(),
-                        enc.name()
-                    ),
-                ))
-            }
+            Err(bad) => Err(Problem::error(
+                "encoding",
+                format!(
+                    "the file starts with a {} byte-order mark but is not valid {} at offset {}",
+                    enc.name(),
+                    enc.name(),
+                    bad.offset
+                ),
+            )),
         };
     }
-    if let Some(enc) = utf16_by_nuls(bytes) {
-        if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(bytes) {
+    if let Some(enc) = utf16_by_nuls(&first) {
+        if let Ok(found) = scan(reader, enc, 0).map_err(read_failed)? {
             notes.push(Problem::warning(
                 "encoding",
                 format!(
@@ -114,69 +156,172 @@ pub fn decode(
                     enc.name().to_ascii_lowercase()
                 ),
             ));
-            return Ok(Decoded {
-                text: text.into_owned(),
-                encoding: enc.name(),
-                bom: false,
-            });
+            return Ok(found);
         }
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
+    match scan(reader, UTF_8, 0).map_err(read_failed)? {
+        Ok(found) => {
             notes.push(Problem::info("encoding", "detected UTF-8"));
-            Ok(Decoded {
-                text: text.to_string(),
-                encoding: UTF_8.name(),
-                bom: false,
-            })
+            Ok(found)
         }
-        Err(e) => {
-            let at = e.valid_up_to();
-            let (text, _, _) = WINDOWS_1252.decode(bytes);
-            let byte = bytes[at];
+        Err(bad) => {
             let shown: String = WINDOWS_1252
-                .decode_without_bom_handling(&bytes[at..at + 1])
+                .decode_without_bom_handling(&[bad.byte])
                 .0
                 .into_owned();
             notes.push(
                 Problem::warning(
                     "encoding",
                     format!(
-                        "not UTF-8 (byte 0x{byte:02X} at offset {at}); decoded as windows-1252, where that byte is {shown:?}; declare `encoding = \"windows-1252\"` to confirm"
+                        "not UTF-8 (byte 0x{:02X} at offset {}); decoded as windows-1252, where that byte is {shown:?}; declare `encoding = \"windows-1252\"` to confirm",
+                        bad.byte, bad.offset
                     ),
                 )
-                .row(line_of(bytes, at))
-                .value(format!("0x{byte:02X}")),
+                .row(bad.line)
+                .value(format!("0x{:02X}", bad.byte)),
             );
-            Ok(Decoded {
-                text: text.into_owned(),
-                encoding: WINDOWS_1252.name(),
-                bom: false,
-            })
+            // Every byte is a character in windows-1252: this scan cannot fail.
+            scan(reader, WINDOWS_1252, 0)
+                .map_err(read_failed)?
+                .map_err(|_| Problem::error("encoding", "windows-1252 could not decode the file"))
         }
     }
 }
 
-/// The offset of the first byte `enc` cannot decode.
-fn first_invalid(enc: &'static Encoding, bytes: &[u8]) -> usize {
-    if enc == UTF_8 {
-        return std::str::from_utf8(bytes)
-            .err()
-            .map(|e| e.valid_up_to())
-            .unwrap_or(0);
-    }
-    // Decode in growing prefixes: the first prefix with an error ends at the bad byte.
+/// Decodes the text from `start` as `enc` without replacement, a chunk at a time: what it saw
+/// ([`Detected`]), or the first byte it could not decode.
+fn scan<R: Read + Seek>(
+    reader: &mut R,
+    enc: &'static Encoding,
+    start: u64,
+) -> std::io::Result<Result<Detected, Bad>> {
+    reader.seek(SeekFrom::Start(start))?;
     let mut decoder = enc.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(64);
-    for (i, b) in bytes.iter().enumerate() {
-        out.clear();
-        let (result, _) =
-            decoder.decode_to_string_without_replacement(std::slice::from_ref(b), &mut out, false);
-        if let encoding_rs::DecoderResult::Malformed(_, _) = result {
-            return i;
+    let mut input = vec![0u8; CHUNK];
+    let mut output = vec![0u8; decoder.max_utf8_buffer_length(CHUNK).unwrap_or(4 * CHUNK)];
+    let mut found = Detected {
+        encoding: enc,
+        bom_len: start,
+        line_endings: [0; 3],
+        head: String::new(),
+        head_is_all: false,
+    };
+    let mut head_done = false;
+    let mut last_cr = false;
+    let mut consumed = 0u64;
+    loop {
+        let n = read_chunk(reader, &mut input)?;
+        let last = n == 0;
+        let mut at = 0;
+        loop {
+            let (result, read, written) =
+                decoder.decode_to_utf8_without_replacement(&input[at..n], &mut output, last);
+            let text = &output[..written];
+            count_line_endings(text, &mut last_cr, &mut found.line_endings);
+            if !head_done {
+                // The decoder writes whole characters only.
+                found
+                    .head
+                    .push_str(std::str::from_utf8(text).unwrap_or_default());
+                // More lines than wanted: the last may be cut.
+                head_done =
+                    found.head.len() >= HEAD_BYTES || lines_with_values(&found.head) > HEAD_LINES;
+            }
+            match result {
+                DecoderResult::InputEmpty => {
+                    at += read;
+                    break;
+                }
+                DecoderResult::OutputFull => at += read,
+                DecoderResult::Malformed(bad, trailing) => {
+                    let end = consumed + (at + read) as u64;
+                    let offset = end.saturating_sub(u64::from(bad) + u64::from(trailing));
+                    return Ok(Err(locate(reader, start, offset)?));
+                }
+            }
+        }
+        consumed += at as u64;
+        if last {
+            if last_cr {
+                found.line_endings[1] += 1;
+            }
+            found.head_is_all = !head_done;
+            return Ok(Ok(found));
         }
     }
-    bytes.len().saturating_sub(1)
+}
+
+/// Lines with values in `text`.
+fn lines_with_values(text: &str) -> usize {
+    text.split(['\n', '\r'])
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// Counts CRLF, CR alone and LF alone, carrying a CR at the end of one chunk into the next.
+fn count_line_endings(text: &[u8], last_cr: &mut bool, counts: &mut [u64; 3]) {
+    for &b in text {
+        match b {
+            b'\n' if *last_cr => {
+                counts[0] += 1;
+                *last_cr = false;
+            }
+            b'\n' => counts[2] += 1,
+            b'\r' => {
+                if *last_cr {
+                    counts[1] += 1;
+                }
+                *last_cr = true;
+            }
+            _ => {
+                if *last_cr {
+                    counts[1] += 1;
+                }
+                *last_cr = false;
+            }
+        }
+    }
+}
+
+/// Fills `buf` as far as the reader allows: short only at the end.
+pub(crate) fn read_chunk<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The line and value of the byte at `offset` of the text that starts at `start`.
+fn locate<R: Read + Seek>(reader: &mut R, start: u64, offset: u64) -> std::io::Result<Bad> {
+    reader.seek(SeekFrom::Start(start))?;
+    let mut line = 1u64;
+    let mut left = offset;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            break;
+        }
+        let n = read_chunk(reader, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        left -= n as u64;
+    }
+    let mut byte = [0u8];
+    let got = read_chunk(reader, &mut byte)?;
+    Ok(Bad {
+        offset,
+        line,
+        byte: if got == 1 { byte[0] } else { 0 },
+    })
 }
 
 /// UTF-16 without a BOM: ASCII text in UTF-16 has a NUL in every other byte.

@@ -8,7 +8,9 @@
 //!
 //! Reading ([`read`]) makes a [`Grid`] of text cells with their source row numbers; tidying
 //! ([`tidy`]) finds the header, drops blank rows and empty columns, maps columns and normalises
-//! values by the [`ValueKind`] a mapping declares.
+//! values by the [`ValueKind`] a mapping declares. A file too big to hold is tidied as a stream
+//! ([`tidy_to_csv`]): the same tidy ([`tidy_rows`]) reads a CSV's rows in passes ([`CsvRows`])
+//! and writes the clean rows as CSV as they are made.
 
 // A file that cannot be read is one `Problem` (file, row, column, value, rule) per file, not a
 // hot path: returning it unboxed keeps every reader simple.
@@ -18,6 +20,7 @@ mod decode;
 pub mod display;
 mod grid;
 mod read;
+mod stream;
 mod table;
 pub mod values;
 pub mod workbook;
@@ -25,7 +28,11 @@ pub mod workbook;
 pub use decode::{decode, Decoded};
 pub use grid::{sniff_format, Format, Grid, ReadOptions};
 pub use read::read;
-pub use table::{normalize_header, tidy, ColumnRule, Table, TidyOptions};
+pub use read::CsvRows;
+pub use stream::{tidy_to_csv, LineMap, Tidied};
+pub use table::{
+    normalize_header, tidy, tidy_rows, ColumnRule, Rows, Shape, Sink, Table, TidyOptions,
+};
 pub use values::{DateOrder, ValueKind};
 
 use serde::Serialize;
@@ -120,28 +127,70 @@ pub const LISTED_PER_RULE: usize = 50;
 
 /// Writes row numbers compactly: `3, 5-9, 12` (at most `limit` ranges, then `…`).
 pub fn row_list(rows: &[u64], limit: usize) -> String {
-    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    let mut list = RowList::new(limit);
     for &r in rows {
-        match ranges.last_mut() {
-            Some((_, end)) if *end + 1 == r => *end = r,
-            _ => ranges.push((r, r)),
+        list.push(r);
+    }
+    list.to_string()
+}
+
+/// Row numbers in order, kept as ranges, at most `limit` of them (and whether there were
+/// more): a list that stays small however many rows a file has.
+#[derive(Debug, Clone)]
+pub struct RowList {
+    ranges: Vec<(u64, u64)>,
+    limit: usize,
+    more: bool,
+    count: u64,
+}
+
+impl RowList {
+    pub fn new(limit: usize) -> Self {
+        RowList {
+            ranges: Vec::new(),
+            limit,
+            more: false,
+            count: 0,
         }
     }
-    let mut out: Vec<String> = ranges
-        .iter()
-        .take(limit)
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect();
-    if ranges.len() > limit {
-        out.push("…".into());
+
+    pub fn push(&mut self, row: u64) {
+        self.count += 1;
+        let full = self.ranges.len() >= self.limit;
+        match self.ranges.last_mut() {
+            Some((_, end)) if *end + 1 == row => *end = row,
+            _ if full => self.more = true,
+            _ => self.ranges.push((row, row)),
+        }
     }
-    out.join(", ")
+
+    /// How many rows were pushed.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl std::fmt::Display for RowList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, &(a, b)) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        if self.more {
+            f.write_str(if self.ranges.is_empty() {
+                "…"
+            } else {
+                ", …"
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the column mapping and value normalisation, every change noted.
 
 use crate::values::{self, DateOrder, OrderEvidence, ValueKind};
-use crate::{row_list, Grid, Problem, Severity};
+use crate::{Grid, Problem, Severity};
 use serde::Serialize;
 
 /// One column of the clean table, as the mapping declares it.
@@ -96,51 +96,184 @@ fn clean_cell(cell: &mut String) -> bool {
     had_nbsp
 }
 
+/// Rows as read, each with its source row number. Tidy reads them in passes: twice, or three
+/// times when a date column's day/month order is to be decided from its values. A grid in
+/// memory and a CSV file read a chunk at a time ([`crate::CsvRows`]) are both `Rows`.
+pub trait Rows {
+    /// Starts again from the first row.
+    fn rewind(&mut self) -> Result<(), Problem>;
+    /// Moves to the next row: its source row number, or `None` after the last.
+    fn next_row(&mut self) -> Result<Option<u64>, Problem>;
+    /// The cells of the row [`Rows::next_row`] moved to.
+    fn cells(&mut self) -> &mut Vec<String>;
+}
+
+/// The rows of a grid in memory.
+pub(crate) struct GridRows<'a> {
+    rows: &'a mut [(u64, Vec<String>)],
+    at: usize,
+    none: Vec<String>,
+}
+
+impl<'a> GridRows<'a> {
+    pub(crate) fn new(rows: &'a mut [(u64, Vec<String>)]) -> Self {
+        GridRows {
+            rows,
+            at: 0,
+            none: Vec::new(),
+        }
+    }
+}
+
+impl Rows for GridRows<'_> {
+    fn rewind(&mut self) -> Result<(), Problem> {
+        self.at = 0;
+        Ok(())
+    }
+
+    fn next_row(&mut self) -> Result<Option<u64>, Problem> {
+        let Some((n, _)) = self.rows.get(self.at) else {
+            return Ok(None);
+        };
+        self.at += 1;
+        Ok(Some(*n))
+    }
+
+    fn cells(&mut self) -> &mut Vec<String> {
+        match self.at.checked_sub(1) {
+            Some(i) => &mut self.rows[i].1,
+            None => &mut self.none,
+        }
+    }
+}
+
+/// Where tidy writes the clean table: its header once, then each row with its source row.
+pub trait Sink {
+    fn header(&mut self, header: &[String]) -> std::io::Result<()>;
+    fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()>;
+}
+
+/// Rows kept in memory, for a [`Table`].
+#[derive(Default)]
+struct Collect {
+    rows: Vec<Vec<String>>,
+    source_rows: Vec<u64>,
+}
+
+impl Sink for Collect {
+    fn header(&mut self, _: &[String]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()> {
+        self.rows.push(cells);
+        self.source_rows.push(source_row);
+        Ok(())
+    }
+}
+
+/// What tidying decided, beside the rows it wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Shape {
+    pub header: Vec<String>,
+    /// The source header of each column (`None`: the mapping's column was not in the file).
+    pub source_columns: Vec<Option<String>>,
+    /// The source row the header was found on.
+    pub header_row: u64,
+    /// The day/month order decided for each date column.
+    pub date_orders: Vec<(String, DateOrder)>,
+    /// Source headers that nothing in the mapping took.
+    pub unmapped: Vec<String>,
+    /// Rows written.
+    pub rows: u64,
+}
+
 /// Tidies `grid` into a [`Table`]. Errors are notes with severity `Error`; the table is still
 /// made as far as it can be, so that every problem is reported in one run.
-pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Table {
-    let mut rows = grid.rows;
-    // 1. Padding and NBSP.
-    let mut padded: Vec<usize> = Vec::new();
-    for (_, cells) in rows.iter_mut() {
-        for (j, c) in cells.iter_mut().enumerate() {
-            if clean_cell(c) {
-                if padded.len() <= j {
-                    padded.resize(j + 1, 0);
-                }
-                padded[j] += 1;
+pub fn tidy(mut grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Table {
+    let mut sink = Collect::default();
+    let mut rows = GridRows::new(&mut grid.rows);
+    // Neither a grid nor the collecting sink fails.
+    let shape = tidy_rows(&mut rows, options, notes, &mut sink).unwrap_or_default();
+    Table {
+        header: shape.header,
+        rows: sink.rows,
+        source_rows: sink.source_rows,
+        source_columns: shape.source_columns,
+        header_row: shape.header_row,
+        date_orders: shape.date_orders,
+        unmapped: shape.unmapped,
+    }
+}
+
+/// The rows the header is looked for in.
+const HEAD_ROWS: usize = 30;
+
+/// What the first pass learns of the rows below the header.
+#[derive(Default)]
+struct DataStats {
+    width: usize,
+    trailing: usize,
+    ragged: Vec<Problem>,
+    /// Columns (below `width`) with a value in some row.
+    filled: Vec<bool>,
+}
+
+impl DataStats {
+    fn add(&mut self, n: u64, cells: &[String]) {
+        let width = self.width;
+        if cells.len() > width {
+            if cells[width..].iter().all(String::is_empty) {
+                self.trailing += 1;
+            } else {
+                let extra: Vec<&str> = cells[width..]
+                    .iter()
+                    .filter(|c| !c.is_empty())
+                    .map(String::as_str)
+                    .collect();
+                self.ragged.push(
+                    Problem::error(
+                        "ragged-row",
+                        format!("row {n} has values beyond the header's {width} columns"),
+                    )
+                    .row(n)
+                    .value(extra.join(" | ")),
+                );
+            }
+        } else if cells.len() < width {
+            self.ragged.push(
+                Problem::error(
+                    "ragged-row",
+                    format!(
+                        "row {n} has {} cell(s); the header has {width} (a delimiter is missing or the row is cut)",
+                        cells.len()
+                    ),
+                )
+                .row(n)
+                .value(cells.join(",")),
+            );
+        }
+        for (j, c) in cells.iter().take(width).enumerate() {
+            if !c.is_empty() {
+                self.filled[j] = true;
             }
         }
     }
-    // 2. Blank rows (also rows of only delimiters).
-    let blank: Vec<u64> = rows
-        .iter()
-        .filter(|(_, c)| c.iter().all(String::is_empty))
-        .map(|(n, _)| *n)
-        .collect();
-    rows.retain(|(_, c)| !c.iter().all(String::is_empty));
-    if !blank.is_empty() {
-        notes.push(Problem::info(
-            "blank-rows",
-            format!(
-                "removed {} blank row(s) (empty, or only delimiters): row(s) {}",
-                blank.len(),
-                row_list(&blank, 12)
-            ),
-        ));
-    }
-    if rows.is_empty() {
-        notes.push(Problem::error(
-            "empty",
-            "the file has no rows with any values",
-        ));
-        return Table::default();
-    }
-    // 3. The header row.
-    let h = find_header(&rows, &options.columns);
-    let header_row = rows[h].0;
-    if h > 0 {
-        let titles: Vec<String> = rows[..h]
+}
+
+/// The header found in the first rows with values: where it is, what is above it.
+struct HeaderFound {
+    /// Its index among the rows with values.
+    index: usize,
+    row: u64,
+    cells: Vec<String>,
+    titles: Option<Problem>,
+}
+
+fn header_of(head: &[(u64, Vec<String>)], options: &TidyOptions) -> HeaderFound {
+    let h = find_header(head, &options.columns);
+    let header_row = head[h].0;
+    let titles = (h > 0).then(|| {
+        let titles: Vec<String> = head[..h]
             .iter()
             .map(|(_, c)| {
                 c.iter()
@@ -150,7 +283,7 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                     .join(" ")
             })
             .collect();
-        notes.push(Problem::info(
+        Problem::info(
             "title-rows",
             format!(
                 "the header is on row {header_row}; {} row(s) above it left out: {}",
@@ -161,15 +294,135 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        ));
-    }
-    let mut data = rows.split_off(h + 1);
-    let mut header = rows.pop().map(|(_, c)| c).unwrap_or_default();
-    let width = header
+        )
+    });
+    let mut cells = head[h].1.clone();
+    let width = cells
         .iter()
         .rposition(|c| !c.is_empty())
         .map_or(0, |i| i + 1);
-    header.truncate(width);
+    cells.truncate(width);
+    HeaderFound {
+        index: h,
+        row: header_row,
+        cells,
+        titles,
+    }
+}
+
+/// Moves to the next row below the header, cleaning each of its cells: its source row, or
+/// `None` at the end. Rows without values are skipped, and so are the first `skip` rows with
+/// values (the header and the rows above it).
+fn next_data_row<R: Rows>(
+    rows: &mut R,
+    seen: &mut usize,
+    skip: usize,
+) -> Result<Option<u64>, Problem> {
+    loop {
+        let Some(n) = rows.next_row()? else {
+            return Ok(None);
+        };
+        let cells = rows.cells();
+        for c in cells.iter_mut() {
+            clean_cell(c);
+        }
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        *seen += 1;
+        if *seen > skip {
+            return Ok(Some(n));
+        }
+    }
+}
+
+fn write_failed(e: std::io::Error) -> Problem {
+    Problem::error("write", format!("writing the clean table failed: {e}"))
+}
+
+/// Tidies `rows` into `sink`: finds the header, drops blank rows and empty columns, maps the
+/// columns by `options` and normalises values, noting every change. Errors in the data are
+/// notes with severity `Error` and the table is still made as far as it can be, so that every
+/// problem is reported in one run; the `Err` is for rows that cannot be read or written.
+///
+/// Memory is bounded by a row, the first [`HEAD_ROWS`] rows with values, and the notes: the
+/// rows are read in passes (see [`Rows`]).
+pub fn tidy_rows<R: Rows, S: Sink>(
+    rows: &mut R,
+    options: &TidyOptions,
+    notes: &mut Vec<Problem>,
+    sink: &mut S,
+) -> Result<Shape, Problem> {
+    // Pass 1: padding, blank rows, the header, the width, ragged rows, filled columns.
+    rows.rewind()?;
+    let mut padded: Vec<usize> = Vec::new();
+    let mut blank = crate::RowList::new(12);
+    let mut head: Vec<(u64, Vec<String>)> = Vec::new();
+    let mut found: Option<HeaderFound> = None;
+    let mut stats = DataStats::default();
+    let start = |head: &[(u64, Vec<String>)], stats: &mut DataStats| {
+        let h = header_of(head, options);
+        stats.width = h.cells.len();
+        stats.filled = vec![false; stats.width];
+        for (n, cells) in &head[h.index + 1..] {
+            stats.add(*n, cells);
+        }
+        h
+    };
+    while let Some(n) = rows.next_row()? {
+        let cells = rows.cells();
+        for (j, c) in cells.iter_mut().enumerate() {
+            if clean_cell(c) {
+                if padded.len() <= j {
+                    padded.resize(j + 1, 0);
+                }
+                padded[j] += 1;
+            }
+        }
+        if cells.iter().all(String::is_empty) {
+            blank.push(n);
+            continue;
+        }
+        match &found {
+            Some(_) => stats.add(n, cells),
+            None => {
+                head.push((n, cells.clone()));
+                if head.len() == HEAD_ROWS {
+                    found = Some(start(&head, &mut stats));
+                }
+            }
+        }
+    }
+    if blank.count() > 0 {
+        notes.push(Problem::info(
+            "blank-rows",
+            format!(
+                "removed {} blank row(s) (empty, or only delimiters): row(s) {blank}",
+                blank.count(),
+            ),
+        ));
+    }
+    let found = match found {
+        Some(f) => f,
+        None if head.is_empty() => {
+            notes.push(Problem::error(
+                "empty",
+                "the file has no rows with any values",
+            ));
+            sink.header(&[]).map_err(write_failed)?;
+            return Ok(Shape::default());
+        }
+        None => start(&head, &mut stats),
+    };
+    drop(head);
+    let HeaderFound {
+        index: header_index,
+        row: header_row,
+        cells: mut header,
+        titles,
+    } = found;
+    let width = stats.width;
+    notes.extend(titles);
     for (j, n) in padded
         .iter()
         .enumerate()
@@ -183,72 +436,35 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
             .column(header[j].clone()),
         );
     }
-    // 4. Beyond the header: trailing delimiters (empty) or ragged rows (values).
-    let mut trailing = 0usize;
-    let mut ragged_long = Vec::new();
-    let mut ragged_short = Vec::new();
-    for (n, cells) in data.iter_mut() {
-        if cells.len() > width {
-            if cells[width..].iter().all(String::is_empty) {
-                trailing += 1;
-            } else {
-                let extra: Vec<&str> = cells[width..]
-                    .iter()
-                    .filter(|c| !c.is_empty())
-                    .map(String::as_str)
-                    .collect();
-                ragged_long.push(*n);
-                notes.push(
-                    Problem::error(
-                        "ragged-row",
-                        format!("row {n} has values beyond the header's {width} columns"),
-                    )
-                    .row(*n)
-                    .value(extra.join(" | ")),
-                );
-            }
-            cells.truncate(width);
-        } else if cells.len() < width {
-            ragged_short.push(*n);
-            notes.push(
-                Problem::error(
-                    "ragged-row",
-                    format!(
-                        "row {n} has {} cell(s); the header has {width} (a delimiter is missing or the row is cut)",
-                        cells.len()
-                    ),
-                )
-                .row(*n)
-                .value(cells.join(",")),
-            );
-            cells.resize(width, String::new());
-        }
-    }
-    if trailing > 0 {
+    notes.append(&mut stats.ragged);
+    if stats.trailing > 0 {
         notes.push(Problem::info(
             "trailing-delimiters",
-            format!("removed empty cells after the last column (trailing delimiters) on {trailing} row(s)"),
+            format!(
+                "removed empty cells after the last column (trailing delimiters) on {} row(s)",
+                stats.trailing
+            ),
         ));
     }
     // Empty-header columns: dropped when empty, named when they hold values.
     let mut keep: Vec<usize> = Vec::new();
-    for j in 0..width {
-        if !header[j].is_empty() {
+    for (j, (name, filled)) in header.iter_mut().zip(&stats.filled).enumerate() {
+        if !name.is_empty() {
             keep.push(j);
-        } else if data.iter().all(|(_, c)| c[j].is_empty()) {
+        } else if !filled {
             notes.push(Problem::info(
                 "empty-columns",
                 format!("removed column {} (no header, no values)", j + 1),
             ));
         } else {
-            header[j] = format!("column {}", j + 1);
+            *name = format!("column {}", j + 1);
             notes.push(
                 Problem::warning(
                     "missing-header",
                     format!(
                         "column {} has values but no header; named {:?}",
                         j + 1,
-                        header[j]
+                        name
                     ),
                 )
                 .row(header_row),
@@ -276,183 +492,469 @@ pub fn tidy(grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Tabl
             header[j] = renamed;
         }
     }
-    // 5. The mapping.
-    let (out_header, sources, rules, unmapped) = if options.columns.is_empty() {
-        (
+    let (out_header, sources, rules, unmapped) =
+        map_columns(&header, &keep, width, header_row, options, notes);
+    let source_columns: Vec<Option<String>> = sources
+        .iter()
+        .map(|s| s.map(|j| header[j].clone()))
+        .collect();
+    let mut columns: Vec<Values> = rules
+        .iter()
+        .enumerate()
+        .map(|(k, rule)| Values::new(rule, source_columns[k].clone()))
+        .collect();
+    // Pass 2, when a date column's day/month order is decided by its values.
+    let undecided: Vec<(usize, usize)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r.kind, ValueKind::Date | ValueKind::DateTime))
+        .filter(|(_, r)| r.date_order.is_none())
+        .filter_map(|(k, _)| sources[k].map(|j| (k, j)))
+        .collect();
+    let skip = header_index + 1;
+    if !undecided.is_empty() {
+        let mut evidence: Vec<OrderEvidence> = vec![OrderEvidence::default(); undecided.len()];
+        rows.rewind()?;
+        let mut seen = 0;
+        while next_data_row(rows, &mut seen, skip)?.is_some() {
+            let cells = rows.cells();
+            for (e, &(_, j)) in evidence.iter_mut().zip(&undecided) {
+                let Some(raw) = cells.get(j).filter(|c| !c.is_empty()) else {
+                    continue;
+                };
+                if let Some(d) = values::parse_raw_date(raw) {
+                    e.add(raw, &d.date);
+                }
+            }
+        }
+        for (e, &(k, _)) in evidence.iter().zip(&undecided) {
+            columns[k].decide_order(&rules[k], e);
+        }
+    }
+    for (k, rule) in rules.iter().enumerate() {
+        if columns[k].is_date() && (rule.date_order.is_some() || sources[k].is_none()) {
+            columns[k].decide_order(rule, &OrderEvidence::default());
+        }
+    }
+    // The last pass: the clean rows.
+    sink.header(&out_header).map_err(write_failed)?;
+    rows.rewind()?;
+    let mut seen = 0;
+    let mut written = 0u64;
+    while let Some(n) = next_data_row(rows, &mut seen, skip)? {
+        let cells = rows.cells();
+        let mut out: Vec<String> = sources
+            .iter()
+            .map(|s| s.and_then(|j| cells.get(j).cloned()).unwrap_or_default())
+            .collect();
+        for (cell, values) in out.iter_mut().zip(columns.iter_mut()) {
+            if !cell.is_empty() {
+                values.normalize(cell, n);
+            }
+        }
+        sink.row(n, out).map_err(write_failed)?;
+        written += 1;
+    }
+    let mut date_orders = Vec::new();
+    for values in columns {
+        if let Some(order) = values.finish(notes) {
+            date_orders.push(order);
+        }
+    }
+    Ok(Shape {
+        header: out_header,
+        source_columns,
+        header_row,
+        date_orders,
+        unmapped,
+        rows: written,
+    })
+}
+
+/// The mapping: for each of the clean table's columns, the source column it is read from.
+/// Without rules, the source columns are kept as they are.
+fn map_columns(
+    header: &[String],
+    keep: &[usize],
+    width: usize,
+    header_row: u64,
+    options: &TidyOptions,
+    notes: &mut Vec<Problem>,
+) -> (
+    Vec<String>,
+    Vec<Option<usize>>,
+    Vec<ColumnRule>,
+    Vec<String>,
+) {
+    if options.columns.is_empty() {
+        return (
             keep.iter().map(|&j| header[j].clone()).collect::<Vec<_>>(),
             keep.iter().map(|&j| Some(j)).collect::<Vec<_>>(),
             keep.iter()
                 .map(|_| ColumnRule::default())
                 .collect::<Vec<_>>(),
             Vec::new(),
-        )
-    } else {
-        let mut taken = vec![false; width];
-        let mut sources = Vec::new();
-        let mut absent_optional = Vec::new();
-        for rule in &options.columns {
-            let wanted: Vec<String> = match &rule.source {
-                Some(s) => vec![normalize_header(s)],
-                None => std::iter::once(&rule.name)
-                    .chain(rule.aliases.iter())
-                    .map(|a| normalize_header(a))
-                    .collect(),
-            };
-            // Every untaken header that fits, with its rank in the preference order.
-            let mut fits: Vec<(usize, usize)> = keep
-                .iter()
-                .copied()
-                .filter(|&j| !taken[j])
-                .filter_map(|j| {
-                    let h = normalize_header(&header[j]);
-                    wanted
-                        .iter()
-                        .position(|w| !w.is_empty() && *w == h)
-                        .map(|r| (r, j))
-                })
-                .collect();
-            fits.sort();
-            let found = fits.first().map(|&(_, j)| j);
-            if let (Some(j), false) = (found, fits.len() < 2 || rule.source.is_some()) {
-                let left: Vec<String> = fits[1..]
-                    .iter()
-                    .map(|&(_, o)| format!("{:?}", header[o]))
-                    .collect();
-                notes.push(
-                    Problem::warning(
-                        "column-choice",
-                        format!(
-                            "{} of the file's columns fit {:?}: took {:?} and left {} (the preference order is {}); to take another, name it with `source = \"HEADER\"` for this column in the pipeline",
-                            fits.len(),
-                            rule.name,
-                            header[j],
-                            left.join(", "),
-                            quoted_list(
-                                std::iter::once(&rule.name).chain(rule.aliases.iter()),
-                                8,
-                                " > "
-                            )
-                        ),
-                    )
-                    .row(header_row)
-                    .column(header[j].clone()),
-                );
-            }
-            match found {
-                Some(j) => taken[j] = true,
-                None if rule.optional && !rule.required => absent_optional.push(rule.name.clone()),
-                None => {
-                    let known: Vec<&str> = keep.iter().map(|&j| header[j].as_str()).collect();
-                    let note = Problem::new(
-                        if rule.required {
-                            Severity::Error
-                        } else {
-                            Severity::Warning
-                        },
-                        "missing-column",
-                        format!(
-                            "no column for {:?} (looked for {}); the file's headers are {}",
-                            rule.name,
-                            match &rule.source {
-                                Some(s) => format!("{s:?}, the source the pipeline names"),
-                                None => quoted_list(
-                                    std::iter::once(&rule.name).chain(rule.aliases.iter()),
-                                    6,
-                                    ", ",
-                                ),
-                            },
-                            quoted_list(known.iter(), 12, ", ")
-                        ),
-                    )
-                    .row(header_row)
-                    .column(rule.name.clone());
-                    notes.push(note);
-                }
-            }
-            sources.push(found);
-        }
-        if !absent_optional.is_empty() {
-            notes.push(
-                Problem::info(
-                    "optional-columns",
-                    format!(
-                        "{} optional column(s) not in the file, left empty: {}",
-                        absent_optional.len(),
-                        absent_optional
-                            .iter()
-                            .map(|a| format!("{a:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-                .row(header_row),
-            );
-        }
-        let unmapped: Vec<String> = keep
+        );
+    }
+    let mut taken = vec![false; width];
+    let mut sources = Vec::new();
+    let mut absent_optional = Vec::new();
+    for rule in &options.columns {
+        let wanted: Vec<String> = match &rule.source {
+            Some(s) => vec![normalize_header(s)],
+            None => std::iter::once(&rule.name)
+                .chain(rule.aliases.iter())
+                .map(|a| normalize_header(a))
+                .collect(),
+        };
+        // Every untaken header that fits, with its rank in the preference order.
+        let mut fits: Vec<(usize, usize)> = keep
             .iter()
-            .filter(|&&j| !taken[j])
-            .map(|&j| header[j].clone())
+            .copied()
+            .filter(|&j| !taken[j])
+            .filter_map(|j| {
+                let h = normalize_header(&header[j]);
+                wanted
+                    .iter()
+                    .position(|w| !w.is_empty() && *w == h)
+                    .map(|r| (r, j))
+            })
             .collect();
-        for u in &unmapped {
+        fits.sort();
+        let found = fits.first().map(|&(_, j)| j);
+        if let (Some(j), false) = (found, fits.len() < 2 || rule.source.is_some()) {
+            let left: Vec<String> = fits[1..]
+                .iter()
+                .map(|&(_, o)| format!("{:?}", header[o]))
+                .collect();
             notes.push(
                 Problem::warning(
-                    "unmapped-column",
-                    format!("column {u:?} is not in the mapping; it is left out of the clean table (the source file keeps it)"),
+                    "column-choice",
+                    format!(
+                        "{} of the file's columns fit {:?}: took {:?} and left {} (the preference order is {}); to take another, name it with `source = \"HEADER\"` for this column in the pipeline",
+                        fits.len(),
+                        rule.name,
+                        header[j],
+                        left.join(", "),
+                        quoted_list(
+                            std::iter::once(&rule.name).chain(rule.aliases.iter()),
+                            8,
+                            " > "
+                        )
+                    ),
                 )
                 .row(header_row)
-                .column(u.clone()),
+                .column(header[j].clone()),
             );
         }
-        (
-            options.columns.iter().map(|r| r.name.clone()).collect(),
-            sources,
-            options.columns.clone(),
-            unmapped,
-        )
-    };
-    let source_columns: Vec<Option<String>> = sources
-        .iter()
-        .map(|s| s.map(|j| header[j].clone()))
-        .collect();
-    let mut out_rows: Vec<Vec<String>> = data
-        .iter()
-        .map(|(_, cells)| {
-            sources
-                .iter()
-                .map(|s| s.map(|j| cells[j].clone()).unwrap_or_default())
-                .collect()
-        })
-        .collect();
-    let source_rows: Vec<u64> = data.iter().map(|(n, _)| *n).collect();
-    drop(std::mem::take(&mut data));
-    // 6. Values.
-    let mut date_orders = Vec::new();
-    for (k, rule) in rules.iter().enumerate() {
-        let column = source_columns[k]
-            .clone()
-            .unwrap_or_else(|| rule.name.clone());
-        match rule.kind {
-            ValueKind::Text => {}
-            ValueKind::Amount | ValueKind::Integer => {
-                normalize_numbers(&mut out_rows, &source_rows, k, rule.kind, &column, notes)
-            }
-            ValueKind::Date | ValueKind::DateTime => {
-                if let Some(order) =
-                    normalize_dates(&mut out_rows, &source_rows, k, rule, &column, notes)
-                {
-                    date_orders.push((column.clone(), order));
-                }
+        match found {
+            Some(j) => taken[j] = true,
+            None if rule.optional && !rule.required => absent_optional.push(rule.name.clone()),
+            None => {
+                let known: Vec<&str> = keep.iter().map(|&j| header[j].as_str()).collect();
+                let note = Problem::new(
+                    if rule.required {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    "missing-column",
+                    format!(
+                        "no column for {:?} (looked for {}); the file's headers are {}",
+                        rule.name,
+                        match &rule.source {
+                            Some(s) => format!("{s:?}, the source the pipeline names"),
+                            None => quoted_list(
+                                std::iter::once(&rule.name).chain(rule.aliases.iter()),
+                                6,
+                                ", ",
+                            ),
+                        },
+                        quoted_list(known.iter(), 12, ", ")
+                    ),
+                )
+                .row(header_row)
+                .column(rule.name.clone());
+                notes.push(note);
             }
         }
+        sources.push(found);
     }
-    Table {
-        header: out_header,
-        rows: out_rows,
-        source_rows,
-        source_columns,
-        header_row,
-        date_orders,
+    if !absent_optional.is_empty() {
+        notes.push(
+            Problem::info(
+                "optional-columns",
+                format!(
+                    "{} optional column(s) not in the file, left empty: {}",
+                    absent_optional.len(),
+                    absent_optional
+                        .iter()
+                        .map(|a| format!("{a:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .row(header_row),
+        );
+    }
+    let unmapped: Vec<String> = keep
+        .iter()
+        .filter(|&&j| !taken[j])
+        .map(|&j| header[j].clone())
+        .collect();
+    for u in &unmapped {
+        notes.push(
+            Problem::warning(
+                "unmapped-column",
+                format!("column {u:?} is not in the mapping; it is left out of the clean table (the source file keeps it)"),
+            )
+            .row(header_row)
+            .column(u.clone()),
+        );
+    }
+    (
+        options.columns.iter().map(|r| r.name.clone()).collect(),
+        sources,
+        options.columns.clone(),
         unmapped,
+    )
+}
+
+/// One column's values as the last pass normalises them, and what it noted, kept to be
+/// reported in the column's order once the pass is done.
+struct Values {
+    kind: ValueKind,
+    column: String,
+    /// Values that are not numbers, or not dates in a form fivestar reads.
+    errors: Vec<Problem>,
+    /// The day/month order and its note (dates).
+    order: Option<(DateOrder, Option<Problem>)>,
+    /// Dates that are not real dates in that order.
+    unreal: Vec<Problem>,
+    changed: usize,
+    example: Option<(String, String)>,
+    two_digit: usize,
+    dropped_time: Option<(u64, String)>,
+}
+
+impl Values {
+    fn new(rule: &ColumnRule, source: Option<String>) -> Self {
+        Values {
+            kind: rule.kind,
+            column: source.unwrap_or_else(|| rule.name.clone()),
+            errors: Vec::new(),
+            order: None,
+            unreal: Vec::new(),
+            changed: 0,
+            example: None,
+            two_digit: 0,
+            dropped_time: None,
+        }
+    }
+
+    fn is_date(&self) -> bool {
+        matches!(self.kind, ValueKind::Date | ValueKind::DateTime)
+    }
+
+    /// Decides the day/month order: the mapping's, else the one the values show.
+    fn decide_order(&mut self, rule: &ColumnRule, evidence: &OrderEvidence) {
+        let column = &self.column;
+        self.order = Some(match (rule.date_order, &evidence.day_first, &evidence.month_first) {
+            (Some(o), _, _) => (
+                o,
+                Some(
+                    Problem::info(
+                        "date-order",
+                        format!("day/month order {} (declared by the mapping)", o.name()),
+                    )
+                    .column(column),
+                ),
+            ),
+            (None, Some(d), Some(m)) => (
+                DateOrder::Dmy,
+                Some(
+                    Problem::error(
+                        "date-order",
+                        format!("the column mixes day-first ({d:?}) and month-first ({m:?}) dates; declare `date_order` and fix the other rows"),
+                    )
+                    .column(column),
+                ),
+            ),
+            (None, Some(d), None) => (
+                DateOrder::Dmy,
+                Some(
+                    Problem::info("date-order", format!("day/month order dmy, decided by {d:?}"))
+                        .column(column),
+                ),
+            ),
+            (None, None, Some(m)) => (
+                DateOrder::Mdy,
+                Some(
+                    Problem::info(
+                        "date-order",
+                        format!("day/month order mdy (month first), decided by {m:?}"),
+                    )
+                    .column(column),
+                ),
+            ),
+            (None, None, None) => (
+                DateOrder::Dmy,
+                (evidence.numeric > 0).then(|| {
+                    Problem::warning(
+                        "date-order",
+                        format!(
+                            "no value in {} numeric dates decides the day/month order; assumed day first (UK); declare `date_order` to confirm",
+                            evidence.numeric
+                        ),
+                    )
+                    .column(column)
+                }),
+            ),
+        });
+    }
+
+    /// Normalises a value that is not empty, or notes why it cannot be.
+    fn normalize(&mut self, cell: &mut String, row: u64) {
+        match self.kind {
+            ValueKind::Text => {}
+            ValueKind::Amount | ValueKind::Integer => self.number(cell, row),
+            ValueKind::Date | ValueKind::DateTime => self.date(cell, row),
+        }
+    }
+
+    fn number(&mut self, cell: &mut String, row: u64) {
+        let integer = self.kind == ValueKind::Integer;
+        let parsed = if integer {
+            values::parse_integer(cell)
+        } else {
+            values::parse_amount(cell)
+        };
+        match parsed {
+            Ok(v) => {
+                if v != *cell {
+                    self.changed += 1;
+                    if self.example.is_none() {
+                        self.example = Some((cell.clone(), v.clone()));
+                    }
+                    *cell = v;
+                }
+            }
+            Err(why) => self.errors.push(
+                Problem::error(
+                    if integer { "integer" } else { "amount" },
+                    format!(
+                        "not {} ({why})",
+                        if integer {
+                            "a whole number"
+                        } else {
+                            "an amount"
+                        }
+                    ),
+                )
+                .row(row)
+                .column(&self.column)
+                .value(cell.clone()),
+            ),
+        }
+    }
+
+    fn date(&mut self, cell: &mut String, row: u64) {
+        let Some(p) = values::parse_raw_date(cell) else {
+            self.errors.push(
+                Problem::error("date", "not a date in a form fivestar reads (e.g. 31/01/2024, 2024-01-31, 31-Jan-2024)")
+                    .row(row)
+                    .column(&self.column)
+                    .value(cell.clone()),
+            );
+            return;
+        };
+        let order = self.order.as_ref().map_or(DateOrder::Dmy, |o| o.0);
+        let Some((y, m, d)) = values::resolve(p.date, order) else {
+            self.unreal.push(
+                Problem::error(
+                    "date",
+                    format!("not a real date when read {}", order.name()),
+                )
+                .row(row)
+                .column(&self.column)
+                .value(cell.clone()),
+            );
+            return;
+        };
+        self.two_digit += usize::from(p.two_digit_year);
+        let out = match (self.kind, p.time) {
+            (ValueKind::DateTime, Some((h, mi, s))) => {
+                format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
+            }
+            (ValueKind::DateTime, None) => format!("{y:04}-{m:02}-{d:02}T00:00:00"),
+            (_, t) => {
+                if t.is_some_and(|t| t != (0, 0, 0)) && self.dropped_time.is_none() {
+                    self.dropped_time = Some((row, cell.clone()));
+                }
+                format!("{y:04}-{m:02}-{d:02}")
+            }
+        };
+        if out != *cell {
+            self.changed += 1;
+        }
+        *cell = out;
+    }
+
+    /// Notes what the column's values needed, in the order a reader follows; the date order
+    /// decided (dates).
+    fn finish(self, notes: &mut Vec<Problem>) -> Option<(String, DateOrder)> {
+        let column = self.column;
+        notes.extend(self.errors);
+        match self.kind {
+            ValueKind::Text => None,
+            ValueKind::Amount | ValueKind::Integer => {
+                if let Some((from, to)) = self.example {
+                    notes.push(
+                        Problem::info(
+                            "amount-format",
+                            format!("normalised {} value(s), e.g. {from:?} → {to}", self.changed),
+                        )
+                        .column(&column),
+                    );
+                }
+                None
+            }
+            ValueKind::Date | ValueKind::DateTime => {
+                let (order, note) = self.order.unwrap_or((DateOrder::Dmy, None));
+                notes.extend(note);
+                notes.extend(self.unreal);
+                if self.changed > 0 {
+                    notes.push(
+                        Problem::info(
+                            "date-format",
+                            format!("wrote {} date(s) as ISO 8601", self.changed),
+                        )
+                        .column(&column),
+                    );
+                }
+                if self.two_digit > 0 {
+                    notes.push(
+                        Problem::info(
+                            "two-digit-year",
+                            format!("{} date(s) have two-digit years: 00–69 read as 2000–2069, 70–99 as 1970–1999", self.two_digit),
+                        )
+                        .column(&column),
+                    );
+                }
+                if let Some((row, raw)) = self.dropped_time {
+                    notes.push(
+                        Problem::warning(
+                            "time-dropped",
+                            "a date column holds times of day; only the dates are kept",
+                        )
+                        .row(row)
+                        .column(&column)
+                        .value(raw),
+                    );
+                }
+                Some((column, order))
+            }
+        }
     }
 }
 
@@ -510,225 +1012,6 @@ fn find_header(rows: &[(u64, Vec<String>)], rules: &[ColumnRule]) -> usize {
         .iter()
         .position(|(_, c)| filled(c) >= enough)
         .unwrap_or(0)
-}
-
-fn normalize_numbers(
-    rows: &mut [Vec<String>],
-    source_rows: &[u64],
-    k: usize,
-    kind: ValueKind,
-    column: &str,
-    notes: &mut Vec<Problem>,
-) {
-    let mut changed = 0usize;
-    let mut example = None;
-    for (i, row) in rows.iter_mut().enumerate() {
-        let raw = &row[k];
-        if raw.is_empty() {
-            continue;
-        }
-        let parsed = match kind {
-            ValueKind::Integer => values::parse_integer(raw),
-            _ => values::parse_amount(raw),
-        };
-        match parsed {
-            Ok(v) => {
-                if &v != raw {
-                    changed += 1;
-                    if example.is_none() {
-                        example = Some((raw.clone(), v.clone()));
-                    }
-                    row[k] = v;
-                }
-            }
-            Err(why) => notes.push(
-                Problem::error(
-                    if kind == ValueKind::Integer {
-                        "integer"
-                    } else {
-                        "amount"
-                    },
-                    format!(
-                        "not {} ({why})",
-                        if kind == ValueKind::Integer {
-                            "a whole number"
-                        } else {
-                            "an amount"
-                        }
-                    ),
-                )
-                .row(source_rows[i])
-                .column(column)
-                .value(raw.clone()),
-            ),
-        }
-    }
-    if let Some((from, to)) = example {
-        notes.push(
-            Problem::info(
-                "amount-format",
-                format!("normalised {changed} value(s), e.g. {from:?} → {to}"),
-            )
-            .column(column),
-        );
-    }
-}
-
-fn normalize_dates(
-    rows: &mut [Vec<String>],
-    source_rows: &[u64],
-    k: usize,
-    rule: &ColumnRule,
-    column: &str,
-    notes: &mut Vec<Problem>,
-) -> Option<DateOrder> {
-    let mut parsed = Vec::with_capacity(rows.len());
-    let mut evidence = OrderEvidence::default();
-    for (i, row) in rows.iter().enumerate() {
-        let raw = &row[k];
-        if raw.is_empty() {
-            parsed.push(None);
-            continue;
-        }
-        match values::parse_raw_date(raw) {
-            Some(d) => {
-                evidence.add(raw, &d.date);
-                parsed.push(Some(d));
-            }
-            None => {
-                notes.push(
-                    Problem::error("date", "not a date in a form fivestar reads (e.g. 31/01/2024, 2024-01-31, 31-Jan-2024)")
-                        .row(source_rows[i])
-                        .column(column)
-                        .value(raw.clone()),
-                );
-                parsed.push(None);
-            }
-        }
-    }
-    let order = match (rule.date_order, &evidence.day_first, &evidence.month_first) {
-        (Some(o), _, _) => {
-            notes.push(
-                Problem::info(
-                    "date-order",
-                    format!("day/month order {} (declared by the mapping)", o.name()),
-                )
-                .column(column),
-            );
-            o
-        }
-        (None, Some(d), Some(m)) => {
-            notes.push(
-                Problem::error(
-                    "date-order",
-                    format!("the column mixes day-first ({d:?}) and month-first ({m:?}) dates; declare `date_order` and fix the other rows"),
-                )
-                .column(column),
-            );
-            DateOrder::Dmy
-        }
-        (None, Some(d), None) => {
-            notes.push(
-                Problem::info(
-                    "date-order",
-                    format!("day/month order dmy, decided by {d:?}"),
-                )
-                .column(column),
-            );
-            DateOrder::Dmy
-        }
-        (None, None, Some(m)) => {
-            notes.push(
-                Problem::info(
-                    "date-order",
-                    format!("day/month order mdy (month first), decided by {m:?}"),
-                )
-                .column(column),
-            );
-            DateOrder::Mdy
-        }
-        (None, None, None) => {
-            if evidence.numeric > 0 {
-                notes.push(
-                    Problem::warning(
-                        "date-order",
-                        format!(
-                            "no value in {} numeric dates decides the day/month order; assumed day first (UK); declare `date_order` to confirm",
-                            evidence.numeric
-                        ),
-                    )
-                    .column(column),
-                );
-            }
-            DateOrder::Dmy
-        }
-    };
-    let mut two_digit = 0usize;
-    let mut dropped_time = None;
-    let mut changed = 0usize;
-    for (i, p) in parsed.into_iter().enumerate() {
-        let Some(p) = p else { continue };
-        let raw = rows[i][k].clone();
-        let Some((y, m, d)) = values::resolve(p.date, order) else {
-            notes.push(
-                Problem::error(
-                    "date",
-                    format!("not a real date when read {}", order.name()),
-                )
-                .row(source_rows[i])
-                .column(column)
-                .value(raw),
-            );
-            continue;
-        };
-        two_digit += usize::from(p.two_digit_year);
-        let out = match (rule.kind, p.time) {
-            (ValueKind::DateTime, Some((h, mi, s))) => {
-                format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
-            }
-            (ValueKind::DateTime, None) => format!("{y:04}-{m:02}-{d:02}T00:00:00"),
-            (_, t) => {
-                if t.is_some_and(|t| t != (0, 0, 0)) && dropped_time.is_none() {
-                    dropped_time = Some((source_rows[i], raw.clone()));
-                }
-                format!("{y:04}-{m:02}-{d:02}")
-            }
-        };
-        if out != raw {
-            changed += 1;
-        }
-        rows[i][k] = out;
-    }
-    if changed > 0 {
-        notes.push(
-            Problem::info(
-                "date-format",
-                format!("wrote {changed} date(s) as ISO 8601"),
-            )
-            .column(column),
-        );
-    }
-    if two_digit > 0 {
-        notes.push(
-            Problem::info(
-                "two-digit-year",
-                format!("{two_digit} date(s) have two-digit years: 00–69 read as 2000–2069, 70–99 as 1970–1999"),
-            )
-            .column(column),
-        );
-    }
-    if let Some((row, raw)) = dropped_time {
-        notes.push(
-            Problem::warning(
-                "time-dropped",
-                "a date column holds times of day; only the dates are kept",
-            )
-            .row(row)
-            .column(column)
-            .value(raw),
-        );
-    }
-    Some(order)
 }
 
 #[cfg(test)]
