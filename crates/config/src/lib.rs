@@ -55,6 +55,119 @@ pub struct Instance {
     /// Whether `/metrics` is public (by default it needs the admin token).
     pub metrics_public: bool,
     pub fetch: FetchSettings,
+    /// Other SPARQL 1.1 stores every change of the live state is copied to
+    /// (`[[publish_to]]`, in the order written).
+    pub publish_to: Vec<PublishTo>,
+}
+
+/// A store the live state is copied to (`[[publish_to]]` in `fivestar.toml`): reached by the
+/// SPARQL 1.1 Query, Update and Graph Store HTTP protocols. Credentials are read from the
+/// environment variables named here, never written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishTo {
+    /// A slug naming the target in reports and commands.
+    pub name: String,
+    /// The SPARQL query endpoint.
+    pub query: String,
+    /// The SPARQL update endpoint.
+    pub update: String,
+    /// The Graph Store HTTP Protocol endpoint (indirect identification: `?graph=IRI`).
+    pub graph_store: String,
+    /// Environment variables holding an HTTP basic user name and password.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// An environment variable holding a bearer token (instead of basic).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// One request's time limit (an upload of a large release is one request).
+    #[serde(default = "default_remote_timeout")]
+    pub timeout_secs: f64,
+    /// Retries of a request that failed to connect or got a 5xx answer.
+    #[serde(default = "default_remote_retries")]
+    pub retries: u32,
+    /// Releases of each dataset kept on the target: the live one and the newest others, up to
+    /// this many in all (a rollback to one of them is a switch, not an upload).
+    #[serde(default = "default_remote_keep")]
+    pub keep: usize,
+}
+
+fn default_remote_timeout() -> f64 {
+    3600.0
+}
+
+fn default_remote_retries() -> u32 {
+    3
+}
+
+fn default_remote_keep() -> usize {
+    2
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+impl PublishTo {
+    fn check(&self) -> Result<(), String> {
+        let key = |k: &str| format!("key `publish_to.{k}` of target {:?}", self.name);
+        fivestar_site::check_slug("`publish_to.name`", &self.name)?;
+        for (k, v) in [
+            ("query", &self.query),
+            ("update", &self.update),
+            ("graph_store", &self.graph_store),
+        ] {
+            let ok = url::Url::parse(v)
+                .ok()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(format!("{}: {v:?} is not an http(s) URL", key(k)));
+            }
+        }
+        for (k, v) in [
+            ("username_env", &self.username_env),
+            ("password_env", &self.password_env),
+            ("token_env", &self.token_env),
+        ] {
+            if let Some(v) = v {
+                if !is_env_name(v) {
+                    return Err(format!(
+                        "{}: {v:?} is not an environment variable name (letters, digits, '_')",
+                        key(k)
+                    ));
+                }
+            }
+        }
+        if self.username_env.is_some() != self.password_env.is_some() {
+            return Err(format!(
+                "{}: basic credentials need both `username_env` and `password_env`",
+                key("username_env")
+            ));
+        }
+        if self.token_env.is_some() && self.username_env.is_some() {
+            return Err(format!(
+                "{}: give a bearer token or basic credentials, not both",
+                key("token_env")
+            ));
+        }
+        check_seconds("publish_to.timeout_secs", self.timeout_secs, false)?;
+        if self.retries > 100 {
+            return Err(format!(
+                "{}: {} is too many (at most 100)",
+                key("retries"),
+                self.retries
+            ));
+        }
+        if self.keep == 0 {
+            return Err(format!(
+                "{}: 0 would not keep the live release (at least 1)",
+                key("keep")
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Instance {
@@ -75,6 +188,7 @@ impl Default for Instance {
             trusted_proxies: Vec::new(),
             metrics_public: false,
             fetch: FetchSettings::default(),
+            publish_to: Vec::new(),
         }
     }
 }
@@ -146,12 +260,7 @@ impl Instance {
                 "key `admin_upload_max_bytes`: 0 would refuse every upload (at least 1)",
             ));
         }
-        let name_ok = !inst.admin_token_env.is_empty()
-            && inst
-                .admin_token_env
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !name_ok {
+        if !is_env_name(&inst.admin_token_env) {
             return Err(err(
                 path,
                 format!(
@@ -210,6 +319,15 @@ impl Instance {
                 path,
                 "key `fetch.max_bytes`: 0 would refuse every source (at least 1)",
             ));
+        }
+        for (k, t) in inst.publish_to.iter().enumerate() {
+            t.check().map_err(|e| err(path, e))?;
+            if inst.publish_to[..k].iter().any(|o| o.name == t.name) {
+                return Err(err(
+                    path,
+                    format!("two `[[publish_to]]` targets are named {:?}", t.name),
+                ));
+            }
         }
         Ok(inst)
     }
@@ -724,6 +842,57 @@ mod tests {
         assert!(Instance::load(&missing).is_ok());
         let e = Instance::load_from(&missing, true).unwrap_err().to_string();
         assert!(e.contains("nope.toml"), "{e}");
+    }
+
+    #[test]
+    fn publish_to_targets_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fivestar.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Instance::load(&path).map_err(|e| e.to_string())
+        };
+        let target = |name: &str, extra: &str| {
+            format!(
+                "[[publish_to]]\nname = \"{name}\"\nquery = \"http://h:7879/query\"\n\
+                 update = \"http://h:7879/update\"\ngraph_store = \"https://h/store\"\n{extra}\n"
+            )
+        };
+        let i = load(&(target("a", "token_env = \"A_TOKEN\"") + &target("b", "keep = 5"))).unwrap();
+        assert_eq!(i.publish_to.len(), 2);
+        assert_eq!(i.publish_to[0].token_env.as_deref(), Some("A_TOKEN"));
+        assert_eq!((i.publish_to[1].keep, i.publish_to[1].retries), (5, 3));
+        assert!(load("").unwrap().publish_to.is_empty());
+        for (text, says) in [
+            (target("Bad Name", ""), "publish_to.name"),
+            (
+                target("a", "") + &target("a", ""),
+                "two `[[publish_to]]` targets",
+            ),
+            (
+                target("a", "").replace("http://h:7879/query", "ftp://h/q"),
+                "publish_to.query",
+            ),
+            (target("a", "token_env = \"MY TOKEN\""), "token_env"),
+            (target("a", "username_env = \"U\""), "password_env"),
+            (
+                target(
+                    "a",
+                    "username_env = \"U\"\npassword_env = \"P\"\ntoken_env = \"T\"",
+                ),
+                "not both",
+            ),
+            (target("a", "keep = 0"), "publish_to.keep"),
+            (target("a", "timeout_secs = 0"), "publish_to.timeout_secs"),
+            (target("a", "retries = 101"), "publish_to.retries"),
+            (target("a", "password = \"secret\""), "password"),
+        ] {
+            let e = load(&text).unwrap_err();
+            assert!(
+                e.contains("fivestar.toml") && e.contains(says),
+                "{text}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -207,6 +207,12 @@ impl Layout {
         self.dir.join("audit.jsonl")
     }
 
+    /// `remotes/{target}.json`: what a `[[publish_to]]` target holds, as far as this store
+    /// knows (the graphs sent to it and whether they were checked there).
+    pub fn remote_record(&self, target: &str) -> PathBuf {
+        self.dir.join("remotes").join(format!("{target}.json"))
+    }
+
     /// `workspace/{dataset}/`: the copy of a URL source the workspace previews.
     pub fn workspace(&self, dataset: &str) -> PathBuf {
         self.dir.join("workspace").join(dataset)
