@@ -19,6 +19,7 @@ pub mod changes;
 mod dumps;
 pub mod figures;
 pub mod guard;
+pub mod mirror;
 pub mod search;
 pub mod summary;
 
@@ -44,6 +45,7 @@ pub use catalog::{
 };
 pub use dumps::change_file_names;
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
+pub use mirror::{Mirror, MirrorOutcome, MirrorPlan, PlannedGraph};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -147,15 +149,19 @@ pub struct ReleaseInfo {
     pub triples: u64,
     /// How long each phase took: dumps, load, statistics, catalogue, latest and all dumps.
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// What each `[[publish_to]]` target made of it (the release is live here either way).
+    #[serde(rename = "publish_to")]
+    pub mirrors: Vec<MirrorOutcome>,
 }
 
 /// A target that releases can be published to.
 pub trait Publisher {
     fn publish(&self, request: &PublishRequest) -> Result<ReleaseInfo>;
-    /// Takes a dataset off the live view (its releases stay).
-    fn withdraw(&self, dataset: &str) -> Result<()>;
+    /// Takes a dataset off the live view (its releases stay). `Ok` once it is off here;
+    /// what each mirror made of it is in the list.
+    fn withdraw(&self, dataset: &str) -> Result<Vec<MirrorOutcome>>;
     /// Makes an earlier (or any existing) release the live one.
-    fn rollback(&self, dataset: &str, release: &str) -> Result<()>;
+    fn rollback(&self, dataset: &str, release: &str) -> Result<Vec<MirrorOutcome>>;
 }
 
 /// Called with the number of quads loaded so far.
@@ -173,6 +179,8 @@ pub struct Settings {
     /// Whether a publish works out what changed since the live release (on by default; off
     /// only to measure what that costs: `fivestar bench-changes`).
     pub changes: bool,
+    /// The stores every change of the live state is copied to (`[[publish_to]]`).
+    pub mirrors: Vec<std::sync::Arc<dyn Mirror>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -182,6 +190,10 @@ impl std::fmt::Debug for Settings {
             .field("loader_memory_mb", &self.loader_memory_mb)
             .field("loader_threads", &self.loader_threads)
             .field("changes", &self.changes)
+            .field(
+                "mirrors",
+                &self.mirrors.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +205,7 @@ impl Settings {
             loader_memory_mb: DEFAULT_LOADER_MEMORY_MB,
             loader_threads: 2,
             changes: true,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -1027,8 +1040,14 @@ impl Store {
             .ok_or_else(|| Error::Invalid(format!("no dataset {dataset:?} in the store")))
     }
 
-    /// Removes a release that is not live: its graph, catalogue entry and dumps.
-    pub fn remove_release(&self, dataset: &str, release: &str) -> Result<()> {
+    /// Removes a release that is not live: its graph, catalogue entry and dumps; then from
+    /// every mirror (what each made of it is in the list).
+    pub fn remove_release(&self, dataset: &str, release: &str) -> Result<Vec<MirrorOutcome>> {
+        self.remove_release_here(dataset, release)?;
+        Ok(self.sync_mirrors())
+    }
+
+    fn remove_release_here(&self, dataset: &str, release: &str) -> Result<()> {
         let _switch = self.switching();
         let d = self.find(dataset)?;
         if d.live.as_deref() == Some(release) {
@@ -1297,7 +1316,13 @@ impl Publisher for Store {
         // 5. Stable names for the live state.
         self.public_files_for(&req.dataset.id)?;
         self.end_switch()?;
+        drop(_switch);
         lap("latest and all.nq.gz");
+        // 6. The same live state on every `[[publish_to]]` target.
+        let mirrors = self.sync_mirrors();
+        if !mirrors.is_empty() {
+            lap("publish_to targets");
+        }
         // Within the side-by-side phase: how long each half took.
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
         phases.push((
@@ -1319,29 +1344,36 @@ impl Publisher for Store {
             graph: graph.into_string(),
             triples: stats.triples,
             phases,
+            mirrors,
         })
     }
 
-    fn withdraw(&self, dataset: &str) -> Result<()> {
-        let _switch = self.switching();
-        self.find(dataset)?;
-        self.begin_switch(dataset)?;
-        catalog::switch_live(self, dataset, None, &[])?;
-        self.public_files_for(dataset)?;
-        self.end_switch()
+    fn withdraw(&self, dataset: &str) -> Result<Vec<MirrorOutcome>> {
+        {
+            let _switch = self.switching();
+            self.find(dataset)?;
+            self.begin_switch(dataset)?;
+            catalog::switch_live(self, dataset, None, &[])?;
+            self.public_files_for(dataset)?;
+            self.end_switch()?;
+        }
+        Ok(self.withdraw_from_mirrors(dataset))
     }
 
-    fn rollback(&self, dataset: &str, release: &str) -> Result<()> {
-        let _switch = self.switching();
-        let d = self.find(dataset)?;
-        if !d.releases.iter().any(|r| r.release == release) {
-            return Err(Error::Invalid(format!("no release {dataset}/{release}")));
+    fn rollback(&self, dataset: &str, release: &str) -> Result<Vec<MirrorOutcome>> {
+        {
+            let _switch = self.switching();
+            let d = self.find(dataset)?;
+            if !d.releases.iter().any(|r| r.release == release) {
+                return Err(Error::Invalid(format!("no release {dataset}/{release}")));
+            }
+            let latest = dumps::latest_files(&self.dumps_dir(), dataset, release)?;
+            self.begin_switch(dataset)?;
+            catalog::switch_live(self, dataset, Some(release), &latest)?;
+            self.public_files_for(dataset)?;
+            self.end_switch()?;
         }
-        let latest = dumps::latest_files(&self.dumps_dir(), dataset, release)?;
-        self.begin_switch(dataset)?;
-        catalog::switch_live(self, dataset, Some(release), &latest)?;
-        self.public_files_for(dataset)?;
-        self.end_switch()
+        Ok(self.sync_mirrors())
     }
 }
 
