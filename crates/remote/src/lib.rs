@@ -1,0 +1,503 @@
+//! `[[publish_to]]`: the live state of a fivestar store copied to another SPARQL 1.1 store
+//! (Oxigraph server, Fuseki, Virtuoso, GraphDB…) through the standard protocols only:
+//!
+//! - each graph the target lacks is sent by the SPARQL 1.1 Graph Store HTTP Protocol (`PUT`,
+//!   N-Triples, streamed from the store: never the whole graph in memory), under the
+//!   release's own graph IRI, which no live graph ever has;
+//! - its size there is checked with a SPARQL 1.1 Query (`COUNT`);
+//! - the catalogue is sent to a staging graph, checked, and made the target's catalogue by
+//!   ONE SPARQL 1.1 Update (`MOVE`): the switch, atomic where the engine treats a request
+//!   atomically, as the Update recommendation asks (§2.2);
+//! - graphs no longer kept are dropped (`DROP SILENT GRAPH`) after the switch.
+//!
+//! A failure before the switch leaves the target's live state as it was. What the target
+//! holds, as far as this store knows, is kept in `remotes/{target}.json`: a graph is marked
+//! as being sent before its `PUT`, and as checked after its count, so that a later sync drops
+//! what a failed one left behind.
+
+use fivestar_config::PublishTo;
+use fivestar_store::rdf::{NamedNode, Triple};
+use fivestar_store::{Mirror, Store};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const DCAT_HAS_CURRENT_VERSION: &str = "http://www.w3.org/ns/dcat#hasCurrentVersion";
+const DCAT_SERVES_DATASET: &str = "http://www.w3.org/ns/dcat#servesDataset";
+
+/// One `[[publish_to]]` target.
+pub struct Remote {
+    target: PublishTo,
+    /// Held through a sync (sending graphs can take minutes).
+    syncing: Mutex<()>,
+    /// Held from reading the catalogue to switching it, and by an emergency withdraw: a
+    /// withdraw that lands here after a sync read the catalogue also lands after its switch.
+    switching: Mutex<()>,
+}
+
+type Failed = String;
+
+/// What this store knows the target holds.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Record {
+    /// Graphs sent there: the triples counted there after the send, or `None` while a send is
+    /// under way (or failed).
+    graphs: BTreeMap<String, Option<u64>>,
+    /// The vocabulary version last sent (its graph changes under one name).
+    vocab_version: Option<String>,
+}
+
+impl Record {
+    fn load(path: &Path) -> Record {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, path: &Path) -> Result<(), Failed> {
+        let io = |e: std::io::Error| format!("{}: {e}", path.display());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, body).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// N-Triples read from an iterator of triples, a block at a time: the body of a `PUT`.
+struct NTriplesBody<I> {
+    triples: I,
+    block: Vec<u8>,
+    at: usize,
+    /// A store error ends the body early; the count check then fails, and says why.
+    failed: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+impl<I: Iterator<Item = fivestar_store::Result<Triple>>> Read for NTriplesBody<I> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Write;
+        if self.at == self.block.len() {
+            self.block.clear();
+            self.at = 0;
+            while self.block.len() < 1 << 16 {
+                match self.triples.next() {
+                    None => break,
+                    Some(Ok(t)) => writeln!(self.block, "{t} .")?,
+                    Some(Err(e)) => {
+                        let message = e.to_string();
+                        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(message.clone());
+                        return Err(std::io::Error::other(message));
+                    }
+                }
+            }
+        }
+        let n = out.len().min(self.block.len() - self.at);
+        out[..n].copy_from_slice(&self.block[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Remote {
+    pub fn new(target: PublishTo) -> Remote {
+        Remote {
+            target,
+            syncing: Mutex::new(()),
+            switching: Mutex::new(()),
+        }
+    }
+
+    fn client(&self) -> Result<reqwest::blocking::Client, Failed> {
+        reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs_f64(self.target.timeout_secs))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    fn env(name: &str) -> Result<String, Failed> {
+        std::env::var(name).map_err(|_| format!("the environment variable {name} is not set"))
+    }
+
+    fn authorise(
+        &self,
+        r: reqwest::blocking::RequestBuilder,
+    ) -> Result<reqwest::blocking::RequestBuilder, Failed> {
+        let t = &self.target;
+        Ok(match (&t.token_env, &t.username_env, &t.password_env) {
+            (Some(token), _, _) => r.bearer_auth(Self::env(token)?),
+            (None, Some(user), Some(password)) => {
+                r.basic_auth(Self::env(user)?, Some(Self::env(password)?))
+            }
+            _ => r,
+        })
+    }
+
+    /// Sends a request built by `build`, again after a failure to connect or a 5xx answer
+    /// (up to `retries` more times, waiting 1, 2, 4… seconds); the answer's body if it
+    /// succeeded.
+    fn send(
+        &self,
+        what: &str,
+        build: &mut dyn FnMut() -> Result<reqwest::blocking::RequestBuilder, Failed>,
+    ) -> Result<String, Failed> {
+        let mut wait = Duration::from_secs(1);
+        let mut attempt = 0;
+        loop {
+            let answer = self.authorise(build()?)?.send();
+            let retry = match answer {
+                Ok(a) if a.status().is_success() => {
+                    return a.text().map_err(|e| format!("{what}: {e}"));
+                }
+                Ok(a) => {
+                    let status = a.status();
+                    let body: String = a.text().unwrap_or_default().chars().take(300).collect();
+                    let message = format!("{what}: HTTP {status}: {}", body.trim());
+                    if !status.is_server_error() {
+                        return Err(message);
+                    }
+                    message
+                }
+                Err(e) => format!("{what}: {e}"),
+            };
+            if attempt >= self.target.retries {
+                return Err(retry);
+            }
+            attempt += 1;
+            tracing::warn!("publish_to {}: {retry}; trying again", self.target.name);
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// A SPARQL 1.1 Query whose one answer is `?n`, a count.
+    fn count_query(&self, client: &reqwest::blocking::Client, query: &str) -> Result<u64, Failed> {
+        let body = self.send("counting", &mut || {
+            Ok(client
+                .post(&self.target.query)
+                .header(reqwest::header::ACCEPT, "application/sparql-results+json")
+                .form(&[("query", query)]))
+        })?;
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("counting: the answer is not SPARQL JSON results: {e}"))?;
+        json["results"]["bindings"][0]["n"]["value"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("counting: no count in the answer {body:.200}"))
+    }
+
+    fn count(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<u64, Failed> {
+        self.count_query(
+            client,
+            &format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
+        )
+    }
+
+    /// A SPARQL 1.1 Update request.
+    fn update(
+        &self,
+        client: &reqwest::blocking::Client,
+        what: &str,
+        update: &str,
+    ) -> Result<(), Failed> {
+        self.send(what, &mut || {
+            Ok(client
+                .post(&self.target.update)
+                .header(reqwest::header::CONTENT_TYPE, "application/sparql-update")
+                .body(update.to_string()))
+        })
+        .map(|_| ())
+    }
+
+    /// `PUT`s the triples `triples()` gives as graph `graph` (Graph Store Protocol, indirect
+    /// identification), streamed.
+    fn put<I>(
+        &self,
+        client: &reqwest::blocking::Client,
+        graph: &str,
+        triples: &mut dyn FnMut() -> I,
+    ) -> Result<(), Failed>
+    where
+        I: Iterator<Item = fivestar_store::Result<Triple>> + Send + 'static,
+    {
+        let mut url = url::Url::parse(&self.target.graph_store).map_err(|e| e.to_string())?;
+        url.query_pairs_mut().append_pair("graph", graph);
+        let failed = std::sync::Arc::new(Mutex::new(None));
+        let result = self.send(&format!("sending <{graph}>"), &mut || {
+            let body = NTriplesBody {
+                triples: triples(),
+                block: Vec::new(),
+                at: 0,
+                failed: failed.clone(),
+            };
+            Ok(client
+                .put(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/n-triples")
+                .body(reqwest::blocking::Body::new(body)))
+        });
+        if let Some(e) = failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(format!("reading <{graph}> from the store: {e}"));
+        }
+        result.map(|_| ())
+    }
+
+    fn staging(catalog: &str) -> String {
+        format!("{catalog}-next")
+    }
+
+    /// One round of a sync: send what the plan lacks, then (if the catalogue read under the
+    /// switch lock needs nothing more) switch. `Ok(None)`: the catalogue moved on meanwhile.
+    fn round(
+        &self,
+        store: &Store,
+        client: &reqwest::blocking::Client,
+        record: &mut Record,
+        path: &Path,
+        done: &mut Done,
+    ) -> Result<Option<()>, Failed> {
+        let plan = store
+            .mirror_plan(self.target.keep)
+            .map_err(|e| e.to_string())?;
+        for g in &plan.graphs {
+            let checked = record.graphs.get(&g.iri) == Some(&Some(g.triples));
+            let current = g.version.is_none() || record.vocab_version == g.version;
+            if checked && current {
+                continue;
+            }
+            // A graph this store never recorded may be there already (a lost record).
+            if current && self.count(client, &g.iri)? == g.triples {
+                record.graphs.insert(g.iri.clone(), Some(g.triples));
+                record.save(path)?;
+                continue;
+            }
+            record.graphs.insert(g.iri.clone(), None);
+            record.save(path)?;
+            let iri = NamedNode::new(g.iri.as_str()).map_err(|e| e.to_string())?;
+            self.put(client, &g.iri, &mut || store.graph_triples(&iri))?;
+            let there = self.count(client, &g.iri)?;
+            if there != g.triples {
+                return Err(format!(
+                    "<{}> holds {there} triples there after sending {}",
+                    g.iri, g.triples
+                ));
+            }
+            record.graphs.insert(g.iri.clone(), Some(there));
+            if g.version.is_some() {
+                record.vocab_version = g.version.clone();
+            }
+            record.save(path)?;
+            done.sent += 1;
+            done.triples += there;
+        }
+        // The switch: the catalogue read now, under the lock a withdraw takes.
+        let _switch = self.switching.lock().unwrap_or_else(|e| e.into_inner());
+        let plan = store
+            .mirror_plan(self.target.keep)
+            .map_err(|e| e.to_string())?;
+        let lacking = plan
+            .catalog_needs
+            .iter()
+            .any(|g| !matches!(record.graphs.get(g), Some(Some(_))));
+        if lacking {
+            return Ok(None);
+        }
+        let staging = Self::staging(&plan.catalog);
+        let triples = plan.catalog_triples;
+        let expected = triples.len() as u64;
+        self.put(client, &staging, &mut || {
+            triples.clone().into_iter().map(Ok)
+        })?;
+        let there = self.count(client, &staging)?;
+        if there != expected {
+            return Err(format!(
+                "the catalogue holds {there} triples in <{staging}> after sending {expected}; not switched"
+            ));
+        }
+        self.update(
+            client,
+            "switching the catalogue",
+            &format!("MOVE SILENT GRAPH <{staging}> TO GRAPH <{}>", plan.catalog),
+        )?;
+        let there = self.count(client, &plan.catalog)?;
+        if there != expected {
+            return Err(format!(
+                "the catalogue holds {there} triples after the switch, not {expected}"
+            ));
+        }
+        done.catalog = expected;
+        // Graphs no longer kept, among those this store sent.
+        let wanted: std::collections::BTreeSet<&str> =
+            plan.graphs.iter().map(|g| g.iri.as_str()).collect();
+        let doomed: Vec<String> = record
+            .graphs
+            .keys()
+            .filter(|g| {
+                !wanted.contains(g.as_str())
+                    && **g != plan.catalog
+                    && g.starts_with(&plan.release_graph_prefix)
+            })
+            .cloned()
+            .collect();
+        if !doomed.is_empty() {
+            let update = doomed
+                .iter()
+                .map(|g| format!("DROP SILENT GRAPH <{g}>"))
+                .collect::<Vec<_>>()
+                .join(" ;\n");
+            self.update(client, "dropping graphs no longer kept", &update)?;
+            for g in &doomed {
+                record.graphs.remove(g);
+            }
+            record.save(path)?;
+            done.dropped += doomed.len();
+        }
+        Ok(Some(()))
+    }
+}
+
+#[derive(Default)]
+struct Done {
+    sent: usize,
+    triples: u64,
+    catalog: u64,
+    dropped: usize,
+}
+
+impl Mirror for Remote {
+    fn name(&self) -> &str {
+        &self.target.name
+    }
+
+    fn sync(&self, store: &Store) -> Result<String, Failed> {
+        let _one = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
+        let client = self.client()?;
+        let path = store.layout().remote_record(&self.target.name);
+        let mut record = Record::load(&path);
+        let mut done = Done::default();
+        // A release made live here while graphs were being sent needs another round.
+        for _ in 0..3 {
+            if self
+                .round(store, &client, &mut record, &path, &mut done)?
+                .is_some()
+            {
+                return Ok(format!(
+                    "{} graph(s) sent ({} triples), catalogue switched ({} triples), {} graph(s) dropped",
+                    done.sent, done.triples, done.catalog, done.dropped
+                ));
+            }
+        }
+        Err(
+            "the live state kept changing while graphs were sent: not switched; the next sync will"
+                .into(),
+        )
+    }
+
+    fn withdraw(&self, store: &Store, dataset: &str) -> Result<String, Failed> {
+        self.withdraw_at_once(store, dataset)
+            .map_err(|e| format!("withdrawing: {e}"))?;
+        // The rest of the catalogue (its distributions) by a sync, unless one is under way:
+        // that one reads the catalogue after this and carries it.
+        match self.syncing.try_lock() {
+            Ok(one) => {
+                drop(one);
+                self.sync(store)
+                    .map(|s| format!("withdrawn at once; then {s}"))
+                    .map_err(|e| format!("withdrawn at once, but then: {e}"))
+            }
+            Err(_) => Ok("withdrawn at once; the sync under way carries the rest".into()),
+        }
+    }
+}
+
+impl Remote {
+    /// One update taking `dataset` off the target's live view, checked.
+    fn withdraw_at_once(&self, store: &Store, dataset: &str) -> Result<(), Failed> {
+        let _switch = self.switching.lock().unwrap_or_else(|e| e.into_inner());
+        let client = self.client()?;
+        let layout = store.layout();
+        let (cat, ds, service) = (
+            layout.catalog_graph(),
+            layout.dataset(dataset),
+            layout.service(),
+        );
+        self.update(
+            &client,
+            "withdrawing",
+            &format!(
+                "DELETE WHERE {{ GRAPH <{cat}> {{ <{ds}> <{DCAT_HAS_CURRENT_VERSION}> ?r }} }} ;\n\
+                 DELETE WHERE {{ GRAPH <{cat}> {{ <{service}> <{DCAT_SERVES_DATASET}> <{ds}> }} }}"
+            ),
+        )?;
+        let left = self.count_query(
+            &client,
+            &format!(
+                "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{cat}> {{ <{ds}> <{DCAT_HAS_CURRENT_VERSION}> ?r }} }}"
+            ),
+        )?;
+        if left != 0 {
+            return Err(format!("{dataset} is still live there after the update"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_the_triples_as_ntriples_in_blocks() {
+        let t = |i: usize| {
+            Triple::new(
+                NamedNode::new_unchecked(format!("http://example.org/s{i}")),
+                NamedNode::new_unchecked("http://example.org/p"),
+                fivestar_store::rdf::Literal::new_simple_literal(format!("line\n{i} \"q\"")),
+            )
+        };
+        let triples: Vec<Triple> = (0..5000).map(t).collect();
+        let mut body = NTriplesBody {
+            triples: triples.clone().into_iter().map(Ok),
+            block: Vec::new(),
+            at: 0,
+            failed: Default::default(),
+        };
+        let mut text = String::new();
+        // Small reads cross the block boundaries.
+        let mut buf = [0u8; 777];
+        loop {
+            let n = body.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            text.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+        }
+        assert!(text.len() > 1 << 17, "several blocks: {}", text.len());
+        let parsed: Vec<Triple> =
+            fivestar_store::rdf::RdfParser::from_format(fivestar_store::rdf::RdfFormat::NTriples)
+                .for_reader(text.as_bytes())
+                .map(|q| q.unwrap().into())
+                .collect();
+        assert_eq!(parsed, triples);
+    }
+
+    #[test]
+    fn a_record_survives_a_reload_and_a_bad_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("remotes/t.json");
+        let mut r = Record::default();
+        r.graphs.insert("http://x/graph/a/r1".into(), Some(12));
+        r.graphs.insert("http://x/graph/a/r2".into(), None);
+        r.save(&path).unwrap();
+        let back = Record::load(&path);
+        assert_eq!(back.graphs, r.graphs);
+        std::fs::write(&path, b"{ not json").unwrap();
+        assert!(Record::load(&path).graphs.is_empty());
+    }
+}
