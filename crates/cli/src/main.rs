@@ -98,6 +98,14 @@ enum Command {
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
+    /// Brings every `[[publish_to]]` target of fivestar.toml to the live state: sends the
+    /// graphs it lacks, switches its catalogue, drops what is no longer kept (after a target
+    /// was down; every change does this by itself). Works on a live site. Exit 3 if a target
+    /// failed.
+    Sync {
+        #[command(flatten)]
+        store: store_cmd::StoreArgs,
+    },
     /// Backs the store up into a new folder: the database (a consistent checkpoint), dumps,
     /// kept sources and run reports. Works on a live site, through its admin API.
     Backup {
@@ -417,6 +425,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             store,
         } => store_cmd::remove(&dataset, &release, store),
         Command::Backup { dir, store } => store_cmd::backup(&dir, store),
+        Command::Sync { store } => store_cmd::sync(store),
         Command::User { command } => user(command),
         Command::Restore { dir, force, store } => store_cmd::restore(&dir, force, store),
         Command::BenchStore(args) => {

@@ -52,6 +52,14 @@ impl StoreArgs {
     pub fn settings(&self) -> Settings {
         let mut s = Settings::new(self.base());
         s.loader_memory_mb = crate::instance().loader_memory_mb;
+        s.mirrors = crate::instance()
+            .publish_to
+            .iter()
+            .map(|t| {
+                std::sync::Arc::new(fivestar_remote::Remote::new(t.clone()))
+                    as std::sync::Arc<dyn fivestar_store::Mirror>
+            })
+            .collect();
         s
     }
 
@@ -318,22 +326,30 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
     let published = match (&store, &live) {
         (Some(store), _) => publish_one(store, &request)
             .map_err(Failure::from)
-            .map(|info| (info.dataset, info.release, info.triples, info.graph)),
+            .map(|info| {
+                (
+                    (info.dataset, info.release, info.triples, info.graph),
+                    info.mirrors,
+                )
+            }),
         (None, Some(client)) => publish_live(client, &request),
         (None, None) => unreachable!("a store or an instance"),
     };
     clean_up();
-    let (dataset, release, triples, graph) = published?;
+    let ((dataset, release, triples, graph), mirrors) = published?;
     println!("published {dataset}/{release}: {triples} triples in {graph}");
-    Ok(0)
+    Ok(report_mirrors(&mirrors))
 }
+
+/// A published release: dataset, release, triples, graph.
+type Published = (String, String, u64, String);
 
 /// Publishes a converted release through a live instance: the N-Triples gzipped, with the
 /// clean CSV and its metadata when there are some.
 fn publish_live(
     client: &crate::live::Client,
     request: &PublishRequest,
-) -> Result<(String, String, u64, String), Failure> {
+) -> Result<(Published, Vec<fivestar_store::MirrorOutcome>), Failure> {
     use reqwest::blocking::multipart::{Form, Part};
     let gz = request.ntriples.with_extension("nt.gz");
     {
@@ -370,10 +386,13 @@ fn publish_live(
     }
     let info = &job["result"];
     Ok((
-        info["dataset"].as_str().unwrap_or_default().to_string(),
-        info["release"].as_str().unwrap_or_default().to_string(),
-        info["triples"].as_u64().unwrap_or(0),
-        info["graph"].as_str().unwrap_or_default().to_string(),
+        (
+            info["dataset"].as_str().unwrap_or_default().to_string(),
+            info["release"].as_str().unwrap_or_default().to_string(),
+            info["triples"].as_u64().unwrap_or(0),
+            info["graph"].as_str().unwrap_or_default().to_string(),
+        ),
+        mirrored(info)?,
     ))
 }
 
@@ -557,46 +576,87 @@ fn seg(s: &str) -> String {
 }
 
 pub fn withdraw(dataset: &str, args: StoreArgs) -> Result<u8, Failure> {
-    match args.live("withdraw")? {
-        Some(client) => {
-            client.post(
-                &format!("datasets/{}/withdraw", seg(dataset)),
-                &serde_json::json!({}),
-            )?;
-        }
+    let mirrors = match args.live("withdraw")? {
+        Some(client) => mirrored(&client.post(
+            &format!("datasets/{}/withdraw", seg(dataset)),
+            &serde_json::json!({}),
+        )?)?,
         None => args.open()?.withdraw(dataset)?,
-    }
+    };
     println!("withdrew {dataset}: it is no longer on the public view");
-    Ok(0)
+    Ok(report_mirrors(&mirrors))
 }
 
 pub fn rollback(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
-    match args.live("rollback")? {
-        Some(client) => {
-            client.post(
-                &format!("datasets/{}/rollback", seg(dataset)),
-                &serde_json::json!({ "release": release }),
-            )?;
-        }
+    let mirrors = match args.live("rollback")? {
+        Some(client) => mirrored(&client.post(
+            &format!("datasets/{}/rollback", seg(dataset)),
+            &serde_json::json!({ "release": release }),
+        )?)?,
         None => args.open()?.rollback(dataset, release)?,
-    }
+    };
     println!("{dataset}: release {release} is live");
-    Ok(0)
+    Ok(report_mirrors(&mirrors))
 }
 
 pub fn remove(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {
-    match args.live("remove")? {
-        Some(client) => {
-            client.delete(&format!(
-                "datasets/{}/releases/{}",
-                seg(dataset),
-                seg(release)
-            ))?;
-        }
+    let mirrors = match args.live("remove")? {
+        Some(client) => mirrored(&client.delete(&format!(
+            "datasets/{}/releases/{}",
+            seg(dataset),
+            seg(release)
+        ))?)?,
         None => args.open()?.remove_release(dataset, release)?,
-    }
+    };
     println!("{dataset}: release {release} is deleted (graph, catalogue entry and dumps)");
-    Ok(0)
+    Ok(report_mirrors(&mirrors))
+}
+
+/// Brings every `[[publish_to]]` target to the live state: through the instance when one
+/// holds the store, else directly.
+pub fn sync(args: StoreArgs) -> Result<u8, Failure> {
+    if crate::instance().publish_to.is_empty() {
+        println!("no [[publish_to]] targets in fivestar.toml: nothing to do");
+        return Ok(0);
+    }
+    let mirrors = match args.live("sync")? {
+        Some(client) => {
+            let started = client.post("publish-to/sync", &serde_json::json!({}))?;
+            let job = client.follow(&started, |_| {})?;
+            if job["state"] != "finished" {
+                return Err(crate::live::job_error(&job));
+            }
+            mirrored(&job["result"])?
+        }
+        None => args.open()?.sync_mirrors(),
+    };
+    Ok(report_mirrors(&mirrors))
+}
+
+/// The `publish_to` outcomes in an admin API answer.
+pub fn mirrored(answer: &serde_json::Value) -> Result<Vec<fivestar_store::MirrorOutcome>> {
+    match answer.get("publish_to") {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| anyhow!("the instance's answer: publish_to: {e}")),
+    }
+}
+
+/// Prints what each `[[publish_to]]` target made of a change; the exit code: 0 when every
+/// one took it, 3 when one did not (the change stands here either way).
+pub fn report_mirrors(mirrors: &[fivestar_store::MirrorOutcome]) -> u8 {
+    for m in mirrors {
+        if m.ok {
+            println!("{m}");
+        } else {
+            eprintln!("{m}");
+        }
+    }
+    if mirrors.iter().all(|m| m.ok) {
+        0
+    } else {
+        3
+    }
 }
 
 /// Backs the store up into `dir` (missing or empty): through the instance when one holds the

@@ -338,6 +338,22 @@ fn execute(
             format!("{:.2}", d.as_secs_f64()),
         ));
     }
+    // Live here either way; a target that did not take it is a warning, with its reason.
+    for m in &info.mirrors {
+        report
+            .facts
+            .push((format!("publish_to {}", m.target), m.to_string()));
+        if !m.ok {
+            report.problems.push(Problem::new(
+                Severity::Warning,
+                "publish_to",
+                format!(
+                    "published here, but not to {}: {} (its live release is as it was; `fivestar sync` tries again)",
+                    m.target, m.message
+                ),
+            ));
+        }
+    }
     report.release = Some(info.release);
     Ok(Outcome::Published)
 }

@@ -216,6 +216,7 @@ pub fn routes(upload_limit: u64) -> Router<Arc<AppState>> {
             delete(remove_release),
         )
         .route("/admin/api/backup", post(backup))
+        .route("/admin/api/publish-to/sync", post(sync_mirrors))
         .route("/admin/api", axum::routing::any(admin_not_found))
         .route("/admin/api/{*rest}", axum::routing::any(admin_not_found))
 }
@@ -811,7 +812,8 @@ async fn rollback(
                 format!("no release {dataset}/{}", to.release),
             ));
         }
-        st2.store
+        let mirrors = st2
+            .store
             .rollback(&dataset, &to.release)
             .map_err(internal)?;
         record(
@@ -820,7 +822,7 @@ async fn rollback(
                 .dataset(&dataset)
                 .release(&to.release),
         );
-        Ok(json!({ "dataset": dataset, "live": to.release }))
+        Ok(json!({ "dataset": dataset, "live": to.release, "publish_to": mirrors }))
     })
     .await;
     done.map(|v| Json(v).into_response()).unwrap_or_else(|r| r)
@@ -830,13 +832,13 @@ async fn withdraw(State(st): State<Arc<AppState>>, Path(dataset): Path<String>) 
     let st2 = st.clone();
     let done = blocking(move || {
         let d = known(&st2, &dataset)?;
-        st2.store.withdraw(&dataset).map_err(internal)?;
+        let mirrors = st2.store.withdraw(&dataset).map_err(internal)?;
         let mut e = Entry::now(TOKEN_USER, "withdraw").dataset(&dataset);
         if let Some(r) = &d.live {
             e = e.release(r);
         }
         record(&st2, &e);
-        Ok(json!({ "dataset": dataset, "live": null }))
+        Ok(json!({ "dataset": dataset, "live": null, "publish_to": mirrors }))
     })
     .await;
     done.map(|v| Json(v).into_response()).unwrap_or_else(|r| r)
@@ -861,7 +863,8 @@ async fn remove_release(
                 format!("{dataset}/{release} is live: roll back or withdraw first"),
             ));
         }
-        st2.store
+        let mirrors = st2
+            .store
             .remove_release(&dataset, &release)
             .map_err(internal)?;
         record(
@@ -870,7 +873,7 @@ async fn remove_release(
                 .dataset(&dataset)
                 .release(&release),
         );
-        Ok(json!({ "dataset": dataset, "removed": release }))
+        Ok(json!({ "dataset": dataset, "removed": release, "publish_to": mirrors }))
     })
     .await;
     done.map(|v| Json(v).into_response()).unwrap_or_else(|r| r)
@@ -901,6 +904,21 @@ async fn backup(
         Ok(Done {
             outcome: None,
             result: json!({ "dir": to.dir, "backup": info }),
+        })
+    });
+    accepted(&id)
+}
+
+/// Brings every `[[publish_to]]` target to the live state (after a target was down, or to
+/// check one): a job, since sending a large release takes a while.
+async fn sync_mirrors(State(st): State<Arc<AppState>>) -> Response {
+    let st2 = st.clone();
+    let id = st.admin.jobs.start("publish-to sync", None, move |_| {
+        let outcomes = st2.store.sync_mirrors();
+        record(&st2, &Entry::now(TOKEN_USER, "publish_to sync"));
+        Ok(Done {
+            outcome: None,
+            result: json!({ "publish_to": outcomes }),
         })
     });
     accepted(&id)

@@ -848,7 +848,11 @@ async fn rollback(
         if !known {
             return Err(format!("no release {r2:?} of {id2:?}"));
         }
-        st2.store.rollback(&id2, &r2).map_err(|e| e.to_string())
+        // What the publish_to targets made of it is logged (not shown here yet).
+        st2.store
+            .rollback(&id2, &r2)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     })
     .await;
     match done {
