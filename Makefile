@@ -31,19 +31,21 @@ deps:
 
 ## test-deps: what the tests need beyond the build: Chromium for the browser tests,
 ## axe-core (fetched from the npm registry, checked against a pinned sha512) for their
-## accessibility check, and feedparser (from PyPI, pinned by hash, in a venv) for the feeds.
+## accessibility check, and from PyPI (pinned by hash, in a venv) feedparser for the feeds
+## and Oxigraph's server, the external store the [[publish_to]] tests publish to.
 AXE_JS := $(abspath $(TARGET_DIR))/test-deps/axe.min.js
 export AXE_JS
 TEST_VENV := $(abspath $(TARGET_DIR))/test-deps/venv
 export TEST_PYTHON := $(TEST_VENV)/bin/python
+export OXIGRAPH_SERVER := $(TEST_VENV)/bin/oxigraph
 test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (the browser test renders the pages headless)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 	@python3 .ci/fetch-axe $(AXE_JS)
-	@if ! $(TEST_PYTHON) -c 'import feedparser' >/dev/null 2>&1; then \
-	  echo "installing feedparser into $(TEST_VENV) (the feed tests read the Atom feeds with it)"; \
+	@if ! $(TEST_PYTHON) -c 'import feedparser' >/dev/null 2>&1 || ! $(OXIGRAPH_SERVER) --version >/dev/null 2>&1; then \
+	  echo "installing feedparser and oxigraph into $(TEST_VENV) (the feed tests read the Atom feeds with one; the publish_to tests publish to the other's server)"; \
 	  rm -rf $(TEST_VENV); \
 	  if ! python3 -m venv $(TEST_VENV); then \
 	    echo "installing python3-venv"; \

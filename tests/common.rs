@@ -226,3 +226,23 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The live release and every release (oldest first) of one dataset, from the standard
+/// output of `fivestar releases`.
+pub fn parse_releases(out: &str, dataset: &str) -> (Option<String>, Vec<String>) {
+    let mut live = None;
+    let mut all = Vec::new();
+    let mut ours = false;
+    for line in out.lines() {
+        if !line.starts_with(' ') {
+            ours = line.starts_with(&format!("{dataset}\t"));
+            if ours {
+                let l = line.rsplit("live: ").next().unwrap_or("");
+                live = (l != "(withdrawn)").then(|| l.to_string());
+            }
+        } else if ours {
+            all.push(line.split_whitespace().next().unwrap_or("").to_string());
+        }
+    }
+    (live, all)
+}

@@ -114,22 +114,7 @@ fn live_release(site: &str, dataset: &str) -> Option<String> {
 
 /// The releases `fivestar releases` lists for the dataset (the live one marked).
 fn releases(s: &Scratch, token: Option<&str>) -> (Option<String>, Vec<String>) {
-    let out = ok(&s.run(token, &["releases"]));
-    let mut live = None;
-    let mut all = Vec::new();
-    let mut ours = false;
-    for line in out.lines() {
-        if !line.starts_with(' ') {
-            ours = line.starts_with(&format!("{DATASET}\t"));
-            if ours {
-                let l = line.rsplit("live: ").next().unwrap_or("");
-                live = (l != "(withdrawn)").then(|| l.to_string());
-            }
-        } else if ours {
-            all.push(line.split_whitespace().next().unwrap().to_string());
-        }
-    }
-    (live, all)
+    common::parse_releases(&ok(&s.run(token, &["releases"])), DATASET)
 }
 
 /// Stops a server with SIGTERM and waits for it.

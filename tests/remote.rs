@@ -1,0 +1,531 @@
+//! `[[publish_to]]` for real: Oxigraph's own server (from PyPI, installed by `make test-deps`;
+//! `OXIGRAPH_SERVER` names it) is the external store. Two targets: one behind a proxy on
+//! loopback that can be told to answer 500, one direct. Runs, rollback, withdraw and removal
+//! reach both, through a live instance's admin API; a target that fails mid-publish keeps its
+//! live release, the other still gets the new one, and `fivestar sync` catches the first up.
+
+mod common;
+
+use common::bin;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "remote-admin-token-0123456789abcdef";
+const BASE: &str = "http://127.0.0.1:7878";
+const DATASET: &str = "trafford-spending";
+const HAS_CURRENT: &str = "http://www.w3.org/ns/dcat#hasCurrentVersion";
+
+/// An Oxigraph server on a free loopback port, killed when dropped.
+struct Oxigraph {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Oxigraph {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn oxigraph(dir: &Path) -> Oxigraph {
+    let server = std::env::var("OXIGRAPH_SERVER")
+        .expect("OXIGRAPH_SERVER names Oxigraph's server binary: run `make test-deps`");
+    let port = free_port();
+    let child = Command::new(server)
+        .args(["serve", "--location"])
+        .arg(dir)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oxigraph serve");
+    let server = Oxigraph {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    while count_query(&server.url, "SELECT (COUNT(*) AS ?n) WHERE { }").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "oxigraph serve did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+/// A proxy to `upstream`, each request on its own thread, that answers 500 to every `PUT`
+/// while `failing` is set, and keeps every `PUT` waiting while `holding` is set.
+struct Proxy {
+    url: String,
+    failing: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    holding: Arc<AtomicBool>,
+    /// `PUT`s waiting now.
+    held: Arc<AtomicUsize>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.holding.store(false, Ordering::SeqCst);
+        self.server.unblock();
+    }
+}
+
+fn proxy(upstream: &str) -> Proxy {
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let p = Proxy {
+        url,
+        failing: Arc::default(),
+        refused: Arc::default(),
+        holding: Arc::default(),
+        held: Arc::default(),
+        server: server.clone(),
+    };
+    let (failing, refused, holding, held) = (
+        p.failing.clone(),
+        p.refused.clone(),
+        p.holding.clone(),
+        p.held.clone(),
+    );
+    let upstream = upstream.to_string();
+    std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::new();
+        for req in server.incoming_requests() {
+            let (failing, refused, holding, held, client, upstream) = (
+                failing.clone(),
+                refused.clone(),
+                holding.clone(),
+                held.clone(),
+                client.clone(),
+                upstream.clone(),
+            );
+            std::thread::spawn(move || {
+                forward(req, &client, &upstream, &failing, &refused, &holding, &held)
+            });
+        }
+    });
+    p
+}
+
+fn forward(
+    mut req: tiny_http::Request,
+    client: &reqwest::blocking::Client,
+    upstream: &str,
+    failing: &AtomicBool,
+    refused: &AtomicUsize,
+    holding: &AtomicBool,
+    held: &AtomicUsize,
+) {
+    let mut body = Vec::new();
+    let _ = req.as_reader().read_to_end(&mut body);
+    let put = *req.method() == tiny_http::Method::Put;
+    if put && failing.load(Ordering::SeqCst) {
+        refused.fetch_add(1, Ordering::SeqCst);
+        let _ =
+            req.respond(tiny_http::Response::from_string("injected failure").with_status_code(500));
+        return;
+    }
+    if put && holding.load(Ordering::SeqCst) {
+        held.fetch_add(1, Ordering::SeqCst);
+        while holding.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        held.fetch_sub(1, Ordering::SeqCst);
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+    let mut forward = client.request(method, format!("{upstream}{}", req.url()));
+    for h in req.headers() {
+        let name = h.field.as_str().as_str();
+        if !["host", "content-length", "transfer-encoding", "connection"]
+            .contains(&name.to_ascii_lowercase().as_str())
+        {
+            forward = forward.header(name, h.value.as_str());
+        }
+    }
+    let response = match forward.body(body).send() {
+        Ok(a) => {
+            let status = a.status().as_u16();
+            let kind = a
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("text/plain")
+                .to_string();
+            let bytes = a.bytes().unwrap_or_default().to_vec();
+            tiny_http::Response::from_data(bytes)
+                .with_status_code(status)
+                .with_header(
+                    tiny_http::Header::from_bytes("Content-Type", kind.as_bytes()).unwrap(),
+                )
+        }
+        Err(e) => tiny_http::Response::from_data(e.to_string().into_bytes()).with_status_code(502),
+    };
+    let _ = req.respond(response);
+}
+
+/// `?n` of a SPARQL query sent straight to an Oxigraph server (`None`: no answer).
+fn count_query(server: &str, query: &str) -> Option<u64> {
+    let v: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{server}/query"))
+        .header("Accept", "application/sparql-results+json")
+        .form(&[("query", query)])
+        .send()
+        .ok()?
+        .json()
+        .ok()?;
+    v["results"]["bindings"][0]["n"]["value"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+fn graph_count(server: &str, graph: &str) -> u64 {
+    count_query(
+        server,
+        &format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
+    )
+    .unwrap()
+}
+
+/// The live releases the target's catalogue names for the dataset.
+fn remote_live(server: &str) -> Vec<String> {
+    let q = format!(
+        "SELECT ?r WHERE {{ GRAPH <{BASE}/graph/catalog> {{ <{BASE}/id/dataset/{DATASET}> <{HAS_CURRENT}> ?r }} }}"
+    );
+    let v: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{server}/query"))
+        .header("Accept", "application/sparql-results+json")
+        .form(&[("query", q.as_str())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["results"]["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let r = b["r"]["value"].as_str().unwrap();
+            r.rsplit('/').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Scratch {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .current_dir(&self.dir)
+            .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Triples in a graph of the local store's public view, by name.
+    fn local_count(&self, graph: &str) -> u64 {
+        self.local_n(&format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        ))
+    }
+
+    /// The triples of a release, live or not, as the local catalogue records them (VoID).
+    fn release_triples(&self, release: &str) -> u64 {
+        self.local_n(&format!(
+            "SELECT ?n WHERE {{ GRAPH <{BASE}/graph/catalog> {{ \
+             <{BASE}/id/dataset/{DATASET}/release/{release}> <http://rdfs.org/ns/void#triples> ?n }} }}"
+        ))
+    }
+
+    /// `?n` of a query on the local store's public view.
+    fn local_n(&self, query: &str) -> u64 {
+        let o = self.run(&["query", query, "--format", "csv"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        out.lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in {out}"))
+    }
+
+    /// The dataset's releases, oldest first, and the live one.
+    fn releases(&self) -> (Option<String>, Vec<String>) {
+        let o = self.run(&["releases"]);
+        assert!(o.status.success(), "{}", text(&o));
+        common::parse_releases(&String::from_utf8_lossy(&o.stdout), DATASET)
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "{}", text(&o));
+    text(&o)
+}
+
+fn graph(release: &str) -> String {
+    format!("{BASE}/graph/{DATASET}/{release}")
+}
+
+#[test]
+fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
+    let dir = std::env::temp_dir().join(format!("fivestar-remote-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Scratch { dir: dir.clone() };
+    let behind = oxigraph(&dir.join("oxigraph-a"));
+    let direct = oxigraph(&dir.join("oxigraph-b"));
+    let faulty = proxy(&behind.url);
+    let pipelines = dir.join("pipelines");
+    common::copy_trafford_pipeline(&pipelines);
+    std::fs::write(
+        dir.join("fivestar.toml"),
+        format!(
+            "base_iri = {BASE:?}\nstore = {:?}\npipelines = {:?}\n\n\
+             [[publish_to]]\nname = \"behind\"\nquery = \"{p}/query\"\nupdate = \"{p}/update\"\n\
+             graph_store = \"{p}/store\"\nretries = 1\nkeep = 2\n\n\
+             [[publish_to]]\nname = \"direct\"\nquery = \"{d}/query\"\nupdate = \"{d}/update\"\n\
+             graph_store = \"{d}/store\"\n",
+            dir.join("store").display().to_string(),
+            pipelines.display().to_string(),
+            p = faulty.url,
+            d = direct.url,
+        ),
+    )
+    .unwrap();
+
+    // 1. A run publishes here and to both targets; each graph holds as many triples there.
+    let out = ok(s.run(&["run"]));
+    let (live, all) = s.releases();
+    let r1 =
+        live.unwrap_or_else(|| panic!("no live release: {out}\n{}", text(&s.run(&["releases"]))));
+    assert_eq!(all, [r1.as_str()]);
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(remote_live(target), [r1.as_str()], "{out}");
+        for g in [
+            graph(&r1),
+            format!("{}/summary", graph(&r1)),
+            format!("{BASE}/graph/catalog"),
+            format!("{BASE}/graph/vocab"),
+        ] {
+            let here = s.local_count(&g);
+            assert!(here > 0, "{g} is empty here");
+            assert_eq!(graph_count(target, &g), here, "{g} on {target}");
+        }
+        // Nothing is left in the staging graph.
+        assert_eq!(
+            graph_count(target, &format!("{BASE}/graph/catalog-next")),
+            0
+        );
+    }
+
+    // The rest through a live instance's admin API.
+    let _site = common::serve(
+        Command::new(bin())
+            .current_dir(&dir)
+            .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+            .args(["serve", "--bind", "127.0.0.1:0"]),
+    );
+
+    // 2. A second release switches atomically: a reader of the target's catalogue always
+    // finds exactly one live release, and its graph full.
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (stop, url) = (stop.clone(), direct.url.clone());
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut looks = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let live = remote_live(&url);
+                assert_eq!(live.len(), 1, "both or neither live: {live:?}");
+                assert!(graph_count(&url, &graph(&live[0])) > 0, "{live:?} is empty");
+                seen.insert(live[0].clone());
+                looks += 1;
+            }
+            (seen, looks)
+        })
+    };
+    let out = ok(s.run(&["run", "--force"]));
+    stop.store(true, Ordering::SeqCst);
+    let (seen, looks) = watcher.join().unwrap();
+    let (live, all) = s.releases();
+    let r2 = live.unwrap();
+    assert_ne!(r2, r1);
+    assert!(looks > 1, "the reader looked {looks} time(s)");
+    assert!(seen.contains(&r1), "{seen:?}");
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(remote_live(target), [r2.as_str()], "{out}");
+        assert_eq!(graph_count(target, &graph(&r2)), s.local_count(&graph(&r2)));
+    }
+    assert_eq!(all, [r1.clone(), r2.clone()]);
+
+    // 3. Rollback and withdraw reach both targets.
+    let out = ok(s.run(&["rollback", DATASET, &r1]));
+    assert!(out.contains("publish_to behind: ok"), "{out}");
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(remote_live(target), [r1.as_str()]);
+    }
+    let out = ok(s.run(&["withdraw", DATASET]));
+    assert!(out.contains("publish_to direct: ok"), "{out}");
+    for target in [&behind.url, &direct.url] {
+        assert!(remote_live(target).is_empty(), "{out}");
+        // Its graphs stay there, for a rollback.
+        assert!(graph_count(target, &graph(&r2)) > 0);
+    }
+    ok(s.run(&["rollback", DATASET, &r2]));
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(remote_live(target), [r2.as_str()]);
+    }
+
+    // 4. A target answering 500 to the upload of a third release keeps r2 live; the other
+    // gets the new one; the run is published here and its report says which target failed.
+    faulty.failing.store(true, Ordering::SeqCst);
+    let o = s.run(&["run", "--force"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(faulty.refused.load(Ordering::SeqCst) > 0, "{out}");
+    let (live, _) = s.releases();
+    let r3 = live.unwrap();
+    assert_ne!(r3, r2);
+    assert_eq!(remote_live(&behind.url), [r2.as_str()], "{out}");
+    assert_eq!(remote_live(&direct.url), [r3.as_str()], "{out}");
+    let report = std::fs::read_to_string(
+        dir.join("store/runs")
+            .join(DATASET)
+            .join(&r3)
+            .join("report.txt"),
+    )
+    .unwrap();
+    assert!(
+        report.contains("not to behind") && report.contains("HTTP 500"),
+        "{report}"
+    );
+    // `fivestar sync` says the target still fails (exit 3), then catches it up.
+    let o = s.run(&["sync"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(remote_live(&behind.url), [r2.as_str()]);
+    faulty.failing.store(false, Ordering::SeqCst);
+    let out = ok(s.run(&["sync"]));
+    assert!(out.contains("publish_to behind: ok"), "{out}");
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(remote_live(target), [r3.as_str()], "{out}");
+        assert_eq!(graph_count(target, &graph(&r3)), s.local_count(&graph(&r3)));
+        // Two releases kept there: r1's graphs are dropped.
+        assert_eq!(graph_count(target, &graph(&r1)), 0, "{out}");
+        assert_eq!(graph_count(target, &format!("{}/summary", graph(&r1))), 0);
+        assert!(graph_count(target, &graph(&r2)) > 0);
+    }
+
+    // Everything since `serve` went through the instance's admin API.
+    let audit = std::fs::read_to_string(dir.join("store/audit.jsonl")).unwrap_or_default();
+    for action in ["rollback", "withdraw", "publish_to sync"] {
+        assert!(audit.contains(action), "audit log lacks {action}:\n{audit}");
+    }
+
+    // 5. The emergency withdraw does not wait for an upload: while a fourth release's graph
+    // is held on its way to `behind`, a withdraw takes the dataset off both targets' live
+    // view, and the sync under way, once the upload goes through, leaves it off.
+    faulty.holding.store(true, Ordering::SeqCst);
+    let mut running = Command::new(bin())
+        .current_dir(&dir)
+        .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+        .args(["run", "--force"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while faulty.held.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no upload reached the proxy"
+        );
+        assert!(running.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Bounded, so a withdraw that waits for the held upload fails the test instead of
+    // hanging it.
+    let mut withdraw = Command::new(bin())
+        .current_dir(&dir)
+        .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+        .args(["withdraw", DATASET])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while withdraw.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            faulty.holding.store(false, Ordering::SeqCst);
+            let _ = withdraw.kill();
+            let _ = running.kill();
+            panic!("withdraw waited for the upload");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = ok(withdraw.wait_with_output().unwrap());
+    assert!(
+        faulty.held.load(Ordering::SeqCst) > 0,
+        "the upload went through first"
+    );
+    assert!(out.contains("publish_to behind: ok"), "{out}");
+    assert!(out.contains("the sync under way carries the rest"), "{out}");
+    for target in [&behind.url, &direct.url] {
+        assert!(remote_live(target).is_empty(), "{target}: {out}");
+    }
+    faulty.holding.store(false, Ordering::SeqCst);
+    let o = running.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (live, all4) = s.releases();
+    assert_eq!(live, None);
+    for target in [&behind.url, &direct.url] {
+        assert!(remote_live(target).is_empty(), "{target}: {}", text(&o));
+    }
+    ok(s.run(&["rollback", DATASET, &r3]));
+
+    // 6. Removing a release here removes it there; two are still kept (r3 live, and the
+    // newest other), so r2 goes back where r4 was.
+    let r4 = all4.last().unwrap().clone();
+    assert!(![&r1, &r2, &r3].contains(&&r4), "{all4:?}");
+    let out = ok(s.run(&["remove", DATASET, &r4]));
+    for target in [&behind.url, &direct.url] {
+        assert_eq!(graph_count(target, &graph(&r4)), 0, "{out}");
+        assert_eq!(remote_live(target), [r3.as_str()]);
+        assert_eq!(
+            graph_count(target, &graph(&r2)),
+            s.release_triples(&r2),
+            "{out}"
+        );
+    }
+}
