@@ -27,6 +27,10 @@ pub struct InstanceFile {
     pub base: String,
     pub fivestar: String,
     pub started: String,
+    /// A read replica (`serve --read-only`): it changes nothing, so commands that change a
+    /// store are refused rather than sent to it.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// A process's start time, if it is alive (a zombie is not).
@@ -63,6 +67,7 @@ pub fn announce(
     public: std::net::SocketAddr,
     admin: std::net::SocketAddr,
     base: &str,
+    read_only: bool,
 ) -> anyhow::Result<Announced> {
     let pid = std::process::id();
     let file = InstanceFile {
@@ -73,6 +78,7 @@ pub fn announce(
         base: base.to_string(),
         fivestar: env!("CARGO_PKG_VERSION").to_string(),
         started: fivestar_store::now_utc().1,
+        read_only,
     };
     let path = store_dir.join(FILE);
     let tmp = store_dir.join(format!(".{FILE}.{pid}.tmp"));
@@ -121,6 +127,14 @@ impl Client {
         let Some(instance) = find(store_dir) else {
             return Ok(None);
         };
+        if instance.read_only {
+            return Err(failure(format!(
+                "the store in {} is served read-only by process {} ({}), a replica: `fivestar {what}` goes to the store it was copied from",
+                store_dir.display(),
+                instance.pid,
+                instance.public
+            )));
+        }
         let env = crate::instance().admin_token_env.clone();
         let token = std::env::var(&env).unwrap_or_default();
         if token.is_empty() {

@@ -73,6 +73,12 @@ enum Command {
         /// Return at most this many result rows.
         #[arg(long, default_value_t = 100_000)]
         max_rows: usize,
+        /// Serve a copy of a store (a folder `fivestar backup` made) as a read replica: the
+        /// database is opened read-only, nothing in the folder changes but the instance
+        /// file, and the admin API is off. Several replicas can serve behind a load balancer;
+        /// a newer backup and a restart bring one up to date.
+        #[arg(long)]
+        read_only: bool,
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
@@ -406,11 +412,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             bind,
             query_timeout,
             max_rows,
+            read_only,
             store,
         } => store_cmd::serve(
             &bind.unwrap_or_else(|| instance().bind.clone()),
             query_timeout,
             max_rows,
+            read_only,
             store,
         ),
         Command::Withdraw { dataset, store } => store_cmd::withdraw(&dataset, store),

@@ -524,8 +524,13 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         .bind
         .clone()
         .unwrap_or_else(|| crate::instance().bind.clone());
-    let instance =
-        crate::store_cmd::Instance::new(&bind, args.query_timeout, args.max_rows, &args.store)?;
+    let instance = crate::store_cmd::Instance::new(
+        &bind,
+        args.query_timeout,
+        args.max_rows,
+        &args.store,
+        false,
+    )?;
     let state = instance.state.clone();
     let stop = Arc::new(AtomicBool::new(false));
     // Folders are read again at every turn: a pipeline the workspace writes or changes is

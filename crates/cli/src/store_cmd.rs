@@ -721,6 +721,7 @@ pub struct Instance {
     bind: String,
     admin_bind: Option<String>,
     store_dir: PathBuf,
+    read_only: bool,
 }
 
 impl Instance {
@@ -730,6 +731,7 @@ impl Instance {
         query_timeout: u64,
         max_rows: usize,
         args: &StoreArgs,
+        read_only: bool,
     ) -> Result<Instance, Failure> {
         if let Some(f) = crate::live::find(&args.dir()) {
             return Err(anyhow!(
@@ -740,8 +742,15 @@ impl Instance {
             )
             .into());
         }
-        let store = args.open()?;
-        load_vocabulary(&store)?;
+        let store = if read_only {
+            let dir = args.dir();
+            Store::open_read_only(&dir, args.settings())
+                .with_context(|| format!("opening the store in {} read-only", dir.display()))?
+        } else {
+            let store = args.open()?;
+            load_vocabulary(&store)?;
+            store
+        };
         let mut config = fivestar_server::Config::new();
         config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
         config.max_rows = max_rows.max(1);
@@ -755,23 +764,33 @@ impl Instance {
         config.rate_limit_loopback = inst.rate_limit_loopback;
         config.trusted_proxies = inst.trusted_proxies.clone();
         config.metrics_public = inst.metrics_public;
-        let mut admin = fivestar_server::Admin::new(
-            std::sync::Arc::new(inst.clone()),
-            &inst.admin_token_env,
-            std::env::var(&inst.admin_token_env).ok(),
-        );
+        let mut admin = if read_only {
+            fivestar_server::Admin::off(
+                std::sync::Arc::new(inst.clone()),
+                "the admin API is off: this instance serves a read-only replica (change the store it was copied from)",
+            )
+        } else {
+            fivestar_server::Admin::new(
+                std::sync::Arc::new(inst.clone()),
+                &inst.admin_token_env,
+                std::env::var(&inst.admin_token_env).ok(),
+            )
+        };
         let admin_bind = inst.admin_bind.clone().filter(|a| a != bind);
         admin.separate = admin_bind.is_some();
         if !admin.is_on() {
             eprintln!("fivestar: {}", admin.off_reason());
         }
         // Uploads of a previous instance have no job any more.
-        let _ = std::fs::remove_dir_all(args.layout().uploads());
+        if !read_only {
+            let _ = std::fs::remove_dir_all(args.layout().uploads());
+        }
         Ok(Instance {
             state: std::sync::Arc::new(fivestar_server::AppState::new(store, config, admin)),
             bind: bind.to_string(),
             admin_bind,
             store_dir: args.dir(),
+            read_only,
         })
     }
 
@@ -801,6 +820,7 @@ impl Instance {
                 addr,
                 admin_addr,
                 self.state.store.layout().base(),
+                self.read_only,
             )?;
             let admin_note = if self.state.admin.is_on() {
                 format!("; admin API at http://{admin_addr}/admin/api/")
@@ -836,8 +856,14 @@ pub fn serve(
     bind: &str,
     query_timeout: u64,
     max_rows: usize,
+    read_only: bool,
     args: StoreArgs,
 ) -> Result<u8, Failure> {
-    Instance::new(bind, query_timeout, max_rows, &args)?.serve("serving")?;
+    let what = if read_only {
+        "serving a read-only replica at"
+    } else {
+        "serving"
+    };
+    Instance::new(bind, query_timeout, max_rows, &args, read_only)?.serve(what)?;
     Ok(0)
 }

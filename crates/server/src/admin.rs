@@ -66,6 +66,13 @@ pub struct Admin {
 impl Admin {
     /// The admin side, on when `token` (the value of the variable named `token_env`) is long
     /// enough.
+    /// The admin API off for `reason` (say, a read-only replica), whatever the token.
+    pub fn off(instance: Arc<Instance>, reason: &str) -> Admin {
+        let mut admin = Admin::new(instance, "", None);
+        admin.off = reason.to_string();
+        admin
+    }
+
     pub fn new(instance: Arc<Instance>, token_env: &str, token: Option<String>) -> Admin {
         let (token, off) = match token.filter(|t| !t.is_empty()) {
             None => (

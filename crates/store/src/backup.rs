@@ -33,6 +33,20 @@ pub struct BackupInfo {
 
 const MARKER: &str = "backup.json";
 
+/// The process holding RocksDB's write lock on `lock` (its `LOCK` file: a POSIX record lock,
+/// `fcntl(F_SETLK)`), if another process holds it. No file, or no lock: `None`.
+pub(crate) fn writer_of(lock: &Path) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(lock).ok()?;
+    // SAFETY: a zeroed flock is a valid value of the C struct; F_GETLK only fills it in.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the descriptor is open for the call; fl is a valid, writable flock.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut fl) };
+    (r == 0 && fl.l_type != libc::F_UNLCK as libc::c_short).then_some(fl.l_pid)
+}
+
 /// Whether a folder is missing or empty (a backup or restore target must be).
 fn is_empty_dir(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
@@ -104,6 +118,13 @@ impl Store {
         let (mut files, mut bytes) = (0, 0);
         let (datasets, releases) = {
             let _switch = self.switching();
+            // Everything written is in the table files before the checkpoint: a replica opens
+            // the copy read-only, and RocksDB does not replay a write-ahead log then (seen
+            // with `oxigraph backup` of a store a server had open). Oxigraph's checkpoint
+            // flushes too (log_size_for_flush 0); this does not rely on that.
+            if !self.is_read_only() {
+                self.db.flush()?;
+            }
             self.db.backup(target.join("oxigraph"))?;
             let datasets = self.datasets()?;
             // dumps/{dataset}/{release}… of recorded releases, latest.*, all.nq.gz.

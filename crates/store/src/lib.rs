@@ -228,6 +228,8 @@ pub struct Store {
     /// The catalogue as last read, with the generation it was read at (see
     /// [`Store::catalog_view`]).
     catalog_view: std::sync::Mutex<Option<(u64, std::sync::Arc<CatalogView>)>>,
+    /// Opened by [`Store::open_read_only`]: a replica that serves and never changes.
+    read_only: bool,
 }
 
 /// What the catalogue says, read once per change of it rather than once per request: every
@@ -380,6 +382,22 @@ pub fn recorded_base(dir: &Path) -> Option<String> {
         .map(String::from)
 }
 
+/// Checks a store's `store.json` (`text`, read from `marker`): the base IRI must be the one
+/// the store was created with.
+fn check_marker(marker: &Path, text: &str, dir: &Path, settings: &Settings) -> Result<()> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", marker.display())))?;
+    let base = v["base"].as_str().unwrap_or("");
+    if base != settings.base {
+        return Err(Error::Invalid(format!(
+            "the store in {} was created with base IRI {base}, not {}; use that base or a new store",
+            dir.display(),
+            settings.base
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`: the database in `dir/oxigraph`, dumps in
     /// `dir/dumps`. A store remembers the base IRI it was created with.
@@ -389,18 +407,7 @@ impl Store {
         std::fs::create_dir_all(layout.dumps()).map_err(io(&dir))?;
         let marker = layout.marker();
         match std::fs::read_to_string(&marker) {
-            Ok(text) => {
-                let v: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::Invalid(format!("{}: {e}", marker.display())))?;
-                let base = v["base"].as_str().unwrap_or("");
-                if base != settings.base {
-                    return Err(Error::Invalid(format!(
-                        "the store in {} was created with base IRI {base}, not {}; use that base or a new store",
-                        dir.display(),
-                        settings.base
-                    )));
-                }
-            }
+            Ok(text) => check_marker(&marker, &text, &dir, &settings)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let v = serde_json::json!({"base": settings.base, "format": 1});
                 std::fs::write(&marker, v.to_string()).map_err(io(&marker))?;
@@ -408,7 +415,53 @@ impl Store {
             Err(e) => return Err(io(&marker)(e)),
         }
         let db = oxigraph::store::Store::open(layout.database())?;
-        let store = Store {
+        let store = Store::with(db, dir, layout, settings, false);
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Opens the store in `dir` read-only, to serve it as a replica: a copy made by
+    /// [`Store::backup`] (or a store no process has open). Nothing in `dir` is written: no
+    /// recovery, no vocabulary load, and every change is refused. Refused too: a store that
+    /// was left mid-switch (open it read-write once), and a database another process has open
+    /// for writing (RocksDB's own lock on `oxigraph/LOCK`), which a read-only reader would see
+    /// torn (Oxigraph calls that undefined behaviour).
+    pub fn open_read_only(dir: impl AsRef<Path>, settings: Settings) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let layout = Layout::new(&settings.base, &dir);
+        let marker = layout.marker();
+        let text = std::fs::read_to_string(&marker).map_err(|e| {
+            Error::Invalid(format!(
+                "{} is not a fivestar store or backup ({}: {e})",
+                dir.display(),
+                marker.display()
+            ))
+        })?;
+        check_marker(&marker, &text, &dir, &settings)?;
+        if layout.journal().exists() {
+            return Err(Error::Invalid(format!(
+                "the store in {} was left in the middle of a switch: open it read-write once (fivestar serve) to recover it, or serve a backup",
+                dir.display()
+            )));
+        }
+        if let Some(pid) = backup::writer_of(&layout.database().join("LOCK")) {
+            return Err(Error::Invalid(format!(
+                "the database in {} is open for writing by process {pid}: serve a copy of it made by `fivestar backup`",
+                dir.display()
+            )));
+        }
+        let db = oxigraph::store::Store::open_read_only(layout.database())?;
+        Ok(Store::with(db, dir, layout, settings, true))
+    }
+
+    fn with(
+        db: oxigraph::store::Store,
+        dir: PathBuf,
+        layout: Layout,
+        settings: Settings,
+        read_only: bool,
+    ) -> Store {
+        Store {
             db,
             dir,
             layout,
@@ -417,9 +470,24 @@ impl Store {
             cleaning: Default::default(),
             catalog_generation: Default::default(),
             catalog_view: Default::default(),
-        };
-        store.recover()?;
-        Ok(store)
+            read_only,
+        }
+    }
+
+    /// Whether the store was opened read-only (a replica).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Refuses a change of a read-only store, saying what it is.
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Invalid(format!(
+                "the store in {} is open read-only (a replica): change the store it was copied from",
+                self.dir.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Brings the files back in line with the catalogue after a crash, in this order:
@@ -666,6 +734,7 @@ impl Store {
     /// Turtle `documents`, in one transaction. Nothing is done when the documents are those
     /// loaded last time (their sha256 is kept in `vocab.sha256`); returns whether it loaded.
     pub fn load_vocabulary(&self, documents: &[Vec<u8>]) -> Result<bool> {
+        self.writable()?;
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         for d in documents {
@@ -1043,6 +1112,7 @@ impl Store {
     /// Removes a release that is not live: its graph, catalogue entry and dumps; then from
     /// every mirror (what each made of it is in the list).
     pub fn remove_release(&self, dataset: &str, release: &str) -> Result<Vec<MirrorOutcome>> {
+        self.writable()?;
         self.remove_release_here(dataset, release)?;
         Ok(self.sync_mirrors())
     }
@@ -1125,6 +1195,7 @@ impl Store {
 
 impl Publisher for Store {
     fn publish(&self, req: &PublishRequest) -> Result<ReleaseInfo> {
+        self.writable()?;
         check_slug("dataset id", &req.dataset.id)?;
         check_slug("release id", &req.release)?;
         let mut previous = None;
@@ -1349,6 +1420,7 @@ impl Publisher for Store {
     }
 
     fn withdraw(&self, dataset: &str) -> Result<Vec<MirrorOutcome>> {
+        self.writable()?;
         {
             let _switch = self.switching();
             self.find(dataset)?;
@@ -1361,6 +1433,7 @@ impl Publisher for Store {
     }
 
     fn rollback(&self, dataset: &str, release: &str) -> Result<Vec<MirrorOutcome>> {
+        self.writable()?;
         {
             let _switch = self.switching();
             let d = self.find(dataset)?;

@@ -72,6 +72,10 @@ impl Store {
 
     /// Runs every mirror's sync, side by side; one failing does not stop the others.
     pub fn sync_mirrors(&self) -> Vec<MirrorOutcome> {
+        if self.is_read_only() {
+            // A replica has nothing to send: the store it was copied from does that.
+            return Vec::new();
+        }
         self.each_mirror(|m| m.sync(self))
     }
 
