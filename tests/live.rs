@@ -791,3 +791,150 @@ fn schedule_is_a_live_instance_too() {
     terminate(site);
     assert!(!s.store().join("instance.json").exists());
 }
+
+/// sha256 of every file under `dir` but the instance file, by path.
+fn tree_hashes(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use sha2::Digest;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if e.file_name() != "instance.json" {
+                let h = sha2::Sha256::digest(std::fs::read(&p).unwrap());
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), format!("{h:x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The triples of each graph of a site's public view, through its `/sparql`.
+fn graph_counts(site: &str) -> String {
+    let q = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g";
+    let r = http()
+        .get(format!("{site}/sparql"))
+        .query(&[("query", q)])
+        .header("Accept", "text/csv")
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{site}: {}", r.status());
+    r.text().unwrap()
+}
+
+#[test]
+fn a_backup_serves_as_a_read_only_replica_and_changes_nothing() {
+    let s = Scratch::new("replica", "");
+    ok(&s.run(None, &["run"]));
+    // A second release published through the live instance (its writes may still be in the
+    // write-ahead log), then a backup through it: the replica's copy.
+    let site = s.serve(Some(TOKEN));
+    ok(&s.run(Some(TOKEN), &["run", "--force"]));
+    let replica = s.dir.join("replica");
+    ok(&s.run(Some(TOKEN), &["backup", replica.to_str().unwrap()]));
+    let before = tree_hashes(&replica);
+
+    let serve_replica = |store: &Path| {
+        s.command(Some(TOKEN))
+            .args(["serve", "--read-only", "--bind", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .output_or_serve()
+    };
+    let r = match serve_replica(&replica) {
+        Ok(r) => r,
+        Err(o) => panic!("the replica did not start: {}", text(&o.stderr)),
+    };
+    // The same public view, graph by graph, and the same live release.
+    let counts = graph_counts(&site.url);
+    assert!(counts.lines().count() > 3, "{counts}");
+    assert_eq!(graph_counts(&r.url), counts);
+    let live = live_release(&site.url, DATASET);
+    assert!(live.is_some());
+    assert_eq!(live_release(&r.url, DATASET), live);
+    let page = http().get(format!("{}/catalog", r.url)).send().unwrap();
+    assert_eq!(page.status(), 200);
+
+    // Nothing changes it: its admin API is off and says why, and the commands that change a
+    // store refuse to go to it.
+    let a = http()
+        .post(format!("{}/admin/api/datasets/{DATASET}/withdraw", r.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(a.status(), 401);
+    assert!(a.text().unwrap().contains("read-only replica"));
+    for args in [
+        vec!["withdraw", DATASET],
+        vec!["run", "--force"],
+        vec!["rollback", DATASET, live.as_deref().unwrap_or("")],
+        vec!["backup", "/tmp/never-made-by-a-replica"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--store", replica.to_str().unwrap()]);
+        let o = s.run(Some(TOKEN), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("served read-only"),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    assert_eq!(live_release(&r.url, DATASET), live);
+    terminate(r);
+    assert_eq!(
+        tree_hashes(&replica),
+        before,
+        "the replica's folder changed"
+    );
+
+    // The live store itself is not served read-only: its instance is found, and a process
+    // that has the database open for writing without an instance file is found by the
+    // database's own lock.
+    let o = serve_replica(&s.store()).err().expect("refused");
+    assert!(
+        text(&o.stderr).contains("already served"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::remove_file(s.store().join("instance.json")).unwrap();
+    let o = serve_replica(&s.store()).err().expect("refused");
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("open for writing by process") && e.contains(&site.child.id().to_string()),
+        "{e}"
+    );
+    drop(site);
+}
+
+/// Starts a command that serves; its output if it exits instead.
+trait OutputOrServe {
+    fn output_or_serve(&mut self) -> Result<common::Running, Output>;
+}
+
+impl OutputOrServe for Command {
+    fn output_or_serve(&mut self) -> Result<common::Running, Output> {
+        use std::io::BufRead;
+        let mut child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        match line.split_whitespace().find(|w| w.starts_with("http://")) {
+            Some(url) => {
+                // Drained, so that a full pipe never stops the server.
+                let mut err = child.stderr.take().unwrap();
+                std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+                Ok(common::Running {
+                    child,
+                    url: url.trim_end_matches('/').to_string(),
+                })
+            }
+            None => Err(child.wait_with_output().unwrap()),
+        }
+    }
+}
