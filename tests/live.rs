@@ -882,6 +882,14 @@ fn a_backup_serves_as_a_read_only_replica_and_changes_nothing() {
         );
     }
     assert_eq!(live_release(&r.url, DATASET), live);
+    // What only reads still works: the releases, read from the copy beside the replica.
+    let o = s.run(
+        Some(TOKEN),
+        &["releases", "--store", replica.to_str().unwrap()],
+    );
+    let (listed, all) = common::parse_releases(&ok(&o), DATASET);
+    assert_eq!(listed, live);
+    assert_eq!(all.len(), 2, "{all:?}");
     terminate(r);
     assert_eq!(
         tree_hashes(&replica),

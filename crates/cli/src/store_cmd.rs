@@ -512,28 +512,38 @@ fn results_format(asked: Option<QueryFormat>, what: &str) -> Result<QueryResults
 }
 
 pub fn releases(args: StoreArgs) -> Result<u8, Failure> {
-    let datasets = match args.live("releases")? {
-        Some(client) => serde_json::from_value::<Vec<Listed>>(client.get("datasets")?)
+    // A replica changes nothing and has no admin API: read its copy read-only beside it.
+    let replica = crate::live::find(&args.dir()).is_some_and(|f| f.read_only);
+    let client = if replica {
+        None
+    } else {
+        args.live("releases")?
+    };
+    let datasets = match (replica, client) {
+        (false, Some(client)) => serde_json::from_value::<Vec<Listed>>(client.get("datasets")?)
             .map_err(|e| anyhow!("the instance's list of datasets: {e}"))?,
-        None => args
-            .open()?
-            .datasets()?
-            .into_iter()
-            .map(|d| Listed {
-                id: d.id,
-                title: d.title,
-                live: d.live,
-                releases: d
-                    .releases
-                    .into_iter()
-                    .map(|r| ListedRelease {
-                        release: r.release,
-                        triples: r.triples,
-                        issued: r.issued,
-                    })
-                    .collect(),
-            })
-            .collect(),
+        _ => if replica {
+            Store::open_read_only(args.dir(), args.settings())?
+        } else {
+            args.open()?
+        }
+        .datasets()?
+        .into_iter()
+        .map(|d| Listed {
+            id: d.id,
+            title: d.title,
+            live: d.live,
+            releases: d
+                .releases
+                .into_iter()
+                .map(|r| ListedRelease {
+                    release: r.release,
+                    triples: r.triples,
+                    issued: r.issued,
+                })
+                .collect(),
+        })
+        .collect(),
     };
     for d in datasets {
         println!(
