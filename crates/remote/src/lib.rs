@@ -50,11 +50,40 @@ struct Record {
 }
 
 impl Record {
+    /// The record in `path`; none yet is an empty one. A damaged one is set aside (kept,
+    /// renamed `….damaged-{ms}`) with a warning, and the sync starts from an empty record:
+    /// each graph is counted on the target and recorded again if it is there, but graphs the
+    /// damaged record alone knew are not dropped there any more.
     fn load(path: &Path) -> Record {
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Record::default(),
+            Err(e) => {
+                tracing::warn!("{}: {e}; starting from an empty record", path.display());
+                return Record::default();
+            }
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                let aside = path.with_extension(format!("json.damaged-{ms}"));
+                let kept = std::fs::rename(path, &aside).is_ok();
+                tracing::warn!(
+                    "{} is damaged ({e}){}; starting from an empty record: graphs it alone knew of are left on the target",
+                    path.display(),
+                    if kept {
+                        format!(", kept as {}", aside.display())
+                    } else {
+                        String::new()
+                    }
+                );
+                Record::default()
+            }
+        }
     }
 
     fn save(&self, path: &Path) -> Result<(), Failed> {
@@ -488,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn a_record_survives_a_reload_and_a_bad_file_is_empty() {
+    fn a_record_survives_a_reload_and_a_damaged_one_is_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("remotes/t.json");
         let mut r = Record::default();
@@ -498,6 +527,20 @@ mod tests {
         let back = Record::load(&path);
         assert_eq!(back.graphs, r.graphs);
         std::fs::write(&path, b"{ not json").unwrap();
+        assert!(Record::load(&path).graphs.is_empty());
+        // Nothing lost: the damaged file is kept beside, under another name.
+        assert!(!path.exists());
+        let kept: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("t.json.damaged-")
+            })
+            .collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(std::fs::read(kept[0].path()).unwrap(), b"{ not json");
         assert!(Record::load(&path).graphs.is_empty());
     }
 }

@@ -18,6 +18,9 @@
 //! | `POST datasets/{id}/withdraw` | take the dataset off the public view, at once |
 //! | `DELETE datasets/{id}/releases/{r}` | delete a release that is not live |
 //! | `POST backup` | `{"dir": ABSOLUTE PATH}` (missing or empty): 202 with the job |
+//! | `POST publish-to/sync` | bring every `[[publish_to]]` target to the live state: 202 with the job |
+//!
+//! Rollback, withdraw and removal answer with `publish_to`: what each target made of it.
 //!
 //! Uploads are streamed to `{store}/uploads/` under a body limit, and removed when their job
 //! ends; a run keeps its source under `sources/` by sha256 like a fetched one.
@@ -64,8 +67,6 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The admin side, on when `token` (the value of the variable named `token_env`) is long
-    /// enough.
     /// The admin API off for `reason` (say, a read-only replica), whatever the token.
     pub fn off(instance: Arc<Instance>, reason: &str) -> Admin {
         let mut admin = Admin::new(instance, "", None);
@@ -73,6 +74,8 @@ impl Admin {
         admin
     }
 
+    /// The admin side, on when `token` (the value of the variable named `token_env`) is long
+    /// enough.
     pub fn new(instance: Arc<Instance>, token_env: &str, token: Option<String>) -> Admin {
         let (token, off) = match token.filter(|t| !t.is_empty()) {
             None => (

@@ -1,7 +1,7 @@
 //! Mirrors: other SPARQL 1.1 stores that every change of the live state is copied to
 //! (`[[publish_to]]`). The store knows only this interface; the HTTP side lives in
 //! `fivestar-remote`. A mirror is told after each publish, rollback, withdraw and removal,
-//! and once more whenever asked (`fivestar remote sync`): what it must hold is always read
+//! and once more whenever asked (`fivestar sync`): what it must hold is always read
 //! from the store then, so a later sync repairs what an earlier one could not do.
 
 use crate::{Error, Result, Store};
