@@ -59,10 +59,15 @@ test-deps:
 # Lints and tests use the release profile, like `make run`: RocksDB (C++, about 17 minutes on
 # 2 cores) is compiled once for run, lint and test alike. `cargo test --workspace` builds the
 # fivestar binary too, with the same features as everything else.
+# The site's suites (server, hardening, pages, browser) run twice: against the embedded store,
+# then with `fivestar serve --backend` in front of Oxigraph's server (FIVESTAR_TEST_BACKEND).
 test: deps test-deps lint
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/release/fivestar \
 	  $(CARGO) test --release --workspace 2>&1 | tee $(TARGET_DIR)/test.log
-	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "all tests: %d passed, %d failed\n", p, f}' $(TARGET_DIR)/test.log
+	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/release/fivestar FIVESTAR_TEST_BACKEND=oxigraph \
+	  $(CARGO) test --release --workspace --test server --test hardening --test pages --test browser 2>&1 \
+	  | sed 's/^test result:/test result (serve --backend):/' | tee -a $(TARGET_DIR)/test.log
+	@awk '/^test result:/ {p += $$4; f += $$6} /^test result \(serve --backend\):/ {bp += $$6; bf += $$8} END {printf "all tests: %d passed, %d failed; again with serve --backend: %d passed, %d failed\n", p, f, bp, bf}' $(TARGET_DIR)/test.log
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -141,11 +141,7 @@ fn the_pages_people_look_things_up_on_render_in_a_browser() {
         .unwrap()
         .trim()
         .to_string();
-    let site = common::serve(Command::new(common::bin()).current_dir(&s.0).args([
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-    ]));
+    let site = s.serve();
     // What the example generator itself added up for this supplier, across the four councils.
     let expected: std::collections::BTreeMap<String, f64> = serde_json::from_slice(
         &std::fs::read(examples.join("expected-supplier-totals.json")).unwrap(),

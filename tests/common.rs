@@ -56,14 +56,127 @@ pub struct Site {
     pub child: Child,
     pub url: String,
     pub dir: PathBuf,
+    /// The store the site answers from when it is not its own (see [`backend`]).
+    pub backend: Option<Oxigraph>,
 }
 
 impl Drop for Site {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.backend.take();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Which store the sites [`start`] serves answer from: their own (the default), or with
+/// `FIVESTAR_TEST_BACKEND=oxigraph` Oxigraph's own server (`OXIGRAPH_SERVER`), which the
+/// published store is sent to by `[[publish_to]]` and `fivestar sync`, behind
+/// `fivestar serve --backend` with the store folder for files. `make test` runs the server
+/// suites both ways.
+pub fn backend() -> Option<&'static str> {
+    match std::env::var("FIVESTAR_TEST_BACKEND").as_deref() {
+        Ok("oxigraph") => Some("oxigraph"),
+        Ok("") | Err(_) => None,
+        Ok(other) => panic!("FIVESTAR_TEST_BACKEND={other:?}: only \"oxigraph\" is known"),
+    }
+}
+
+/// An Oxigraph server on a free loopback port, killed when dropped.
+pub struct Oxigraph {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for Oxigraph {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts Oxigraph's server (`OXIGRAPH_SERVER`, installed by `make test-deps`) on `dir`.
+pub fn oxigraph(dir: &Path) -> Oxigraph {
+    oxigraph_on(dir, free_port())
+}
+
+/// As [`oxigraph`], on `port`.
+pub fn oxigraph_on(dir: &Path, port: u16) -> Oxigraph {
+    let server = std::env::var("OXIGRAPH_SERVER")
+        .expect("OXIGRAPH_SERVER names Oxigraph's server binary: run `make test-deps`");
+    let child = Command::new(server)
+        .args(["serve", "--location"])
+        .arg(dir)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start oxigraph serve");
+    let server = Oxigraph {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let started = std::time::Instant::now();
+    while count_query(&server.url, "SELECT (COUNT(*) AS ?n) WHERE { }").is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "oxigraph serve did not answer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+/// A SPARQL query to Oxigraph's server whose one answer is `?n`.
+pub fn count_query(server: &str, query: &str) -> Option<u64> {
+    let v: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{server}/query"))
+        .header("Accept", "application/sparql-results+json")
+        .form(&[("query", query)])
+        .send()
+        .ok()?
+        .json()
+        .ok()?;
+    v["results"]["bindings"][0]["n"]["value"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// Sends the store to a new Oxigraph server in `dir` by a `[[publish_to]]` target added to
+/// the settings file `config` (made if there is none) and `fivestar sync`; `store` names the
+/// store when the settings do not.
+fn send_to_oxigraph(dir: &Path, config: &Path, store: Option<&str>) -> Oxigraph {
+    let server = oxigraph(&dir.join("oxigraph-server"));
+    let mut text = std::fs::read_to_string(config).unwrap_or_default();
+    text.push_str(&format!(
+        "\n[[publish_to]]\nname = \"backend\"\nquery = \"{u}/query\"\nupdate = \"{u}/update\"\ngraph_store = \"{u}/store\"\n",
+        u = server.url
+    ));
+    std::fs::write(config, text).unwrap();
+    let mut sync = Command::new(bin());
+    sync.current_dir(dir)
+        .arg("--config")
+        .arg(config)
+        .arg("sync");
+    if let Some(store) = store {
+        sync.args(["--store", store]);
+    }
+    let out = sync.output().unwrap();
+    assert!(
+        out.status.success(),
+        "sync to the backend: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server
 }
 
 pub fn start(name: &str, extra: &[&str]) -> Site {
@@ -91,6 +204,9 @@ fn start_full(name: &str, releases: &[&str], extra: &[&str], setup: Option<&str>
     for release in releases {
         publish(store_s, base, release);
     }
+    let backend =
+        backend().map(|_| send_to_oxigraph(&dir, &dir.join("fivestar.toml"), Some(store_s)));
+    let query = backend.as_ref().map(|b| format!("{}/query", b.url));
     let mut args = vec![
         "serve",
         "--bind",
@@ -100,6 +216,9 @@ fn start_full(name: &str, releases: &[&str], extra: &[&str], setup: Option<&str>
         "--base-iri",
         base,
     ];
+    if let Some(q) = &query {
+        args.extend(["--backend", q.as_str()]);
+    }
     args.extend_from_slice(extra);
     let mut command = match setup {
         None => Command::new(bin()),
@@ -120,7 +239,12 @@ fn start_full(name: &str, releases: &[&str], extra: &[&str], setup: Option<&str>
         .spawn()
         .unwrap();
     let url = served_address(&mut child);
-    Site { child, url, dir }
+    Site {
+        child,
+        url,
+        dir,
+        backend,
+    }
 }
 
 fn publish(store_s: &str, base: &str, release: &str) {
@@ -156,12 +280,15 @@ fn publish(store_s: &str, base: &str, release: &str) {
 pub struct Running {
     pub child: Child,
     pub url: String,
+    /// The store it answers from when not its own ([`Scratch::serve`]).
+    pub backend: Option<Oxigraph>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.backend.take();
     }
 }
 
@@ -169,7 +296,11 @@ impl Drop for Running {
 pub fn serve(cmd: &mut Command) -> Running {
     let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start fivestar");
     let url = served_address(&mut child);
-    Running { child, url }
+    Running {
+        child,
+        url,
+        backend: None,
+    }
 }
 
 /// The address a starting `fivestar serve` or `schedule` prints on its first line.
@@ -211,6 +342,23 @@ impl Scratch {
             .args(args)
             .output()
             .expect("run fivestar")
+    }
+
+    /// `fivestar serve` of the scratch store on a free port, answering from its own store,
+    /// or (see [`backend`]) from Oxigraph's server after the store was sent there.
+    pub fn serve(&self) -> Running {
+        let backend =
+            backend().map(|_| send_to_oxigraph(&self.0, &self.0.join("fivestar.toml"), None));
+        let query = backend.as_ref().map(|b| format!("{}/query", b.url));
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(&self.0)
+            .args(["serve", "--bind", "127.0.0.1:0"]);
+        if let Some(q) = &query {
+            cmd.args(["--backend", q.as_str()]);
+        }
+        let mut running = serve(&mut cmd);
+        running.backend = backend;
+        running
     }
 
     /// A query's answer as CSV, with LF line ends.

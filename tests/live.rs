@@ -940,6 +940,7 @@ impl OutputOrServe for Command {
                 Ok(common::Running {
                     child,
                     url: url.trim_end_matches('/').to_string(),
+                    backend: None,
                 })
             }
             None => Err(child.wait_with_output().unwrap()),

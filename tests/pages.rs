@@ -44,11 +44,7 @@ fn acme_site(name: &str, n: usize) -> (Scratch, common::Running) {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    let site = common::serve(
-        std::process::Command::new(common::bin())
-            .current_dir(&s.0)
-            .args(["serve", "--bind", "127.0.0.1:0"]),
-    );
+    let site = s.serve();
     (s, site)
 }
 

@@ -7,8 +7,8 @@
 mod common;
 
 use common::bin;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,53 +18,7 @@ const BASE: &str = "http://127.0.0.1:7878";
 const DATASET: &str = "trafford-spending";
 const HAS_CURRENT: &str = "http://www.w3.org/ns/dcat#hasCurrentVersion";
 
-/// An Oxigraph server on a free loopback port, killed when dropped.
-struct Oxigraph {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Oxigraph {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn oxigraph(dir: &Path) -> Oxigraph {
-    let server = std::env::var("OXIGRAPH_SERVER")
-        .expect("OXIGRAPH_SERVER names Oxigraph's server binary: run `make test-deps`");
-    let port = free_port();
-    let child = Command::new(server)
-        .args(["serve", "--location"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start oxigraph serve");
-    let server = Oxigraph {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while count_query(&server.url, "SELECT (COUNT(*) AS ?n) WHERE { }").is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "oxigraph serve did not answer"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
+use common::{count_query, oxigraph};
 
 /// A proxy to `upstream`, each request on its own thread, that answers 500 to every `PUT`
 /// while `failing` is set, and keeps every `PUT` waiting while `holding` is set.
@@ -178,22 +132,7 @@ fn forward(
     let _ = req.respond(response);
 }
 
-/// `?n` of a SPARQL query sent straight to an Oxigraph server (`None`: no answer).
-fn count_query(server: &str, query: &str) -> Option<u64> {
-    let v: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!("{server}/query"))
-        .header("Accept", "application/sparql-results+json")
-        .form(&[("query", query)])
-        .send()
-        .ok()?
-        .json()
-        .ok()?;
-    v["results"]["bindings"][0]["n"]["value"]
-        .as_str()?
-        .parse()
-        .ok()
-}
-
+/// The triples of `graph` on an Oxigraph server.
 fn graph_count(server: &str, graph: &str) -> u64 {
     count_query(
         server,
@@ -528,4 +467,202 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
             "{out}"
         );
     }
+}
+
+/// `GET` on a read server: the status, the ETag and the body.
+fn get(url: &str, query: Option<&[(&str, &str)]>, auth: Option<&str>) -> (u16, String, String) {
+    let mut r = reqwest::blocking::Client::new()
+        .get(url)
+        .header("Accept", "application/sparql-results+json");
+    if let Some(q) = query {
+        r = r.query(q);
+    }
+    if let Some(t) = auth {
+        r = r.bearer_auth(t);
+    }
+    let a = r.send().unwrap();
+    let status = a.status().as_u16();
+    let tag = a
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, tag, a.text().unwrap())
+}
+
+/// `?n` of a query through a read server's `/sparql` (with the protocol's `extra` graphs).
+fn served_n(site: &str, query: &str, extra: &[(&str, &str)]) -> u64 {
+    let mut params = vec![("query", query)];
+    params.extend_from_slice(extra);
+    let (status, _, body) = get(&format!("{site}/sparql"), Some(&params), None);
+    assert_eq!(status, 200, "{query}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["results"]["bindings"][0]["n"]["value"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_catalogue() {
+    let dir = std::env::temp_dir().join(format!("fivestar-reader-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Scratch { dir: dir.clone() };
+    let mut backend = oxigraph(&dir.join("oxigraph"));
+    let port: u16 = backend.url.rsplit(':').next().unwrap().parse().unwrap();
+    let u = backend.url.clone();
+    std::fs::write(
+        dir.join("fivestar.toml"),
+        format!(
+            "base_iri = {BASE:?}\nstore = {:?}\n\n\
+             [[publish_to]]\nname = \"db\"\nquery = \"{u}/query\"\nupdate = \"{u}/update\"\n\
+             graph_store = \"{u}/store\"\nretries = 0\nkeep = 2\n",
+            dir.join("store").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let example = common::root().join(common::EXAMPLE);
+    for release in ["r1", "r2"] {
+        ok(s.run(&[
+            "publish",
+            example.to_str().unwrap(),
+            "--dataset",
+            DATASET,
+            "--title",
+            "Trafford spending",
+            "--release",
+            release,
+        ]));
+    }
+    assert_eq!(remote_live(&backend.url), ["r2"]);
+    // Two read servers over the same folder of files, with a quick refresh.
+    let reader = || {
+        common::serve(
+            Command::new(bin())
+                .current_dir(&dir)
+                .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+                .args(["serve", "--bind", "127.0.0.1:0", "--backend"])
+                .arg(format!("{u}/query")),
+        )
+    };
+    let (a, b) = (reader(), reader());
+    assert!(
+        !dir.join("store/instance.json").exists(),
+        "a read server writes no instance file"
+    );
+    // The same answers as the embedded store, and the same ETag on both servers.
+    let all = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }";
+    let payments = "SELECT (COUNT(*) AS ?n) WHERE { ?l a <http://reference.data.gov.uk/def/payment#ExpenditureLine> }";
+    for q in [all, payments] {
+        let local = s.local_n(q);
+        assert!(local > 0);
+        assert_eq!(served_n(&a.url, q, &[]), local, "{q}");
+        assert_eq!(served_n(&b.url, q, &[]), local, "{q}");
+    }
+    let tag = |site: &str| get(&format!("{site}/sparql"), Some(&[("query", all)]), None).1;
+    assert!(!tag(&a.url).is_empty());
+    assert_eq!(
+        tag(&a.url),
+        tag(&b.url),
+        "read servers of one backend agree on ETags"
+    );
+    // Graphs the backend holds beyond the public view cannot be read: the kept release r1
+    // and the staging catalogue, by FROM, GRAPH or the protocol's parameters.
+    assert!(
+        graph_count(&backend.url, &graph("r1")) > 0,
+        "r1 is kept on the backend"
+    );
+    let r1 = graph("r1");
+    let staging = format!("{BASE}/graph/catalog-next");
+    for q in [
+        format!("SELECT (COUNT(*) AS ?n) FROM <{r1}> WHERE {{ ?s ?p ?o }}"),
+        format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{r1}> {{ ?s ?p ?o }} }}"),
+        format!("SELECT (COUNT(*) AS ?n) FROM NAMED <{r1}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"),
+        format!("SELECT (COUNT(*) AS ?n) FROM <{staging}> WHERE {{ ?s ?p ?o }}"),
+    ] {
+        assert_eq!(served_n(&a.url, &q, &[]), 0, "{q}");
+    }
+    assert_eq!(
+        served_n(&a.url, all, &[("default-graph-uri", r1.as_str())]),
+        0
+    );
+    assert_eq!(
+        served_n(
+            &a.url,
+            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+            &[("named-graph-uri", r1.as_str())]
+        ),
+        0
+    );
+    let (status, _, body) = get(
+        &format!("{}/sparql", a.url),
+        Some(&[(
+            "query",
+            "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+        )]),
+        None,
+    );
+    assert!(status == 400 && body.contains("SERVICE"), "{status} {body}");
+    // Nothing changes through a read server; its metrics open with the token.
+    let (status, _, body) = get(&format!("{}/admin/api/instance", a.url), None, Some(TOKEN));
+    assert!(
+        status == 401 && body.contains("answers from"),
+        "{status} {body}"
+    );
+    assert_eq!(get(&format!("{}/metrics", a.url), None, Some(TOKEN)).0, 200);
+    // A withdraw on the publishing machine reaches both read servers within the refresh.
+    let before = tag(&a.url);
+    ok(s.run(&["withdraw", DATASET]));
+    let withdrawn = Instant::now();
+    for site in [&a.url, &b.url] {
+        while served_n(site, payments, &[]) != 0 {
+            assert!(
+                withdrawn.elapsed() < Duration::from_secs(10),
+                "{site} still shows the withdrawn dataset"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let took = withdrawn.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the withdraw took {took:?} to reach the read servers"
+    );
+    assert_ne!(
+        tag(&a.url),
+        before,
+        "the ETag follows the backend's catalogue"
+    );
+    let (_, _, health) = get(&format!("{}/health", a.url), None, None);
+    assert!(health.contains("\"live\":0"), "{health}");
+    // The backend goes away: health says so (a load balancer takes the server out), queries
+    // are a 502, and both come back with it.
+    drop(backend);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, _, health) = get(&format!("{}/health", a.url), None, None);
+    assert!(
+        status == 503 && health.contains("backend"),
+        "{status} {health}"
+    );
+    // (An answer kept for the unchanged view may still be given: a new query is a 502.)
+    let new = "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?o }";
+    let (status, _, body) = get(&format!("{}/sparql", a.url), Some(&[("query", new)]), None);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        !body.contains("127.0.0.1"),
+        "a 502 does not name the backend: {body}"
+    );
+    backend = common::oxigraph_on(&dir.join("oxigraph"), port);
+    let back = Instant::now();
+    while get(&format!("{}/health", a.url), None, None).0 != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "the read server did not recover"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(served_n(&a.url, payments, &[]), 0);
+    drop(backend);
 }

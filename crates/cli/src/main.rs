@@ -77,8 +77,15 @@ enum Command {
         /// database is opened read-only, nothing in the folder changes but the instance
         /// file, and the admin API is off. Several replicas can serve behind a load balancer;
         /// a newer backup and a restart bring one up to date.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "backend")]
         read_only: bool,
+        /// Answer from another SPARQL 1.1 store: the URL of its query endpoint (default:
+        /// `[backend]` in fivestar.toml). A stateless read server: the data is the one a
+        /// publishing machine's `[[publish_to]]` keeps there, the files (dumps, figures,
+        /// search) are read from --store, a copy of that machine's store folder; nothing is
+        /// written and the admin API is off.
+        #[arg(long)]
+        backend: Option<String>,
         #[command(flatten)]
         store: store_cmd::StoreArgs,
     },
@@ -413,14 +420,29 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             query_timeout,
             max_rows,
             read_only,
+            backend,
             store,
-        } => store_cmd::serve(
-            &bind.unwrap_or_else(|| instance().bind.clone()),
-            query_timeout,
-            max_rows,
-            read_only,
-            store,
-        ),
+        } => {
+            let mode = match (backend, &instance().backend) {
+                (Some(url), configured) => {
+                    let mut b = configured
+                        .clone()
+                        .unwrap_or_else(|| fivestar_pipeline::config::Backend::at(&url));
+                    b.query = url;
+                    store_cmd::Mode::Backend(b)
+                }
+                (None, Some(b)) if !read_only => store_cmd::Mode::Backend(b.clone()),
+                _ if read_only => store_cmd::Mode::ReadOnly,
+                _ => store_cmd::Mode::Own,
+            };
+            store_cmd::serve(
+                &bind.unwrap_or_else(|| instance().bind.clone()),
+                query_timeout,
+                max_rows,
+                mode,
+                store,
+            )
+        }
         Command::Withdraw { dataset, store } => store_cmd::withdraw(&dataset, store),
         Command::Rollback {
             dataset,

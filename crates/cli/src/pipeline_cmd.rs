@@ -529,7 +529,7 @@ pub fn schedule(args: ScheduleArgs) -> Result<u8, Failure> {
         args.query_timeout,
         args.max_rows,
         &args.store,
-        false,
+        crate::store_cmd::Mode::Own,
     )?;
     let state = instance.state.clone();
     let stop = Arc::new(AtomicBool::new(false));

@@ -725,6 +725,16 @@ pub fn restore(dir: &std::path::Path, force: bool, args: StoreArgs) -> Result<u8
     Ok(0)
 }
 
+/// What an instance serves.
+pub enum Mode {
+    /// Its own store, which it holds (and changes through the admin API).
+    Own,
+    /// A copy of a store, opened read-only (`serve --read-only`).
+    ReadOnly,
+    /// Another SPARQL store's data (`serve --backend`); files from the store folder.
+    Backend(fivestar_pipeline::config::Backend),
+}
+
 /// What `serve` and `schedule` share: the listeners, the admin side, the instance file.
 pub struct Instance {
     pub state: std::sync::Arc<fivestar_server::AppState>,
@@ -732,6 +742,9 @@ pub struct Instance {
     admin_bind: Option<String>,
     store_dir: PathBuf,
     read_only: bool,
+    /// A read server for another store: it writes no instance file (several may share one
+    /// folder of files, and there is nothing to send commands to).
+    backed: bool,
 }
 
 impl Instance {
@@ -741,28 +754,59 @@ impl Instance {
         query_timeout: u64,
         max_rows: usize,
         args: &StoreArgs,
-        read_only: bool,
+        mode: Mode,
     ) -> Result<Instance, Failure> {
-        if let Some(f) = crate::live::find(&args.dir()) {
-            return Err(anyhow!(
-                "the store in {} is already served by a running instance (process {}, {}): one process holds a store",
-                args.dir().display(),
-                f.pid,
-                f.public
-            )
-            .into());
+        let read_only = !matches!(mode, Mode::Own);
+        let backed = matches!(mode, Mode::Backend(_));
+        if !backed {
+            if let Some(f) = crate::live::find(&args.dir()) {
+                return Err(anyhow!(
+                    "the store in {} is already served by a running instance (process {}, {}): one process holds a store",
+                    args.dir().display(),
+                    f.pid,
+                    f.public
+                )
+                .into());
+            }
         }
-        let store = if read_only {
-            let dir = args.dir();
-            Store::open_read_only(&dir, args.settings())
-                .with_context(|| format!("opening the store in {} read-only", dir.display()))?
-        } else {
-            let store = args.open()?;
-            load_vocabulary(&store)?;
-            store
+        let query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
+        let (store, off) = match mode {
+            Mode::ReadOnly => {
+                let dir = args.dir();
+                let store = Store::open_read_only(&dir, args.settings())
+                    .with_context(|| format!("opening the store in {} read-only", dir.display()))?;
+                (
+                    store,
+                    Some("the admin API is off: this instance serves a read-only replica (change the store it was copied from)".to_string()),
+                )
+            }
+            Mode::Backend(backend) => {
+                backend.check().map_err(|e| anyhow!("--backend: {e}"))?;
+                let refresh = std::time::Duration::from_secs_f64(backend.refresh_secs);
+                let query = backend.query.clone();
+                let endpoint = fivestar_remote::Endpoint::new(backend, query_timeout)
+                    .map_err(|e| anyhow!("--backend {query}: {e}"))?;
+                let dir = args.dir();
+                let mut settings = args.settings();
+                settings.mirrors.clear();
+                let store =
+                    Store::open_backed(&dir, settings, std::sync::Arc::new(endpoint), refresh)
+                        .with_context(|| {
+                            format!("serving {query} with the files in {}", dir.display())
+                        })?;
+                (
+                    store,
+                    Some(format!("the admin API is off: this instance answers from {query} (publish on the machine whose [[publish_to]] sends there)")),
+                )
+            }
+            Mode::Own => {
+                let store = args.open()?;
+                load_vocabulary(&store)?;
+                (store, None)
+            }
         };
         let mut config = fivestar_server::Config::new();
-        config.query_timeout = std::time::Duration::from_secs(query_timeout.max(1));
+        config.query_timeout = query_timeout;
         config.max_rows = max_rows.max(1);
         let inst = crate::instance();
         // As many descriptors as the system lets this process have; connections stay below.
@@ -774,10 +818,11 @@ impl Instance {
         config.rate_limit_loopback = inst.rate_limit_loopback;
         config.trusted_proxies = inst.trusted_proxies.clone();
         config.metrics_public = inst.metrics_public;
-        let mut admin = if read_only {
-            fivestar_server::Admin::off(
+        let mut admin = if let Some(reason) = off {
+            fivestar_server::Admin::off_but_metrics(
                 std::sync::Arc::new(inst.clone()),
-                "the admin API is off: this instance serves a read-only replica (change the store it was copied from)",
+                &reason,
+                std::env::var(&inst.admin_token_env).ok(),
             )
         } else {
             fivestar_server::Admin::new(
@@ -801,6 +846,7 @@ impl Instance {
             admin_bind,
             store_dir: args.dir(),
             read_only,
+            backed,
         })
     }
 
@@ -825,13 +871,17 @@ impl Instance {
                 Some(l) => l.local_addr()?,
                 None => addr,
             };
-            let _announced = crate::live::announce(
-                &self.store_dir,
-                addr,
-                admin_addr,
-                self.state.store.layout().base(),
-                self.read_only,
-            )?;
+            let _announced = if self.backed {
+                None
+            } else {
+                Some(crate::live::announce(
+                    &self.store_dir,
+                    addr,
+                    admin_addr,
+                    self.state.store.layout().base(),
+                    self.read_only,
+                )?)
+            };
             let admin_note = if self.state.admin.is_on() {
                 format!("; admin API at http://{admin_addr}/admin/api/")
             } else {
@@ -866,14 +916,15 @@ pub fn serve(
     bind: &str,
     query_timeout: u64,
     max_rows: usize,
-    read_only: bool,
+    mode: Mode,
     args: StoreArgs,
 ) -> Result<u8, Failure> {
-    let what = if read_only {
-        "serving a read-only replica at"
-    } else {
-        "serving"
+    let what = match &mode {
+        Mode::Own => "serving".to_string(),
+        Mode::ReadOnly => "serving a read-only replica at".to_string(),
+        // The backend is named on stderr (the first line's first URL is the site's).
+        Mode::Backend(_) => "serving a read server at".to_string(),
     };
-    Instance::new(bind, query_timeout, max_rows, &args, read_only)?.serve(what)?;
+    Instance::new(bind, query_timeout, max_rows, &args, mode)?.serve(&what)?;
     Ok(0)
 }

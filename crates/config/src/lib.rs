@@ -58,6 +58,107 @@ pub struct Instance {
     /// Other SPARQL 1.1 stores every change of the live state is copied to
     /// (`[[publish_to]]`, in the order written).
     pub publish_to: Vec<PublishTo>,
+    /// The SPARQL 1.1 store `fivestar serve` answers from instead of its own (`[backend]`;
+    /// `fivestar serve --backend URL` gives its query endpoint).
+    pub backend: Option<Backend>,
+}
+
+/// The store a read server answers queries from (`[backend]` in `fivestar.toml`): a SPARQL
+/// 1.1 query endpoint that a publishing machine's `[[publish_to]]` keeps up to date.
+/// Credentials are read from the environment variables named here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// The SPARQL query endpoint.
+    pub query: String,
+    /// Environment variables holding an HTTP basic user name and password.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// An environment variable holding a bearer token (instead of basic).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// How often the catalogue is read again from the backend, in seconds: a switch, rollback
+    /// or withdraw made there reaches this server's pages, ETags and query datasets within it.
+    #[serde(default = "default_backend_refresh")]
+    pub refresh_secs: f64,
+}
+
+fn default_backend_refresh() -> f64 {
+    1.0
+}
+
+impl Backend {
+    /// A backend at `query`, with no credentials and the default refresh.
+    pub fn at(query: &str) -> Backend {
+        Backend {
+            query: query.to_string(),
+            username_env: None,
+            password_env: None,
+            token_env: None,
+            refresh_secs: default_backend_refresh(),
+        }
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        let key = |k: &str| format!("key `backend.{k}`");
+        check_http_url(&key("query"), &self.query)?;
+        check_credentials(
+            &key,
+            &self.username_env,
+            &self.password_env,
+            &self.token_env,
+        )?;
+        check_seconds("backend.refresh_secs", self.refresh_secs, false)
+    }
+}
+
+fn check_http_url(key: &str, v: &str) -> Result<(), String> {
+    let ok = url::Url::parse(v)
+        .ok()
+        .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{key}: {v:?} is not an http(s) URL"))
+    }
+}
+
+/// Basic credentials (both names) or a bearer token, not both; each an environment variable.
+fn check_credentials(
+    key: &dyn Fn(&str) -> String,
+    username_env: &Option<String>,
+    password_env: &Option<String>,
+    token_env: &Option<String>,
+) -> Result<(), String> {
+    for (k, v) in [
+        ("username_env", username_env),
+        ("password_env", password_env),
+        ("token_env", token_env),
+    ] {
+        if let Some(v) = v {
+            if !is_env_name(v) {
+                return Err(format!(
+                    "{}: {v:?} is not an environment variable name (letters, digits, '_')",
+                    key(k)
+                ));
+            }
+        }
+    }
+    if username_env.is_some() != password_env.is_some() {
+        return Err(format!(
+            "{}: basic credentials need both `username_env` and `password_env`",
+            key("username_env")
+        ));
+    }
+    if token_env.is_some() && username_env.is_some() {
+        return Err(format!(
+            "{}: give a bearer token or basic credentials, not both",
+            key("token_env")
+        ));
+    }
+    Ok(())
 }
 
 /// A store the live state is copied to (`[[publish_to]]` in `fivestar.toml`): reached by the
@@ -119,39 +220,14 @@ impl PublishTo {
             ("update", &self.update),
             ("graph_store", &self.graph_store),
         ] {
-            let ok = url::Url::parse(v)
-                .ok()
-                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-            if !ok {
-                return Err(format!("{}: {v:?} is not an http(s) URL", key(k)));
-            }
+            check_http_url(&key(k), v)?;
         }
-        for (k, v) in [
-            ("username_env", &self.username_env),
-            ("password_env", &self.password_env),
-            ("token_env", &self.token_env),
-        ] {
-            if let Some(v) = v {
-                if !is_env_name(v) {
-                    return Err(format!(
-                        "{}: {v:?} is not an environment variable name (letters, digits, '_')",
-                        key(k)
-                    ));
-                }
-            }
-        }
-        if self.username_env.is_some() != self.password_env.is_some() {
-            return Err(format!(
-                "{}: basic credentials need both `username_env` and `password_env`",
-                key("username_env")
-            ));
-        }
-        if self.token_env.is_some() && self.username_env.is_some() {
-            return Err(format!(
-                "{}: give a bearer token or basic credentials, not both",
-                key("token_env")
-            ));
-        }
+        check_credentials(
+            &key,
+            &self.username_env,
+            &self.password_env,
+            &self.token_env,
+        )?;
         check_seconds("publish_to.timeout_secs", self.timeout_secs, false)?;
         if self.retries > 100 {
             return Err(format!(
@@ -189,6 +265,7 @@ impl Default for Instance {
             metrics_public: false,
             fetch: FetchSettings::default(),
             publish_to: Vec::new(),
+            backend: None,
         }
     }
 }
@@ -328,6 +405,9 @@ impl Instance {
                     format!("two `[[publish_to]]` targets are named {:?}", t.name),
                 ));
             }
+        }
+        if let Some(b) = &inst.backend {
+            b.check().map_err(|e| err(path, e))?;
         }
         Ok(inst)
     }
@@ -888,6 +968,47 @@ mod tests {
             (target("a", "password = \"secret\""), "password"),
         ] {
             let e = load(&text).unwrap_err();
+            assert!(
+                e.contains("fivestar.toml") && e.contains(says),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_backend_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fivestar.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Instance::load(&path).map_err(|e| e.to_string())
+        };
+        let i = load("[backend]\nquery = \"http://db:7878/query\"\ntoken_env = \"DB_TOKEN\"\n")
+            .unwrap();
+        let b = i.backend.unwrap();
+        assert_eq!(
+            (b.query.as_str(), b.refresh_secs),
+            ("http://db:7878/query", 1.0)
+        );
+        assert_eq!(b.token_env.as_deref(), Some("DB_TOKEN"));
+        assert!(load("").unwrap().backend.is_none());
+        for (text, says) in [
+            ("[backend]\nquery = \"db:7878\"", "backend.query"),
+            (
+                "[backend]\nquery = \"http://db/q\"\nrefresh_secs = 0",
+                "backend.refresh_secs",
+            ),
+            (
+                "[backend]\nquery = \"http://db/q\"\nusername_env = \"U\"",
+                "password_env",
+            ),
+            (
+                "[backend]\nquery = \"http://db/q\"\npassword = \"secret\"",
+                "password",
+            ),
+            ("[backend]\nrefresh_secs = 2", "query"),
+        ] {
+            let e = load(text).unwrap_err();
             assert!(
                 e.contains("fivestar.toml") && e.contains(says),
                 "{text}: {e}"

@@ -15,6 +15,9 @@
 //! as being sent before its `PUT`, and as checked after its count, so that a later sync drops
 //! what a failed one left behind.
 
+mod backend;
+
+pub use backend::Endpoint;
 use fivestar_config::PublishTo;
 use fivestar_store::rdf::{NamedNode, Triple};
 use fivestar_store::{Mirror, Store};
@@ -133,6 +136,23 @@ impl<I: Iterator<Item = fivestar_store::Result<Triple>>> Read for NTriplesBody<I
     }
 }
 
+/// `r` with the bearer token or basic credentials the named environment variables hold.
+fn authorise(
+    r: reqwest::blocking::RequestBuilder,
+    token_env: &Option<String>,
+    username_env: &Option<String>,
+    password_env: &Option<String>,
+) -> Result<reqwest::blocking::RequestBuilder, Failed> {
+    let env = |name: &str| {
+        std::env::var(name).map_err(|_| format!("the environment variable {name} is not set"))
+    };
+    Ok(match (token_env, username_env, password_env) {
+        (Some(token), _, _) => r.bearer_auth(env(token)?),
+        (None, Some(user), Some(password)) => r.basic_auth(env(user)?, Some(env(password)?)),
+        _ => r,
+    })
+}
+
 impl Remote {
     pub fn new(target: PublishTo) -> Remote {
         Remote {
@@ -151,22 +171,12 @@ impl Remote {
             .map_err(|e| e.to_string())
     }
 
-    fn env(name: &str) -> Result<String, Failed> {
-        std::env::var(name).map_err(|_| format!("the environment variable {name} is not set"))
-    }
-
     fn authorise(
         &self,
         r: reqwest::blocking::RequestBuilder,
     ) -> Result<reqwest::blocking::RequestBuilder, Failed> {
         let t = &self.target;
-        Ok(match (&t.token_env, &t.username_env, &t.password_env) {
-            (Some(token), _, _) => r.bearer_auth(Self::env(token)?),
-            (None, Some(user), Some(password)) => {
-                r.basic_auth(Self::env(user)?, Some(Self::env(password)?))
-            }
-            _ => r,
-        })
+        authorise(r, &t.token_env, &t.username_env, &t.password_env)
     }
 
     /// Sends a request built by `build`, again after a failure to connect or a 5xx answer

@@ -53,6 +53,9 @@ pub const MIN_TOKEN_LEN: usize = 16;
 pub struct Admin {
     /// sha256 of the token; `None`: the admin API is off.
     token: Option<[u8; 32]>,
+    /// sha256 of the token that opens `/metrics` on an instance whose admin API is off (a
+    /// replica or a read server): it opens nothing else.
+    metrics_token: Option<[u8; 32]>,
     /// Why it is off, for the 401 answer.
     off: String,
     /// Instance settings: the pipelines folder, fetch limits.
@@ -74,6 +77,16 @@ impl Admin {
         admin
     }
 
+    /// As [`Admin::off`], with `token` (if long enough) still opening `/metrics`: a read
+    /// server is watched like any other.
+    pub fn off_but_metrics(instance: Arc<Instance>, reason: &str, token: Option<String>) -> Admin {
+        let mut admin = Admin::off(instance, reason);
+        admin.metrics_token = token
+            .filter(|t| t.chars().count() >= MIN_TOKEN_LEN)
+            .map(|t| sha2::Sha256::digest(t.as_bytes()).into());
+        admin
+    }
+
     /// The admin side, on when `token` (the value of the variable named `token_env`) is long
     /// enough.
     pub fn new(instance: Arc<Instance>, token_env: &str, token: Option<String>) -> Admin {
@@ -89,6 +102,7 @@ impl Admin {
             Some(t) => (Some(sha2::Sha256::digest(t.as_bytes()).into()), String::new()),
         };
         Admin {
+            metrics_token: token,
             token,
             off,
             upload_limit: instance.admin_upload_max_bytes,
@@ -119,17 +133,28 @@ impl Admin {
         self.accepts(given)
     }
 
+    /// Whether the request may read `/metrics`: the admin token, or on an instance whose
+    /// admin API is off, the token it was started with.
+    pub fn authenticates_metrics(&self, headers: &HeaderMap) -> bool {
+        bearer(headers).is_some_and(|t| same_hash(self.metrics_token.as_ref(), t))
+    }
+
     /// Whether `given` is the token, in time that does not depend on where they differ.
     fn accepts(&self, given: &str) -> bool {
-        let Some(want) = &self.token else {
-            return false;
-        };
-        let got: [u8; 32] = sha2::Sha256::digest(given.as_bytes()).into();
-        want.iter()
-            .zip(got.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+        same_hash(self.token.as_ref(), given)
     }
+}
+
+/// Whether `given` hashes to `want`, in time that does not depend on where they differ.
+fn same_hash(want: Option<&[u8; 32]>, given: &str) -> bool {
+    let Some(want) = want else {
+        return false;
+    };
+    let got: [u8; 32] = sha2::Sha256::digest(given.as_bytes()).into();
+    want.iter()
+        .zip(got.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 /// A JSON error.

@@ -149,7 +149,7 @@ fn stream(st: Arc<AppState>, graphs: Vec<NamedNode>, format: RdfFormat) -> Body 
             buf: Vec::with_capacity(CHUNK),
         });
         for g in &graphs {
-            for t in st.store.graph_triples(g) {
+            for t in st.store.read_graph(g) {
                 let written = match t {
                     Ok(t) => w.serialize_triple(&t),
                     Err(e) => {

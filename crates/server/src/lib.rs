@@ -308,6 +308,18 @@ pub async fn serve(
         shutdown.await;
         let _ = tx.send(true);
     });
+    if let Some(every) = state.store.backend_refresh() {
+        // A read server: its copy of the backend's catalogue is read again on a clock, not
+        // by requests (repeated queries are answered from the kept answers without asking).
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let st = st.clone();
+                let _ = tokio::task::spawn_blocking(move || st.store.refresh_backend()).await;
+            }
+        });
+    }
     let public = conn::serve(listener, router(state.clone()), limits, stopped(rx.clone()));
     match admin {
         None => public.await,
@@ -325,9 +337,16 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, Response> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if is_backend_failure(&e) => Err(error(StatusCode::BAD_GATEWAY, &e)),
         Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e)),
         Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     }
+}
+
+/// Whether a store error is the backend's ([`fivestar_store::Error::Backend`]) on a read
+/// server: a 502, not a fault of this server.
+pub(crate) fn is_backend_failure(message: &str) -> bool {
+    message.starts_with("the SPARQL store behind this site:")
 }
 
 /// A plain-text error answer. A 5xx is logged with `message` as its cause; a 500 (a fault of
@@ -336,6 +355,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     let shown = if status == StatusCode::INTERNAL_SERVER_ERROR {
         "internal error: the cause is in the server's log"
+    } else if status == StatusCode::BAD_GATEWAY {
+        // Its cause names the backend's address.
+        "the SPARQL store behind this site did not answer: the cause is in the server's log"
     } else {
         message
     };
@@ -726,19 +748,37 @@ async fn dump(
     r
 }
 
+/// `/health`: 200 with the datasets counted; on a read server also the backend and how old
+/// its catalogue copy is, and 503 while the backend does not answer (a load balancer then
+/// sends requests to another read server).
 async fn health(State(st): State<Arc<AppState>>) -> Response {
     let st2 = st.clone();
     match blocking(move || st2.store.datasets().map_err(|e| e.to_string())).await {
-        Ok(d) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({
+        Ok(d) => {
+            let mut body = serde_json::json!({
                 "status": "ok",
                 "datasets": d.len(),
                 "live": d.iter().filter(|x| x.live.is_some()).count(),
-            })
-            .to_string(),
-        )
-            .into_response(),
+            });
+            let mut status = StatusCode::OK;
+            if let Some(b) = st.store.backend_health() {
+                if b.error.is_some() || b.catalogue_age_secs.is_none() {
+                    status = StatusCode::SERVICE_UNAVAILABLE;
+                    body["status"] = "backend unavailable".into();
+                }
+                body["backend"] = serde_json::json!({
+                    "query": b.backend,
+                    "catalogue_age_secs": b.catalogue_age_secs,
+                    "error": b.error,
+                });
+            }
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
         Err(r) => r,
     }
 }

@@ -65,7 +65,7 @@ pub async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
 /// Prometheus metrics: for the admin token only, unless `metrics_public` (they tell an
 /// attacker which queries time out and how busy the site is).
 pub async fn render(State(st): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
-    if !st.config.metrics_public && !st.admin.authenticates(&headers) {
+    if !st.config.metrics_public && !st.admin.authenticates_metrics(&headers) {
         let mut r = crate::error(
             axum::http::StatusCode::UNAUTHORIZED,
             "the metrics need Authorization: Bearer TOKEN (the admin token), or metrics_public = true in fivestar.toml",

