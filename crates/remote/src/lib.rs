@@ -232,6 +232,22 @@ impl Remote {
             .ok_or_else(|| format!("counting: no count in the answer {body:.200}"))
     }
 
+    /// Whether the target holds any triple in `graph`.
+    fn holds(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<bool, Failed> {
+        let query = format!("ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}");
+        let body = self.send("checking a graph", &mut || {
+            Ok(client
+                .post(&self.target.query)
+                .header(reqwest::header::ACCEPT, "application/sparql-results+json")
+                .form(&[("query", query.as_str())]))
+        })?;
+        let json: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("checking a graph: the answer is not SPARQL JSON results: {e}"))?;
+        json["boolean"]
+            .as_bool()
+            .ok_or_else(|| format!("checking a graph: no boolean in the answer {body:.200}"))
+    }
+
     fn count(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<u64, Failed> {
         self.count_query(
             client,
@@ -307,8 +323,17 @@ impl Remote {
         for g in &plan.graphs {
             let checked = record.graphs.get(&g.iri) == Some(&Some(g.triples));
             let current = g.version.is_none() || record.vocab_version == g.version;
+            // The record is this store's memory, not the target's state: a target emptied or
+            // replaced under the same name must get the graph again (an ASK each: cheap).
             if checked && current {
-                continue;
+                if self.holds(client, &g.iri)? {
+                    continue;
+                }
+                tracing::warn!(
+                    "publish_to {}: <{}> is recorded as sent but the target does not hold it (emptied or replaced?): sending it again",
+                    self.target.name,
+                    g.iri
+                );
             }
             // A graph this store never recorded may be there already (a lost record).
             if current && self.count(client, &g.iri)? == g.triples {
