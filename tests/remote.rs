@@ -664,5 +664,13 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(served_n(&a.url, payments, &[]), 0);
+    // The backend replaced by an empty one under the same address: the next sync sends
+    // again what this store's record says it holds.
+    drop(backend);
+    let backend = common::oxigraph_on(&dir.join("oxigraph-new"), port);
+    let vocab = format!("{BASE}/graph/vocab");
+    assert_eq!(graph_count(&backend.url, &vocab), 0);
+    ok(s.run(&["sync"]));
+    assert_eq!(graph_count(&backend.url, &vocab), s.local_count(&vocab));
     drop(backend);
 }
