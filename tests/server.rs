@@ -209,6 +209,46 @@ fn etags_answer_304_on_repeat() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200, "another query has another tag");
+    // Pages too, keyed to the live state, the URL and the Accept they were negotiated with,
+    // so that a cache in front can revalidate them.
+    let page = format!("{}/dataset/trafford-spending", site.url);
+    let html = |accept: &str, held: Option<&str>| {
+        let mut r = c.get(&page).header("Accept", accept);
+        if let Some(t) = held {
+            r = r.header("If-None-Match", t);
+        }
+        r.send().unwrap()
+    };
+    let r = html("text/html", None);
+    assert_eq!(r.status(), 200);
+    let tag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(tag.starts_with("W/\""), "{tag}");
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=0, must-revalidate"
+    );
+    assert!(r.text().unwrap().contains("Trafford"));
+    let r = html("text/html", Some(&tag));
+    assert_eq!(r.status(), 304);
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), tag);
+    assert!(r.text().unwrap().is_empty());
+    // A strong comparison of the same tag (a cache that strips W/) is a repeat too.
+    assert_eq!(
+        html("text/html", Some(tag.trim_start_matches("W/"))).status(),
+        304
+    );
+    let other = html("text/turtle, text/html;q=0.1", Some(&tag));
+    assert_eq!(other.status(), 200, "another Accept has another tag");
+    assert_ne!(other.headers()["etag"].to_str().unwrap(), tag);
+    let home = c
+        .get(format!("{}/", site.url))
+        .header("If-None-Match", &tag)
+        .send()
+        .unwrap();
+    assert_eq!(home.status(), 200, "another page has another tag");
+    // What is not a page of the public view carries none.
+    let health = c.get(format!("{}/health", site.url)).send().unwrap();
+    assert!(!health.headers().contains_key("etag"));
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod metrics;
 mod negotiate;
 mod ratelimit;
 mod resource;
+mod revalidate;
 mod search_page;
 mod sparql;
 mod supplier;
@@ -185,6 +186,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             .merge(workspace::routes(state.admin.upload_limit));
     }
     app.fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            revalidate::pages,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             move |s: State<Arc<AppState>>,
