@@ -672,5 +672,7 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
     assert_eq!(graph_count(&backend.url, &vocab), 0);
     ok(s.run(&["sync"]));
     assert_eq!(graph_count(&backend.url, &vocab), s.local_count(&vocab));
+    // The vocabulary was sent beside its name and moved over it: nothing is left staged.
+    assert_eq!(graph_count(&backend.url, &format!("{vocab}-next")), 0);
     drop(backend);
 }

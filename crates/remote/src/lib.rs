@@ -303,8 +303,9 @@ impl Remote {
         result.map(|_| ())
     }
 
-    fn staging(catalog: &str) -> String {
-        format!("{catalog}-next")
+    /// Where a graph that changes under one name is sent before it is moved over it.
+    fn staging(graph: &str) -> String {
+        format!("{graph}-next")
     }
 
     /// One round of a sync: send what the plan lacks, then (if the catalogue read under the
@@ -344,8 +345,25 @@ impl Remote {
             record.graphs.insert(g.iri.clone(), None);
             record.save(path)?;
             let iri = NamedNode::new(g.iri.as_str()).map_err(|e| e.to_string())?;
-            self.put(client, &g.iri, &mut || store.graph_triples(&iri))?;
-            let there = self.count(client, &g.iri)?;
+            // A graph that changes under one name (the vocabulary, which every query's default
+            // graph holds) is sent beside it and moved over it by one update, as the catalogue
+            // is: a reader never sees it half sent.
+            let under_one_name = g.version.is_some();
+            let sent_as = if under_one_name {
+                Self::staging(&g.iri)
+            } else {
+                g.iri.clone()
+            };
+            self.put(client, &sent_as, &mut || store.graph_triples(&iri))?;
+            let mut there = self.count(client, &sent_as)?;
+            if under_one_name && there == g.triples {
+                self.update(
+                    client,
+                    "replacing the vocabulary",
+                    &format!("MOVE SILENT GRAPH <{sent_as}> TO GRAPH <{}>", g.iri),
+                )?;
+                there = self.count(client, &g.iri)?;
+            }
             if there != g.triples {
                 return Err(format!(
                     "<{}> holds {there} triples there after sending {}",
