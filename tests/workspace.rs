@@ -31,13 +31,18 @@ struct Instance {
 
 impl Instance {
     fn start(name: &str) -> Instance {
+        Instance::start_with(name, "")
+    }
+
+    /// As [`Instance::start`], with `settings` added to its fivestar.toml.
+    fn start_with(name: &str, settings: &str) -> Instance {
         let dir = std::env::temp_dir().join(format!("fivestar-ws-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pipelines")).unwrap();
         std::fs::write(
             dir.join("fivestar.toml"),
             format!(
-                "base_iri = \"http://127.0.0.1:7878\"\nstore = {:?}\npipelines = {:?}\n",
+                "base_iri = \"http://127.0.0.1:7878\"\nstore = {:?}\npipelines = {:?}\n{settings}",
                 dir.join("store").display().to_string(),
                 dir.join("pipelines").display().to_string()
             ),
@@ -913,5 +918,63 @@ fn a_file_no_template_fits_gets_the_closest_and_a_choice_limited_to_its_own_file
     assert!(
         text.contains("template = \"land-assets\"") && text.contains("title = \"Trees\""),
         "{text}"
+    );
+}
+
+#[test]
+fn a_withdraw_says_which_other_store_did_not_follow() {
+    // A [[publish_to]] target nobody answers at (the discard port, refused at once).
+    let inst = Instance::start_with(
+        "mirrorfail",
+        "\n[[publish_to]]\nname = \"regional\"\nquery = \"http://127.0.0.1:9/query\"\n\
+         update = \"http://127.0.0.1:9/update\"\ngraph_store = \"http://127.0.0.1:9/store\"\n\
+         retries = 0\ntimeout_secs = 5\n",
+    );
+    let example = root().join(common::EXAMPLE);
+    let out = Command::new(bin())
+        .current_dir(&inst.dir)
+        .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+        .args([
+            "publish",
+            example.to_str().unwrap(),
+            "--dataset",
+            "trafford-spending",
+        ])
+        .args(["--title", "Trafford spending", "--release", "r1"])
+        .output()
+        .unwrap();
+    // Live here; 3 says a target failed.
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(inst.live("trafford-spending").as_deref(), Some("r1"));
+    let cookie = http_sign_in(&inst);
+    let csrf = csrf_of(&get(
+        &inst,
+        &cookie,
+        "/admin/datasets/trafford-spending/withdraw",
+    ));
+    let r = common::client()
+        .post(inst.url("/admin/datasets/trafford-spending/withdraw"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    let main = main_of(&page);
+    assert!(
+        main.contains("another store did not follow")
+            && main.contains("regional")
+            && main.contains("fivestar sync")
+            && main.contains("off the public site here"),
+        "{main}"
+    );
+    assert_eq!(
+        inst.live("trafford-spending"),
+        None,
+        "withdrawn here all the same"
     );
 }

@@ -27,7 +27,7 @@ use fivestar_pipeline::config::{Location, Personal};
 use fivestar_pipeline::edit::{self, Every};
 use fivestar_pipeline::{Pipeline, RunOptions};
 use fivestar_store::audit::Entry;
-use fivestar_store::Publisher;
+use fivestar_store::{MirrorOutcome, Publisher};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -840,7 +840,7 @@ async fn rollback(
 ) -> Response {
     let release = form.get("release").cloned().unwrap_or_default();
     let (st2, id2, r2) = (st.clone(), id.clone(), release.clone());
-    let done = blocking(move || -> Result<(), String> {
+    let done = blocking(move || -> Result<Vec<MirrorOutcome>, String> {
         let d = st2.store.datasets().map_err(|e| e.to_string())?;
         let known = d
             .iter()
@@ -848,22 +848,18 @@ async fn rollback(
         if !known {
             return Err(format!("no release {r2:?} of {id2:?}"));
         }
-        // What the publish_to targets made of it is logged (not shown here yet).
-        st2.store
-            .rollback(&id2, &r2)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        st2.store.rollback(&id2, &r2).map_err(|e| e.to_string())
     })
     .await;
     match done {
-        Some(Ok(())) => {
+        Some(Ok(mirrors)) => {
             record(
                 &st,
                 Entry::now(&s.who, "rollback")
                     .dataset(&id)
                     .release(&release),
             );
-            redirect(&format!("/admin/datasets/{id}#releases"))
+            done_here(&s, &id, &format!("{release} is live here"), &mirrors)
         }
         Some(Err(e)) => problem(StatusCode::BAD_REQUEST, Some(&s), "Not rolled back", &e),
         None => stopped(&s),
@@ -876,27 +872,62 @@ async fn withdraw(
     Posted { s, .. }: Posted,
 ) -> Response {
     let (st2, id2) = (st.clone(), id.clone());
-    let done = blocking(move || -> Result<Option<String>, String> {
-        let d = st2.store.datasets().map_err(|e| e.to_string())?;
-        let Some(d) = d.into_iter().find(|d| d.id == id2) else {
-            return Err(format!("{id2:?} has never been published"));
-        };
-        st2.store.withdraw(&id2).map_err(|e| e.to_string())?;
-        Ok(d.live)
-    })
+    let done = blocking(
+        move || -> Result<(Option<String>, Vec<MirrorOutcome>), String> {
+            let d = st2.store.datasets().map_err(|e| e.to_string())?;
+            let Some(d) = d.into_iter().find(|d| d.id == id2) else {
+                return Err(format!("{id2:?} has never been published"));
+            };
+            let mirrors = st2.store.withdraw(&id2).map_err(|e| e.to_string())?;
+            Ok((d.live, mirrors))
+        },
+    )
     .await;
     match done {
-        Some(Ok(was)) => {
+        Some(Ok((was, mirrors))) => {
             let mut e = Entry::now(&s.who, "withdraw").dataset(&id);
             if let Some(r) = was {
                 e = e.release(&r);
             }
             record(&st, e);
-            redirect(&format!("/admin/datasets/{id}#releases"))
+            done_here(&s, &id, "it is off the public site here", &mirrors)
         }
         Some(Err(e)) => problem(StatusCode::BAD_REQUEST, Some(&s), "Not withdrawn", &e),
         None => stopped(&s),
     }
+}
+
+/// After a rollback or withdraw: back to the dataset, unless a `[[publish_to]]` target did not
+/// follow; then a page that says which, why, and what to do (the change is made here).
+fn done_here(s: &auth::Session, id: &str, here: &str, mirrors: &[MirrorOutcome]) -> Response {
+    let failed: Vec<&MirrorOutcome> = mirrors.iter().filter(|m| !m.ok).collect();
+    if failed.is_empty() {
+        return redirect(&format!("/admin/datasets/{id}#releases"));
+    }
+    let items: String = failed
+        .iter()
+        .map(|m| {
+            format!(
+                "<li><strong>{}</strong>: {}</li>",
+                esc(&m.target),
+                esc(&m.message)
+            )
+        })
+        .collect();
+    page(
+        "Done here; another store did not follow",
+        Some(s),
+        &format!(
+            "<h1>Done here; another store did not follow</h1>\
+<p>{}: {}. These stores that copy this site (<code>[[publish_to]]</code>) still show what they showed before:</p>\
+<ul class=\"error\" role=\"alert\">{items}</ul>\
+<p>When they answer again, run <code>fivestar sync</code> (or ask whoever runs the site to): it sends them what they lack.</p>\
+<p><a href=\"/admin/datasets/{}#releases\">Back to the dataset</a></p>",
+            esc(id),
+            esc(here),
+            esc(id)
+        ),
+    )
 }
 
 /// Where the source of a pipeline is, for previews: its local file, or the copy the workspace
