@@ -232,9 +232,11 @@ impl Remote {
             .ok_or_else(|| format!("counting: no count in the answer {body:.200}"))
     }
 
-    /// Whether the target holds any triple in `graph`.
+    /// Whether the target holds any triple in `graph`: a one-row SELECT rather than an ASK,
+    /// which some engines do not answer as the standard says (Virtuoso 7.2 answers an ASK as a
+    /// one-row SELECT of `__ASK_RETVAL`).
     fn holds(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<bool, Failed> {
-        let query = format!("ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}");
+        let query = format!("SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1");
         let body = self.send("checking a graph", &mut || {
             Ok(client
                 .post(&self.target.query)
@@ -243,9 +245,10 @@ impl Remote {
         })?;
         let json: serde_json::Value = serde_json::from_str(&body)
             .map_err(|e| format!("checking a graph: the answer is not SPARQL JSON results: {e}"))?;
-        json["boolean"]
-            .as_bool()
-            .ok_or_else(|| format!("checking a graph: no boolean in the answer {body:.200}"))
+        json["results"]["bindings"]
+            .as_array()
+            .map(|rows| !rows.is_empty())
+            .ok_or_else(|| format!("checking a graph: no rows in the answer {body:.200}"))
     }
 
     fn count(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<u64, Failed> {

@@ -212,20 +212,21 @@ impl Store {
         }
     }
 
-    /// Whether `graph` holds any triple: on the backend for a read server.
+    /// Whether `graph` holds any triple: on the backend for a read server (a one-row SELECT,
+    /// not an ASK, which Virtuoso 7.2 answers as a SELECT of `__ASK_RETVAL`).
     pub(crate) fn holds_graph(&self, graph: &NamedNode) -> bool {
         match &self.backed {
             None => self.db.contains_named_graph(graph).unwrap_or(false),
-            Some(b) => matches!(
-                b.backend.query(
-                    "ASK { ?s ?p ?o }",
-                    false,
-                    std::slice::from_ref(graph),
-                    &[],
-                    None
-                ),
-                Ok(QueryResults::Boolean(true))
-            ),
+            Some(b) => match b.backend.query(
+                "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1",
+                false,
+                std::slice::from_ref(graph),
+                &[],
+                None,
+            ) {
+                Ok(QueryResults::Solutions(mut rows)) => matches!(rows.next(), Some(Ok(_))),
+                _ => false,
+            },
         }
     }
 }
