@@ -561,6 +561,40 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
         assert_eq!(served_n(&a.url, q, &[]), local, "{q}");
         assert_eq!(served_n(&b.url, q, &[]), local, "{q}");
     }
+    // `fivestar query` on a read server's machine (`[backend]` in its fivestar.toml) asks the
+    // backend, and writes nothing in its folder of files; a backend nobody answers at is an
+    // error, not an empty answer.
+    let reader_dir = dir.join("reader");
+    std::fs::create_dir_all(&reader_dir).unwrap();
+    let files = dir.join("reader-files");
+    let reader_config = |query: &str| {
+        std::fs::write(
+            reader_dir.join("fivestar.toml"),
+            format!(
+                "base_iri = {BASE:?}\nstore = {:?}\n\n[backend]\nquery = \"{query}\"\n",
+                files.display().to_string()
+            ),
+        )
+        .unwrap();
+    };
+    reader_config(&format!("{u}/query"));
+    let reader_query = |q: &str| {
+        Command::new(bin())
+            .current_dir(&reader_dir)
+            .args(["query", q, "--format", "csv"])
+            .output()
+            .unwrap()
+    };
+    let out = ok(reader_query(payments));
+    assert!(out.contains(&format!("\n{}", s.local_n(payments))), "{out}");
+    assert!(!files.exists(), "nothing is written on a read server");
+    reader_config("http://127.0.0.1:9/query");
+    let o = reader_query(payments);
+    assert!(
+        !o.status.success() && text(&o).contains("127.0.0.1:9"),
+        "{}",
+        text(&o)
+    );
     let tag = |site: &str| get(&format!("{site}/sparql"), Some(&[("query", all)]), None).1;
     assert!(!tag(&a.url).is_empty());
     assert_eq!(

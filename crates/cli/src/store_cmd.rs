@@ -413,7 +413,28 @@ pub fn query(args: QueryArgs) -> Result<u8, Failure> {
 }
 
 fn query_local(args: &QueryArgs) -> Result<u8, Failure> {
-    let store = args.store.open()?;
+    // On a read server (`[backend]` in fivestar.toml) the data is the backend's: its folder
+    // holds only files, and opening it as a store would make an empty one.
+    let store = match &crate::instance().backend {
+        Some(b) => {
+            let endpoint =
+                fivestar_remote::Endpoint::new(b.clone(), std::time::Duration::from_secs(300))
+                    .map_err(|e| anyhow!("[backend] {}: {e}", b.query))?;
+            let mut settings = args.store.settings();
+            settings.mirrors.clear();
+            let store = Store::open_backed(
+                args.store.dir(),
+                settings,
+                std::sync::Arc::new(endpoint),
+                std::time::Duration::from_secs_f64(b.refresh_secs),
+            )?;
+            if let Some(e) = store.backend_health().and_then(|h| h.error) {
+                return Err(anyhow!("{e}").into());
+            }
+            store
+        }
+        None => args.store.open()?,
+    };
     let results = store.query_public(&args.query).map_err(|e| Failure {
         code: 1,
         error: anyhow!("{e}"),
