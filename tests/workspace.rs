@@ -950,24 +950,20 @@ fn a_withdraw_says_which_other_store_did_not_follow() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(inst.live("trafford-spending").as_deref(), Some("r1"));
-    let cookie = http_sign_in(&inst);
-    let csrf = csrf_of(&get(
-        &inst,
-        &cookie,
-        "/admin/datasets/trafford-spending/withdraw",
-    ));
-    let r = common::client()
-        .post(inst.url("/admin/datasets/trafford-spending/withdraw"))
-        .header("Cookie", &cookie)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().unwrap();
+    // The officer withdraws in the browser; the page says which store did not follow.
+    let profile = inst.dir.join("chromium");
+    let browser = browser(&profile);
+    let o = Officer::new(&browser, "workspace-not-followed");
+    o.sign_in(&inst, PASSWORD);
+    o.wait_for_text("Runs and health");
+    o.go(&inst.url("/admin/datasets/trafford-spending/withdraw"));
+    o.wait_for_text("Withdraw ");
+    o.click_until("main form button.danger", "another store did not follow");
+    o.check_page("withdraw-not-followed");
+    let page = o.html();
     let main = main_of(&page);
     assert!(
-        main.contains("another store did not follow")
-            && main.contains("regional")
+        main.contains("regional")
             && main.contains("fivestar sync")
             && main.contains("off the public site here"),
         "{main}"

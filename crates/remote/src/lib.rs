@@ -485,8 +485,8 @@ impl Mirror for Remote {
     }
 
     fn withdraw(&self, store: &Store, dataset: &str) -> Result<String, Failed> {
-        self.withdraw_at_once(store, dataset)
-            .map_err(|e| format!("withdrawing: {e}"))?;
+        // Its errors say "withdrawing: …" already.
+        self.withdraw_at_once(store, dataset)?;
         // The rest of the catalogue (its distributions) by a sync, unless one is under way:
         // that one reads the catalogue after this and carries it.
         match self.syncing.try_lock() {

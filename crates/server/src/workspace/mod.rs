@@ -920,7 +920,7 @@ fn done_here(s: &auth::Session, id: &str, here: &str, mirrors: &[MirrorOutcome])
         &format!(
             "<h1>Done here; another store did not follow</h1>\
 <p>{}: {}. These stores that copy this site (<code>[[publish_to]]</code>) still show what they showed before:</p>\
-<ul class=\"error\" role=\"alert\">{items}</ul>\
+<div role=\"alert\"><ul class=\"error\">{items}</ul></div>\
 <p>When they answer again, run <code>fivestar sync</code> (or ask whoever runs the site to): it sends them what they lack.</p>\
 <p><a href=\"/admin/datasets/{}#releases\">Back to the dataset</a></p>",
             esc(id),
