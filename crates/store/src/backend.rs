@@ -225,7 +225,12 @@ impl Store {
                 None,
             ) {
                 Ok(QueryResults::Solutions(mut rows)) => matches!(rows.next(), Some(Ok(_))),
-                _ => false,
+                Ok(_) => false,
+                Err(e) => {
+                    // Left out of the view until the catalogue next changes: said, not hidden.
+                    tracing::warn!("<{}> taken as absent: {e}", graph.as_str());
+                    false
+                }
             },
         }
     }
