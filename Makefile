@@ -31,8 +31,9 @@ deps:
 
 ## test-deps: what the tests need beyond the build: Chromium for the browser tests,
 ## axe-core (fetched from the npm registry, checked against a pinned sha512) for their
-## accessibility check, and from PyPI (pinned by hash, in a venv) feedparser for the feeds
-## and Oxigraph's server, the external store the [[publish_to]] tests publish to.
+## accessibility check, from PyPI (pinned by hash, in a venv) feedparser for the feeds and
+## Oxigraph's server, and Debian's Virtuoso open source: the two external stores the
+## [[publish_to]] and `serve --backend` tests publish to and serve from.
 AXE_JS := $(abspath $(TARGET_DIR))/test-deps/axe.min.js
 export AXE_JS
 TEST_VENV := $(abspath $(TARGET_DIR))/test-deps/venv
@@ -42,6 +43,10 @@ test-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (the browser test renders the pages headless)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+	@if ! command -v virtuoso-t >/dev/null 2>&1; then \
+	  echo "installing virtuoso-opensource-7-bin (the second external SPARQL store the tests publish to)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq virtuoso-opensource-7-bin; \
 	fi
 	@python3 .ci/fetch-axe $(AXE_JS)
 	@if ! $(TEST_PYTHON) -c 'import feedparser' >/dev/null 2>&1 || ! $(OXIGRAPH_SERVER) --version >/dev/null 2>&1; then \
@@ -59,15 +64,19 @@ test-deps:
 # Lints and tests use the release profile, like `make run`: RocksDB (C++, about 17 minutes on
 # 2 cores) is compiled once for run, lint and test alike. `cargo test --workspace` builds the
 # fivestar binary too, with the same features as everything else.
-# The site's suites (server, hardening, pages, browser) run twice: against the embedded store,
-# then with `fivestar serve --backend` in front of Oxigraph's server (FIVESTAR_TEST_BACKEND).
+# The site's suites (server, hardening, pages, browser) run three times: against the embedded
+# store, then with `fivestar serve --backend` in front of Oxigraph's server, then of Virtuoso
+# (FIVESTAR_TEST_BACKEND).
 test: deps test-deps lint
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/release/fivestar \
 	  $(CARGO) test --release --workspace 2>&1 | tee $(TARGET_DIR)/test.log
 	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/release/fivestar FIVESTAR_TEST_BACKEND=oxigraph \
 	  $(CARGO) test --release --workspace --test server --test hardening --test pages --test browser 2>&1 \
-	  | sed 's/^test result:/test result (serve --backend):/' | tee -a $(TARGET_DIR)/test.log
-	@awk '/^test result:/ {p += $$4; f += $$6} /^test result \(serve --backend\):/ {bp += $$6; bf += $$8} END {printf "all tests: %d passed, %d failed; again with serve --backend: %d passed, %d failed\n", p, f, bp, bf}' $(TARGET_DIR)/test.log
+	  | sed 's/^test result:/test result (serve --backend oxigraph):/' | tee -a $(TARGET_DIR)/test.log
+	set -o pipefail; FIVESTAR_BIN=$(abspath $(TARGET_DIR))/release/fivestar FIVESTAR_TEST_BACKEND=virtuoso \
+	  $(CARGO) test --release --workspace --test server --test hardening --test pages --test browser 2>&1 \
+	  | sed 's/^test result:/test result (serve --backend virtuoso):/' | tee -a $(TARGET_DIR)/test.log
+	@awk '/^test result:/ {p += $$4; f += $$6} /^test result \(serve --backend oxigraph\):/ {op += $$7; of += $$9} /^test result \(serve --backend virtuoso\):/ {vp += $$7; vf += $$9} END {printf "all tests: %d passed, %d failed; again with serve --backend, Oxigraph: %d passed, %d failed; Virtuoso: %d passed, %d failed\n", p, f, op, of, vp, vf}' $(TARGET_DIR)/test.log
 
 lint:
 	$(CARGO) fmt --all -- --check

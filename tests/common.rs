@@ -57,7 +57,7 @@ pub struct Site {
     pub url: String,
     pub dir: PathBuf,
     /// The store the site answers from when it is not its own (see [`backend`]).
-    pub backend: Option<Oxigraph>,
+    pub backend: Option<External>,
 }
 
 impl Drop for Site {
@@ -70,28 +70,79 @@ impl Drop for Site {
 }
 
 /// Which store the sites [`start`] serves answer from: their own (the default), or with
-/// `FIVESTAR_TEST_BACKEND=oxigraph` Oxigraph's own server (`OXIGRAPH_SERVER`), which the
+/// `FIVESTAR_TEST_BACKEND=oxigraph` (or `virtuoso`) that engine's own server, which the
 /// published store is sent to by `[[publish_to]]` and `fivestar sync`, behind
 /// `fivestar serve --backend` with the store folder for files. `make test` runs the server
-/// suites both ways.
-pub fn backend() -> Option<&'static str> {
+/// suites each way.
+pub fn backend() -> Option<Engine> {
     match std::env::var("FIVESTAR_TEST_BACKEND").as_deref() {
-        Ok("oxigraph") => Some("oxigraph"),
+        Ok("oxigraph") => Some(Engine::Oxigraph),
+        Ok("virtuoso") => Some(Engine::Virtuoso),
         Ok("") | Err(_) => None,
-        Ok(other) => panic!("FIVESTAR_TEST_BACKEND={other:?}: only \"oxigraph\" is known"),
+        Ok(other) => {
+            panic!("FIVESTAR_TEST_BACKEND={other:?}: only \"oxigraph\" and \"virtuoso\" are known")
+        }
     }
 }
 
-/// An Oxigraph server on a free loopback port, killed when dropped.
-pub struct Oxigraph {
-    pub child: Child,
-    pub url: String,
+/// The SPARQL engines the tests publish to and serve from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Oxigraph's server (`OXIGRAPH_SERVER`, from PyPI, installed by `make test-deps`).
+    Oxigraph,
+    /// Virtuoso open source (`virtuoso-t`, Debian's `virtuoso-opensource-7-bin`, installed by
+    /// `make test-deps`), on a database made for the test from a generated ini.
+    Virtuoso,
 }
 
-impl Drop for Oxigraph {
+/// The environment variables holding Virtuoso's user and password (its fresh database's
+/// `dba`), named by the `[[publish_to]]` targets the tests write.
+pub const VIRTUOSO_USER_ENV: &str = "FIVESTAR_TEST_VIRTUOSO_USER";
+pub const VIRTUOSO_PASSWORD_ENV: &str = "FIVESTAR_TEST_VIRTUOSO_PASSWORD";
+
+/// Sets the credentials `[[publish_to]]` targets on Virtuoso name, for `command`.
+pub fn with_credentials(command: &mut Command) -> &mut Command {
+    command
+        .env(VIRTUOSO_USER_ENV, "dba")
+        .env(VIRTUOSO_PASSWORD_ENV, "dba")
+}
+
+/// An external SPARQL store on a free loopback port, killed when dropped.
+pub struct External {
+    pub engine: Engine,
+    pub child: Child,
+    /// Its root, `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub query: String,
+    pub update: String,
+    pub graph_store: String,
+    dir: PathBuf,
+}
+
+impl Drop for External {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl External {
+    /// A `[[publish_to]]` target named `name` sending to this store through `via` (its root
+    /// URL, or a proxy's in front of it).
+    pub fn target(&self, name: &str, via: &str, extra: &str) -> String {
+        let rebase = |u: &str| format!("{via}{}", &u[self.url.len()..]);
+        let credentials = match self.engine {
+            Engine::Oxigraph => String::new(),
+            Engine::Virtuoso => format!(
+                "username_env = \"{VIRTUOSO_USER_ENV}\"\npassword_env = \"{VIRTUOSO_PASSWORD_ENV}\"\n"
+            ),
+        };
+        format!(
+            "\n[[publish_to]]\nname = \"{name}\"\nquery = \"{}\"\nupdate = \"{}\"\ngraph_store = \"{}\"\n{credentials}{extra}",
+            rebase(&self.query),
+            rebase(&self.update),
+            rebase(&self.graph_store),
+        )
     }
 }
 
@@ -104,41 +155,105 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts Oxigraph's server (`OXIGRAPH_SERVER`, installed by `make test-deps`) on `dir`.
-pub fn oxigraph(dir: &Path) -> Oxigraph {
-    oxigraph_on(dir, free_port())
+pub fn oxigraph(dir: &Path) -> External {
+    start_engine(Engine::Oxigraph, dir, free_port())
 }
 
 /// As [`oxigraph`], on `port`.
-pub fn oxigraph_on(dir: &Path, port: u16) -> Oxigraph {
-    let server = std::env::var("OXIGRAPH_SERVER")
-        .expect("OXIGRAPH_SERVER names Oxigraph's server binary: run `make test-deps`");
-    let child = Command::new(server)
-        .args(["serve", "--location"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start oxigraph serve");
-    let server = Oxigraph {
+pub fn oxigraph_on(dir: &Path, port: u16) -> External {
+    start_engine(Engine::Oxigraph, dir, port)
+}
+
+/// Starts `engine` with its data in `dir`, on a free port.
+pub fn external(engine: Engine, dir: &Path) -> External {
+    start_engine(engine, dir, free_port())
+}
+
+fn start_engine(engine: Engine, dir: &Path, port: u16) -> External {
+    let url = format!("http://127.0.0.1:{port}");
+    let (child, query, update, graph_store) = match engine {
+        Engine::Oxigraph => {
+            let server = std::env::var("OXIGRAPH_SERVER")
+                .expect("OXIGRAPH_SERVER names Oxigraph's server binary: run `make test-deps`");
+            let child = Command::new(server)
+                .args(["serve", "--location"])
+                .arg(dir)
+                .args(["--bind", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start oxigraph serve");
+            (
+                child,
+                format!("{url}/query"),
+                format!("{url}/update"),
+                format!("{url}/store"),
+            )
+        }
+        Engine::Virtuoso => {
+            std::fs::create_dir_all(dir).unwrap();
+            let d = dir.display();
+            // A minimal database on loopback: small buffers (tests start several at once),
+            // checkpoints only at start. `/sparql` is open for reading; updates and the Graph
+            // Store Protocol are `/sparql-auth` and `/sparql-graph-crud-auth`, Digest, as `dba`.
+            let ini = format!(
+                "[Database]\nDatabaseFile = {d}/virtuoso.db\nErrorLogFile = {d}/virtuoso.log\n\
+                 LockFile = {d}/virtuoso.lck\nTransactionFile = {d}/virtuoso.trx\n\
+                 xa_persistent_file = {d}/virtuoso.pxa\nFileExtend = 200\n\n\
+                 [TempDatabase]\nDatabaseFile = {d}/virtuoso-temp.db\n\
+                 TransactionFile = {d}/virtuoso-temp.trx\n\n\
+                 [Parameters]\nServerPort = 127.0.0.1:{}\nDirsAllowed = {d}\n\
+                 NumberOfBuffers = 4000\nMaxDirtyBuffers = 3000\nCheckpointInterval = 0\n\n\
+                 [HTTPServer]\nServerPort = 127.0.0.1:{port}\nServerThreads = 8\n\
+                 MaxClientConnections = 8\n\n\
+                 [SPARQL]\nResultSetMaxRows = 1000000\nMaxQueryExecutionTime = 60\n",
+                free_port()
+            );
+            let config = dir.join("virtuoso.ini");
+            std::fs::write(&config, ini).unwrap();
+            let server =
+                std::env::var("VIRTUOSO_SERVER").unwrap_or_else(|_| "virtuoso-t".to_string());
+            let child = Command::new(&server)
+                .current_dir(dir)
+                .args(["+foreground", "+configfile"])
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {server} (Virtuoso: run `make test-deps`): {e}"));
+            (
+                child,
+                format!("{url}/sparql"),
+                format!("{url}/sparql-auth"),
+                format!("{url}/sparql-graph-crud-auth"),
+            )
+        }
+    };
+    let server = External {
+        engine,
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        url,
+        query,
+        update,
+        graph_store,
+        dir: dir.to_path_buf(),
     };
     let started = std::time::Instant::now();
-    while count_query(&server.url, "SELECT (COUNT(*) AS ?n) WHERE { }").is_none() {
+    while count_query(&server.query, "SELECT (COUNT(*) AS ?n) WHERE { }").is_none() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
-            "oxigraph serve did not answer"
+            "{engine:?} did not answer at {}",
+            server.query
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     server
 }
 
-/// A SPARQL query to Oxigraph's server whose one answer is `?n`.
-pub fn count_query(server: &str, query: &str) -> Option<u64> {
+/// A SPARQL query to a query endpoint whose one answer is `?n`.
+pub fn count_query(endpoint: &str, query: &str) -> Option<u64> {
     let v: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!("{server}/query"))
+        .post(endpoint)
         .header("Accept", "application/sparql-results+json")
         .form(&[("query", query)])
         .send()
@@ -151,19 +266,17 @@ pub fn count_query(server: &str, query: &str) -> Option<u64> {
         .ok()
 }
 
-/// Sends the store to a new Oxigraph server in `dir` by a `[[publish_to]]` target added to
+/// Sends the store to a new server of `engine` in `dir` by a `[[publish_to]]` target added to
 /// the settings file `config` (made if there is none) and `fivestar sync`; `store` names the
 /// store when the settings do not.
-fn send_to_oxigraph(dir: &Path, config: &Path, store: Option<&str>) -> Oxigraph {
-    let server = oxigraph(&dir.join("oxigraph-server"));
+fn send_to_backend(engine: Engine, dir: &Path, config: &Path, store: Option<&str>) -> External {
+    let server = external(engine, &dir.join("backend-server"));
     let mut text = std::fs::read_to_string(config).unwrap_or_default();
-    text.push_str(&format!(
-        "\n[[publish_to]]\nname = \"backend\"\nquery = \"{u}/query\"\nupdate = \"{u}/update\"\ngraph_store = \"{u}/store\"\n",
-        u = server.url
-    ));
+    text.push_str(&server.target("backend", &server.url, ""));
     std::fs::write(config, text).unwrap();
     let mut sync = Command::new(bin());
-    sync.current_dir(dir)
+    with_credentials(&mut sync)
+        .current_dir(dir)
         .arg("--config")
         .arg(config)
         .arg("sync");
@@ -205,8 +318,8 @@ fn start_full(name: &str, releases: &[&str], extra: &[&str], setup: Option<&str>
         publish(store_s, base, release);
     }
     let backend =
-        backend().map(|_| send_to_oxigraph(&dir, &dir.join("fivestar.toml"), Some(store_s)));
-    let query = backend.as_ref().map(|b| format!("{}/query", b.url));
+        backend().map(|e| send_to_backend(e, &dir, &dir.join("fivestar.toml"), Some(store_s)));
+    let query = backend.as_ref().map(|b| b.query.clone());
     let mut args = vec![
         "serve",
         "--bind",
@@ -281,7 +394,7 @@ pub struct Running {
     pub child: Child,
     pub url: String,
     /// The store it answers from when not its own ([`Scratch::serve`]).
-    pub backend: Option<Oxigraph>,
+    pub backend: Option<External>,
 }
 
 impl Drop for Running {
@@ -348,8 +461,8 @@ impl Scratch {
     /// or (see [`backend`]) from Oxigraph's server after the store was sent there.
     pub fn serve(&self) -> Running {
         let backend =
-            backend().map(|_| send_to_oxigraph(&self.0, &self.0.join("fivestar.toml"), None));
-        let query = backend.as_ref().map(|b| format!("{}/query", b.url));
+            backend().map(|e| send_to_backend(e, &self.0, &self.0.join("fivestar.toml"), None));
+        let query = backend.as_ref().map(|b| b.query.clone());
         let mut cmd = Command::new(bin());
         cmd.current_dir(&self.0)
             .args(["serve", "--bind", "127.0.0.1:0"]);

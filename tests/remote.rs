@@ -1,8 +1,10 @@
-//! `[[publish_to]]` for real: Oxigraph's own server (from PyPI, installed by `make test-deps`;
-//! `OXIGRAPH_SERVER` names it) is the external store. Two targets: one behind a proxy on
-//! loopback that can be told to answer 500, one direct. Runs, rollback, withdraw and removal
-//! reach both, through a live instance's admin API; a target that fails mid-publish keeps its
-//! live release, the other still gets the new one, and `fivestar sync` catches the first up.
+//! `[[publish_to]]` for real, on two engines: Oxigraph's own server (from PyPI, installed by
+//! `make test-deps`; `OXIGRAPH_SERVER` names it) and Virtuoso open source (Debian's, also
+//! installed by `make test-deps`: Digest authentication, sized uploads, its own ASK). For each,
+//! two targets: one behind a proxy on loopback that can be told to answer 500, one direct.
+//! Runs, rollback, withdraw and removal reach both, through a live instance's admin API; a
+//! target that fails mid-publish keeps its live release, the other still gets the new one,
+//! and `fivestar sync` catches the first up.
 
 mod common;
 
@@ -18,7 +20,7 @@ const BASE: &str = "http://127.0.0.1:7878";
 const DATASET: &str = "trafford-spending";
 const HAS_CURRENT: &str = "http://www.w3.org/ns/dcat#hasCurrentVersion";
 
-use common::{count_query, oxigraph};
+use common::{count_query, oxigraph, with_credentials, Engine};
 
 /// A proxy to `upstream`, each request on its own thread, that answers 500 to every `PUT`
 /// while `failing` is set, and keeps every `PUT` waiting while `holding` is set.
@@ -114,25 +116,25 @@ fn forward(
     let response = match forward.body(body).send() {
         Ok(a) => {
             let status = a.status().as_u16();
-            let kind = a
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("text/plain")
-                .to_string();
+            // The headers a client reads: the media type, and a Digest challenge.
+            let headers: Vec<tiny_http::Header> = ["content-type", "www-authenticate"]
+                .iter()
+                .flat_map(|name| a.headers().get_all(*name).iter().map(move |v| (name, v)))
+                .filter_map(|(name, v)| tiny_http::Header::from_bytes(*name, v.as_bytes()).ok())
+                .collect();
             let bytes = a.bytes().unwrap_or_default().to_vec();
-            tiny_http::Response::from_data(bytes)
-                .with_status_code(status)
-                .with_header(
-                    tiny_http::Header::from_bytes("Content-Type", kind.as_bytes()).unwrap(),
-                )
+            let mut response = tiny_http::Response::from_data(bytes).with_status_code(status);
+            for h in headers {
+                response.add_header(h);
+            }
+            response
         }
         Err(e) => tiny_http::Response::from_data(e.to_string().into_bytes()).with_status_code(502),
     };
     let _ = req.respond(response);
 }
 
-/// The triples of `graph` on an Oxigraph server.
+/// The triples of `graph` on a store, by its query endpoint.
 fn graph_count(server: &str, graph: &str) -> u64 {
     count_query(
         server,
@@ -141,13 +143,13 @@ fn graph_count(server: &str, graph: &str) -> u64 {
     .unwrap()
 }
 
-/// The live releases the target's catalogue names for the dataset.
+/// The live releases the target's catalogue names for the dataset (by its query endpoint).
 fn remote_live(server: &str) -> Vec<String> {
     let q = format!(
         "SELECT ?r WHERE {{ GRAPH <{BASE}/graph/catalog> {{ <{BASE}/id/dataset/{DATASET}> <{HAS_CURRENT}> ?r }} }}"
     );
     let v: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!("{server}/query"))
+        .post(server)
         .header("Accept", "application/sparql-results+json")
         .form(&[("query", q.as_str())])
         .send()
@@ -177,7 +179,7 @@ impl Drop for Scratch {
 
 impl Scratch {
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
+        with_credentials(&mut Command::new(bin()))
             .current_dir(&self.dir)
             .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
             .args(args)
@@ -238,28 +240,35 @@ fn graph(release: &str) -> String {
 }
 
 #[test]
-fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
-    let dir = std::env::temp_dir().join(format!("fivestar-remote-{}", std::process::id()));
+fn releases_reach_every_oxigraph_target_and_a_failing_one_keeps_its_live_release() {
+    publish_cycle(Engine::Oxigraph);
+}
+
+#[test]
+fn releases_reach_every_virtuoso_target_and_a_failing_one_keeps_its_live_release() {
+    publish_cycle(Engine::Virtuoso);
+}
+
+fn publish_cycle(engine: Engine) {
+    let dir =
+        std::env::temp_dir().join(format!("fivestar-remote-{engine:?}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let s = Scratch { dir: dir.clone() };
-    let behind = oxigraph(&dir.join("oxigraph-a"));
-    let direct = oxigraph(&dir.join("oxigraph-b"));
-    let faulty = proxy(&behind.url);
+    let behind_server = common::external(engine, &dir.join("engine-a"));
+    let direct_server = common::external(engine, &dir.join("engine-b"));
+    let faulty = proxy(&behind_server.url);
+    let (behind, direct) = (behind_server.query.clone(), direct_server.query.clone());
     let pipelines = dir.join("pipelines");
     common::copy_trafford_pipeline(&pipelines);
     std::fs::write(
         dir.join("fivestar.toml"),
         format!(
-            "base_iri = {BASE:?}\nstore = {:?}\npipelines = {:?}\n\n\
-             [[publish_to]]\nname = \"behind\"\nquery = \"{p}/query\"\nupdate = \"{p}/update\"\n\
-             graph_store = \"{p}/store\"\nretries = 1\nkeep = 2\n\n\
-             [[publish_to]]\nname = \"direct\"\nquery = \"{d}/query\"\nupdate = \"{d}/update\"\n\
-             graph_store = \"{d}/store\"\n",
+            "base_iri = {BASE:?}\nstore = {:?}\npipelines = {:?}\n{}{}",
             dir.join("store").display().to_string(),
             pipelines.display().to_string(),
-            p = faulty.url,
-            d = direct.url,
+            behind_server.target("behind", &faulty.url, "retries = 1\nkeep = 2\n"),
+            direct_server.target("direct", &direct_server.url, ""),
         ),
     )
     .unwrap();
@@ -270,7 +279,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     let r1 =
         live.unwrap_or_else(|| panic!("no live release: {out}\n{}", text(&s.run(&["releases"]))));
     assert_eq!(all, [r1.as_str()]);
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(remote_live(target), [r1.as_str()], "{out}");
         for g in [
             graph(&r1),
@@ -291,7 +300,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
 
     // The rest through a live instance's admin API.
     let _site = common::serve(
-        Command::new(bin())
+        with_credentials(&mut Command::new(bin()))
             .current_dir(&dir)
             .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
             .args(["serve", "--bind", "127.0.0.1:0"]),
@@ -301,7 +310,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     // finds exactly one live release, and its graph full.
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (stop, url) = (stop.clone(), direct.url.clone());
+        let (stop, url) = (stop.clone(), direct.clone());
         std::thread::spawn(move || {
             let mut seen = std::collections::BTreeSet::new();
             let mut looks = 0;
@@ -323,7 +332,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     assert_ne!(r2, r1);
     assert!(looks > 1, "the reader looked {looks} time(s)");
     assert!(seen.contains(&r1), "{seen:?}");
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(remote_live(target), [r2.as_str()], "{out}");
         assert_eq!(graph_count(target, &graph(&r2)), s.local_count(&graph(&r2)));
     }
@@ -332,18 +341,18 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     // 3. Rollback and withdraw reach both targets.
     let out = ok(s.run(&["rollback", DATASET, &r1]));
     assert!(out.contains("publish_to behind: ok"), "{out}");
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(remote_live(target), [r1.as_str()]);
     }
     let out = ok(s.run(&["withdraw", DATASET]));
     assert!(out.contains("publish_to direct: ok"), "{out}");
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert!(remote_live(target).is_empty(), "{out}");
         // Its graphs stay there, for a rollback.
         assert!(graph_count(target, &graph(&r2)) > 0);
     }
     ok(s.run(&["rollback", DATASET, &r2]));
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(remote_live(target), [r2.as_str()]);
     }
 
@@ -357,8 +366,8 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     let (live, _) = s.releases();
     let r3 = live.unwrap();
     assert_ne!(r3, r2);
-    assert_eq!(remote_live(&behind.url), [r2.as_str()], "{out}");
-    assert_eq!(remote_live(&direct.url), [r3.as_str()], "{out}");
+    assert_eq!(remote_live(&behind), [r2.as_str()], "{out}");
+    assert_eq!(remote_live(&direct), [r3.as_str()], "{out}");
     let report = std::fs::read_to_string(
         dir.join("store/runs")
             .join(DATASET)
@@ -373,11 +382,11 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     // `fivestar sync` says the target still fails (exit 3), then catches it up.
     let o = s.run(&["sync"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert_eq!(remote_live(&behind.url), [r2.as_str()]);
+    assert_eq!(remote_live(&behind), [r2.as_str()]);
     faulty.failing.store(false, Ordering::SeqCst);
     let out = ok(s.run(&["sync"]));
     assert!(out.contains("publish_to behind: ok"), "{out}");
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(remote_live(target), [r3.as_str()], "{out}");
         assert_eq!(graph_count(target, &graph(&r3)), s.local_count(&graph(&r3)));
         // Two releases kept there: r1's graphs are dropped.
@@ -396,7 +405,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     // is held on its way to `behind`, a withdraw takes the dataset off both targets' live
     // view, and the sync under way, once the upload goes through, leaves it off.
     faulty.holding.store(true, Ordering::SeqCst);
-    let mut running = Command::new(bin())
+    let mut running = with_credentials(&mut Command::new(bin()))
         .current_dir(&dir)
         .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
         .args(["run", "--force"])
@@ -415,7 +424,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     }
     // Bounded, so a withdraw that waits for the held upload fails the test instead of
     // hanging it.
-    let mut withdraw = Command::new(bin())
+    let mut withdraw = with_credentials(&mut Command::new(bin()))
         .current_dir(&dir)
         .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
         .args(["withdraw", DATASET])
@@ -440,7 +449,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     );
     assert!(out.contains("publish_to behind: ok"), "{out}");
     assert!(out.contains("the sync under way carries the rest"), "{out}");
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert!(remote_live(target).is_empty(), "{target}: {out}");
     }
     faulty.holding.store(false, Ordering::SeqCst);
@@ -448,7 +457,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     assert!(o.status.success(), "{}", text(&o));
     let (live, all4) = s.releases();
     assert_eq!(live, None);
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert!(remote_live(target).is_empty(), "{target}: {}", text(&o));
     }
     ok(s.run(&["rollback", DATASET, &r3]));
@@ -458,7 +467,7 @@ fn releases_reach_every_target_and_a_failing_one_keeps_its_live_release() {
     let r4 = all4.last().unwrap().clone();
     assert!(![&r1, &r2, &r3].contains(&&r4), "{all4:?}");
     let out = ok(s.run(&["remove", DATASET, &r4]));
-    for target in [&behind.url, &direct.url] {
+    for target in [&behind, &direct] {
         assert_eq!(graph_count(target, &graph(&r4)), 0, "{out}");
         assert_eq!(remote_live(target), [r3.as_str()]);
         assert_eq!(
@@ -536,7 +545,7 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
             release,
         ]));
     }
-    assert_eq!(remote_live(&backend.url), ["r2"]);
+    assert_eq!(remote_live(&backend.query), ["r2"]);
     // Two read servers over the same folder of files, with a quick refresh.
     let reader = || {
         common::serve(
@@ -605,7 +614,7 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
     // Graphs the backend holds beyond the public view cannot be read: the kept release r1
     // and the staging catalogue, by FROM, GRAPH or the protocol's parameters.
     assert!(
-        graph_count(&backend.url, &graph("r1")) > 0,
+        graph_count(&backend.query, &graph("r1")) > 0,
         "r1 is kept on the backend"
     );
     let r1 = graph("r1");
@@ -703,10 +712,10 @@ fn read_servers_answer_from_the_backend_within_the_public_view_and_follow_its_ca
     drop(backend);
     let backend = common::oxigraph_on(&dir.join("oxigraph-new"), port);
     let vocab = format!("{BASE}/graph/vocab");
-    assert_eq!(graph_count(&backend.url, &vocab), 0);
+    assert_eq!(graph_count(&backend.query, &vocab), 0);
     ok(s.run(&["sync"]));
-    assert_eq!(graph_count(&backend.url, &vocab), s.local_count(&vocab));
+    assert_eq!(graph_count(&backend.query, &vocab), s.local_count(&vocab));
     // The vocabulary was sent beside its name and moved over it: nothing is left staged.
-    assert_eq!(graph_count(&backend.url, &format!("{vocab}-next")), 0);
+    assert_eq!(graph_count(&backend.query, &format!("{vocab}-next")), 0);
     drop(backend);
 }

@@ -1,13 +1,17 @@
 //! `fivestar serve --backend URL`: queries answered by another SPARQL 1.1 store through the
 //! SPARQL 1.1 Protocol alone (a URL-encoded POST with `default-graph-uri` and
 //! `named-graph-uri`), its answer streamed back in whatever standard format it chose.
+//!
+//! One engine's deviation is mended here: Virtuoso 7.2 answers an ASK as a SELECT of one
+//! variable, `__ASK_RETVAL`, with one row for true and none for false. An ASK answered with
+//! solutions of that one variable is read as the boolean it stands for.
 
 use fivestar_config::Backend as Settings;
 use fivestar_store::rdf::{
     CancellationToken, NamedNode, QueryResults, QueryResultsFormat, QueryResultsParser,
     QueryTripleIter, RdfFormat, RdfParser,
 };
-use fivestar_store::{Backend, Error, Result};
+use fivestar_store::{Backend, Error, Form, Result};
 use std::io::Read;
 use std::time::Duration;
 
@@ -15,6 +19,7 @@ use std::time::Duration;
 pub struct Endpoint {
     settings: Settings,
     client: reqwest::blocking::Client,
+    auth: crate::auth::Auth,
 }
 
 impl Endpoint {
@@ -28,15 +33,16 @@ impl Endpoint {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Endpoint { settings, client })
-    }
-
-    fn authorise(
-        &self,
-        r: reqwest::blocking::RequestBuilder,
-    ) -> Result<reqwest::blocking::RequestBuilder> {
-        let s = &self.settings;
-        crate::authorise(r, &s.token_env, &s.username_env, &s.password_env).map_err(Error::Backend)
+        let auth = crate::auth::Auth::new(crate::auth::Names {
+            token: settings.token_env.clone(),
+            username: settings.username_env.clone(),
+            password: settings.password_env.clone(),
+        });
+        Ok(Endpoint {
+            settings,
+            client,
+            auth,
+        })
     }
 
     fn failed(&self, e: impl std::fmt::Display) -> Error {
@@ -83,14 +89,15 @@ impl Backend for Endpoint {
     fn query(
         &self,
         query: &str,
-        graph_form: bool,
+        form: Form,
         default: &[NamedNode],
         named: &[NamedNode],
         cancel: Option<CancellationToken>,
     ) -> Result<QueryResults<'static>> {
-        let mut form: Vec<(&str, &str)> = vec![("query", query)];
-        form.extend(default.iter().map(|g| ("default-graph-uri", g.as_str())));
-        form.extend(named.iter().map(|g| ("named-graph-uri", g.as_str())));
+        let mut parameters: Vec<(&str, &str)> = vec![("query", query)];
+        parameters.extend(default.iter().map(|g| ("default-graph-uri", g.as_str())));
+        parameters.extend(named.iter().map(|g| ("named-graph-uri", g.as_str())));
+        let graph_form = form == Form::Graph;
         let accept = if graph_form {
             "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.8"
         } else {
@@ -100,10 +107,12 @@ impl Backend for Endpoint {
             .client
             .post(&self.settings.query)
             .header(reqwest::header::ACCEPT, accept)
-            .form(&form);
+            .form(&parameters)
+            .build()
+            .map_err(|e| self.failed(e))?;
         let response = self
-            .authorise(request)?
-            .send()
+            .auth
+            .execute(&self.client, request)
             .map_err(|e| self.failed(e))?;
         let status = response.status();
         if !status.is_success() {
@@ -148,7 +157,21 @@ impl Backend for Endpoint {
             let parsed = QueryResultsParser::from_format(format)
                 .for_reader(body)
                 .map_err(|e| self.failed(e))?;
-            Ok(parsed.into())
+            let results: QueryResults<'static> = parsed.into();
+            Ok(match results {
+                QueryResults::Solutions(rows)
+                    if form == Form::Boolean
+                        && matches!(rows.variables(), [v] if v.as_str().eq_ignore_ascii_case("__ASK_RETVAL")) =>
+                {
+                    let mut rows = rows;
+                    match rows.next() {
+                        None => QueryResults::Boolean(false),
+                        Some(Ok(_)) => QueryResults::Boolean(true),
+                        Some(Err(e)) => return Err(self.failed(e)),
+                    }
+                }
+                other => other,
+            })
         }
     }
 }
@@ -201,7 +224,7 @@ mod tests {
         let r = e
             .query(
                 "SELECT ?n WHERE { ?s ?p ?n }",
-                false,
+                Form::Solutions,
                 &[named("http://x/g1"), named("http://x/g2")],
                 &[named("http://x/g3")],
                 None,
@@ -229,7 +252,7 @@ mod tests {
         let r = e
             .query(
                 "CONSTRUCT WHERE { ?s ?p ?o }",
-                true,
+                Form::Graph,
                 &[named("http://x/g1")],
                 &[],
                 None,
@@ -242,6 +265,47 @@ mod tests {
     }
 
     #[test]
+    fn an_ask_answered_as_virtuoso_does_is_read_as_its_boolean() {
+        let select = |rows: &str| {
+            format!("{{ \"head\": {{ \"link\": [], \"vars\": [\"__ASK_RETVAL\"] }}, \"results\": {{ \"distinct\": false, \"ordered\": true, \"bindings\": [{rows}] }} }}")
+        };
+        let one = select(
+            "{ \"__ASK_RETVAL\": { \"type\": \"typed-literal\", \"datatype\": \"http://www.w3.org/2001/XMLSchema#integer\", \"value\": \"1\" } }",
+        );
+        let none = select("");
+        let (url, _got) = endpoint(vec![
+            (200, "application/sparql-results+json", one.clone().leak()),
+            (200, "application/sparql-results+json", none.leak()),
+            (
+                200,
+                "application/sparql-results+json",
+                "{\"head\": {}, \"boolean\": false}",
+            ),
+            (200, "application/sparql-results+json", one.leak()),
+        ]);
+        let e = Endpoint::new(Settings::at(&url), Duration::from_secs(5)).unwrap();
+        let ask = |form| e.query("ASK { ?s ?p ?o }", form, &[named("http://x/g")], &[], None);
+        assert!(matches!(
+            ask(Form::Boolean),
+            Ok(QueryResults::Boolean(true))
+        ));
+        assert!(matches!(
+            ask(Form::Boolean),
+            Ok(QueryResults::Boolean(false))
+        ));
+        // A standard answer is as it was.
+        assert!(matches!(
+            ask(Form::Boolean),
+            Ok(QueryResults::Boolean(false))
+        ));
+        // A SELECT that happens to name that variable keeps its rows.
+        assert!(matches!(
+            ask(Form::Solutions),
+            Ok(QueryResults::Solutions(_))
+        ));
+    }
+
+    #[test]
     fn refusals_are_the_querys_and_failures_the_backends() {
         let (url, _got) = endpoint(vec![
             (400, "text/plain", "syntax error at 1:3"),
@@ -249,7 +313,8 @@ mod tests {
             (200, "text/html", "<html>a login page</html>"),
         ]);
         let e = Endpoint::new(Settings::at(&url), Duration::from_secs(5)).unwrap();
-        let ask = |e: &Endpoint| e.query("ASK {}", false, &[named("http://x/g")], &[], None);
+        let ask =
+            |e: &Endpoint| e.query("ASK {}", Form::Boolean, &[named("http://x/g")], &[], None);
         match ask(&e) {
             Err(Error::Invalid(m)) => {
                 assert!(m.contains("400") && m.contains("syntax error"), "{m}")
@@ -287,7 +352,7 @@ mod tests {
         let r = e
             .query(
                 "CONSTRUCT WHERE { ?s ?p ?o }",
-                true,
+                Form::Graph,
                 &[named("http://x/g")],
                 &[],
                 Some(token),

@@ -1,9 +1,11 @@
 //! `[[publish_to]]`: the live state of a fivestar store copied to another SPARQL 1.1 store
 //! (Oxigraph server, Fuseki, Virtuoso, GraphDB…) through the standard protocols only:
 //!
-//! - each graph the target lacks is sent by the SPARQL 1.1 Graph Store HTTP Protocol (`PUT`,
-//!   N-Triples, streamed from the store: never the whole graph in memory), under the
-//!   release's own graph IRI, which no live graph ever has;
+//! - each graph the target lacks is sent by the SPARQL 1.1 Graph Store HTTP Protocol, under
+//!   the release's own graph IRI, which no live graph ever has: N-Triples read from the store
+//!   a block at a time (never the whole graph in memory), the first block by `PUT`, each next
+//!   one by `POST` (which adds to the graph). Each block is a sized body: Virtuoso 7.2 answers
+//!   201 to a chunked `PUT` and keeps nothing of it;
 //! - its size there is checked with a SPARQL 1.1 Query (`COUNT`);
 //! - the catalogue is sent to a staging graph, checked, and made the target's catalogue by
 //!   ONE SPARQL 1.1 Update (`MOVE`): the switch, atomic where the engine treats a request
@@ -15,6 +17,7 @@
 //! as being sent before its `PUT`, and as checked after its count, so that a later sync drops
 //! what a failed one left behind.
 
+mod auth;
 mod backend;
 
 pub use backend::Endpoint;
@@ -22,7 +25,6 @@ use fivestar_config::PublishTo;
 use fivestar_store::rdf::{NamedNode, Triple};
 use fivestar_store::{Mirror, Store};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -33,6 +35,7 @@ const DCAT_SERVES_DATASET: &str = "http://www.w3.org/ns/dcat#servesDataset";
 /// One `[[publish_to]]` target.
 pub struct Remote {
     target: PublishTo,
+    auth: auth::Auth,
     /// Held through a sync (sending graphs can take minutes).
     syncing: Mutex<()>,
     /// Held from reading the catalogue to switching it, and by an emergency withdraw: a
@@ -101,62 +104,38 @@ impl Record {
     }
 }
 
-/// N-Triples read from an iterator of triples, a block at a time: the body of a `PUT`.
-struct NTriplesBody<I> {
-    triples: I,
-    block: Vec<u8>,
-    at: usize,
-    /// A store error ends the body early; the count check then fails, and says why.
-    failed: std::sync::Arc<Mutex<Option<String>>>,
-}
+/// How many bytes of N-Triples go in one request: the first block by `PUT`, the next ones
+/// by `POST`. Each is held in memory while it is sent (and again if it is retried).
+const BLOCK_BYTES: usize = 8 << 20;
 
-impl<I: Iterator<Item = fivestar_store::Result<Triple>>> Read for NTriplesBody<I> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::Write;
-        if self.at == self.block.len() {
-            self.block.clear();
-            self.at = 0;
-            while self.block.len() < 1 << 16 {
-                match self.triples.next() {
-                    None => break,
-                    Some(Ok(t)) => writeln!(self.block, "{t} .")?,
-                    Some(Err(e)) => {
-                        let message = e.to_string();
-                        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(message.clone());
-                        return Err(std::io::Error::other(message));
-                    }
-                }
-            }
+/// The next block of N-Triples from `triples`: up to about [`BLOCK_BYTES`], whole lines;
+/// `true` if the triples ran out.
+fn next_block<I: Iterator<Item = fivestar_store::Result<Triple>>>(
+    triples: &mut I,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), Failed> {
+    use std::io::Write;
+    let mut block = Vec::with_capacity(limit.min(BLOCK_BYTES) + 4096);
+    while block.len() < limit {
+        match triples.next() {
+            None => return Ok((block, true)),
+            Some(Ok(t)) => writeln!(block, "{t} .").map_err(|e| e.to_string())?,
+            Some(Err(e)) => return Err(e.to_string()),
         }
-        let n = out.len().min(self.block.len() - self.at);
-        out[..n].copy_from_slice(&self.block[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
-}
-
-/// `r` with the bearer token or basic credentials the named environment variables hold.
-fn authorise(
-    r: reqwest::blocking::RequestBuilder,
-    token_env: &Option<String>,
-    username_env: &Option<String>,
-    password_env: &Option<String>,
-) -> Result<reqwest::blocking::RequestBuilder, Failed> {
-    let env = |name: &str| {
-        std::env::var(name).map_err(|_| format!("the environment variable {name} is not set"))
-    };
-    Ok(match (token_env, username_env, password_env) {
-        (Some(token), _, _) => r.bearer_auth(env(token)?),
-        (None, Some(user), Some(password)) => r.basic_auth(env(user)?, Some(env(password)?)),
-        _ => r,
-    })
+    Ok((block, false))
 }
 
 impl Remote {
     pub fn new(target: PublishTo) -> Remote {
+        let names = auth::Names {
+            token: target.token_env.clone(),
+            username: target.username_env.clone(),
+            password: target.password_env.clone(),
+        };
         Remote {
             target,
+            auth: auth::Auth::new(names),
             syncing: Mutex::new(()),
             switching: Mutex::new(()),
         }
@@ -171,26 +150,20 @@ impl Remote {
             .map_err(|e| e.to_string())
     }
 
-    fn authorise(
-        &self,
-        r: reqwest::blocking::RequestBuilder,
-    ) -> Result<reqwest::blocking::RequestBuilder, Failed> {
-        let t = &self.target;
-        authorise(r, &t.token_env, &t.username_env, &t.password_env)
-    }
-
     /// Sends a request built by `build`, again after a failure to connect or a 5xx answer
     /// (up to `retries` more times, waiting 1, 2, 4… seconds); the answer's body if it
     /// succeeded.
     fn send(
         &self,
+        client: &reqwest::blocking::Client,
         what: &str,
-        build: &mut dyn FnMut() -> Result<reqwest::blocking::RequestBuilder, Failed>,
+        build: &mut dyn FnMut() -> reqwest::blocking::RequestBuilder,
     ) -> Result<String, Failed> {
         let mut wait = Duration::from_secs(1);
         let mut attempt = 0;
         loop {
-            let answer = self.authorise(build()?)?.send();
+            let request = build().build().map_err(|e| format!("{what}: {e}"))?;
+            let answer = self.auth.execute(client, request);
             let retry = match answer {
                 Ok(a) if a.status().is_success() => {
                     return a.text().map_err(|e| format!("{what}: {e}"));
@@ -218,11 +191,11 @@ impl Remote {
 
     /// A SPARQL 1.1 Query whose one answer is `?n`, a count.
     fn count_query(&self, client: &reqwest::blocking::Client, query: &str) -> Result<u64, Failed> {
-        let body = self.send("counting", &mut || {
-            Ok(client
+        let body = self.send(client, "counting", &mut || {
+            client
                 .post(&self.target.query)
                 .header(reqwest::header::ACCEPT, "application/sparql-results+json")
-                .form(&[("query", query)]))
+                .form(&[("query", query)])
         })?;
         let json: serde_json::Value = serde_json::from_str(&body)
             .map_err(|e| format!("counting: the answer is not SPARQL JSON results: {e}"))?;
@@ -237,11 +210,11 @@ impl Remote {
     /// one-row SELECT of `__ASK_RETVAL`).
     fn holds(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<bool, Failed> {
         let query = format!("SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1");
-        let body = self.send("checking a graph", &mut || {
-            Ok(client
+        let body = self.send(client, "checking a graph", &mut || {
+            client
                 .post(&self.target.query)
                 .header(reqwest::header::ACCEPT, "application/sparql-results+json")
-                .form(&[("query", query.as_str())]))
+                .form(&[("query", query.as_str())])
         })?;
         let json: serde_json::Value = serde_json::from_str(&body)
             .map_err(|e| format!("checking a graph: the answer is not SPARQL JSON results: {e}"))?;
@@ -265,45 +238,45 @@ impl Remote {
         what: &str,
         update: &str,
     ) -> Result<(), Failed> {
-        self.send(what, &mut || {
-            Ok(client
+        self.send(client, what, &mut || {
+            client
                 .post(&self.target.update)
                 .header(reqwest::header::CONTENT_TYPE, "application/sparql-update")
-                .body(update.to_string()))
+                .body(update.to_string())
         })
         .map(|_| ())
     }
 
-    /// `PUT`s the triples `triples()` gives as graph `graph` (Graph Store Protocol, indirect
-    /// identification), streamed.
-    fn put<I>(
+    /// Sends `triples` as graph `graph` (Graph Store Protocol, indirect identification): the
+    /// first block by `PUT` (replacing whatever the graph held), the next ones by `POST`.
+    fn put(
         &self,
         client: &reqwest::blocking::Client,
         graph: &str,
-        triples: &mut dyn FnMut() -> I,
-    ) -> Result<(), Failed>
-    where
-        I: Iterator<Item = fivestar_store::Result<Triple>> + Send + 'static,
-    {
+        mut triples: impl Iterator<Item = fivestar_store::Result<Triple>>,
+    ) -> Result<(), Failed> {
         let mut url = url::Url::parse(&self.target.graph_store).map_err(|e| e.to_string())?;
         url.query_pairs_mut().append_pair("graph", graph);
-        let failed = std::sync::Arc::new(Mutex::new(None));
-        let result = self.send(&format!("sending <{graph}>"), &mut || {
-            let body = NTriplesBody {
-                triples: triples(),
-                block: Vec::new(),
-                at: 0,
-                failed: failed.clone(),
-            };
-            Ok(client
-                .put(url.clone())
-                .header(reqwest::header::CONTENT_TYPE, "application/n-triples")
-                .body(reqwest::blocking::Body::new(body)))
-        });
-        if let Some(e) = failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            return Err(format!("reading <{graph}> from the store: {e}"));
+        let mut method = reqwest::Method::PUT;
+        let mut blocks = 0;
+        loop {
+            let (block, last) = next_block(&mut triples, BLOCK_BYTES)
+                .map_err(|e| format!("reading <{graph}> from the store: {e}"))?;
+            if block.is_empty() && blocks > 0 {
+                return Ok(());
+            }
+            blocks += 1;
+            self.send(client, &format!("sending <{graph}>"), &mut || {
+                client
+                    .request(method.clone(), url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/n-triples")
+                    .body(block.clone())
+            })?;
+            if last {
+                return Ok(());
+            }
+            method = reqwest::Method::POST;
         }
-        result.map(|_| ())
     }
 
     /// Where a graph that changes under one name is sent before it is moved over it.
@@ -357,7 +330,7 @@ impl Remote {
             } else {
                 g.iri.clone()
             };
-            self.put(client, &sent_as, &mut || store.graph_triples(&iri))?;
+            self.put(client, &sent_as, store.graph_triples(&iri))?;
             let mut there = self.count(client, &sent_as)?;
             if under_one_name && there == g.triples {
                 self.update(
@@ -396,9 +369,7 @@ impl Remote {
         let staging = Self::staging(&plan.catalog);
         let triples = plan.catalog_triples;
         let expected = triples.len() as u64;
-        self.put(client, &staging, &mut || {
-            triples.clone().into_iter().map(Ok)
-        })?;
+        self.put(client, &staging, triples.into_iter().map(Ok))?;
         let there = self.count(client, &staging)?;
         if there != expected {
             return Err(format!(
@@ -538,7 +509,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_body_is_the_triples_as_ntriples_in_blocks() {
+    fn a_graph_goes_as_blocks_of_whole_ntriples_lines() {
         let t = |i: usize| {
             Triple::new(
                 NamedNode::new_unchecked(format!("http://example.org/s{i}")),
@@ -547,29 +518,41 @@ mod tests {
             )
         };
         let triples: Vec<Triple> = (0..5000).map(t).collect();
-        let mut body = NTriplesBody {
-            triples: triples.clone().into_iter().map(Ok),
-            block: Vec::new(),
-            at: 0,
-            failed: Default::default(),
-        };
-        let mut text = String::new();
-        // Small reads cross the block boundaries.
-        let mut buf = [0u8; 777];
+        let mut source = triples.clone().into_iter().map(Ok);
+        let mut blocks = Vec::new();
         loop {
-            let n = body.read(&mut buf).unwrap();
-            if n == 0 {
+            let (block, last) = next_block(&mut source, 10_000).unwrap();
+            blocks.push(block);
+            if last {
                 break;
             }
-            text.push_str(std::str::from_utf8(&buf[..n]).unwrap());
         }
-        assert!(text.len() > 1 << 17, "several blocks: {}", text.len());
-        let parsed: Vec<Triple> =
-            fivestar_store::rdf::RdfParser::from_format(fivestar_store::rdf::RdfFormat::NTriples)
-                .for_reader(text.as_bytes())
-                .map(|q| q.unwrap().into())
-                .collect();
+        assert!(blocks.len() > 10, "{}", blocks.len());
+        let mut parsed: Vec<Triple> = Vec::new();
+        for block in &blocks {
+            assert!(block.len() < 10_000 + 200, "{}", block.len());
+            // Each block is N-Triples on its own: whole lines.
+            parsed.extend(
+                fivestar_store::rdf::RdfParser::from_format(
+                    fivestar_store::rdf::RdfFormat::NTriples,
+                )
+                .for_reader(block.as_slice())
+                .map(|q| q.unwrap().into()),
+            );
+        }
         assert_eq!(parsed, triples);
+        // No triples: one empty block, the last.
+        let (block, last) = next_block(&mut std::iter::empty(), 10_000).unwrap();
+        assert!(block.is_empty() && last);
+        // A store error stops the graph, and says why.
+        let mut failing = vec![
+            Ok(triples[0].clone()),
+            Err(fivestar_store::Error::Invalid("disk gone".into())),
+        ]
+        .into_iter();
+        assert!(next_block(&mut failing, 10_000)
+            .unwrap_err()
+            .contains("disk gone"));
     }
 
     #[test]

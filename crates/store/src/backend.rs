@@ -26,18 +26,28 @@ use std::time::{Duration, Instant};
 /// A graph IRI no store holds: the default graph when a query may read none.
 pub const EMPTY_GRAPH: &str = "urn:x-fivestar:empty-graph";
 
+/// The form of a query's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// SELECT: solutions.
+    Solutions,
+    /// ASK: true or false.
+    Boolean,
+    /// CONSTRUCT or DESCRIBE: triples.
+    Graph,
+}
+
 /// A SPARQL 1.1 query endpoint a read server answers from.
 pub trait Backend: Send + Sync {
     /// Where it is, for messages and `/health` (no credentials).
     fn describe(&self) -> String;
     /// Evaluates `query` over exactly this dataset: the default graph is the union of
     /// `default` (never empty: [`EMPTY_GRAPH`] stands for none), the named graphs are
-    /// `named`. `graph_form`: the query is a CONSTRUCT or DESCRIBE. The answer is streamed;
-    /// `cancel` stops reading it.
+    /// `named`. `form`: the query's form. The answer is streamed; `cancel` stops reading it.
     fn query(
         &self,
         query: &str,
-        graph_form: bool,
+        form: Form,
         default: &[NamedNode],
         named: &[NamedNode],
         cancel: Option<CancellationToken>,
@@ -199,7 +209,7 @@ impl Store {
     ) -> Result<Box<dyn Iterator<Item = Result<Triple>>>> {
         let results = b.backend.query(
             "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
-            true,
+            Form::Graph,
             std::slice::from_ref(graph),
             &[],
             None,
@@ -219,7 +229,7 @@ impl Store {
             None => self.db.contains_named_graph(graph).unwrap_or(false),
             Some(b) => match b.backend.query(
                 "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1",
-                false,
+                Form::Solutions,
                 std::slice::from_ref(graph),
                 &[],
                 None,

@@ -24,7 +24,7 @@ pub mod mirror;
 pub mod search;
 pub mod summary;
 
-pub use backend::{Backend, BackendHealth, EMPTY_GRAPH};
+pub use backend::{Backend, BackendHealth, Form, EMPTY_GRAPH};
 pub use backup::{read_backup, restore, BackupInfo};
 
 /// The RDF and SPARQL results model other crates share with the store: Oxigraph's terms,
@@ -1061,11 +1061,11 @@ impl Store {
                 let iri = service.trim_start_matches('<').trim_end_matches('>');
                 return Err(Error::Invalid(ServiceRefused(iri.to_string()).to_string()));
             }
-            let (own, graph_form) = match &parsed {
-                spargebra::Query::Select { dataset, .. }
-                | spargebra::Query::Ask { dataset, .. } => (dataset, false),
+            let (own, form) = match &parsed {
+                spargebra::Query::Select { dataset, .. } => (dataset, Form::Solutions),
+                spargebra::Query::Ask { dataset, .. } => (dataset, Form::Boolean),
                 spargebra::Query::Construct { dataset, .. }
-                | spargebra::Query::Describe { dataset, .. } => (dataset, true),
+                | spargebra::Query::Describe { dataset, .. } => (dataset, Form::Graph),
             };
             let own = own
                 .as_ref()
@@ -1074,7 +1074,7 @@ impl Store {
             if default.is_empty() {
                 default.push(NamedNode::new_unchecked(EMPTY_GRAPH));
             }
-            return b.backend.query(query, graph_form, &default, &named, cancel);
+            return b.backend.query(query, form, &default, &named, cancel);
         }
         let mut evaluator = SparqlEvaluator::new();
         if let Some(token) = cancel {
