@@ -71,12 +71,13 @@ pub struct Instance {
 pub struct Backend {
     /// The SPARQL query endpoint.
     pub query: String,
-    /// Environment variables holding an HTTP basic user name and password.
+    /// Environment variables holding a user name and password (HTTP Basic or Digest, as the
+    /// server asks).
     #[serde(default)]
     pub username_env: Option<String>,
     #[serde(default)]
     pub password_env: Option<String>,
-    /// An environment variable holding a bearer token (instead of basic).
+    /// An environment variable holding a bearer token (instead of a user and password).
     #[serde(default)]
     pub token_env: Option<String>,
     /// How often the catalogue is read again from the backend, in seconds: a switch, rollback
@@ -125,7 +126,8 @@ fn check_http_url(key: &str, v: &str) -> Result<(), String> {
     }
 }
 
-/// Basic credentials (both names) or a bearer token, not both; each an environment variable.
+/// A user name and password (both names) or a bearer token, not both; each an environment
+/// variable.
 fn check_credentials(
     key: &dyn Fn(&str) -> String,
     username_env: &Option<String>,
@@ -148,13 +150,13 @@ fn check_credentials(
     }
     if username_env.is_some() != password_env.is_some() {
         return Err(format!(
-            "{}: basic credentials need both `username_env` and `password_env`",
+            "{}: a user name and password need both `username_env` and `password_env`",
             key("username_env")
         ));
     }
     if token_env.is_some() && username_env.is_some() {
         return Err(format!(
-            "{}: give a bearer token or basic credentials, not both",
+            "{}: give a bearer token or a user name and password, not both",
             key("token_env")
         ));
     }
@@ -175,12 +177,13 @@ pub struct PublishTo {
     pub update: String,
     /// The Graph Store HTTP Protocol endpoint (indirect identification: `?graph=IRI`).
     pub graph_store: String,
-    /// Environment variables holding an HTTP basic user name and password.
+    /// Environment variables holding a user name and password (HTTP Basic or Digest, as the
+    /// server asks).
     #[serde(default)]
     pub username_env: Option<String>,
     #[serde(default)]
     pub password_env: Option<String>,
-    /// An environment variable holding a bearer token (instead of basic).
+    /// An environment variable holding a bearer token (instead of a user and password).
     #[serde(default)]
     pub token_env: Option<String>,
     /// One request's time limit (an upload of a large release is one request).
