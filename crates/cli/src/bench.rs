@@ -714,17 +714,24 @@ pub fn query(
     ];
     let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
     let sparql = endpoint.to_string();
-    // Each call draws other lookups: a measurement never repeats its warm-up's, which a
-    // server keeping recent answers would answer from memory.
+    // Each call draws other lookups, in this process and in the next (its id and the clock
+    // are in the seed): a measurement never repeats its warm-up's, which a server keeping
+    // recent answers would answer from memory.
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ^ (u64::from(std::process::id()) << 20)
+        ^ nanos;
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let sparql = sparql.clone();
             let lookup = lookup.clone();
             let site = url.trim_end_matches('/').to_string();
             std::thread::spawn(move || -> (u64, u64, Vec<f64>, Vec<f64>) {
-                let mut rng = fastrand::Rng::with_seed(c as u64 | call << 32);
+                let mut rng =
+                    fastrand::Rng::with_seed((c as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ call);
                 let client = reqwest::blocking::Client::new();
                 let (mut ok, mut failed, mut lat, mut page_lat) =
                     (0u64, 0u64, Vec::new(), Vec::new());

@@ -40,6 +40,7 @@ struct Answer {
 fn run(
     st: &AppState,
     query: &str,
+    parsed: spargebra::Query,
     defaults: &[String],
     named: &[String],
     output: Output,
@@ -48,7 +49,7 @@ fn run(
     let max = st.config.max_rows;
     let results = st
         .store
-        .query_public_with(query, Some(token), defaults, named)
+        .query_public_parsed(query, parsed, Some(token), defaults, named)
         .map_err(|e| e.to_string())?;
     // On a read server the answer is read from the backend while it is written here: a
     // failure then is the backend's (a 502), not the query's.
@@ -373,7 +374,6 @@ pub async fn handle(
                 _ => results_output.map(Output::Results),
             }
             .map_err(Failure::NotAcceptable)?;
-            drop(parsed);
             let format_key = match &output {
                 Output::Rdf(f) => negotiate::media_type(*f),
                 Output::Results(f) => negotiate::results_media_type(*f),
@@ -386,7 +386,7 @@ pub async fn handle(
             if headers_hold(&request_headers, &tag) {
                 return Ok((None, tag));
             }
-            run(&st2, &query, &defaults, &named, output, t2)
+            run(&st2, &query, parsed, &defaults, &named, output, t2)
                 .map(|a| (Some(a), tag))
                 .map_err(Failure::Query)
         })();

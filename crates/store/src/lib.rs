@@ -1051,12 +1051,26 @@ impl Store {
         default_graphs: &[String],
         named_graphs: &[String],
     ) -> Result<QueryResults<'static>> {
+        let parsed = spargebra::SparqlParser::new()
+            .parse_query(query)
+            .map_err(|e| Error::Invalid(format!("SPARQL syntax error: {e}")))?;
+        self.query_public_parsed(query, parsed, cancel, default_graphs, named_graphs)
+    }
+
+    /// As [`Store::query_public_with`], for a query the caller parsed already (the server
+    /// parses each to check its shape): `parsed` is `query`'s text parsed, which a read
+    /// server sends to its backend.
+    pub fn query_public_parsed(
+        &self,
+        query: &str,
+        parsed: spargebra::Query,
+        cancel: Option<rdf::CancellationToken>,
+        default_graphs: &[String],
+        named_graphs: &[String],
+    ) -> Result<QueryResults<'static>> {
         // One view for the whole query: the public graphs and those readable by name.
         let view = self.catalog_view()?;
         if let Some(b) = &self.backed {
-            let parsed = spargebra::SparqlParser::new()
-                .parse_query(query)
-                .map_err(|e| Error::Invalid(format!("SPARQL syntax error: {e}")))?;
             if let Some(service) = guard::service_of(&parsed) {
                 let iri = service.trim_start_matches('<').trim_end_matches('>');
                 return Err(Error::Invalid(ServiceRefused(iri.to_string()).to_string()));
@@ -1082,7 +1096,7 @@ impl Store {
         }
         let mut prepared = evaluator
             .with_default_service_handler(NoService)
-            .parse_query(query)?;
+            .for_query(parsed);
         let own = if prepared.dataset().is_default_dataset() {
             None
         } else {
