@@ -34,6 +34,17 @@ pub fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
+/// The Prometheus text of a site's `/metrics`, read with [`ADMIN_TOKEN`].
+pub fn metrics(site: &str) -> String {
+    client()
+        .get(format!("{site}/metrics"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 /// Copies Trafford's spending pipeline and its data into a pipelines folder.
 pub fn copy_trafford_pipeline(pipelines: &Path) {
     let examples = root().join("pipelines/examples");

@@ -285,13 +285,7 @@ fn a_slow_query_times_out_while_others_answer() {
     // The metrics are for the operator: the admin token, or nothing.
     let anonymous = c.get(format!("{}/metrics", site.url)).send().unwrap();
     assert_eq!(anonymous.status(), 401);
-    let metrics = c
-        .get(format!("{}/metrics", site.url))
-        .bearer_auth(common::ADMIN_TOKEN)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = common::metrics(&site.url);
     assert!(
         metrics.contains("fivestar_sparql_query_timeouts_total 1"),
         "{metrics}"
@@ -743,4 +737,79 @@ fn uris_minted_with_percent_encoding_resolve() {
     }
     drop(site);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Lookups (what a named resource says) are answered on the connection's thread, with the
+/// same answers a query thread gives; one past its row budget still gets its whole answer.
+#[test]
+fn lookups_are_answered_at_once_with_the_same_answers() {
+    let site = start("lookups", &[]);
+    let c = client();
+    let sparql = format!("{}/sparql", site.url);
+    let rows = |q: &str| -> Vec<String> {
+        let v: serde_json::Value = c
+            .get(&sparql)
+            .query(&[("query", q)])
+            .header("Accept", "application/sparql-results+json")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut rows: Vec<String> = v["results"]["bindings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{q}: {v}"))
+            .iter()
+            .map(|b| b.to_string())
+            .collect();
+        rows.sort();
+        rows
+    };
+    let at_once = || -> u64 {
+        let text = common::metrics(&site.url);
+        text.lines()
+            .find_map(|l| l.strip_prefix("fivestar_sparql_lookups_answered_at_once_total "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no lookup counter in {text}"))
+    };
+    let s = "<http://127.0.0.1:7878/id/trafford-spending/payment/TRA-2024-01003>";
+    let lookup = rows(&format!("SELECT ?p ?o WHERE {{ {s} ?p ?o }}"));
+    assert!(lookup.len() >= 6, "{lookup:?}");
+    // A read server asks its backend from a query thread, always.
+    let here = u64::from(common::backend().is_none());
+    assert_eq!(at_once(), here);
+    // The same question with a FILTER is not a lookup: a query thread answers it, the same.
+    let scan = rows(&format!("SELECT ?p ?o WHERE {{ {s} ?p ?o FILTER(true) }}"));
+    assert_eq!(scan, lookup);
+    assert_eq!(at_once(), here);
+    // Four times the same subject: n⁴ rows, past the budget of a lookup answered at once.
+    let n = lookup.len();
+    assert!(n.pow(4) > 1_000);
+    let cross = rows(&format!(
+        "SELECT * WHERE {{ {s} ?p1 ?o1 . {s} ?p2 ?o2 . {s} ?p3 ?o3 . {s} ?p4 ?o4 }}"
+    ));
+    assert_eq!(cross.len(), n.pow(4));
+    assert_eq!(at_once(), here);
+    // An ASK and a CONSTRUCT of one resource are lookups too.
+    let ask: serde_json::Value = c
+        .get(&sparql)
+        .query(&[("query", format!("ASK {{ {s} ?p ?o }}").as_str())])
+        .header("Accept", "application/sparql-results+json")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(ask["boolean"], true);
+    let graph = c
+        .get(&sparql)
+        .query(&[(
+            "query",
+            format!("CONSTRUCT {{ {s} ?p ?o }} WHERE {{ {s} ?p ?o }}").as_str(),
+        )])
+        .header("Accept", "application/n-triples")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(graph.lines().filter(|l| !l.trim().is_empty()).count(), n);
+    assert_eq!(at_once(), 3 * here);
 }

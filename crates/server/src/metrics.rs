@@ -26,6 +26,8 @@ pub struct Metrics {
     pub queries_turned_away: AtomicU64,
     /// Queries answered from the kept answers.
     pub answers_kept: AtomicU64,
+    /// Lookups answered on the connection's thread, not handed to a query thread.
+    pub lookups_here: AtomicU64,
 }
 
 fn route_of(path: &str) -> String {
@@ -122,6 +124,11 @@ pub async fn render(State(st): State<Arc<AppState>>, headers: axum::http::Header
             "fivestar_sparql_answers_kept_total",
             "Queries answered from the answers kept for repeats.",
             &st.metrics.answers_kept,
+        ),
+        (
+            "fivestar_sparql_lookups_answered_at_once_total",
+            "Lookups (a named resource's triples) answered without a query thread.",
+            &st.metrics.lookups_here,
         ),
     ] {
         out.push_str(&format!(

@@ -24,6 +24,8 @@ enum Failure {
     Refused(String),
     NotAcceptable(String),
     Query(String),
+    /// Longer than the budget it was evaluated with.
+    TooBig,
 }
 
 enum Output {
@@ -37,6 +39,9 @@ struct Answer {
     truncated: bool,
 }
 
+/// Evaluates `parsed` (the text `query`) and serializes its answer, at most `max_rows` rows
+/// (then marked truncated). `Ok(None)`: more rows than `budget`.
+#[allow(clippy::too_many_arguments)]
 fn run(
     st: &AppState,
     query: &str,
@@ -45,7 +50,8 @@ fn run(
     named: &[String],
     output: Output,
     token: CancellationToken,
-) -> Result<Answer, String> {
+    budget: Option<usize>,
+) -> Result<Option<Answer>, String> {
     let max = st.config.max_rows;
     let results = st
         .store
@@ -68,6 +74,9 @@ fn run(
                 .serialize_solutions_to_writer(Vec::new(), solutions.variables().to_vec())
                 .map_err(|e| e.to_string())?;
             for (n, s) in solutions.enumerate() {
+                if budget.is_some_and(|b| n >= b) {
+                    return Ok(None);
+                }
                 if n >= max {
                     truncated = true;
                     break;
@@ -75,33 +84,36 @@ fn run(
                 w.serialize(&s.map_err(streamed)?)
                     .map_err(|e| e.to_string())?;
             }
-            Ok(Answer {
+            Ok(Some(Answer {
                 body: w.finish().map_err(|e| e.to_string())?,
                 content_type: negotiate::results_media_type(f),
                 truncated,
-            })
+            }))
         }
-        (QueryResults::Boolean(b), Output::Results(f)) => Ok(Answer {
+        (QueryResults::Boolean(b), Output::Results(f)) => Ok(Some(Answer {
             body: QueryResultsSerializer::from_format(f)
                 .serialize_boolean_to_writer(Vec::new(), b)
                 .map_err(|e| e.to_string())?,
             content_type: negotiate::results_media_type(f),
             truncated,
-        }),
+        })),
         (QueryResults::Graph(triples), Output::Rdf(f)) => {
             let mut all = Vec::new();
             for (n, t) in triples.enumerate() {
+                if budget.is_some_and(|b| n >= b) {
+                    return Ok(None);
+                }
                 if n >= max {
                     truncated = true;
                     break;
                 }
                 all.push(t.map_err(streamed)?);
             }
-            Ok(Answer {
+            Ok(Some(Answer {
                 body: crate::rdf_body(f, &all)?,
                 content_type: negotiate::media_type(f),
                 truncated,
-            })
+            }))
         }
         _ => Err("the results do not fit the negotiated format".into()),
     }
@@ -328,6 +340,31 @@ pub async fn handle(
         return not_modified(&headers, &k.tag)
             .unwrap_or_else(|| answered(&st, k.body.clone(), k.content_type, &k.tag, k.truncated));
     }
+    let asked = Asked {
+        query,
+        defaults,
+        named,
+        state,
+        graph_output,
+        results_output,
+        headers,
+    };
+    // A lookup (what a named resource says) is answered here, on the connection's thread:
+    // handing it to a query thread and back costs more than the lookup (README, Performance).
+    // One with more than LOOKUP_ROWS rows goes to a query thread like any other query. Not on
+    // a read server, whose backend is asked by a blocking client.
+    if !st.store.is_backed() {
+        if let Some(parsed) = fivestar_store::guard::lookup(&asked.query) {
+            if let Ok(slot) = st.query_slots.clone().try_acquire_owned() {
+                let outcome = answer(&st, &asked, parsed, None, Some(LOOKUP_ROWS));
+                drop(slot);
+                if !matches!(outcome, Err(Failure::TooBig)) {
+                    st.metrics.lookups_here.fetch_add(1, Ordering::Relaxed);
+                    return respond(&st, &asked.headers, outcome, keep.then_some(kept_key));
+                }
+            }
+        }
+    }
     // At most `max_concurrent_queries` at once; others wait their turn for a while.
     let Ok(Ok(slot)) = tokio::time::timeout(
         st.config.query_queue_wait,
@@ -352,44 +389,21 @@ pub async fn handle(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st2 = st.clone();
     let t2 = token.clone();
-    let request_headers = headers.clone();
+    let asked = Arc::new(asked);
+    let asked2 = asked.clone();
     let spawned = fivestar_store::guard::spawn_query_thread(move || {
         let _slot = slot;
-        let outcome = (|| {
-            let parsed = match fivestar_store::guard::parse(&query) {
-                Ok(q) => q,
-                Err(fivestar_store::guard::Refused::Syntax(e)) => {
-                    return Err(if fivestar_store::guard::parse_update(&query) {
-                        Failure::Update
-                    } else {
-                        Failure::Refused(format!("SPARQL syntax error: {e}"))
-                    });
-                }
-                Err(e) => return Err(Failure::Refused(e.to_string())),
-            };
-            let output = match parsed {
-                spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
-                    graph_output.map(Output::Rdf)
-                }
-                _ => results_output.map(Output::Results),
+        let outcome = match fivestar_store::guard::parse(&asked2.query) {
+            Ok(parsed) => answer(&st2, &asked2, parsed, Some(t2), None),
+            Err(fivestar_store::guard::Refused::Syntax(e)) => {
+                Err(if fivestar_store::guard::parse_update(&asked2.query) {
+                    Failure::Update
+                } else {
+                    Failure::Refused(format!("SPARQL syntax error: {e}"))
+                })
             }
-            .map_err(Failure::NotAcceptable)?;
-            let format_key = match &output {
-                Output::Rdf(f) => negotiate::media_type(*f),
-                Output::Results(f) => negotiate::results_media_type(*f),
-            };
-            // ETag from the live state: a repeated query on an unchanged store is 304.
-            let tag = etag(
-                &state,
-                &[&query, format_key, &defaults.join(" "), &named.join(" ")],
-            );
-            if headers_hold(&request_headers, &tag) {
-                return Ok((None, tag));
-            }
-            run(&st2, &query, parsed, &defaults, &named, output, t2)
-                .map(|a| (Some(a), tag))
-                .map_err(Failure::Query)
-        })();
+            Err(e) => Err(Failure::Refused(e.to_string())),
+        };
         let _ = tx.send(outcome);
     });
     if let Err(e) = spawned {
@@ -398,36 +412,113 @@ pub async fn handle(
             &format!("no query thread: {e}"),
         );
     }
-    let (answer, tag) = match tokio::time::timeout(st.config.query_timeout, rx).await {
+    match tokio::time::timeout(st.config.query_timeout, rx).await {
         Err(_) => {
             token.cancel();
             st.metrics.query_timeouts.fetch_add(1, Ordering::Relaxed);
-            return error(
+            error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!(
                     "the query was stopped after {} s, the time limit of this endpoint: narrow it or download a dump",
                     st.config.query_timeout.as_secs_f64()
                 ),
-            );
-        }
-        Ok(Err(_)) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the query thread stopped",
             )
         }
-        Ok(Ok(Err(Failure::Update))) => {
+        Ok(Err(_)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the query thread stopped",
+        ),
+        Ok(Ok(outcome)) => respond(&st, &asked.headers, outcome, keep.then_some(kept_key)),
+    }
+}
+
+/// At most this many rows of a lookup are answered on the connection's thread (a payment, a
+/// council or a supplier says a few dozen things).
+const LOOKUP_ROWS: usize = 1_000;
+
+/// What a request asks, as read from it: the query with its graphs, the live state it is
+/// answered on, the formats negotiated for each form, and the request's headers.
+struct Asked {
+    query: String,
+    defaults: Vec<String>,
+    named: Vec<String>,
+    state: String,
+    graph_output: Result<RdfFormat, String>,
+    results_output: Result<QueryResultsFormat, String>,
+    headers: HeaderMap,
+}
+
+/// Evaluates a parsed query: its format, its ETag, and no answer for a client that has it
+/// already (a 304). `cancel`: the endpoint's time limit. `budget`: more rows than that are
+/// not answered ([`Failure::TooBig`]).
+fn answer(
+    st: &AppState,
+    asked: &Asked,
+    parsed: spargebra::Query,
+    cancel: Option<CancellationToken>,
+    budget: Option<usize>,
+) -> Result<(Option<Answer>, String), Failure> {
+    let output = match parsed {
+        spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => {
+            asked.graph_output.clone().map(Output::Rdf)
+        }
+        _ => asked.results_output.clone().map(Output::Results),
+    }
+    .map_err(Failure::NotAcceptable)?;
+    let format_key = match &output {
+        Output::Rdf(f) => negotiate::media_type(*f),
+        Output::Results(f) => negotiate::results_media_type(*f),
+    };
+    // ETag from the live state: a repeated query on an unchanged store is 304.
+    let tag = etag(
+        &asked.state,
+        &[
+            &asked.query,
+            format_key,
+            &asked.defaults.join(" "),
+            &asked.named.join(" "),
+        ],
+    );
+    if headers_hold(&asked.headers, &tag) {
+        return Ok((None, tag));
+    }
+    let token = cancel.unwrap_or_default();
+    match run(
+        st,
+        &asked.query,
+        parsed,
+        &asked.defaults,
+        &asked.named,
+        output,
+        token,
+        budget,
+    ) {
+        Ok(Some(a)) => Ok((Some(a), tag)),
+        Ok(None) => Err(Failure::TooBig),
+        Err(e) => Err(Failure::Query(e)),
+    }
+}
+
+/// The response to an evaluated query; a full answer is kept under `kept_key` if given.
+fn respond(
+    st: &AppState,
+    headers: &HeaderMap,
+    outcome: Result<(Option<Answer>, String), Failure>,
+    kept_key: Option<String>,
+) -> Response {
+    let (answer, tag) = match outcome {
+        Err(Failure::Update) => {
             return error(
                 StatusCode::FORBIDDEN,
                 "this endpoint is read-only: updates (LOAD, INSERT, DELETE…) are not accepted",
             )
         }
-        Ok(Ok(Err(Failure::Refused(e)))) => return error(StatusCode::BAD_REQUEST, &e),
-        Ok(Ok(Err(Failure::NotAcceptable(e)))) => return error(StatusCode::NOT_ACCEPTABLE, &e),
-        Ok(Ok(Err(Failure::Query(e)))) if crate::is_backend_failure(&e) => {
+        Err(Failure::Refused(e)) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(Failure::NotAcceptable(e)) => return error(StatusCode::NOT_ACCEPTABLE, &e),
+        Err(Failure::Query(e)) if crate::is_backend_failure(&e) => {
             return error(StatusCode::BAD_GATEWAY, &e)
         }
-        Ok(Ok(Err(Failure::Query(e)))) => {
+        Err(Failure::Query(e)) => {
             let lower = e.to_ascii_lowercase();
             return if lower.contains("service") {
                 error(
@@ -440,21 +531,28 @@ pub async fn handle(
                 error(StatusCode::BAD_REQUEST, &format!("the query failed: {e}"))
             };
         }
-        Ok(Ok(Ok(a))) => a,
+        Err(Failure::TooBig) => {
+            // Only a lookup has a budget, and it goes to a query thread instead.
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the answer was longer than expected",
+            );
+        }
+        Ok(a) => a,
     };
     let Some(answer) = answer else {
-        return not_modified(&headers, &tag)
+        return not_modified(headers, &tag)
             .unwrap_or_else(|| StatusCode::NOT_MODIFIED.into_response());
     };
     let body = Bytes::from(answer.body);
     let r = answered(
-        &st,
+        st,
         body.clone(),
         answer.content_type,
         &tag,
         answer.truncated,
     );
-    if keep {
+    if let Some(kept_key) = kept_key {
         st.answers.put(
             kept_key,
             crate::answers::Kept {
@@ -467,9 +565,6 @@ pub async fn handle(
     }
     r
 }
-
-/// Whether a query may answer differently each time on the same data (RAND, NOW, UUID,
-/// STRUUID, BNODE): such answers are not kept.
 fn volatile(query: &str) -> bool {
     let q = query.to_ascii_lowercase();
     ["rand", "now", "uuid", "struuid", "bnode"].iter().any(|f| {

@@ -15,6 +15,7 @@
 use spargebra::algebra::{
     AggregateExpression, Expression, GraphPattern, OrderExpression, PropertyPathExpression,
 };
+use spargebra::term::TermPattern;
 use spargebra::Query;
 
 /// Brackets (`(`, `{`, `[`) open at once, at most.
@@ -311,6 +312,49 @@ pub fn parse_update(text: &str) -> bool {
         && spargebra::SparqlParser::new().parse_update(text).is_ok()
 }
 
+/// The longest query text [`lookup`] takes.
+const LOOKUP_MAX_BYTES: usize = 4096;
+
+/// A query that reads what named resources say: short, shallow, without property paths,
+/// `UNION`, `OPTIONAL`, `MINUS`, `BIND` or `FILTER`, and one basic graph pattern each of whose
+/// triples has an IRI for subject, under at most a projection, `DISTINCT`, `REDUCED` or a
+/// slice (`SELECT ?p ?o WHERE { <x> ?p ?o }`: a linked-data lookup). Its text is parsed here,
+/// on any thread: it is too short and too shallow for the parser's recursion to matter.
+/// `None` for any other query (and for one that does not parse: the query thread says why).
+pub fn lookup(text: &str) -> Option<Query> {
+    if text.len() > LOOKUP_MAX_BYTES {
+        return None;
+    }
+    let s = shape(text);
+    if s.nesting > 4 || s.path_operators > 0 || s.group_keywords > 0 {
+        return None;
+    }
+    let query = spargebra::SparqlParser::new().parse_query(text).ok()?;
+    let pattern = match &query {
+        Query::Select { pattern, .. }
+        | Query::Construct { pattern, .. }
+        | Query::Ask { pattern, .. } => pattern,
+        Query::Describe { .. } => return None,
+    };
+    is_lookup(pattern).then_some(query)
+}
+
+fn is_lookup(pattern: &GraphPattern) -> bool {
+    match pattern {
+        GraphPattern::Project { inner, .. }
+        | GraphPattern::Distinct { inner }
+        | GraphPattern::Reduced { inner }
+        | GraphPattern::Slice { inner, .. } => is_lookup(inner),
+        GraphPattern::Bgp { patterns } => {
+            !patterns.is_empty()
+                && patterns
+                    .iter()
+                    .all(|t| matches!(t.subject, TermPattern::NamedNode(_)))
+        }
+        _ => false,
+    }
+}
+
 /// The first SERVICE a query calls (its IRI or variable), looked for everywhere, FILTER
 /// EXISTS included: a read server refuses it before sending the query to its backend, which
 /// might follow it. Call on a query thread (the walk recurses like the parser).
@@ -522,6 +566,43 @@ fn expression_depth(e: &Expression) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_are_told_from_other_queries() {
+        for q in [
+            "SELECT ?p ?o WHERE { <http://x/s> ?p ?o }",
+            "SELECT DISTINCT ?o WHERE { <http://x/s> <http://x/p> ?o ; <http://x/q> ?v } LIMIT 5",
+            "PREFIX x: <http://x/> CONSTRUCT { x:s ?p ?o } WHERE { x:s ?p ?o }",
+            "ASK { <http://x/s> a <http://x/C> }",
+            // A subquery that is a lookup, projected again.
+            "SELECT ?o WHERE { { SELECT ?o WHERE { <http://x/s> ?p ?o } } }",
+        ] {
+            assert!(lookup(q).is_some(), "{q}");
+        }
+        for q in [
+            // A variable subject: a scan.
+            "SELECT ?s WHERE { ?s ?p ?o }",
+            "SELECT ?s WHERE { <http://x/s> ?p ?o . ?s ?p ?o }",
+            // Paths, groups, filters, aggregates, order, subqueries, unions.
+            "SELECT ?o WHERE { <http://x/s> <http://x/p>/<http://x/q> ?o }",
+            "SELECT ?o WHERE { <http://x/s> ?p ?o FILTER(?o > 1) }",
+            "SELECT (COUNT(*) AS ?n) WHERE { <http://x/s> ?p ?o }",
+            "SELECT ?o WHERE { <http://x/s> ?p ?o } ORDER BY ?o",
+            "SELECT ?o WHERE { { <http://x/s> ?p ?o } UNION { <http://x/t> ?p ?o } }",
+            "SELECT ?o WHERE { GRAPH ?g { <http://x/s> ?p ?o } }",
+            "SELECT ?o WHERE { SERVICE <http://x/e> { <http://x/s> ?p ?o } }",
+            "DESCRIBE <http://x/s>",
+            "SELECT ?o WHERE { }",
+            "not sparql",
+        ] {
+            assert!(lookup(q).is_none(), "{q}");
+        }
+        let long = format!(
+            "SELECT ?o WHERE {{ <http://x/{}> ?p ?o }}",
+            "s".repeat(LOOKUP_MAX_BYTES)
+        );
+        assert!(lookup(&long).is_none());
+    }
     use oxigraph::sparql::{QueryResults, SparqlEvaluator};
     use oxigraph::store::Store;
 
