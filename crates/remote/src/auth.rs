@@ -122,10 +122,19 @@ impl Auth {
     }
 
     /// Keeps the scheme a 401 answer asks for (Digest with its challenge; Basic for anything
-    /// else); whether the request is worth sending again with it: not when it was sent as
-    /// asked already and refused (wrong credentials), unless a Digest nonce went stale.
+    /// else, and for a 403 to a request sent without credentials, which some servers answer
+    /// instead of a 401); whether the request is worth sending again with it: not when it was
+    /// sent as asked already and refused (wrong credentials), unless a Digest nonce went stale.
     fn challenged(&self, request: &Request, response: &Response, sent: bool) -> bool {
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+        let status = response.status();
+        if status == reqwest::StatusCode::FORBIDDEN && !sent {
+            self.schemes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(space(request.url()), Scheme::Basic);
+            return true;
+        }
+        if status != reqwest::StatusCode::UNAUTHORIZED {
             return false;
         }
         let challenge = response
@@ -177,10 +186,20 @@ mod tests {
     use super::*;
     use std::sync::mpsc;
 
-    /// A server on loopback that wants Digest (realm "SPARQL", qop auth, as Virtuoso asks), or
-    /// with `basic` HTTP Basic for `dba:secret`, and reports each request's method, URL and
+    /// What the test server wants.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Wants {
+        /// Digest (realm "SPARQL", qop auth, as Virtuoso asks).
+        Digest,
+        /// HTTP Basic for `dba:secret`, asked for by a 401.
+        Basic,
+        /// HTTP Basic for `dba:secret`, anything else answered 403.
+        Forbidden,
+    }
+
+    /// A server on loopback that wants `wants` and reports each request's method, URL and
     /// Authorization header.
-    fn server(requests: usize, basic: bool) -> (String, mpsc::Receiver<(String, String, String)>) {
+    fn server(requests: usize, wants: Wants) -> (String, mpsc::Receiver<(String, String, String)>) {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let (tx, rx) = mpsc::channel();
@@ -198,27 +217,21 @@ mod tests {
                     req.url().to_string(),
                     auth.clone(),
                 ));
-                let response = if auth.starts_with("Digest ") && !basic
-                    || basic && auth == "Basic ZGJhOnNlY3JldA=="
-                {
-                    tiny_http::Response::from_string("ok").with_status_code(200)
-                } else if basic {
-                    tiny_http::Response::from_string("who?")
+                let ok = match wants {
+                    Wants::Digest => auth.starts_with("Digest "),
+                    _ => auth == "Basic ZGJhOnNlY3JldA==",
+                };
+                let challenge = match wants {
+                    Wants::Digest => Some("Digest realm=\"SPARQL\", domain=\"/crud\", nonce=\"abc123\", opaque=\"5ebe\", stale=\"false\", qop=\"auth\", algorithm=\"MD5\""),
+                    Wants::Basic => Some("Basic realm=\"x\""),
+                    Wants::Forbidden => None,
+                };
+                let response = match (ok, challenge) {
+                    (true, _) => tiny_http::Response::from_string("ok").with_status_code(200),
+                    (false, None) => tiny_http::Response::from_string("no").with_status_code(403),
+                    (false, Some(c)) => tiny_http::Response::from_string("who?")
                         .with_status_code(401)
-                        .with_header(
-                            tiny_http::Header::from_bytes("WWW-Authenticate", "Basic realm=\"x\"")
-                                .unwrap(),
-                        )
-                } else {
-                    tiny_http::Response::from_string("who?")
-                        .with_status_code(401)
-                        .with_header(
-                            tiny_http::Header::from_bytes(
-                                "WWW-Authenticate",
-                                "Digest realm=\"SPARQL\", domain=\"/crud\", nonce=\"abc123\", opaque=\"5ebe\", stale=\"false\", qop=\"auth\", algorithm=\"MD5\"",
-                            )
-                            .unwrap(),
-                        )
+                        .with_header(tiny_http::Header::from_bytes("WWW-Authenticate", c).unwrap()),
                 };
                 let _ = req.respond(response);
             }
@@ -228,7 +241,7 @@ mod tests {
 
     #[test]
     fn a_digest_challenge_is_answered_and_kept_for_the_next_request() {
-        let (url, seen) = server(3, false);
+        let (url, seen) = server(3, Wants::Digest);
         let auth = user("FIVESTAR_AUTH_TEST_PASSWORD");
         let client = Client::new();
         let put = |body: &'static str| {
@@ -273,9 +286,10 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_basic_challenge_is_answered_and_wrong_credentials_are_not_sent_twice() {
-        let (url, seen) = server(4, true);
+    /// Nothing first, then Basic as asked, at once the next time; wrong credentials refused
+    /// with `refusal` are not sent twice.
+    fn basic_as_asked(wants: Wants, refusal: u16) {
+        let (url, seen) = server(4, wants);
         let auth = user("FIVESTAR_AUTH_TEST_PASSWORD");
         let client = Client::new();
         let get = || client.get(format!("{url}/q")).build().unwrap();
@@ -286,15 +300,24 @@ mod tests {
             got,
             ["", "Basic ZGJhOnNlY3JldA==", "Basic ZGJhOnNlY3JldA=="]
         );
-        // Refused as asked: the 401 is the answer, not a loop.
         let wrong = user("FIVESTAR_AUTH_TEST_WRONG");
         wrong
             .schemes
             .lock()
             .unwrap()
             .insert(space(get().url()), Scheme::Basic);
-        assert_eq!(wrong.execute(&client, get()).unwrap().status(), 401);
+        assert_eq!(wrong.execute(&client, get()).unwrap().status(), refusal);
         assert_eq!(seen.recv().unwrap().2, "Basic ZGJhOmd1ZXNz");
+    }
+
+    #[test]
+    fn a_basic_challenge_is_answered_and_wrong_credentials_are_not_sent_twice() {
+        basic_as_asked(Wants::Basic, 401);
+    }
+
+    #[test]
+    fn a_403_to_a_request_without_credentials_is_asked_again_with_basic() {
+        basic_as_asked(Wants::Forbidden, 403);
     }
 
     #[test]
