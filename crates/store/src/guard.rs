@@ -315,10 +315,9 @@ pub fn parse_update(text: &str) -> bool {
 /// The longest query text [`lookup`] takes.
 const LOOKUP_MAX_BYTES: usize = 4096;
 
-/// A query that reads what named resources say: short, shallow, without property paths,
-/// `UNION`, `OPTIONAL`, `MINUS`, `BIND` or `FILTER`, and one basic graph pattern each of whose
-/// triples has an IRI for subject, under at most a projection, `DISTINCT`, `REDUCED` or a
-/// slice (`SELECT ?p ?o WHERE { <x> ?p ?o }`: a linked-data lookup). Its text is parsed here,
+/// A query that reads what a named resource says: short, shallow, without property paths,
+/// `UNION`, `OPTIONAL`, `MINUS`, `BIND` or `FILTER`, and one triple pattern with an IRI for
+/// subject (`SELECT ?p ?o WHERE { <x> ?p ?o }`: a linked-data lookup; see [`is_lookup`]). Its text is parsed here,
 /// on any thread: it is too short and too shallow for the parser's recursion to matter.
 /// `None` for any other query (and for one that does not parse: the query thread says why).
 pub fn lookup(text: &str) -> Option<Query> {
@@ -339,18 +338,25 @@ pub fn lookup(text: &str) -> Option<Query> {
     is_lookup(pattern).then_some(query)
 }
 
+/// One triple pattern with an IRI subject and no variable twice, under at most a projection
+/// or a slice: each triple the index scan reads is a row of the answer, so a budget of rows
+/// bounds the work. (Two patterns could join to nothing after scanning much; `DISTINCT` could
+/// read many rows to answer a few; `<x> ?v ?v` could scan all of `<x>` to match none.)
 fn is_lookup(pattern: &GraphPattern) -> bool {
     match pattern {
-        GraphPattern::Project { inner, .. }
-        | GraphPattern::Distinct { inner }
-        | GraphPattern::Reduced { inner }
-        | GraphPattern::Slice { inner, .. } => is_lookup(inner),
-        GraphPattern::Bgp { patterns } => {
-            !patterns.is_empty()
-                && patterns
-                    .iter()
-                    .all(|t| matches!(t.subject, TermPattern::NamedNode(_)))
-        }
+        GraphPattern::Project { inner, .. } | GraphPattern::Slice { inner, .. } => is_lookup(inner),
+        GraphPattern::Bgp { patterns } => match patterns.as_slice() {
+            [t] => {
+                let repeated = match (&t.predicate, &t.object) {
+                    (spargebra::term::NamedNodePattern::Variable(p), TermPattern::Variable(o)) => {
+                        p == o
+                    }
+                    _ => false,
+                };
+                matches!(t.subject, TermPattern::NamedNode(_)) && !repeated
+            }
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -571,7 +577,7 @@ mod tests {
     fn lookups_are_told_from_other_queries() {
         for q in [
             "SELECT ?p ?o WHERE { <http://x/s> ?p ?o }",
-            "SELECT DISTINCT ?o WHERE { <http://x/s> <http://x/p> ?o ; <http://x/q> ?v } LIMIT 5",
+            "SELECT ?o WHERE { <http://x/s> <http://x/p> ?o } LIMIT 5",
             "PREFIX x: <http://x/> CONSTRUCT { x:s ?p ?o } WHERE { x:s ?p ?o }",
             "ASK { <http://x/s> a <http://x/C> }",
             // A subquery that is a lookup, projected again.
@@ -583,6 +589,10 @@ mod tests {
             // A variable subject: a scan.
             "SELECT ?s WHERE { ?s ?p ?o }",
             "SELECT ?s WHERE { <http://x/s> ?p ?o . ?s ?p ?o }",
+            // Two patterns (a join), DISTINCT, a variable twice: work not bounded by rows.
+            "SELECT ?o WHERE { <http://x/s> ?p ?o . <http://x/t> ?q ?r }",
+            "SELECT DISTINCT ?p WHERE { <http://x/s> ?p ?o }",
+            "SELECT ?v WHERE { <http://x/s> ?v ?v }",
             // Paths, groups, filters, aggregates, order, subqueries, unions.
             "SELECT ?o WHERE { <http://x/s> <http://x/p>/<http://x/q> ?o }",
             "SELECT ?o WHERE { <http://x/s> ?p ?o FILTER(?o > 1) }",
