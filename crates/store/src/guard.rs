@@ -339,12 +339,16 @@ pub fn lookup(text: &str) -> Option<Query> {
 }
 
 /// One triple pattern with an IRI subject and no variable twice, under at most a projection
-/// or a slice: each triple the index scan reads is a row of the answer, so a budget of rows
+/// or a `LIMIT`: each triple the index scan reads is a row of the answer, so a budget of rows
 /// bounds the work. (Two patterns could join to nothing after scanning much; `DISTINCT` could
-/// read many rows to answer a few; `<x> ?v ?v` could scan all of `<x>` to match none.)
+/// read many rows to answer a few; `<x> ?v ?v` could scan all of `<x>` to match none; an
+/// `OFFSET` reads the rows it skips.)
 fn is_lookup(pattern: &GraphPattern) -> bool {
     match pattern {
-        GraphPattern::Project { inner, .. } | GraphPattern::Slice { inner, .. } => is_lookup(inner),
+        GraphPattern::Project { inner, .. }
+        | GraphPattern::Slice {
+            inner, start: 0, ..
+        } => is_lookup(inner),
         GraphPattern::Bgp { patterns } => match patterns.as_slice() {
             [t] => {
                 let repeated = match (&t.predicate, &t.object) {
@@ -593,6 +597,7 @@ mod tests {
             "SELECT ?o WHERE { <http://x/s> ?p ?o . <http://x/t> ?q ?r }",
             "SELECT DISTINCT ?p WHERE { <http://x/s> ?p ?o }",
             "SELECT ?v WHERE { <http://x/s> ?v ?v }",
+            "SELECT ?o WHERE { <http://x/s> ?p ?o } OFFSET 1000000 LIMIT 1",
             // Paths, groups, filters, aggregates, order, subqueries, unions.
             "SELECT ?o WHERE { <http://x/s> <http://x/p>/<http://x/q> ?o }",
             "SELECT ?o WHERE { <http://x/s> ?p ?o FILTER(?o > 1) }",
