@@ -130,7 +130,7 @@ impl<S: TripleSink> TripleSink for Counting<'_, S> {
 }
 
 /// Where the N-Triples go: `/dev/null`, or a null writer where there is none.
-fn null_file() -> Box<dyn Write> {
+fn null_file() -> Box<dyn Write + Send> {
     match std::fs::OpenOptions::new().write(true).open("/dev/null") {
         Ok(f) => Box::new(f),
         Err(_) => Box::new(std::io::sink()),

@@ -564,12 +564,16 @@ pub fn print_diagnostics(report: &Report) {
     }
 }
 
-fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write>> {
+/// Where output goes: `Send`, as csv2rdf writes on a thread of its own.
+fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write + Send>> {
     Ok(match path {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        )),
     })
 }
 

@@ -86,7 +86,14 @@ pub struct RowReader<R: Read> {
     trim: Trim,
     special: [bool; 256],
     lookahead: usize,
+    /// Emptied cell strings and row vectors given back with [`RowReader::recycle`], reused
+    /// for the next rows instead of allocating new ones.
+    spare_cells: Vec<String>,
+    spare_row: Vec<String>,
 }
+
+/// Spare cell strings kept at most.
+const SPARE_CELLS: usize = 256;
 
 impl<R: Read> RowReader<R> {
     pub fn new(input: R, dialect: &Dialect) -> Self {
@@ -140,6 +147,22 @@ impl<R: Read> RowReader<R> {
             trim: dialect.trim,
             special,
             lookahead,
+            spare_cells: Vec::new(),
+            spare_row: Vec::new(),
+        }
+    }
+
+    /// Gives a row's vector and cell strings back, to hold later rows' cells.
+    pub fn recycle(&mut self, mut row: Vec<String>) {
+        for mut cell in row.drain(..) {
+            if self.spare_cells.len() >= SPARE_CELLS {
+                break;
+            }
+            cell.clear();
+            self.spare_cells.push(cell);
+        }
+        if row.capacity() > self.spare_row.capacity() {
+            self.spare_row = row;
         }
     }
 
@@ -209,12 +232,15 @@ impl<R: Read> RowReader<R> {
             self.done = true;
             return Ok(None);
         }
-        if let Some(c) = self.comment.clone() {
-            if self.at(&c) {
-                self.pos += c.len();
-                let content = self.read_row_content()?;
-                return Ok(Some(Line::Comment(content.trim().to_string())));
-            }
+        if let Some(n) = self
+            .comment
+            .as_deref()
+            .filter(|c| self.at(c))
+            .map(<[u8]>::len)
+        {
+            self.pos += n;
+            let content = self.read_row_content()?;
+            return Ok(Some(Line::Comment(content.trim().to_string())));
         }
         self.parse_row().map(|cells| Some(Line::Row(cells)))
     }
@@ -284,26 +310,20 @@ impl<R: Read> RowReader<R> {
     }
 
     fn finish_cell(&self, cur: &mut String, cells: &mut Vec<String>) {
-        let v = std::mem::take(cur);
-        let t = match self.trim {
-            Trim::None => v,
-            Trim::Start => v.trim_start().to_string(),
-            Trim::End => v.trim_end().to_string(),
-            Trim::Both => {
-                let t = v.trim();
-                if t.len() == v.len() {
-                    v
-                } else {
-                    t.to_string()
-                }
-            }
-        };
-        cells.push(t);
+        let mut v = std::mem::take(cur);
+        if matches!(self.trim, Trim::End | Trim::Both) {
+            v.truncate(v.trim_end().len());
+        }
+        if matches!(self.trim, Trim::Start | Trim::Both) {
+            let start = v.len() - v.trim_start().len();
+            v.drain(..start);
+        }
+        cells.push(v);
     }
 
     fn parse_row(&mut self) -> std::io::Result<Vec<String>> {
-        let mut cells = Vec::new();
-        let mut cur = String::new();
+        let mut cells = std::mem::take(&mut self.spare_row);
+        let mut cur = self.spare_cells.pop().unwrap_or_default();
         let mut quoted = false;
         let mut was_quoted = false;
         loop {
@@ -366,6 +386,9 @@ impl<R: Read> RowReader<R> {
             if avail.starts_with(&self.delimiter) {
                 self.pos += self.delimiter.len();
                 self.finish_cell(&mut cur, &mut cells);
+                if let Some(spare) = self.spare_cells.pop() {
+                    cur = spare;
+                }
                 was_quoted = false;
                 continue;
             }

@@ -34,6 +34,7 @@ pub mod json;
 pub mod metadata;
 pub mod rdf;
 pub mod table;
+mod threaded;
 pub mod uritemplate;
 
 pub use diag::{Diagnostic, Error, Report, Result, Severity};
@@ -74,10 +75,18 @@ pub fn to_rdf(
     fetcher: &dyn Fetcher,
     options: Options,
     minimal: bool,
-    out: &mut dyn rdf::TripleSink,
+    out: &mut (dyn rdf::TripleSink + Send),
 ) -> Result<Report> {
     let mut conv = rdf::RdfConverter::new(out, minimal);
-    let mut report = run(url, fetcher, options, &mut conv)?;
+    let mut report = if threaded::worthwhile() {
+        // Reading and parsing on this thread, generating and writing triples on another.
+        let mut p = Processor::new(fetcher, options);
+        let group = p.locate(url)?;
+        threaded::process(&mut p, &group, &mut conv)?;
+        p.report
+    } else {
+        run(url, fetcher, options, &mut conv)?
+    };
     for d in conv.problems.drain(..) {
         report.push(d);
     }

@@ -130,7 +130,7 @@ fn iri(s: &str) -> NamedNode {
 /// csv2rdf as a table [`Sink`].
 pub struct RdfConverter<'s> {
     pub minimal: bool,
-    out: &'s mut dyn TripleSink,
+    out: &'s mut (dyn TripleSink + Send),
     group: Option<NamedOrBlankNode>,
     table: Option<NamedOrBlankNode>,
     /// The default property of each column, validated once per table.
@@ -146,7 +146,7 @@ pub struct RdfConverter<'s> {
 }
 
 impl<'s> RdfConverter<'s> {
-    pub fn new(out: &'s mut dyn TripleSink, minimal: bool) -> Self {
+    pub fn new(out: &'s mut (dyn TripleSink + Send), minimal: bool) -> Self {
         RdfConverter {
             minimal,
             out,

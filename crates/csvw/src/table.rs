@@ -45,15 +45,16 @@ pub enum ValueKind {
 }
 
 /// The value of a cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum CellValue {
+    #[default]
     Null,
     One(Value),
     List(Vec<Value>),
 }
 
 /// A cell of an annotated row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Cell {
     pub raw: String,
     pub value: CellValue,
@@ -67,16 +68,19 @@ pub struct Cell {
 }
 
 /// An annotated row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     pub number: u64,
     pub source_number: u64,
     pub cells: Vec<Cell>,
     /// Row titles, with their languages.
     pub titles: Vec<(String, Option<Arc<str>>)>,
+    /// The cells' URLs are set (they may be left to the receiving thread).
+    pub(crate) urls_filled: bool,
 }
 
 /// A table as being processed: its description and its resolved columns.
+#[derive(Clone)]
 pub struct AnnotatedTable<'a> {
     pub table: &'a Table,
     pub columns: Vec<Column>,
@@ -102,6 +106,14 @@ pub trait Sink {
     fn start_group(&mut self, group: &TableGroup) -> Result<()>;
     fn start_table(&mut self, table: &AnnotatedTable<'_>) -> Result<()>;
     fn row(&mut self, table: &AnnotatedTable<'_>, row: &Row) -> Result<()>;
+    /// [`Sink::row`], for a sink that keeps the row: the processor hands each row over once.
+    fn take_row(&mut self, table: &AnnotatedTable<'_>, row: Row) -> Result<()> {
+        self.row(table, &row)
+    }
+    /// A row the sink is done with, for the processor to fill again (saving allocations).
+    fn spare_row(&mut self) -> Option<Row> {
+        None
+    }
     /// Called after the last row, with comments found anywhere in the file.
     fn end_table(&mut self, table: &AnnotatedTable<'_>) -> Result<()>;
     fn end_group(&mut self, group: &TableGroup) -> Result<()>;
@@ -112,7 +124,18 @@ pub struct Processor<'a> {
     pub fetcher: &'a dyn Fetcher,
     pub options: Options,
     pub report: Report,
-    /// The current table's URL templates' recent resolutions (see [`UrlMemo`]).
+    /// The current table's URL templates, expanded here unless [`Processor::defer_urls`].
+    urls: UrlTemplates,
+    /// Leave the rows' URLs unexpanded: whoever receives the rows expands them with a
+    /// [`UrlTemplates`] of its own (csv2rdf does, on its writer's thread).
+    pub(crate) defer_urls: bool,
+}
+
+/// Expands a table's URL templates for its rows (csv2rdf §4.2, tabular-metadata §5.1.3),
+/// remembering recent resolutions (see [`UrlMemo`]). Begin each table with [`UrlTemplates::clear`].
+#[derive(Default)]
+pub(crate) struct UrlTemplates {
+    /// Keyed by template address: valid for one table's templates only.
     memo: HashMap<usize, UrlMemo>,
 }
 
@@ -177,7 +200,8 @@ impl<'a> Processor<'a> {
             fetcher,
             options,
             report,
-            memo: HashMap::new(),
+            urls: UrlTemplates::default(),
+            defer_urls: false,
         }
     }
 
@@ -352,8 +376,7 @@ impl<'a> Processor<'a> {
         keys: &mut KeyCheck,
     ) -> Result<()> {
         let file = table.url.to_string();
-        // Keyed by template address: valid for this table's templates only.
-        self.memo.clear();
+        self.urls.clear();
         let res = self
             .fetch(&table.url)?
             .ok_or_else(|| fetch_err(&table.url, "the table's file was not found"))?;
@@ -478,7 +501,8 @@ impl<'a> Processor<'a> {
                 continue;
             }
             row_number += 1;
-            let cells: Vec<String> = cells.into_iter().skip(dialect.skip_columns).collect();
+            let mut cells = cells;
+            cells.drain(..dialect.skip_columns.min(cells.len()));
             let expected = at.columns.iter().filter(|c| !c.virtual_).count();
             if cells.len() != expected && expected > 0 {
                 // Ragged: kept, never padded silently.
@@ -507,9 +531,11 @@ impl<'a> Processor<'a> {
                     at.insert_column(n, col);
                 }
             }
-            let row = self.annotate_row(&at, row_number, src, cells, &file);
+            let row = sink.spare_row().unwrap_or_default();
+            let row = self.annotate_row(&at, row_number, src, &mut cells, &file, row);
+            reader.recycle(cells);
             keys.row(ti, &at, &row, self);
-            sink.row(&at, &row)?;
+            sink.take_row(&at, row)?;
         }
         if reader.had_replacements {
             self.report.push(
@@ -599,42 +625,89 @@ impl<'a> Processor<'a> {
         Ok(())
     }
 
+    /// Parses the row's cells into `row` (a spare one, whose buffers are reused): each cell
+    /// takes its string from `raw`, leaving the cell's old string in its place.
     fn annotate_row(
         &mut self,
         at: &AnnotatedTable<'_>,
         number: u64,
         source_number: u64,
-        raw: Vec<String>,
+        raw: &mut [String],
         file: &str,
+        mut row: Row,
     ) -> Row {
         let n = at.columns.len();
-        let mut raw = raw.into_iter();
-        let mut cells = Vec::with_capacity(n);
+        row.cells.truncate(n);
+        let mut raw = raw.iter_mut();
         for (i, col) in at.columns.iter().enumerate() {
-            let s = if col.virtual_ {
-                String::new()
-            } else {
-                raw.next().unwrap_or_default()
-            };
-            let (value, errors) = parse_cell(&s, col, &at.datatype_iris[i], &at.langs[i]);
+            if row.cells.len() <= i {
+                row.cells.push(Cell::default());
+            }
+            let cell = &mut row.cells[i];
+            cell.raw.clear();
+            if !col.virtual_ {
+                if let Some(s) = raw.next() {
+                    std::mem::swap(&mut cell.raw, s);
+                }
+            }
+            let (value, errors) = parse_cell(&cell.raw, col, &at.datatype_iris[i], &at.langs[i]);
+            cell.value = value;
+            cell.about_url = None;
+            cell.property_url = None;
+            cell.value_url = None;
+            cell.invalid_urls = 0;
             for (rule, msg) in errors {
+                let value = row.cells[i].raw.clone();
                 self.data_diag(
                     Diagnostic::error(rule, msg)
                         .file(file.to_string())
                         .row(source_number)
                         .column(col.name.clone())
-                        .value(s.clone()),
+                        .value(value),
                 );
             }
-            cells.push(Cell {
-                raw: s,
-                value,
-                about_url: None,
-                property_url: None,
-                value_url: None,
-                invalid_urls: 0,
-            });
         }
+        let cells = &row.cells;
+        let titles = at
+            .table
+            .schema
+            .row_titles
+            .iter()
+            .filter_map(|&i| {
+                let lang = at.langs.get(i).cloned().flatten();
+                match &cells.get(i)?.value {
+                    CellValue::One(v) => Some(vec![(v.lexical.clone(), lang)]),
+                    CellValue::List(vs) => Some(
+                        vs.iter()
+                            .map(|v| (v.lexical.clone(), lang.clone()))
+                            .collect(),
+                    ),
+                    CellValue::Null => None,
+                }
+            })
+            .flatten()
+            .collect();
+        row.number = number;
+        row.source_number = source_number;
+        row.titles = titles;
+        row.urls_filled = false;
+        if !self.defer_urls {
+            self.urls.fill(at, &mut row);
+        }
+        row
+    }
+}
+
+impl UrlTemplates {
+    /// Forgets the last table's resolutions.
+    pub(crate) fn clear(&mut self) {
+        self.memo.clear();
+    }
+
+    /// Sets the about, property and value URLs of the row's cells.
+    pub(crate) fn fill(&mut self, at: &AnnotatedTable<'_>, row: &mut Row) {
+        let n = at.columns.len();
+        let (number, source_number, cells) = (row.number, row.source_number, &row.cells);
         // URI templates see every cell of the row. A template shared by several columns
         // (an aboutUrl on the schema, say) is expanded once per row unless it uses a column
         // variable.
@@ -643,7 +716,7 @@ impl<'a> Processor<'a> {
         let memo = &mut self.memo;
         for (i, col) in at.columns.iter().enumerate() {
             let lookup =
-                |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, &cells) };
+                |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, cells) };
             let mut invalid = 0u8;
             let constants = &at.constant_urls[i];
             let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, k: usize| {
@@ -688,37 +761,13 @@ impl<'a> Processor<'a> {
             };
             urls.push((about, property, value, invalid));
         }
-        for (cell, (a, p, v, bad)) in cells.iter_mut().zip(urls) {
+        for (cell, (a, p, v, bad)) in row.cells.iter_mut().zip(urls) {
             cell.about_url = a;
             cell.property_url = p;
             cell.value_url = v;
             cell.invalid_urls = bad;
         }
-        let titles = at
-            .table
-            .schema
-            .row_titles
-            .iter()
-            .filter_map(|&i| {
-                let lang = at.langs.get(i).cloned().flatten();
-                match &cells.get(i)?.value {
-                    CellValue::One(v) => Some(vec![(v.lexical.clone(), lang)]),
-                    CellValue::List(vs) => Some(
-                        vs.iter()
-                            .map(|v| (v.lexical.clone(), lang.clone()))
-                            .collect(),
-                    ),
-                    CellValue::Null => None,
-                }
-            })
-            .flatten()
-            .collect();
-        Row {
-            number,
-            source_number,
-            cells,
-            titles,
-        }
+        row.urls_filled = true;
     }
 }
 
@@ -798,6 +847,21 @@ impl<'t> AnnotatedTable<'t> {
             at.insert_column(n, c);
         }
         at
+    }
+
+    /// The same table, described by `table` (an equal `Table` that lives elsewhere).
+    pub(crate) fn with_table<'b>(&self, table: &'b Table) -> AnnotatedTable<'b> {
+        AnnotatedTable {
+            table,
+            columns: self.columns.clone(),
+            default_properties: self.default_properties.clone(),
+            comments: self.comments.clone(),
+            by_name: self.by_name.clone(),
+            base: self.base.clone(),
+            datatype_iris: self.datatype_iris.clone(),
+            langs: self.langs.clone(),
+            constant_urls: self.constant_urls.clone(),
+        }
     }
 
     /// Expands prefixes, then resolves against the table URL (tabular-metadata §5.1.3).

@@ -1,0 +1,450 @@
+//! Reading and writing on two threads. The [`Processor`] (decoding, splitting rows, parsing
+//! cells, keys) runs on the caller's thread; the [`Sink`] (csv2rdf and its serializer) runs on
+//! a second one, and so do the rows' URL templates, unless that thread falls behind. Rows cross in batches through a bounded channel, so memory
+//! stays bounded by a few batches of rows, never by the table.
+//!
+//! The sink sees exactly the calls, in the order, that it would see on one thread: the group,
+//! each table, its rows (with the table's columns as they were when the row was read: a ragged
+//! row can add columns), the table's end with its comments, the group's end.
+//!
+//! Written rows go back to the reading thread, to be filled again: no row's memory is
+//! allocated on one thread and freed on the other, which costs allocators dearly.
+
+use crate::diag::{Error, Result};
+use crate::metadata::TableGroup;
+use crate::table::{AnnotatedTable, Processor, Row, Sink, UrlTemplates};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Rows per batch: enough to make the hand-over cheap per row.
+const BATCH: usize = 256;
+/// Batches in flight: the reader may run this far ahead of the writer.
+const DEPTH: usize = 8;
+
+enum Event<'g> {
+    StartGroup,
+    StartTable(AnnotatedTable<'g>),
+    /// The table's columns changed (a ragged row added some): the rows after this see these.
+    Columns(AnnotatedTable<'g>),
+    Rows(Vec<Row>),
+    EndTable(AnnotatedTable<'g>),
+    EndGroup,
+}
+
+/// Whether two threads are worth it here.
+pub(crate) fn worthwhile() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// `p.process(group, sink)`, with the sink on its own thread.
+pub(crate) fn process(
+    p: &mut Processor<'_>,
+    group: &TableGroup,
+    sink: &mut (dyn Sink + Send),
+) -> Result<()> {
+    counted(p, group, sink).0
+}
+
+/// [`process`], and how many rows had their URLs set by the writer's thread.
+fn counted(
+    p: &mut Processor<'_>,
+    group: &TableGroup,
+    sink: &mut (dyn Sink + Send),
+) -> (Result<()>, usize) {
+    let in_flight = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel(DEPTH);
+        // Written batches come back to be dropped where they were allocated: freeing memory
+        // of another thread costs the allocator far more than freeing its own.
+        let (done_tx, done_rx) = sync_channel(DEPTH + 2);
+        let writer = std::thread::Builder::new()
+            .name("csvw-sink".into())
+            .spawn_scoped(scope, || replay(rx, done_tx, &in_flight, group, sink));
+        let writer = match writer {
+            Ok(w) => w,
+            Err(e) => return (Err(e.into()), 0),
+        };
+        let mut forward = Forward {
+            group,
+            tx,
+            done: done_rx,
+            spare: Vec::with_capacity(BATCH),
+            rows: Vec::with_capacity(BATCH),
+            columns: 0,
+            in_flight: &in_flight,
+            urls: UrlTemplates::default(),
+            writer_behind: false,
+        };
+        p.defer_urls = true;
+        let read = p
+            .process(group, &mut forward)
+            .and_then(|()| forward.flush());
+        p.defer_urls = false;
+        // Closing the channel ends the writer's loop.
+        drop(forward);
+        let written = match writer.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // When the writer failed, the reader's error is only that nobody was listening.
+        match written {
+            Ok(filled) => (read, filled),
+            Err(e) => (Err(e), 0),
+        }
+    })
+}
+
+/// Plays the events back into the sink, on the writer's thread; counts the rows whose URLs
+/// it set.
+fn replay<'g>(
+    rx: Receiver<Event<'g>>,
+    done: SyncSender<Vec<Row>>,
+    in_flight: &AtomicUsize,
+    group: &'g TableGroup,
+    sink: &mut (dyn Sink + Send),
+) -> Result<usize> {
+    let mut current: Option<AnnotatedTable<'g>> = None;
+    let mut urls = UrlTemplates::default();
+    let mut filled = 0;
+    for event in rx {
+        match event {
+            Event::StartGroup => sink.start_group(group)?,
+            Event::StartTable(at) => {
+                urls.clear();
+                sink.start_table(&at)?;
+                current = Some(at);
+            }
+            Event::Columns(at) => current = Some(at),
+            Event::Rows(mut rows) => {
+                let at = current.as_ref().ok_or_else(out_of_order)?;
+                for row in &mut rows {
+                    if row.urls_filled {
+                        sink.row(at, row)?;
+                        continue;
+                    }
+                    urls.fill(at, row);
+                    filled += 1;
+                    sink.row(at, row)?;
+                    // The URLs are shared (`Arc`) with this thread's memo: dropped here, so
+                    // that their counts are not written from both threads.
+                    for cell in &mut row.cells {
+                        cell.about_url = None;
+                        cell.property_url = None;
+                        cell.value_url = None;
+                    }
+                }
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                // If the reader has stopped listening, the batch is dropped here.
+                let _ = done.try_send(rows);
+            }
+            Event::EndTable(at) => {
+                sink.end_table(&at)?;
+                current = None;
+            }
+            Event::EndGroup => sink.end_group(group)?,
+        }
+    }
+    Ok(filled)
+}
+
+fn out_of_order() -> Error {
+    Error::Io(std::io::Error::other("rows arrived before their table"))
+}
+
+/// The processor's sink: sends what it is given to the writer's thread.
+struct Forward<'g> {
+    group: &'g TableGroup,
+    tx: SyncSender<Event<'g>>,
+    /// Batches the writer is done with.
+    done: Receiver<Vec<Row>>,
+    /// Written rows, to be filled again.
+    spare: Vec<Row>,
+    rows: Vec<Row>,
+    /// The column count the writer has.
+    columns: usize,
+    /// Batches sent and not yet written.
+    in_flight: &'g AtomicUsize,
+    /// For the rows whose URLs this thread expands: when the writer is behind (half the
+    /// batches it may hold are waiting), the reader takes that work over until it catches
+    /// up. Which thread expands a row's URLs changes nothing in them.
+    urls: UrlTemplates,
+    writer_behind: bool,
+}
+
+impl<'g> Forward<'g> {
+    fn send(&self, event: Event<'g>) -> Result<()> {
+        self.tx
+            .send(event)
+            .map_err(|_| Error::Io(std::io::Error::other("the output stopped")))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut next = Vec::with_capacity(BATCH);
+        while let Ok(mut written) = self.done.try_recv() {
+            // Kept to be filled again (the processor asks for spare rows), up to a batch.
+            let room = BATCH.saturating_sub(self.spare.len());
+            self.spare.extend(written.drain(..room.min(written.len())));
+            written.clear();
+            next = written;
+        }
+        let rows = std::mem::replace(&mut self.rows, next);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.send(Event::Rows(rows))?;
+        self.writer_behind = self.in_flight.load(Ordering::Relaxed) >= DEPTH / 2;
+        Ok(())
+    }
+
+    /// The table, as a value that lives as long as the group (the processor's tables are
+    /// the group's own).
+    fn own(&self, at: &AnnotatedTable<'_>) -> Result<AnnotatedTable<'g>> {
+        let table = self
+            .group
+            .tables
+            .iter()
+            .find(|t| std::ptr::eq(*t, at.table))
+            .ok_or_else(|| Error::Io(std::io::Error::other("a table outside its group")))?;
+        Ok(at.with_table(table))
+    }
+}
+
+impl Sink for Forward<'_> {
+    fn start_group(&mut self, _group: &TableGroup) -> Result<()> {
+        self.send(Event::StartGroup)
+    }
+
+    fn start_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
+        self.urls.clear();
+        self.columns = at.columns.len();
+        let at = self.own(at)?;
+        self.send(Event::StartTable(at))
+    }
+
+    fn row(&mut self, at: &AnnotatedTable<'_>, row: &Row) -> Result<()> {
+        self.take_row(at, row.clone())
+    }
+
+    fn spare_row(&mut self) -> Option<Row> {
+        self.spare.pop()
+    }
+
+    fn take_row(&mut self, at: &AnnotatedTable<'_>, mut row: Row) -> Result<()> {
+        if self.writer_behind {
+            self.urls.fill(at, &mut row);
+        }
+        if at.columns.len() != self.columns {
+            self.flush()?;
+            self.columns = at.columns.len();
+            let at = self.own(at)?;
+            self.send(Event::Columns(at))?;
+        }
+        self.rows.push(row);
+        if self.rows.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn end_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
+        self.flush()?;
+        let at = self.own(at)?;
+        self.send(Event::EndTable(at))
+    }
+
+    fn end_group(&mut self, _group: &TableGroup) -> Result<()> {
+        self.flush()?;
+        self.send(Event::EndGroup)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::{Fetcher, Resource};
+    use crate::table::{CellValue, Options};
+
+    struct Files(Vec<(&'static str, Vec<u8>)>);
+
+    impl Fetcher for Files {
+        fn fetch(&self, url: &url::Url) -> std::result::Result<Option<Resource>, String> {
+            Ok(self
+                .0
+                .iter()
+                .find(|(p, _)| *p == url.path())
+                .map(|(_, b)| Resource::from_bytes(b.clone())))
+        }
+    }
+
+    /// Writes down every call, with everything the sink can see of it.
+    #[derive(Default)]
+    struct Log {
+        lines: Vec<String>,
+        /// Sleeps at the first rows, so that the reader runs ahead (and takes the URLs over).
+        slow_rows: usize,
+        /// Fails at this row.
+        fail_at: Option<u64>,
+    }
+
+    impl Sink for Log {
+        fn start_group(&mut self, group: &TableGroup) -> Result<()> {
+            self.lines.push(format!("group {}", group.tables.len()));
+            Ok(())
+        }
+        fn start_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
+            self.lines
+                .push(format!("table {} {}", at.table.url, at.columns.len()));
+            Ok(())
+        }
+        fn row(&mut self, at: &AnnotatedTable<'_>, row: &Row) -> Result<()> {
+            if self.fail_at == Some(row.number) {
+                return Err(Error::Io(std::io::Error::other("the disk is full")));
+            }
+            if self.slow_rows > 0 && row.number % BATCH as u64 == 1 {
+                self.slow_rows -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|c| {
+                    let v = match &c.value {
+                        CellValue::Null => "null".to_string(),
+                        CellValue::One(v) => format!("{}:{:?}", v.lexical, v.kind),
+                        CellValue::List(vs) => format!("{:?}", vs),
+                    };
+                    format!(
+                        "{}={v} {:?} {:?} {:?} {}",
+                        c.raw, c.about_url, c.property_url, c.value_url, c.invalid_urls
+                    )
+                })
+                .collect();
+            self.lines.push(format!(
+                "row {} {} {} {:?} {}",
+                at.columns.len(),
+                row.number,
+                row.source_number,
+                row.titles,
+                cells.join(" | ")
+            ));
+            Ok(())
+        }
+        fn end_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
+            self.lines.push(format!("end {:?}", at.comments));
+            Ok(())
+        }
+        fn end_group(&mut self, _: &TableGroup) -> Result<()> {
+            self.lines.push("end group".into());
+            Ok(())
+        }
+    }
+
+    /// Two tables: one of many rows with URL templates (a key that never repeats, a value that
+    /// does), comments, a blank row and, late, ragged rows that add columns; a small second one.
+    fn files() -> (url::Url, Files) {
+        let mut csv = String::from("id,kind,amount,tags\n");
+        for i in 0..6_000 {
+            match i {
+                100 => csv.push_str("# a comment\n"),
+                200 => csv.push_str(",,,\n"),
+                _ => {}
+            }
+            if i >= 4_000 && i % 1_000 == 0 {
+                csv.push_str(&format!("{i},k,1,a b,extra,{i}\n"));
+            } else {
+                csv.push_str(&format!("{i},k{},\"1,{:03}.5\",a b c\n", i % 3, i % 1000));
+            }
+        }
+        let metadata = r##"{
+          "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
+          "tables": [{
+            "url": "a.csv",
+            "dialect": {"commentPrefix": "#"},
+            "tableSchema": {
+              "aboutUrl": "r/{id}",
+              "rowTitles": "kind",
+              "columns": [
+                {"name": "id", "titles": "id", "datatype": "integer"},
+                {"name": "kind", "titles": "kind", "valueUrl": "k/{kind}"},
+                {"name": "amount", "titles": "amount",
+                 "datatype": {"base": "decimal", "format": {"groupChar": ","}}},
+                {"name": "tags", "titles": "tags", "separator": " ",
+                 "propertyUrl": "http://example.org/tag"}
+              ]
+            }
+          }, {
+            "url": "b.csv",
+            "tableSchema": {"columns": [{"name": "x", "titles": "x"}]}
+          }]
+        }"##;
+        let url = url::Url::parse("http://example.org/m.json").unwrap();
+        (
+            url,
+            Files(vec![
+                ("/m.json", metadata.as_bytes().to_vec()),
+                ("/a.csv", csv.into_bytes()),
+                ("/b.csv", b"x\n1\n2\n".to_vec()),
+            ]),
+        )
+    }
+
+    fn on_one_thread(log: &mut Log) -> (Result<()>, String) {
+        let (url, files) = files();
+        let mut p = Processor::new(&files, Options::default());
+        let group = p.locate(&url).unwrap();
+        let r = p.process(&group, log);
+        (r, format!("{:?}", p.report.diagnostics))
+    }
+
+    /// The result, the report, and the rows whose URLs the writer's thread set.
+    fn on_two_threads(log: &mut Log) -> (Result<()>, String, usize) {
+        let (url, files) = files();
+        let mut p = Processor::new(&files, Options::default());
+        let group = p.locate(&url).unwrap();
+        let (r, by_writer) = counted(&mut p, &group, log);
+        (r, format!("{:?}", p.report.diagnostics), by_writer)
+    }
+
+    #[test]
+    fn the_sink_sees_what_it_sees_on_one_thread() {
+        let mut one = Log::default();
+        let (r, one_report) = on_one_thread(&mut one);
+        r.unwrap();
+        assert!(one.lines.len() > 6_000, "{}", one.lines.len());
+        assert!(one.lines.iter().any(|l| l.starts_with("row 6 ")));
+        assert!(one_report.contains("ragged"), "{one_report}");
+
+        // A writer as fast as it can be, then one that falls behind at first: the reader
+        // then sets URLs itself, and nothing the sink sees changes.
+        for slow_rows in [0, 6] {
+            let mut two = Log {
+                slow_rows,
+                ..Log::default()
+            };
+            let (r, two_report, by_writer) = on_two_threads(&mut two);
+            r.unwrap();
+            assert_eq!(two_report, one_report);
+            let first_difference = one.lines.iter().zip(&two.lines).position(|(a, b)| a != b);
+            assert_eq!(first_difference, None, "slow rows: {slow_rows}");
+            assert_eq!(one.lines.len(), two.lines.len());
+            // 6,000 rows and 3 in the second table.
+            assert!(by_writer > 0);
+            if slow_rows > 0 {
+                assert!(by_writer < 6_003, "the reader set no URLs");
+            }
+        }
+    }
+
+    #[test]
+    fn a_sink_error_is_the_error() {
+        let mut log = Log {
+            fail_at: Some(3_000),
+            ..Log::default()
+        };
+        let (r, _, _) = on_two_threads(&mut log);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("the disk is full"), "{e}");
+        assert!(log.lines.iter().all(|l| !l.starts_with("row 4 3000 ")));
+    }
+}
