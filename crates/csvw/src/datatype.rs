@@ -814,6 +814,29 @@ fn num<T: std::str::FromStr>(s: Option<regex::Match<'_>>) -> Option<T> {
     s.and_then(|m| m.as_str().parse().ok())
 }
 
+/// [`parse_lexical`] of a string the caller owns: numbers keep it as their lexical form
+/// instead of copying it.
+fn parse_lexical_owned(s: String, base: Base) -> Result<Parsed, String> {
+    let ordinal = if base.is_integer() || base == Base::Integer {
+        if !is_integer_lexical(&s) {
+            return Err(format!("is not a valid {}", base.name()));
+        }
+        check_integer_range(&s, base)?
+    } else if base == Base::Decimal {
+        if !is_decimal_lexical(&s) {
+            return Err(format!("is not a valid {}", base.name()));
+        }
+        s.parse().unwrap_or(0.0)
+    } else {
+        return parse_lexical(&s, base);
+    };
+    Ok(Parsed {
+        lexical: s,
+        ordinal: Some(Ordinal::Number(ordinal)),
+        boolean: None,
+    })
+}
+
 /// Parses a string in the XSD lexical space of `base`.
 pub fn parse_lexical(s: &str, base: Base) -> Result<Parsed, String> {
     let bad = || format!("is not a valid {}", base.name());
@@ -1236,29 +1259,41 @@ impl NumberFormat {
                 base.name()
             ));
         }
-        let int_digits = self.check_groups(int_part, true)?;
-        let frac_digits = match frac_part {
+        // The digits go straight into the lexical form, after its sign.
+        let mut lexical = String::with_capacity(s.len() + 2);
+        if scale == 0 {
+            if negative {
+                lexical.push('-');
+            } else if s.trim_start_matches(['%', '‰']).starts_with('+') {
+                lexical.push('+');
+            }
+        }
+        let int_start = lexical.len();
+        self.check_groups(int_part, true, &mut lexical)?;
+        let int_len = lexical.len() - int_start;
+        let frac_len = match frac_part {
             Some(f) => {
-                let d = self.check_groups(f, false)?;
-                if d.is_empty() {
+                let before = lexical.len();
+                self.check_groups(f, false, &mut lexical)?;
+                if lexical.len() == before {
                     return Err(format!("is not a valid {}", base.name()));
                 }
-                Some(d)
+                Some(lexical.len() - before)
             }
             None => None,
         };
-        if int_digits.is_empty() && frac_digits.is_none() {
+        if int_len == 0 && frac_len.is_none() {
             return Err(format!("is not a valid {}", base.name()));
         }
-        if int_digits.is_empty() && self.pattern.is_none() {
+        if int_len == 0 && self.pattern.is_none() {
             return Err(format!("is not a valid {}", base.name()));
         }
         if let Some(p) = &self.pattern {
             let bad = || format!("does not match the pattern {:?}", p.source);
-            if int_digits.len() < p.min_int {
+            if int_len < p.min_int {
                 return Err(bad());
             }
-            let fd = frac_digits.as_deref().map(str::len).unwrap_or(0);
+            let fd = frac_len.unwrap_or(0);
             if fd < p.min_frac || fd > p.max_frac {
                 return Err(bad());
             }
@@ -1275,29 +1310,21 @@ impl NumberFormat {
                 return Err(bad());
             }
         }
-        // Build the lexical form: the digits as written, unless % or ‰ scale them.
-        let mut lexical = String::new();
+        // The lexical form: the digits as written, unless % or ‰ scale them.
+        let frac_start = int_start + int_len;
         if scale == 0 {
-            if negative {
-                lexical.push('-');
-            } else if s.trim_start_matches(['%', '‰']).starts_with('+') {
-                lexical.push('+');
+            if int_len == 0 {
+                lexical.insert(int_start, '0');
             }
-            lexical.push_str(if int_digits.is_empty() {
-                "0"
-            } else {
-                &int_digits
-            });
-            if let Some(f) = &frac_digits {
-                lexical.push('.');
-                lexical.push_str(f);
+            if frac_len.is_some() {
+                let at = lexical.len() - frac_len.unwrap_or(0);
+                lexical.insert(at, '.');
             }
         } else {
-            let mut digits = int_digits.clone();
-            let mut point = digits.len() as i64;
-            if let Some(f) = &frac_digits {
-                digits.push_str(f);
-            }
+            let mut digits = lexical[int_start..].to_string();
+            let mut point = int_len as i64;
+            debug_assert_eq!(frac_start + frac_len.unwrap_or(0), lexical.len());
+            lexical.clear();
             point -= scale as i64;
             while point <= 0 {
                 digits.insert(0, '0');
@@ -1322,64 +1349,76 @@ impl NumberFormat {
             lexical.push('e');
             lexical.push_str(e);
         }
-        let parsed = parse_lexical(&lexical, base)?;
-        Ok(parsed)
+        parse_lexical_owned(lexical, base)
     }
 
-    /// Removes group characters, checking group sizes; returns the digits.
-    fn check_groups(&self, part: &str, integer: bool) -> Result<String, String> {
+    /// Removes group characters, checking group sizes; appends the digits to `digits`.
+    fn check_groups(&self, part: &str, integer: bool, digits: &mut String) -> Result<(), String> {
+        match self.group_char.as_deref().filter(|g| !g.is_empty()) {
+            Some(g) => self.check_group_list(part.split(g), integer, digits),
+            None => self.check_group_list(std::iter::once(part), integer, digits),
+        }
+    }
+
+    fn check_group_list<'a>(
+        &self,
+        groups: impl Iterator<Item = &'a str> + Clone,
+        integer: bool,
+        digits: &mut String,
+    ) -> Result<(), String> {
         let bad = || "is not a valid number in this format".to_string();
-        let grp = self.group_char.as_deref().filter(|g| !g.is_empty());
-        let groups: Vec<&str> = match grp {
-            Some(g) => part.split(g).collect(),
-            None => vec![part],
-        };
-        for g in &groups {
+        let mut n = 0;
+        let mut any_empty = false;
+        for g in groups.clone() {
             if !g.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
+            any_empty |= g.is_empty();
+            n += 1;
         }
-        if groups.len() > 1 && groups.iter().any(|g| g.is_empty()) {
+        if n > 1 && any_empty {
             return Err(bad());
         }
         if let Some(p) = &self.pattern {
             let mismatch = || format!("does not match the pattern {:?}", p.source);
             if integer {
                 if let (Some(primary), Some(secondary)) = (p.primary_group, p.secondary_group) {
-                    let total: usize = groups.iter().map(|g| g.len()).sum();
-                    if groups.len() == 1 {
+                    if n == 1 {
+                        let total: usize = groups.clone().map(str::len).sum();
                         if total > primary {
                             return Err(mismatch());
                         }
                     } else {
-                        let n = groups.len();
-                        if groups[n - 1].len() != primary {
-                            return Err(mismatch());
-                        }
-                        for g in &groups[1..n - 1] {
-                            if g.len() != secondary {
+                        for (i, g) in groups.clone().enumerate() {
+                            let ok = if i + 1 == n {
+                                g.len() == primary
+                            } else if i == 0 {
+                                !g.is_empty() && g.len() <= secondary
+                            } else {
+                                g.len() == secondary
+                            };
+                            if !ok {
                                 return Err(mismatch());
                             }
                         }
-                        if groups[0].is_empty() || groups[0].len() > secondary {
-                            return Err(mismatch());
-                        }
                     }
-                } else if groups.len() > 1 {
+                } else if n > 1 {
                     return Err(mismatch());
                 }
             } else if let Some(size) = p.frac_group {
-                let n = groups.len();
-                for (i, g) in groups.iter().enumerate() {
+                for (i, g) in groups.clone().enumerate() {
                     if (i + 1 < n && g.len() != size) || (i + 1 == n && g.len() > size) {
                         return Err(mismatch());
                     }
                 }
-            } else if groups.len() > 1 {
+            } else if n > 1 {
                 return Err(mismatch());
             }
         }
-        Ok(groups.concat())
+        for g in groups {
+            digits.push_str(g);
+        }
+        Ok(())
     }
 }
 
@@ -1736,6 +1775,38 @@ mod tests {
         assert_eq!(f.parse("-25%", Base::Decimal).unwrap().lexical, "-0.25");
         assert!(f.parse("1.5", Base::Integer).is_err());
         assert!(f.parse("1E3", Base::Decimal).is_err());
+    }
+
+    /// The lexical forms built from formatted numbers: signs, groups, fractions, exponents,
+    /// percent and per-mille, and a pattern that lets the integer part be empty.
+    #[test]
+    fn formatted_numbers_lexical_forms() {
+        let f = nf(None, ".", Some(","));
+        for (input, base, lexical) in [
+            ("1,234.56", Base::Decimal, "1234.56"),
+            ("-1,234", Base::Integer, "-1234"),
+            ("+12", Base::Integer, "+12"),
+            ("0.50", Base::Decimal, "0.50"),
+            ("12.5E3", Base::Double, "12.5e3"),
+            ("-1,000E-2", Base::Double, "-1000e-2"),
+            ("50‰", Base::Decimal, "0.05"),
+            ("%50", Base::Decimal, "0.5"),
+            ("1,234.5%", Base::Decimal, "12.345"),
+            ("-0.5%", Base::Decimal, "-0.005"),
+        ] {
+            assert_eq!(
+                f.parse(input, base).map(|p| p.lexical),
+                Ok(lexical.to_string()),
+                "{input}"
+            );
+        }
+        for bad in ["1,234.", ".", "-", "1,23a", "12..5", ""] {
+            assert!(f.parse(bad, Base::Decimal).is_err(), "{bad}");
+        }
+        let f = nf(Some("#.0#"), ".", None);
+        assert_eq!(f.parse(".5", Base::Decimal).unwrap().lexical, "0.5");
+        assert_eq!(f.parse("-.25", Base::Decimal).unwrap().lexical, "-0.25");
+        assert!(f.parse(".125", Base::Decimal).is_err());
     }
 
     #[test]
