@@ -730,7 +730,7 @@ impl UrlTemplates {
                             None => {
                                 let column_variables = t.uses_column_variables();
                                 let r = if column_variables {
-                                    at.resolve_shared(&t.expand(lookup))
+                                    at.expand_and_resolve(t, lookup)
                                 } else {
                                     let m =
                                         memo.entry(key as usize).or_insert_with(|| UrlMemo::new(t));
@@ -779,7 +779,7 @@ fn memoised<'c>(
     at: &AnnotatedTable<'_>,
 ) -> Resolved {
     if m.off {
-        return at.resolve_shared(&t.expand(lookup));
+        return at.expand_and_resolve(t, lookup);
     }
     m.lookups += 1;
     if m.lookups == 4_096 && m.hits * 16 < m.lookups {
@@ -817,7 +817,10 @@ fn memoised<'c>(
         m.hits += 1;
         return r.clone();
     }
-    let r = at.resolve_shared(&expanded.unwrap_or_else(|| t.expand(lookup)));
+    let r = match expanded {
+        Some(e) => at.resolve_shared(&e),
+        None => at.expand_and_resolve(t, lookup),
+    };
     if !m.off {
         if m.known.len() >= UrlMemo::MAX {
             m.known.clear();
@@ -864,22 +867,41 @@ impl<'t> AnnotatedTable<'t> {
         }
     }
 
-    /// Expands prefixes, then resolves against the table URL (tabular-metadata §5.1.3).
-    /// `Err` carries the string when it is not a valid IRI.
-    fn resolve(&self, expanded: &str) -> Result<String, String> {
-        let expanded = expand_prefixed(expanded).unwrap_or_else(|| expanded.to_string());
-        match &self.base {
-            Some(b) => b
-                .resolve(&expanded)
-                .map(|i| i.into_inner())
-                .map_err(|_| expanded),
-            None => Err(expanded),
+    /// Expands prefixes, then resolves against the table URL (tabular-metadata §5.1.3);
+    /// `Err` carries the string when it is not a valid IRI. Resolved through a buffer of this
+    /// thread's, so that the only allocation is the result's.
+    fn resolve_shared(&self, expanded: &str) -> Resolved {
+        thread_local! {
+            static RESOLVED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        let prefixed = expand_prefixed(expanded);
+        let expanded = prefixed.as_deref().unwrap_or(expanded);
+        let Some(base) = &self.base else {
+            return Err(Arc::from(expanded));
+        };
+        RESOLVED.with_borrow_mut(|out| {
+            out.clear();
+            match base.resolve_into(expanded, out) {
+                Ok(()) => Ok(Arc::from(out.as_str())),
+                Err(_) => Err(Arc::from(expanded)),
+            }
+        })
     }
 
-    /// [`AnnotatedTable::resolve`], shared.
-    fn resolve_shared(&self, expanded: &str) -> Resolved {
-        self.resolve(expanded).map(Arc::from).map_err(Arc::from)
+    /// `t` expanded with `lookup` (into a buffer of this thread's), then resolved.
+    fn expand_and_resolve<'c>(
+        &self,
+        t: &crate::uritemplate::UriTemplate,
+        lookup: impl Fn(&str) -> Var<'c>,
+    ) -> Resolved {
+        thread_local! {
+            static EXPANDED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        EXPANDED.with_borrow_mut(|out| {
+            out.clear();
+            t.expand_into(lookup, out);
+            self.resolve_shared(out)
+        })
     }
 
     fn insert_column(&mut self, index: usize, col: Column) {

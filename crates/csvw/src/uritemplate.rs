@@ -147,6 +147,12 @@ impl UriTemplate {
     /// Expands the template with variables looked up by `lookup`.
     pub fn expand<'a>(&self, lookup: impl Fn(&str) -> Var<'a>) -> String {
         let mut out = String::new();
+        self.expand_into(lookup, &mut out);
+        out
+    }
+
+    /// [`UriTemplate::expand`], appending to `out`.
+    pub fn expand_into<'a>(&self, lookup: impl Fn(&str) -> Var<'a>, out: &mut String) {
         for part in &self.parts {
             match part {
                 Part::Literal(l) => out.push_str(l),
@@ -154,11 +160,11 @@ impl UriTemplate {
                     let mut first = true;
                     for spec in specs {
                         let value = lookup(&spec.name);
-                        let items: Vec<&str> = match &value {
+                        let items: &[_] = match &value {
                             Var::Undefined => continue,
-                            Var::Str(s) => vec![s.as_ref()],
+                            Var::Str(_) => &[],
                             Var::List(l) if l.is_empty() => continue,
-                            Var::List(l) => l.iter().map(|x| x.as_ref()).collect(),
+                            Var::List(l) => l,
                         };
                         out.push_str(if first { op.first } else { op.sep });
                         first = false;
@@ -180,7 +186,7 @@ impl UriTemplate {
                                     },
                                     None => s,
                                 };
-                                encode(&mut out, s, op.reserved);
+                                encode(out, s, op.reserved);
                             }
                             _ => {
                                 if spec.explode {
@@ -196,7 +202,7 @@ impl UriTemplate {
                                             }
                                             out.push('=');
                                         }
-                                        encode(&mut out, item, op.reserved);
+                                        encode(out, item, op.reserved);
                                     }
                                 } else {
                                     if op.named {
@@ -207,7 +213,7 @@ impl UriTemplate {
                                         if i > 0 {
                                             out.push(',');
                                         }
-                                        encode(&mut out, item, op.reserved);
+                                        encode(out, item, op.reserved);
                                     }
                                 }
                             }
@@ -216,7 +222,6 @@ impl UriTemplate {
                 }
             }
         }
-        out
     }
 }
 
