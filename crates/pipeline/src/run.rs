@@ -308,6 +308,8 @@ fn execute(
         return Ok(Outcome::Valid);
     };
     lap(report, "CSVW validation and csv2rdf");
+    // The table is in the clean CSV and the N-Triples now: the load gets its memory.
+    drop(table);
 
     progress.stage(dataset, Stage::Load, None);
     let load_progress = LoadProgress({
