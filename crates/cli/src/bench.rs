@@ -365,6 +365,8 @@ pub fn store(bench: StoreBench) -> Result<()> {
         dataset: bench_dataset(),
         release: "r1".into(),
         ntriples: nt.clone(),
+        // Generated here, not by the converter: parsed strictly, as the loader alone does.
+        converted_here: false,
         csv: None,
         provenance: Default::default(),
         generated_at: fivestar_store::now_utc().1,
@@ -601,6 +603,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
             dataset: bench_dataset(),
             release: release.into(),
             ntriples: nt.to_path_buf(),
+            converted_here: false,
             csv: Some((csv.to_path_buf(), meta.to_path_buf())),
             provenance: Default::default(),
             generated_at: fivestar_store::now_utc().1,

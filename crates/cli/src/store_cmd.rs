@@ -308,6 +308,8 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
         },
         release: release.clone(),
         ntriples: nt.clone(),
+        // Converted above (uploaded to a live instance, it is parsed strictly there).
+        converted_here: true,
         csv,
         provenance: Provenance {
             source: Some(url.to_string()),

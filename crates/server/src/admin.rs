@@ -743,6 +743,8 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                     dataset: ask.dataset.clone(),
                     release: ask.release.clone(),
                     ntriples: nt,
+                    // Uploaded: checked as it is parsed.
+                    converted_here: false,
                     csv,
                     provenance: ask.provenance.clone(),
                     generated_at: ask

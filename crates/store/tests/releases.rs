@@ -43,6 +43,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
         },
         release: release.into(),
         ntriples: nt,
+        converted_here: false,
         csv: None,
         provenance: Provenance {
             source: Some("http://council.example/spend.csv".into()),
@@ -813,4 +814,24 @@ fn summaries_are_read_by_name_follow_the_live_release_and_feed_the_figures() {
     assert!(!left("r2"), "removed with its release");
     assert!(left("r1"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_from_elsewhere_is_parsed_strictly_and_our_own_leniently() {
+    let dir = tmp("strict");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    // An IRI with a space: N-Triples forbids it.
+    let bad = dir.join("bad.nt");
+    let mut text = std::fs::read_to_string(ntriples(&dir, "ok.nt", 3, "one")).unwrap();
+    text.push_str("<http://example.org/a b> <http://example.org/tag> \"x\" .\n");
+    std::fs::write(&bad, &text).unwrap();
+    let e = store.publish(&request(bad.clone(), "r1")).unwrap_err();
+    assert!(e.to_string().contains("bad.nt"), "{e}");
+    assert!(tags(&store).is_empty());
+    assert!(store.datasets().unwrap().is_empty());
+    // The converter's own files are trusted: the same lines load as they are.
+    let mut ours = request(ntriples(&dir, "ours.nt", 3, "two"), "r2");
+    ours.converted_here = true;
+    assert_eq!(store.publish(&ours).unwrap().triples, 9);
+    assert_eq!(tags(&store), ["\"two\""]);
 }

@@ -36,6 +36,7 @@ pub fn request(
         },
         release: run.to_string(),
         ntriples,
+        converted_here: true,
         csv: Some(csv),
         provenance: Provenance {
             source: Some(source_iri),
