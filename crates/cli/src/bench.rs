@@ -386,9 +386,7 @@ pub fn store(bench: StoreBench) -> Result<()> {
         info.triples,
         info.triples as f64 / secs
     );
-    for (name, d) in &info.phases {
-        println!("  {name}: {:.1}s", d.as_secs_f64());
-    }
+    print_phases(&info);
     if let Some(p) = peak_rss() {
         println!("peak RSS: {:.0} MB", p as f64 / 1e6);
     }
@@ -655,9 +653,7 @@ pub fn changes(bench: ChangesBench) -> Result<()> {
     }
     if let Some((info, c)) = last {
         println!("the last publish with changes ({} triples):", info.triples);
-        for (name, d) in &info.phases {
-            println!("  {name}: {:.1}s", d.as_secs_f64());
-        }
+        print_phases(&info);
         if let Some(c) = c {
             println!(
                 "  changes: {} ({} statements added, {} removed)",
@@ -885,6 +881,7 @@ pub fn whole_run(bench: RunBench) -> Result<()> {
         );
     }
     let run_rss = children_peak_rss();
+    let run_cpu = children_cpu_seconds();
     // The run's own stage times, from its report.
     let runs = store.join("runs/bench");
     let report = std::fs::read_dir(&runs)?
@@ -908,24 +905,36 @@ pub fn whole_run(bench: RunBench) -> Result<()> {
     }
     let triples = memchr_lines(&nt)?;
     println!(
-        "fivestar run: {} rows, {triples} triples in {run_secs:.1}s ({:.0} rows/s){}",
+        "fivestar run: {} rows, {triples} triples in {run_secs:.1}s ({:.0} rows/s, {:.1} CPU s){}",
         bench.rows,
         bench.rows as f64 / run_secs,
+        run_cpu,
         run_rss.map_or(String::new(), |r| format!(
             ", peak RSS {:.0} MB",
             r as f64 / 1e6
         ))
     );
+    // Each stage's seconds, and the CPU seconds of all the run's threads in it: on this
+    // machine's cores, what bounds the stage.
     if let Some(facts) = report["facts"].as_array() {
+        let fact = |key: &str| {
+            facts
+                .iter()
+                .find(|f| f[0].as_str() == Some(key))
+                .and_then(|f| f[1].as_str())
+        };
         for f in facts {
             if let (Some(k), Some(v)) = (f[0].as_str(), f[1].as_str()) {
                 if let Some(stage) = k.strip_prefix("seconds: ") {
-                    println!("  {stage}: {v}s");
+                    match fact(&format!("cpu seconds: {stage}")) {
+                        Some(cpu) => println!("  {stage}: {v}s ({cpu} CPU s)"),
+                        None => println!("  {stage}: {v}s"),
+                    }
                 }
             }
         }
     }
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     fivestar_store::bulk_load_alone(
         &dir.join("oxigraph-alone"),
         &nt,
@@ -935,7 +944,8 @@ pub fn whole_run(bench: RunBench) -> Result<()> {
     )?;
     let load_secs = t.elapsed().as_secs_f64();
     println!(
-        "Oxigraph's bulk loader alone, the same {triples} triples: {load_secs:.1}s{}",
+        "Oxigraph's bulk loader alone, the same {triples} triples: {load_secs:.1}s ({:.1} CPU s){}",
+        cpu_seconds() - cpu,
         peak_rss().map_or(String::new(), |r| format!(
             ", peak RSS {:.0} MB",
             r as f64 / 1e6
@@ -968,15 +978,23 @@ fn memchr_lines(path: &Path) -> Result<u64> {
     }
 }
 
+/// A publish's phases: seconds, and the CPU seconds of the process in each.
+fn print_phases(info: &fivestar_store::ReleaseInfo) {
+    for (name, d) in &info.phases {
+        match info.cpu.iter().find(|(n, _)| n == name) {
+            Some((_, c)) => println!(
+                "  {name}: {:.1}s ({:.1} CPU s)",
+                d.as_secs_f64(),
+                c.as_secs_f64()
+            ),
+            None => println!("  {name}: {:.1}s", d.as_secs_f64()),
+        }
+    }
+}
+
 /// CPU seconds this process has used, user and system, over all its threads.
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return f64::NAN;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    fivestar_store::cpu_time().map_or(f64::NAN, |d| d.as_secs_f64())
 }
 
 /// The largest peak resident memory of the children waited for (Linux: kilobytes).
@@ -985,6 +1003,17 @@ fn children_peak_rss() -> Option<u64> {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
     (ok && usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
+}
+
+/// CPU seconds the children waited for have used, user and system.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// `fivestar sync` of the bench store to an empty Oxigraph server: what a `[[publish_to]]`

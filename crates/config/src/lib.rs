@@ -40,7 +40,8 @@ pub struct Instance {
     /// The largest upload the admin API accepts (a pipeline's files, a release), in bytes.
     pub admin_upload_max_bytes: u64,
     /// The bulk loader's memory target when publishing, in megabytes: more is faster on
-    /// large releases (fewer files for RocksDB to compact), less bounds memory.
+    /// large releases (fewer files for RocksDB to compact), less bounds memory. A release
+    /// that would load in more than 16 batches gets up to four times it.
     pub loader_memory_mb: usize,
     /// Connections the site serves at once (beyond: 503); kept below the descriptor limit.
     pub max_connections: usize,
