@@ -230,11 +230,39 @@ impl Report {
                     .collect::<String>()
             )
         };
+        // What the officer reads first; the stage times go in a table after the problems.
+        let is_time = |k: &str| k.starts_with("seconds: ") || k.starts_with("cpu seconds: ");
         let facts: String = self
             .facts
             .iter()
+            .filter(|(k, _)| !is_time(k))
             .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)))
             .collect();
+        let times: String = self
+            .facts
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("seconds: ")?, v)))
+            .map(|(stage, v)| {
+                let cpu = self
+                    .facts
+                    .iter()
+                    .find(|(k, _)| k.strip_prefix("cpu seconds: ") == Some(stage))
+                    .map_or("", |(_, c)| c.as_str());
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(stage),
+                    esc(v),
+                    esc(cpu)
+                )
+            })
+            .collect();
+        let times = if times.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<h2>Time taken</h2>\n<table class=\"times\"><thead><tr><th>stage</th><th>seconds</th><th>CPU seconds (all threads)</th></tr></thead><tbody>{times}</tbody></table>\n"
+            )
+        };
         format!(
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{dataset}: run {run}</title>
@@ -249,7 +277,7 @@ impl Report {
 <table><thead><tr><th>severity</th><th>file</th><th>row</th><th>column</th><th>value</th><th>rule</th><th>message</th></tr></thead>
 <tbody>
 {rows}</tbody></table>
-</body></html>
+{times}</body></html>
 "#,
             dataset = esc(&self.dataset),
             run = esc(&self.run),
@@ -271,6 +299,7 @@ impl Report {
                 .unwrap_or_default(),
             started = esc(&self.started),
             finished = esc(&self.finished),
+            times = times,
         )
     }
 }
@@ -522,4 +551,29 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stage_times_are_a_table_after_the_problems() {
+        let mut r = super::Report::empty("spend");
+        for (k, v) in [
+            ("seconds: tidy", "0.75"),
+            ("cpu seconds: tidy", "0.70"),
+            ("rows", "200000"),
+            ("seconds: publish: latest", "1.45"),
+        ] {
+            r.facts.push((k.into(), v.into()));
+        }
+        let html = r.to_html();
+        assert!(html.contains("<dt>rows</dt><dd>200000</dd>"), "{html}");
+        assert!(!html.contains("<dt>seconds: tidy"), "{html}");
+        assert!(!html.contains("<dt>cpu seconds"), "{html}");
+        let times = html.find("<h2>Time taken</h2>").expect("a table of times");
+        assert!(times > html.find("<th>severity</th>").unwrap());
+        assert!(html.contains("<tr><td>tidy</td><td>0.75</td><td>0.70</td></tr>"));
+        assert!(html.contains("<tr><td>publish: latest</td><td>1.45</td><td></td></tr>"));
+        assert!(!super::Report::empty("x").to_html().contains("Time taken"));
+    }
 }
