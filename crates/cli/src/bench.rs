@@ -997,23 +997,23 @@ fn cpu_seconds() -> f64 {
     fivestar_store::cpu_time().map_or(f64::NAN, |d| d.as_secs_f64())
 }
 
-/// The largest peak resident memory of the children waited for (Linux: kilobytes).
-fn children_peak_rss() -> Option<u64> {
+/// What the children waited for have used, by getrusage.
+fn children_usage() -> Option<libc::rusage> {
     // SAFETY: getrusage writes into the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0;
-    (ok && usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
+    (unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0).then_some(usage)
+}
+
+/// The largest peak resident memory of the children waited for (Linux: kilobytes).
+fn children_peak_rss() -> Option<u64> {
+    let usage = children_usage()?;
+    (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
 }
 
 /// CPU seconds the children waited for have used, user and system.
 fn children_cpu_seconds() -> f64 {
-    // SAFETY: getrusage writes into the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
-        return f64::NAN;
-    }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    children_usage().map_or(f64::NAN, |u| secs(u.ru_utime) + secs(u.ru_stime))
 }
 
 /// `fivestar sync` of the bench store to an empty Oxigraph server: what a `[[publish_to]]`

@@ -260,7 +260,7 @@ impl Report {
             String::new()
         } else {
             format!(
-                "<h2>Time taken</h2>\n<table class=\"times\"><thead><tr><th>stage</th><th>seconds</th><th>CPU seconds (all threads)</th></tr></thead><tbody>{times}</tbody></table>\n"
+                "<h2>Time taken</h2>\n<table class=\"times\"><thead><tr><th>stage</th><th>seconds</th><th>CPU seconds (the whole process: in a live instance, its other work too)</th></tr></thead><tbody>{times}</tbody></table>\n"
             )
         };
         format!(

@@ -205,7 +205,8 @@ fn execute(
             format!("seconds: {name}"),
             format!("{:.2}", (now.0 - clock.0).as_secs_f64()),
         ));
-        // CPU seconds over all the process's threads: on n cores, at most n × the seconds.
+        // CPU seconds over all the process's threads (in a live instance, its other work too):
+        // on n cores, at most n × the seconds.
         if let (Some(a), Some(b)) = (clock.1, now.1) {
             report.facts.push((
                 format!("cpu seconds: {name}"),
