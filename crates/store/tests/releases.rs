@@ -227,6 +227,71 @@ fn the_public_view_hides_drafts_and_other_graphs() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A pattern with a known subject is read once across every graph of the store and kept to
+/// the public ones (vendor/spareval/PATCHED.md): the earlier release, a draft and the store's
+/// default graph hold the same subject and answer nothing.
+#[test]
+fn a_subject_is_read_once_across_graphs_and_only_the_public_ones_answer() {
+    let dir = tmp("subject");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store
+        .publish(&request(ntriples(&dir, "a.nt", 3, "one"), "r1"))
+        .unwrap();
+    store
+        .publish(&request(ntriples(&dir, "b.nt", 3, "two"), "r2"))
+        .unwrap();
+    store
+        .db()
+        .update(&format!(
+            "INSERT DATA {{ GRAPH <{BASE}/graph/spending/draft> {{ <http://example.org/payment/1> <http://example.org/tag> \"draft\" }}
+               <http://example.org/payment/1> <http://example.org/tag> \"default\" }}"
+        ))
+        .unwrap();
+    let p1 = "<http://example.org/payment/1>";
+    assert_eq!(
+        strings(
+            &store,
+            &format!("SELECT ?t WHERE {{ {p1} <http://example.org/tag> ?t }}")
+        ),
+        vec!["\"two\""]
+    );
+    assert_eq!(
+        strings(&store, &format!("SELECT ?p ?o WHERE {{ {p1} ?p ?o }}")).len(),
+        3
+    );
+    // The subject bound by a join, row by row.
+    assert_eq!(
+        strings(
+            &store,
+            "SELECT DISTINCT ?t WHERE { ?s a <http://reference.data.gov.uk/def/payment#ExpenditureLine> . ?s <http://example.org/tag> ?t }"
+        ),
+        vec!["\"two\""]
+    );
+    // Named graphs, internalized when a GRAPH pattern asks: the live release only.
+    assert_eq!(
+        strings(
+            &store,
+            &format!("SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ {p1} ?p ?o }} }}")
+        ),
+        vec![format!("<{BASE}/graph/spending/r2>")]
+    );
+    assert!(strings(
+        &store,
+        &format!(
+            "SELECT ?o FROM NAMED <{BASE}/graph/spending/r1> WHERE {{ GRAPH ?g {{ {p1} ?p ?o }} }}"
+        )
+    )
+    .is_empty());
+    // NOW() is one value for the whole query.
+    let now = strings(
+        &store,
+        "SELECT (NOW() = NOW() AS ?same) (NOW() AS ?n) WHERE {}",
+    );
+    assert_eq!(now.len(), 1);
+    assert!(now[0].starts_with("\"true\""), "{now:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_catalogue_describes_releases_in_dcat_void_and_prov() {
     let dir = tmp("catalog");
