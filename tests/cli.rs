@@ -275,9 +275,19 @@ fn bench_runs_and_reports_its_figures() {
     let o = run(&["bench", "--rows", "2000"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for needle in ["rows/s", "triples/s", "peak RSS", "30005 triples"] {
+    for needle in [
+        "rows/s",
+        "triples/s",
+        "peak RSS",
+        "30005 triples",
+        "round 3 of 3:",
+        "to-rdf ÷ baseline (standard mode), median of 3 rounds: ",
+        "to-rdf ÷ baseline (minimal mode), median of 3 rounds: ",
+    ] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
+    // Three rounds, each the baseline and both modes.
+    assert_eq!(out.matches("baseline (csv → N-Triples").count(), 3, "{out}");
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //! is not what is measured; where there is none, a null writer). Peak RSS is the
 //! process's high-water mark (VmHWM). The baseline runs on one thread; csv2rdf runs on two
 //! where there are two cores (reading and parsing on one, triples and their writing on the
-//! other), so each line also gives the CPU seconds it used.
+//! other), so each line also gives the CPU seconds it used. It runs the three in turn for
+//! `--rounds` rounds and prints the median of each mode's ratios: this machine's speed drifts
+//! from one minute to the next, and a ratio of two runs far apart measures the drift.
 
 use crate::BenchArgs;
 use anyhow::{Context, Result};
@@ -198,49 +200,65 @@ pub fn run(args: BenchArgs) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     let rss_before = peak_rss();
-
-    let (t, cpu) = (Instant::now(), cpu_seconds());
-    let (rows, triples) = baseline(&csv_path)?;
-    let secs = t.elapsed().as_secs_f64();
-    let floor = rows as f64 / secs;
-    println!(
-        "baseline (csv → N-Triples, no CSVW, one thread): {rows} rows, {triples} triples in {secs:.2}s ({:.2} CPU s): {floor:.0} rows/s, {:.0} triples/s",
-        cpu_seconds() - cpu,
-        triples as f64 / secs
-    );
-
     let url = Url::parse("http://bench.invalid/spend.csv-metadata.json")?;
     let fetcher = Dir(dir.clone());
-    for minimal in [false, true] {
-        let mut sink = SerializerSink::new(RdfFormat::NTriples, BufWriter::new(null_file()));
-        let mut counting = Counting(&mut sink, 0);
+    // Each round's ratio is csv2rdf's rows/s over the baseline's in that round.
+    let mut ratios: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let rounds = args.rounds.max(1);
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("round {round} of {rounds}:");
+        }
         let (t, cpu) = (Instant::now(), cpu_seconds());
-        let report = csvw::to_rdf(
-            &url,
-            &fetcher,
-            csvw::Options::default(),
-            minimal,
-            &mut counting,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let triples = counting.1;
-        sink.finish()?.flush()?;
+        let (rows, triples) = baseline(&csv_path)?;
         let secs = t.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu;
-        let speed = args.rows as f64 / secs;
+        let floor = rows as f64 / secs;
         println!(
-            "csvw to-rdf ({} mode, N-Triples): {} rows, {triples} triples in {secs:.2}s ({cpu:.2} CPU s on {} threads): {speed:.0} rows/s, {:.0} triples/s; to-rdf ÷ baseline = {:.2}",
-            if minimal { "minimal" } else { "standard" },
-            args.rows,
-            if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) { 2 } else { 1 },
-            triples as f64 / secs,
-            speed / floor
+            "baseline (csv → N-Triples, no CSVW, one thread): {rows} rows, {triples} triples in {secs:.2}s ({:.2} CPU s): {floor:.0} rows/s, {:.0} triples/s",
+            cpu_seconds() - cpu,
+            triples as f64 / secs
         );
-        if report.has_errors() || report.has_warnings() {
+        for minimal in [false, true] {
+            let mut sink = SerializerSink::new(RdfFormat::NTriples, BufWriter::new(null_file()));
+            let mut counting = Counting(&mut sink, 0);
+            let (t, cpu) = (Instant::now(), cpu_seconds());
+            let report = csvw::to_rdf(
+                &url,
+                &fetcher,
+                csvw::Options::default(),
+                minimal,
+                &mut counting,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let triples = counting.1;
+            sink.finish()?.flush()?;
+            let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu;
+            let speed = args.rows as f64 / secs;
+            ratios[usize::from(minimal)].push(speed / floor);
             println!(
-                "warning: the conversion reported {} problems, first: {:?}",
-                report.diagnostics.len(),
-                report.diagnostics.first().map(|d| d.to_string())
+                "csvw to-rdf ({} mode, N-Triples): {} rows, {triples} triples in {secs:.2}s ({cpu:.2} CPU s on {} threads): {speed:.0} rows/s, {:.0} triples/s; to-rdf ÷ baseline = {:.2}",
+                if minimal { "minimal" } else { "standard" },
+                args.rows,
+                if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) { 2 } else { 1 },
+                triples as f64 / secs,
+                speed / floor
+            );
+            if report.has_errors() || report.has_warnings() {
+                println!(
+                    "warning: the conversion reported {} problems, first: {:?}",
+                    report.diagnostics.len(),
+                    report.diagnostics.first().map(|d| d.to_string())
+                );
+            }
+        }
+    }
+    if rounds > 1 {
+        for (mode, r) in ["standard", "minimal"].iter().zip(&mut ratios) {
+            r.sort_by(f64::total_cmp);
+            println!(
+                "to-rdf ÷ baseline ({mode} mode), median of {rounds} rounds: {:.2} (target ≥ 0.5)",
+                r[r.len() / 2]
             );
         }
     }

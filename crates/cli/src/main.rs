@@ -256,6 +256,10 @@ pub struct BenchArgs {
     /// Where to write the generated files (a temporary folder if not given).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Rounds, each the baseline then csv2rdf in both modes, in turn: the ratios are the
+    /// medians of the rounds' ratios (a shared machine's speed drifts between runs).
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

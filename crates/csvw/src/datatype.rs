@@ -743,70 +743,107 @@ impl Dt {
         Ordinal::Instant(secs)
     }
 
-    fn tz_lexical(&self) -> String {
+    fn push_tz(&self, s: &mut String) {
         match self.tz {
-            None => String::new(),
-            Some(0) => "Z".into(),
+            None => {}
+            Some(0) => s.push('Z'),
             Some(t) => {
-                let sign = if t < 0 { '-' } else { '+' };
-                let t = t.abs();
-                format!("{sign}{:02}:{:02}", t / 60, t % 60)
+                s.push(if t < 0 { '-' } else { '+' });
+                let t = t.unsigned_abs();
+                push_padded(s, u64::from(t / 60), 2);
+                s.push(':');
+                push_padded(s, u64::from(t % 60), 2);
             }
         }
     }
 
-    fn year_lexical(&self) -> String {
+    fn push_year(&self, s: &mut String) {
         let y = self.year.unwrap_or(0);
         if y < 0 {
-            format!("-{:04}", -y)
-        } else {
-            format!("{y:04}")
+            s.push('-');
         }
+        push_padded(s, y.unsigned_abs(), 4);
     }
 
-    fn time_lexical(&self) -> String {
-        let mut s = format!(
-            "{:02}:{:02}:{:02}",
-            self.hour.unwrap_or(0),
-            self.minute.unwrap_or(0),
-            self.second.unwrap_or(0)
-        );
+    fn push_time(&self, s: &mut String) {
+        push_padded(s, u64::from(self.hour.unwrap_or(0)), 2);
+        s.push(':');
+        push_padded(s, u64::from(self.minute.unwrap_or(0)), 2);
+        s.push(':');
+        push_padded(s, u64::from(self.second.unwrap_or(0)), 2);
         if let Some(f) = &self.fraction {
             s.push('.');
             s.push_str(f);
         }
-        s
     }
 
+    /// The XSD lexical form, written into one string (most cells of a council file are
+    /// dates: this is on every row).
     fn lexical(&self, base: Base) -> String {
-        let tz = self.tz_lexical();
+        let mut s = String::with_capacity(32);
+        let month = |s: &mut String| push_padded(s, u64::from(self.month.unwrap_or(1)), 2);
+        let day = |s: &mut String| push_padded(s, u64::from(self.day.unwrap_or(1)), 2);
         match base {
-            Base::Date => format!(
-                "{}-{:02}-{:02}{tz}",
-                self.year_lexical(),
-                self.month.unwrap_or(1),
-                self.day.unwrap_or(1)
-            ),
-            Base::Time => format!("{}{tz}", self.time_lexical()),
-            Base::GYear => format!("{}{tz}", self.year_lexical()),
-            Base::GYearMonth => {
-                format!("{}-{:02}{tz}", self.year_lexical(), self.month.unwrap_or(1))
+            Base::Date => {
+                self.push_year(&mut s);
+                s.push('-');
+                month(&mut s);
+                s.push('-');
+                day(&mut s);
             }
-            Base::GMonth => format!("--{:02}{tz}", self.month.unwrap_or(1)),
-            Base::GMonthDay => format!(
-                "--{:02}-{:02}{tz}",
-                self.month.unwrap_or(1),
-                self.day.unwrap_or(1)
-            ),
-            Base::GDay => format!("---{:02}{tz}", self.day.unwrap_or(1)),
-            _ => format!(
-                "{}-{:02}-{:02}T{}{tz}",
-                self.year_lexical(),
-                self.month.unwrap_or(1),
-                self.day.unwrap_or(1),
-                self.time_lexical()
-            ),
+            Base::Time => self.push_time(&mut s),
+            Base::GYear => self.push_year(&mut s),
+            Base::GYearMonth => {
+                self.push_year(&mut s);
+                s.push('-');
+                month(&mut s);
+            }
+            Base::GMonth => {
+                s.push_str("--");
+                month(&mut s);
+            }
+            Base::GMonthDay => {
+                s.push_str("--");
+                month(&mut s);
+                s.push('-');
+                day(&mut s);
+            }
+            Base::GDay => {
+                s.push_str("---");
+                day(&mut s);
+            }
+            _ => {
+                self.push_year(&mut s);
+                s.push('-');
+                month(&mut s);
+                s.push('-');
+                day(&mut s);
+                s.push('T');
+                self.push_time(&mut s);
+            }
         }
+        self.push_tz(&mut s);
+        s
+    }
+}
+
+/// `v` in decimal, with leading zeros to `width` digits (as `{v:0width$}` writes it).
+fn push_padded(s: &mut String, v: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let (mut n, mut x) = (0, v);
+    loop {
+        digits[n] = b'0' + (x % 10) as u8;
+        n += 1;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    for _ in n..width {
+        s.push('0');
+    }
+    for &d in digits[..n].iter().rev() {
+        s.push(char::from(d));
     }
 }
 
@@ -1611,6 +1648,104 @@ impl DatePattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lexical forms of dates and times, written by hand, are those `format!` writes.
+    #[test]
+    fn date_lexical_forms_are_formats() {
+        let fmt = |d: &Dt, base: Base| -> String {
+            let tz = match d.tz {
+                None => String::new(),
+                Some(0) => "Z".into(),
+                Some(t) => format!(
+                    "{}{:02}:{:02}",
+                    if t < 0 { '-' } else { '+' },
+                    t.abs() / 60,
+                    t.abs() % 60
+                ),
+            };
+            let y = d.year.unwrap_or(0);
+            let year = if y < 0 {
+                format!("-{:04}", -y)
+            } else {
+                format!("{y:04}")
+            };
+            let (mo, da) = (d.month.unwrap_or(1), d.day.unwrap_or(1));
+            let mut time = format!(
+                "{:02}:{:02}:{:02}",
+                d.hour.unwrap_or(0),
+                d.minute.unwrap_or(0),
+                d.second.unwrap_or(0)
+            );
+            if let Some(f) = &d.fraction {
+                time = format!("{time}.{f}");
+            }
+            match base {
+                Base::Date => format!("{year}-{mo:02}-{da:02}{tz}"),
+                Base::Time => format!("{time}{tz}"),
+                Base::GYear => format!("{year}{tz}"),
+                Base::GYearMonth => format!("{year}-{mo:02}{tz}"),
+                Base::GMonth => format!("--{mo:02}{tz}"),
+                Base::GMonthDay => format!("--{mo:02}-{da:02}{tz}"),
+                Base::GDay => format!("---{da:02}{tz}"),
+                _ => format!("{year}-{mo:02}-{da:02}T{time}{tz}"),
+            }
+        };
+        let years = [
+            None,
+            Some(0),
+            Some(7),
+            Some(999),
+            Some(2024),
+            Some(12345),
+            Some(-1),
+            Some(-44),
+            Some(-20000),
+        ];
+        let tzs = [
+            None,
+            Some(0),
+            Some(60),
+            Some(-330),
+            Some(840),
+            Some(-840),
+            Some(5),
+        ];
+        let bases = [
+            Base::Date,
+            Base::Time,
+            Base::GYear,
+            Base::GYearMonth,
+            Base::GMonth,
+            Base::GMonthDay,
+            Base::GDay,
+            Base::DateTime,
+            Base::DateTimeStamp,
+        ];
+        for (k, year) in years.into_iter().enumerate() {
+            for tz in tzs {
+                let d = Dt {
+                    year,
+                    month: (k % 2 == 0).then_some(1 + k as u32),
+                    day: Some(3 * k as u32 + 1),
+                    hour: Some(k as u32 * 2),
+                    minute: (k % 3 != 0).then_some(59 - k as u32),
+                    second: Some(k as u32),
+                    fraction: (k % 2 == 1).then(|| "0450".to_string()),
+                    tz,
+                };
+                for base in bases {
+                    assert_eq!(d.lexical(base), fmt(&d, base), "{d:?} as {base:?}");
+                }
+            }
+        }
+        for v in [0u64, 1, 9, 10, 99, 100, 12345, u64::MAX] {
+            for w in 0..6 {
+                let mut s = String::new();
+                push_padded(&mut s, v, w);
+                assert_eq!(s, format!("{v:0w$}"));
+            }
+        }
+    }
 
     re!(re_integer, r"^[+-]?[0-9]+$");
     re!(re_decimal, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$");

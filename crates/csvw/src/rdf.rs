@@ -28,10 +28,14 @@ impl TripleSink for Vec<Triple> {
 
 /// Writes triples with an oxigraph serializer (Turtle, N-Triples, JSON-LD, RDF/XML…).
 ///
-/// N-Triples is written as oxigraph's own N-Triples serializer writes it (each triple is
-/// oxrdf's `Display` of the triple, then ` .` and a newline), but formatted into a string
-/// and handed to the writer in blocks of 64 KiB: oxrdf writes literals a character at a time,
-/// and through `io::Write` each character costs a call into the writer.
+/// N-Triples is written byte for byte as oxigraph's own N-Triples serializer writes it (each
+/// triple is oxrdf's `Display` of the triple, then ` .` and a newline), into a string handed
+/// to the writer in blocks of 64 KiB: oxrdf writes literals a character at a time, and through
+/// `io::Write` each character costs a call into the writer. The terms that need no escaping
+/// (IRIs and blank nodes, which oxrdf writes as they are, and literals whose text has none of
+/// the characters N-Triples escapes) are copied into the block directly, without the
+/// formatting machinery's nested calls; any literal with a character to escape is written by
+/// oxrdf's `Display`, so the escaping stays oxigraph's. A test holds the two outputs equal.
 pub struct SerializerSink<W: Write> {
     inner: Inner<W>,
 }
@@ -90,9 +94,12 @@ impl<W: Write> TripleSink for SerializerSink<W> {
     fn triple(&mut self, t: TripleRef<'_>) -> Result<()> {
         match &mut self.inner {
             Inner::NTriples { block, writer } => {
-                use std::fmt::Write as _;
-                // Writing into a String cannot fail.
-                let _ = writeln!(block, "{t} .");
+                push_term(block, t.subject.into());
+                block.push(' ');
+                push_iri(block, t.predicate);
+                block.push(' ');
+                push_term(block, t.object);
+                block.push_str(" .\n");
                 if block.len() >= BLOCK {
                     writer.write_all(block.as_bytes())?;
                     block.clear();
@@ -101,6 +108,49 @@ impl<W: Write> TripleSink for SerializerSink<W> {
             Inner::Other(s) => s.serialize_triple(t)?,
         }
         Ok(())
+    }
+}
+
+fn push_iri(block: &mut String, iri: NamedNodeRef<'_>) {
+    block.push('<');
+    block.push_str(iri.as_str());
+    block.push('>');
+}
+
+/// Whether N-Triples writes this text as it is (oxrdf's `print_quoted_str` escapes the
+/// control characters, `"`, `\\`, U+007F, U+FFFE and U+FFFF).
+fn needs_no_escape(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7F && b != 0xEF)
+        || !text
+            .chars()
+            .any(|c| c < ' ' || matches!(c, '"' | '\\' | '\u{7F}' | '\u{FFFE}' | '\u{FFFF}'))
+}
+
+fn push_term(block: &mut String, o: TermRef<'_>) {
+    match o {
+        TermRef::NamedNode(n) => push_iri(block, n),
+        TermRef::BlankNode(b) => {
+            block.push_str("_:");
+            block.push_str(b.as_str());
+        }
+        TermRef::Literal(l) if needs_no_escape(l.value()) => {
+            block.push('"');
+            block.push_str(l.value());
+            block.push('"');
+            if let Some(language) = l.language() {
+                block.push('@');
+                block.push_str(language);
+            } else if l.datatype() != XSD_STRING {
+                block.push_str("^^");
+                push_iri(block, l.datatype());
+            }
+        }
+        other => {
+            use std::fmt::Write as _;
+            // Writing into a String cannot fail.
+            let _ = write!(block, "{other}");
+        }
     }
 }
 
@@ -113,6 +163,7 @@ const RDF_REST: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-s
 const RDF_NIL: NamedNodeRef<'static> = term("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil");
 const RDFS_COMMENT: NamedNodeRef<'static> = term("http://www.w3.org/2000/01/rdf-schema#comment");
 const XSD_INTEGER: NamedNodeRef<'static> = term("http://www.w3.org/2001/XMLSchema#integer");
+const XSD_STRING: NamedNodeRef<'static> = term("http://www.w3.org/2001/XMLSchema#string");
 const CSVW_TABLE_GROUP: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#TableGroup");
 const CSVW_TABLE_CLASS: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#Table");
 const CSVW_ROW_CLASS: NamedNodeRef<'static> = term("http://www.w3.org/ns/csvw#Row");
@@ -143,6 +194,9 @@ pub struct RdfConverter<'s> {
     /// ones, without drawing a random number for each.
     blank_base: u128,
     blank_count: u128,
+    /// The row's number and its `#row=` IRI, written again for each row.
+    row_number: String,
+    row_url: String,
 }
 
 impl<'s> RdfConverter<'s> {
@@ -161,6 +215,8 @@ impl<'s> RdfConverter<'s> {
                 (u128::from(h.hash_one(1u8)) << 64) | u128::from(h.hash_one(2u8))
             },
             blank_count: 0,
+            row_number: String::new(),
+            row_url: String::new(),
         }
     }
 
@@ -374,18 +430,26 @@ impl Sink for RdfConverter<'_> {
                 self.emit(&t, CSVW_ROW, &r)?;
             }
             self.emit(&r, RDF_TYPE, CSVW_ROW_CLASS)?;
-            let n = row.number.to_string();
-            self.emit(
-                &r,
-                CSVW_ROWNUM,
-                LiteralRef::new_typed_literal(&n, XSD_INTEGER),
-            )?;
-            let u = format!(
-                "{}#row={}",
-                at.table.url.as_str().split('#').next().unwrap_or(""),
-                row.source_number
+            use std::fmt::Write as _;
+            let (mut n, mut u) = (
+                std::mem::take(&mut self.row_number),
+                std::mem::take(&mut self.row_url),
             );
-            self.emit(&r, CSVW_URL, NamedNodeRef::new_unchecked(&u))?;
+            n.clear();
+            u.clear();
+            // Writing into a String cannot fail.
+            let _ = write!(n, "{}", row.number);
+            u.push_str(at.table.url.as_str().split('#').next().unwrap_or(""));
+            let _ = write!(u, "#row={}", row.source_number);
+            let written = self
+                .emit(
+                    &r,
+                    CSVW_ROWNUM,
+                    LiteralRef::new_typed_literal(&n, XSD_INTEGER),
+                )
+                .and_then(|()| self.emit(&r, CSVW_URL, NamedNodeRef::new_unchecked(&u)));
+            (self.row_number, self.row_url) = (n, u);
+            written?;
             for (title, lang) in &row.titles {
                 let lit = match lang {
                     Some(l) => LiteralRef::new_language_tagged_literal_unchecked(title, l),
@@ -526,6 +590,13 @@ mod tests {
             Literal::new_language_tagged_literal_unchecked("Grŵp", "cy").into(),
             Literal::new_typed_literal("2024-01-31", iri(&format!("{XSD}date"))).into(),
             Literal::new_typed_literal("1", XSD_INTEGER).into(),
+            Literal::new_typed_literal("typed \"string\"", XSD_STRING).into(),
+            Literal::new_typed_literal("plain typed string", XSD_STRING).into(),
+            Literal::new_language_tagged_literal_unchecked("say \"hi\"", "en-GB").into(),
+            Literal::new_typed_literal("a\\b", XSD_INTEGER).into(),
+            Literal::new_simple_literal("").into(),
+            Literal::new_simple_literal("del \u{7F} bom \u{FEFF} \u{FFFE}\u{FFFF} \u{F000} \u{1}")
+                .into(),
             b.clone().into(),
             s.clone().into(),
         ];
@@ -547,6 +618,43 @@ mod tests {
         let ours = ours.finish().unwrap();
         let theirs = theirs.finish().unwrap();
         assert!(ours.len() > 4 * BLOCK);
+        assert!(
+            ours == theirs,
+            "the N-Triples differ from oxigraph's serializer"
+        );
+    }
+
+    /// Every character of the first planes and the last of the BMP, alone and among plain
+    /// text, as a simple, a language-tagged and a typed literal: the direct path and
+    /// oxrdf's escaping write the same bytes.
+    #[test]
+    fn every_character_is_written_as_oxrdf_writes_it() {
+        let s = NamedNode::new_unchecked("http://example.org/s");
+        let p = NamedNode::new_unchecked("http://example.org/p");
+        let mut ours = SerializerSink::new(RdfFormat::NTriples, Vec::new());
+        let mut theirs = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(Vec::new());
+        let chars = (0u32..0x3000)
+            .chain(0xD7F0..0xD800)
+            .chain(0xE000..0xE010)
+            .chain(0xEFF0..0xF010)
+            .chain(0xFFE0..=0x1_0010)
+            .chain(0x10_FFF0..=0x10_FFFF)
+            .filter_map(char::from_u32);
+        for c in chars {
+            for text in [c.to_string(), format!("ab{c}cd")] {
+                for o in [
+                    Literal::new_simple_literal(&text),
+                    Literal::new_language_tagged_literal_unchecked(&text, "en"),
+                    Literal::new_typed_literal(&text, XSD_INTEGER),
+                ] {
+                    let t = TripleRef::new(&s, &p, &o);
+                    ours.triple(t).unwrap();
+                    theirs.serialize_triple(t).unwrap();
+                }
+            }
+        }
+        let ours = ours.finish().unwrap();
+        let theirs = theirs.finish().unwrap();
         assert!(
             ours == theirs,
             "the N-Triples differ from oxigraph's serializer"

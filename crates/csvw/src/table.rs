@@ -2,7 +2,7 @@
 //! and compatibility (§6.1–6.2), parsing cells (§6.4), and validating keys (§6.6).
 
 use crate::context::{expand_prefixed, RDF, XSD};
-use crate::datatype::Base;
+use crate::datatype::{Base, Format};
 use crate::diag::{Diagnostic, Error, Report, Result};
 use crate::dialect::{Line, RowReader};
 use crate::fetch::{parse_link_headers, read_to_vec, Fetcher, Resource};
@@ -650,7 +650,9 @@ impl<'a> Processor<'a> {
                     std::mem::swap(&mut cell.raw, s);
                 }
             }
-            let (value, errors) = parse_cell(&cell.raw, col, &at.datatype_iris[i], &at.langs[i]);
+            let previous = std::mem::take(&mut cell.value);
+            let (value, errors) =
+                parse_cell_reusing(&cell.raw, col, &at.datatype_iris[i], &at.langs[i], previous);
             cell.value = value;
             cell.about_url = None;
             cell.property_url = None;
@@ -1009,6 +1011,65 @@ fn describe(item: &str, cell: &str, msg: &str) -> String {
     }
 }
 
+/// The lexical form of a value being made: borrowed from the cell, or made by the datatype.
+enum Lexical<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+}
+
+/// A value of the given lexical form and kind, made in `spare` (the value this cell held in
+/// the row read before) when there is one: its text buffer is filled again, and its kind is
+/// kept when it names the same datatype and language. The datatype IRI and the language are
+/// shared (`Arc`) between all the cells of a column, and the rows cross to the writer's
+/// thread and back: counting a new reference for each cell writes to memory the other thread
+/// has just read, which costs a miss between the cores on every typed cell.
+fn make_value(
+    spare: &mut Option<Value>,
+    lexical: Lexical<'_>,
+    lang: Option<&Option<Arc<str>>>,
+    typed: Option<(&Arc<str>, Base, Option<bool>)>,
+) -> Value {
+    let mut v = spare.take().unwrap_or_else(|| Value {
+        lexical: String::new(),
+        kind: ValueKind::String(None),
+    });
+    match lexical {
+        Lexical::Borrowed(s) => {
+            v.lexical.clear();
+            v.lexical.push_str(s);
+        }
+        Lexical::Owned(s) => v.lexical = s,
+    }
+    let same = |a: &Option<Arc<str>>, b: &Option<Arc<str>>| match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    match (typed, &mut v.kind) {
+        (
+            Some((iri, base, boolean)),
+            ValueKind::Typed {
+                iri: old,
+                base: old_base,
+                boolean: old_boolean,
+            },
+        ) if Arc::ptr_eq(iri, old) => {
+            *old_base = base;
+            *old_boolean = boolean;
+        }
+        (Some((iri, base, boolean)), kind) => {
+            *kind = ValueKind::Typed {
+                iri: iri.clone(),
+                base,
+                boolean,
+            }
+        }
+        (None, ValueKind::String(old)) if same(old, lang.unwrap_or(&None)) => {}
+        (None, kind) => *kind = ValueKind::String(lang.and_then(Clone::clone)),
+    }
+    v
+}
+
 /// Parses the string value of a cell (tabular-data-model §6.4).
 pub fn parse_cell(
     raw: &str,
@@ -1016,6 +1077,22 @@ pub fn parse_cell(
     iri: &Arc<str>,
     lang: &Option<Arc<str>>,
 ) -> (CellValue, Vec<(&'static str, String)>) {
+    parse_cell_reusing(raw, col, iri, lang, CellValue::Null)
+}
+
+/// [`parse_cell`], making the value in the memory of `previous` (this cell's value in the
+/// row read before) where it can; the value is the same either way.
+fn parse_cell_reusing(
+    raw: &str,
+    col: &Column,
+    iri: &Arc<str>,
+    lang: &Option<Arc<str>>,
+    previous: CellValue,
+) -> (CellValue, Vec<(&'static str, String)>) {
+    let mut spare = match previous {
+        CellValue::One(v) => Some(v),
+        _ => None,
+    };
     let p = &col.props;
     let dt = &p.datatype;
     let base = dt.base;
@@ -1055,51 +1132,66 @@ pub fn parse_cell(
     } else {
         &normalized
     };
-    let one = |s: &str, errors: &mut Vec<(&'static str, String)>| -> Option<Value> {
+    // A plain string column: the text is the value, with nothing to check.
+    let plain_string = base == Base::String
+        && dt.id.is_none()
+        && matches!(dt.format, Format::None)
+        && dt.length.is_none()
+        && dt.min_length.is_none()
+        && dt.max_length.is_none()
+        && dt.min_inclusive.is_none()
+        && dt.max_inclusive.is_none()
+        && dt.min_exclusive.is_none()
+        && dt.max_exclusive.is_none();
+    let mut one = |s: &str, errors: &mut Vec<(&'static str, String)>| -> Option<Value> {
         let s = if s.is_empty() { p.default.as_str() } else { s };
         if p.null.iter().any(|n| n == s) {
             return None;
         }
         let string_lang = if base == Base::String || !p.datatype_given {
-            lang.clone()
+            Some(lang)
         } else {
             None
         };
-        if !p.datatype_given {
-            return Some(Value {
-                lexical: s.to_string(),
-                kind: ValueKind::String(string_lang),
-            });
+        if !p.datatype_given || plain_string {
+            return Some(make_value(
+                &mut spare,
+                Lexical::Borrowed(s),
+                string_lang,
+                None,
+            ));
         }
         match dt.parse(s) {
             Ok(parsed) => {
                 if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
                     errors.push((rule, describe(s, raw, &msg)));
-                    return Some(Value {
-                        lexical: s.to_string(),
-                        kind: ValueKind::String(string_lang),
-                    });
+                    return Some(make_value(
+                        &mut spare,
+                        Lexical::Borrowed(s),
+                        string_lang,
+                        None,
+                    ));
                 }
-                let kind = if base == Base::String && dt.id.is_none() {
-                    ValueKind::String(string_lang)
+                let typed = if base == Base::String && dt.id.is_none() {
+                    None
                 } else {
-                    ValueKind::Typed {
-                        iri: iri.clone(),
-                        base,
-                        boolean: parsed.boolean,
-                    }
+                    Some((iri, base, parsed.boolean))
                 };
-                Some(Value {
-                    lexical: parsed.lexical,
-                    kind,
-                })
+                Some(make_value(
+                    &mut spare,
+                    Lexical::Owned(parsed.lexical),
+                    string_lang,
+                    typed,
+                ))
             }
             Err(msg) => {
                 errors.push(("datatype", describe(s, raw, &msg)));
-                Some(Value {
-                    lexical: s.to_string(),
-                    kind: ValueKind::String(string_lang),
-                })
+                Some(make_value(
+                    &mut spare,
+                    Lexical::Borrowed(s),
+                    string_lang,
+                    None,
+                ))
             }
         }
     };
