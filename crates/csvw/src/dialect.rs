@@ -209,13 +209,13 @@ impl<R: Read> RowReader<R> {
     }
 
     fn at(&self, tok: &[u8]) -> bool {
-        !tok.is_empty() && self.avail().starts_with(tok)
+        !tok.is_empty() && starts(self.avail(), tok)
     }
 
     fn at_terminator(&self) -> Option<usize> {
         self.terminators
             .iter()
-            .find(|t| self.avail().starts_with(t))
+            .find(|t| starts(self.avail(), t))
             .map(Vec::len)
     }
 
@@ -316,9 +316,20 @@ impl<R: Read> RowReader<R> {
         }
         if matches!(self.trim, Trim::Start | Trim::Both) {
             let start = v.len() - v.trim_start().len();
-            v.drain(..start);
+            if start > 0 {
+                v.drain(..start);
+            }
         }
         cells.push(v);
+    }
+
+    /// [`Self::fill`] for `need` bytes, with the usual case (they are there) decided inline.
+    #[inline]
+    fn ensure(&mut self, need: usize) -> std::io::Result<()> {
+        if self.buf.len() - self.pos >= need || self.eof_input {
+            return Ok(());
+        }
+        self.fill(need)
     }
 
     fn parse_row(&mut self) -> std::io::Result<Vec<String>> {
@@ -327,7 +338,7 @@ impl<R: Read> RowReader<R> {
         let mut quoted = false;
         let mut was_quoted = false;
         loop {
-            self.fill(self.lookahead)?;
+            self.ensure(self.lookahead)?;
             let avail = self.avail();
             if avail.is_empty() {
                 self.finish_cell(&mut cur, &mut cells);
@@ -345,12 +356,12 @@ impl<R: Read> RowReader<R> {
             }
             if let (Some(e), Some(q)) = (&self.escape, &self.quote) {
                 if e == q {
-                    if quoted && avail.starts_with(e) && avail[e.len()..].starts_with(q) {
+                    if quoted && starts(avail, e) && starts(&avail[e.len()..], q) {
                         cur.push_str(std::str::from_utf8(q).unwrap_or("\""));
                         self.pos += e.len() + q.len();
                         continue;
                     }
-                } else if avail.starts_with(e) {
+                } else if starts(avail, e) {
                     self.pos += e.len();
                     self.fill(4)?;
                     let start = self.pos;
@@ -361,7 +372,7 @@ impl<R: Read> RowReader<R> {
                 }
             }
             if let Some(q) = &self.quote {
-                if avail.starts_with(q) {
+                if starts(avail, q) {
                     self.pos += q.len();
                     if quoted {
                         quoted = false;
@@ -383,7 +394,7 @@ impl<R: Read> RowReader<R> {
                 cur.push_str(&self.buf[start..self.pos]);
                 continue;
             }
-            if avail.starts_with(&self.delimiter) {
+            if starts(avail, &self.delimiter) {
                 self.pos += self.delimiter.len();
                 self.finish_cell(&mut cur, &mut cells);
                 if let Some(spare) = self.spare_cells.pop() {
@@ -401,6 +412,16 @@ impl<R: Read> RowReader<R> {
             self.skip_char();
             cur.push_str(&self.buf[start..self.pos]);
         }
+    }
+}
+
+/// `text.starts_with(tok)`, deciding most cases on the first byte without a call to compare.
+#[inline]
+fn starts(text: &[u8], tok: &[u8]) -> bool {
+    match (tok.first(), text.first()) {
+        (None, _) => true,
+        (Some(t), Some(c)) if t == c => tok.len() == 1 || text.starts_with(tok),
+        _ => false,
     }
 }
 

@@ -118,10 +118,20 @@ fn push_iri(block: &mut String, iri: NamedNodeRef<'_>) {
 }
 
 /// Whether N-Triples writes this text as it is (oxrdf's `print_quoted_str` escapes the
-/// control characters, `"`, `\\`, U+007F, U+FFFE and U+FFFF).
+/// control characters, `"`, `\`, U+007F, U+FFFE and U+FFFF).
 fn needs_no_escape(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7F && b != 0xEF)
+    // The bytes that might start an escape, looked up one table entry per byte (the texts
+    // are short). 0xEF leads U+FFFE and U+FFFF.
+    static FLAGGED: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize || b == 0x7F || b == 0xEF;
+            b += 1;
+        }
+        t
+    };
+    !text.bytes().any(|b| FLAGGED[b as usize])
         || !text
             .chars()
             .any(|c| c < ' ' || matches!(c, '"' | '\\' | '\u{7F}' | '\u{FFFE}' | '\u{FFFF}'))
@@ -220,10 +230,27 @@ impl<'s> RdfConverter<'s> {
         }
     }
 
-    /// A new blank node.
+    /// A new blank node, labelled `n` and its id in lower-case hexadecimal. oxrdf keeps a
+    /// label that is not a number as text; a numbered node's label it recomputes each time
+    /// the node is borrowed, and a row's node is borrowed for each of its triples.
     fn fresh(&mut self) -> BlankNode {
         self.blank_count += 1;
-        BlankNode::new_from_unique_id(self.blank_base.wrapping_add(self.blank_count))
+        let id = self.blank_base.wrapping_add(self.blank_count);
+        let mut label = [0u8; 33];
+        let mut n = id;
+        let mut at = label.len();
+        loop {
+            at -= 1;
+            label[at] = b"0123456789abcdef"[(n & 0xF) as usize];
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        at -= 1;
+        label[at] = b'n';
+        // A letter and hexadecimal digits: ASCII, and a valid blank node label.
+        BlankNode::new_unchecked(String::from_utf8_lossy(&label[at..]).into_owned())
     }
 
     fn emit<'a>(
@@ -578,6 +605,32 @@ impl RdfConverter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fresh blank nodes are labelled `n` and their id in hexadecimal, kept as text, and
+    /// differ: including the ids with leading zeros and the wrap past the largest id.
+    #[test]
+    fn fresh_blank_nodes_are_labelled_by_their_ids() {
+        let mut sink: Vec<Triple> = Vec::new();
+        let mut c = RdfConverter::new(&mut sink, false);
+        let (mut seen, mut ids) = (
+            std::collections::HashSet::new(),
+            std::collections::HashSet::new(),
+        );
+        for base in [0, 0xF, 0x10, 0x1234_5678_9abc, u128::MAX - 1, u128::MAX] {
+            c.blank_base = base;
+            c.blank_count = 0;
+            for k in 1..=3u128 {
+                let id = base.wrapping_add(k);
+                let b = c.fresh();
+                assert_eq!(b.as_str(), format!("n{id:x}"));
+                assert_eq!(b.as_ref().unique_id(), None, "{id:x} kept as text");
+                assert!(BlankNode::new(b.as_str()).is_ok());
+                seen.insert(b);
+                ids.insert(id);
+            }
+        }
+        assert_eq!(seen.len(), ids.len());
+    }
 
     #[test]
     fn n_triples_in_blocks_are_byte_for_byte_oxigraphs() {

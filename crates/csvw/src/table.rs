@@ -131,12 +131,20 @@ pub struct Processor<'a> {
     pub(crate) defer_urls: bool,
 }
 
+/// A cell's about, property and value URLs, and which of them are invalid (bits 0, 1, 2).
+type CellUrls = (Option<Arc<str>>, Option<Arc<str>>, Option<Arc<str>>, u8);
+
 /// Expands a table's URL templates for its rows (csv2rdf §4.2, tabular-metadata §5.1.3),
 /// remembering recent resolutions (see [`UrlMemo`]). Begin each table with [`UrlTemplates::clear`].
 #[derive(Default)]
 pub(crate) struct UrlTemplates {
     /// Keyed by template address: valid for one table's templates only.
     memo: HashMap<usize, UrlMemo>,
+    /// A row's URLs while they are expanded, and the templates shared by its columns:
+    /// buffers kept from row to row.
+    urls: Vec<CellUrls>,
+    /// By template address, as in `memo`.
+    shared: Vec<(usize, Resolved)>,
 }
 
 /// What one URL template resolved to for recent inputs. Expanding a template and resolving
@@ -155,12 +163,30 @@ struct UrlMemo {
     lookups: u64,
     hits: u64,
     off: bool,
+    /// Set when the template resolves to its own expansion (see [`Direct`]).
+    direct: Option<Direct>,
+    /// The template uses `_column`, `_sourceColumn` or `_name`: expanded for each column,
+    /// never remembered.
+    column_variables: bool,
+}
+
+/// A template `prefix{var}suffix` whose expansion is already the resolved IRI, for every
+/// value that expands to something other than dots: the prefix holds the scheme (and the
+/// authority, if any), and the expanded value (unreserved characters and `%XX` only, never
+/// a `/`, `?` or `#`) lands in the path, query or fragment. With `x` for the value the
+/// expansion resolves to itself, and no prefix of the CSVW context applies; another value
+/// could only change that by making its path segment `.` or `..`, which resolution removes.
+/// Checked once per table; the rows then skip the expansion machinery and the resolution.
+struct Direct {
+    prefix: String,
+    var: String,
+    suffix: String,
 }
 
 impl UrlMemo {
     const MAX: usize = 16_384;
 
-    fn new(t: &crate::uritemplate::UriTemplate) -> Self {
+    fn new(t: &crate::uritemplate::UriTemplate, at: &AnnotatedTable<'_>) -> Self {
         let mut names = t.variables();
         let single = match (names.next(), names.next()) {
             (Some(one), None) => Some(one.to_string()),
@@ -168,6 +194,8 @@ impl UrlMemo {
         };
         UrlMemo {
             single,
+            direct: at.direct(t),
+            column_variables: t.uses_column_variables(),
             ..UrlMemo::default()
         }
     }
@@ -638,6 +666,7 @@ impl<'a> Processor<'a> {
     ) -> Row {
         let n = at.columns.len();
         row.cells.truncate(n);
+        row.cells.reserve_exact(n - row.cells.len());
         let mut raw = raw.iter_mut();
         for (i, col) in at.columns.iter().enumerate() {
             if row.cells.len() <= i {
@@ -713,8 +742,10 @@ impl UrlTemplates {
         // URI templates see every cell of the row. A template shared by several columns
         // (an aboutUrl on the schema, say) is expanded once per row unless it uses a column
         // variable.
-        let mut urls = Vec::with_capacity(n);
-        let mut shared: Vec<(*const crate::uritemplate::UriTemplate, Resolved)> = Vec::new();
+        let (urls, shared) = (&mut self.urls, &mut self.shared);
+        urls.clear();
+        urls.reserve(n);
+        shared.clear();
         let memo = &mut self.memo;
         for (i, col) in at.columns.iter().enumerate() {
             let lookup =
@@ -726,22 +757,18 @@ impl UrlTemplates {
                 let result = match &constants[k] {
                     Some(r) => r.clone(),
                     None => {
-                        let key = Arc::as_ptr(t);
+                        let key = Arc::as_ptr(t) as usize;
                         match shared.iter().find(|(p, _)| *p == key) {
                             Some((_, r)) => r.clone(),
                             None => {
-                                let column_variables = t.uses_column_variables();
-                                let r = if column_variables {
+                                let m = memo.entry(key).or_insert_with(|| UrlMemo::new(t, at));
+                                if m.column_variables {
                                     at.expand_and_resolve(t, lookup)
                                 } else {
-                                    let m =
-                                        memo.entry(key as usize).or_insert_with(|| UrlMemo::new(t));
-                                    memoised(m, t, &lookup, at)
-                                };
-                                if !column_variables {
+                                    let r = memoised(m, t, &lookup, at);
                                     shared.push((key, r.clone()));
+                                    r
                                 }
-                                r
                             }
                         }
                     }
@@ -763,7 +790,8 @@ impl UrlTemplates {
             };
             urls.push((about, property, value, invalid));
         }
-        for (cell, (a, p, v, bad)) in row.cells.iter_mut().zip(urls) {
+        shared.clear();
+        for (cell, (a, p, v, bad)) in row.cells.iter_mut().zip(urls.drain(..)) {
             cell.about_url = a;
             cell.property_url = p;
             cell.value_url = v;
@@ -780,6 +808,18 @@ fn memoised<'c>(
     lookup: &impl Fn(&str) -> Var<'c>,
     at: &AnnotatedTable<'_>,
 ) -> Resolved {
+    if let Some(d) = &m.direct {
+        if let Var::Str(v) = lookup(&d.var) {
+            let out = &mut m.key;
+            out.clear();
+            out.push_str(&d.prefix);
+            crate::uritemplate::encode_unreserved(out, &v);
+            if out.bytes().skip(d.prefix.len()).any(|b| b != b'.') {
+                out.push_str(&d.suffix);
+                return Ok(Arc::from(out.as_str()));
+            }
+        }
+    }
     if m.off {
         return at.expand_and_resolve(t, lookup);
     }
@@ -887,6 +927,26 @@ impl<'t> AnnotatedTable<'t> {
                 Ok(()) => Ok(Arc::from(out.as_str())),
                 Err(_) => Err(Arc::from(expanded)),
             }
+        })
+    }
+
+    /// The [`Direct`] form of `t`, when it has one.
+    fn direct(&self, t: &crate::uritemplate::UriTemplate) -> Option<Direct> {
+        let (prefix, var, suffix) = t.single_simple()?;
+        if matches!(var, "_column" | "_sourceColumn" | "_name") {
+            return None;
+        }
+        let probe = format!("{prefix}x{suffix}");
+        if expand_prefixed(&probe).is_some() || self.resolve_shared(&probe).ok()?.as_ref() != probe
+        {
+            return None;
+        }
+        let iri = oxiri::Iri::parse(probe.as_str()).ok()?;
+        let path_start = iri.scheme().len() + 1 + iri.authority().map_or(0, |a| a.len() + 2);
+        (prefix.len() >= path_start).then(|| Direct {
+            prefix: prefix.to_string(),
+            var: var.to_string(),
+            suffix: suffix.to_string(),
         })
     }
 
@@ -1097,11 +1157,17 @@ fn parse_cell_reusing(
     let dt = &p.datatype;
     let base = dt.base;
     let mut errors = Vec::new();
+    // No leading, trailing or doubled space, and no other whitespace: in one pass.
     let clean = |s: &str| {
-        !s.starts_with(' ')
-            && !s.ends_with(' ')
-            && !s.contains("  ")
-            && !s.contains(['\r', '\n', '\t'])
+        let b = s.as_bytes();
+        b.first() != Some(&b' ')
+            && b.last() != Some(&b' ')
+            && !b
+                .iter()
+                .zip(b.iter().skip(1).chain([&0]))
+                .any(|(&c, &next)| {
+                    matches!(c, b'\r' | b'\n' | b'\t') || (c == b' ' && next == b' ')
+                })
     };
     let normalized: std::borrow::Cow<'_, str> = if base.keeps_whitespace() || clean(raw) {
         raw.into()
@@ -1422,6 +1488,100 @@ mod tests {
                 .iter()
                 .find(|(p, _)| *p == url.path())
                 .map(|(_, b)| Resource::from_bytes(b.clone())))
+        }
+    }
+
+    /// A template taken the direct way gives what expanding and resolving it gives, for
+    /// values that are dots, empty, reserved, percent signs or not ASCII, and templates whose
+    /// variable sits in the path, query or fragment, after a prefixed name, or in the
+    /// authority (which must not go the direct way).
+    #[test]
+    fn direct_templates_resolve_as_templates_do() {
+        use super::{AnnotatedTable, UrlMemo, Var};
+        use crate::uritemplate::UriTemplate;
+        let table = crate::metadata::Table {
+            url: url::Url::parse("http://example.org/dir/data.csv").unwrap(),
+            id: None,
+            suppress_output: false,
+            annotations: Vec::new(),
+            dialect: crate::dialect::Dialect::default(),
+            dialect_given: false,
+            schema: crate::metadata::Schema::default(),
+            table_direction: "auto".into(),
+            inherited: Default::default(),
+        };
+        let at = AnnotatedTable::new(&table, Vec::new(), Vec::new());
+        let direct = [
+            "http://example.org/spend/{id}",
+            "http://example.org/a/{id}/b.ttl",
+            "http://example.org/a/x{id}",
+            "http://example.org/a/.{id}",
+            "http://example.org/a?q={id}&r=1",
+            "http://example.org/a#{id}",
+            "https://example.org:8080/{id}#it",
+            "urn:x:{id}",
+            "file:///tmp/{id}",
+            "http://example.org/a/{_row}",
+            // Whatever resolution makes of the literal dot segments, the probe shows.
+            "http://example.org/a/../{id}",
+        ];
+        let general = [
+            "{id}",
+            "r/{id}",
+            "../{id}",
+            "http://{id}.example.org/",
+            "http://example.org{id}",
+            "dc:{id}",
+            "http://example.org/{+id}",
+            "http://example.org/{id:3}",
+            "http://example.org/{id}/{id}",
+            "http://example.org/%{id}",
+            "http://example.org/{id}{#id}",
+        ];
+        let values = [
+            "T0001",
+            "",
+            ".",
+            "..",
+            "...",
+            "a.b",
+            "a/b",
+            "a?b#c",
+            "%41",
+            "£ 5",
+            "a b",
+            "~-_",
+            "..x",
+            "x..",
+            "/",
+            "\u{1F600}",
+        ];
+        for template in direct.iter().chain(&general) {
+            let t = UriTemplate::parse(template).unwrap();
+            let mut m = UrlMemo::new(&t, &at);
+            assert_eq!(
+                m.direct.is_some(),
+                direct.contains(template),
+                "{template} direct"
+            );
+            for v in values {
+                let lookup = |name: &str| match name {
+                    "_row" => Var::Str("7".into()),
+                    _ => Var::Str(v.into()),
+                };
+                let want = at.expand_and_resolve(&t, lookup);
+                assert_eq!(
+                    super::memoised(&mut m, &t, &lookup, &at),
+                    want,
+                    "{template} {v:?}"
+                );
+            }
+            let undefined = |_: &str| Var::Undefined;
+            assert_eq!(
+                super::memoised(&mut m, &t, &undefined, &at),
+                at.expand_and_resolve(&t, undefined),
+                "{template} undefined"
+            );
         }
     }
 

@@ -18,6 +18,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Rows per batch: enough to make the hand-over cheap per row.
 const BATCH: usize = 256;
+/// Written rows the reader keeps to fill again.
+const SPARE: usize = 2 * BATCH;
 /// Batches in flight: the reader may run this far ahead of the writer.
 const DEPTH: usize = 8;
 
@@ -68,7 +70,7 @@ fn counted(
             group,
             tx,
             done: done_rx,
-            spare: Vec::with_capacity(BATCH),
+            spare: Vec::with_capacity(SPARE),
             rows: Vec::with_capacity(BATCH),
             columns: 0,
             in_flight: &in_flight,
@@ -184,8 +186,8 @@ impl<'g> Forward<'g> {
         }
         let mut next = Vec::with_capacity(BATCH);
         while let Ok(mut written) = self.done.try_recv() {
-            // Kept to be filled again (the processor asks for spare rows), up to a batch.
-            let room = BATCH.saturating_sub(self.spare.len());
+            // Kept to be filled again (the processor asks for spare rows), up to two batches.
+            let room = SPARE.saturating_sub(self.spare.len());
             self.spare.extend(written.drain(..room.min(written.len())));
             written.clear();
             next = written;

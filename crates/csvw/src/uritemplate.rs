@@ -144,6 +144,44 @@ impl UriTemplate {
         })
     }
 
+    /// The template as `prefix{var}suffix`, when that is all it is: one simple string
+    /// expansion (no operator, prefix or explode modifier) between literal text. Such a
+    /// template expands to the prefix, [`encode_unreserved`] of the value and the suffix
+    /// (or to the prefix and suffix alone when the variable is undefined).
+    pub fn single_simple(&self) -> Option<(&str, &str, &str)> {
+        fn literal(p: Option<&Part>) -> Option<&str> {
+            match p {
+                None => Some(""),
+                Some(Part::Literal(l)) => Some(l.as_str()),
+                Some(Part::Expr(..)) => None,
+            }
+        }
+        let at = self
+            .parts
+            .iter()
+            .position(|p| matches!(p, Part::Expr(..)))?;
+        if at > 1 || self.parts.len() > at + 2 {
+            return None;
+        }
+        let Part::Expr(op, specs) = &self.parts[at] else {
+            return None;
+        };
+        let [spec] = specs.as_slice() else {
+            return None;
+        };
+        let simple = op.first.is_empty() && !op.named && !op.reserved;
+        if !simple || spec.prefix.is_some() || spec.explode {
+            return None;
+        }
+        let prefix = if at == 1 {
+            literal(self.parts.first())?
+        } else {
+            ""
+        };
+        let suffix = literal(self.parts.get(at + 1))?;
+        Some((prefix, spec.name.as_str(), suffix))
+    }
+
     /// Expands the template with variables looked up by `lookup`.
     pub fn expand<'a>(&self, lookup: impl Fn(&str) -> Var<'a>) -> String {
         let mut out = String::new();
@@ -270,6 +308,12 @@ fn is_reserved(c: u8) -> bool {
             | b';'
             | b'='
     )
+}
+
+/// A value as a simple string expansion writes it: unreserved characters kept, every other
+/// byte percent-encoded.
+pub fn encode_unreserved(out: &mut String, s: &str) {
+    encode(out, s, false);
 }
 
 fn encode(out: &mut String, s: &str, allow_reserved: bool) {
