@@ -175,7 +175,8 @@ struct UrlMemo {
 /// authority, if any), and the expanded value (unreserved characters and `%XX` only, never
 /// a `/`, `?` or `#`) lands in the path, query or fragment. With `x` for the value the
 /// expansion resolves to itself, and no prefix of the CSVW context applies; another value
-/// could only change that by making its path segment `.` or `..`, which resolution removes.
+/// could only change that by making its path segment `.` or `..`, which resolution may
+/// remove (`oxiri` keeps an absolute reference's, but such values go the general way).
 /// Checked once per table; the rows then skip the expansion machinery and the resolution.
 struct Direct {
     prefix: String,
