@@ -334,33 +334,40 @@ impl Datatype {
 
     /// Parses one (already whitespace-normalized) string into a value, or says why not.
     pub fn parse(&self, s: &str) -> Result<Parsed, String> {
+        self.parse_reusing(s, String::new())
+    }
+
+    /// [`Self::parse`], writing the lexical form into `buf` (cleared first) where it can: a
+    /// row after row caller passes the last value's buffer and allocates nothing.
+    pub fn parse_reusing(&self, s: &str, mut buf: String) -> Result<Parsed, String> {
         let parsed = match &self.format {
-            Format::Number(nf) if self.base.is_numeric() => nf.parse(s, self.base)?,
+            Format::Number(nf) if self.base.is_numeric() => nf.parse_reusing(s, self.base, buf)?,
             Format::Boolean(t, f) if self.base == Base::Boolean => {
-                if s == t {
-                    Parsed {
-                        lexical: "true".into(),
-                        ordinal: None,
-                        boolean: Some(true),
-                    }
+                let boolean = if s == t {
+                    true
                 } else if s == f {
-                    Parsed {
-                        lexical: "false".into(),
-                        ordinal: None,
-                        boolean: Some(false),
-                    }
+                    false
                 } else {
                     return Err(format!("is neither {t:?} nor {f:?}"));
+                };
+                buf.clear();
+                buf.push_str(if boolean { "true" } else { "false" });
+                Parsed {
+                    lexical: buf,
+                    ordinal: None,
+                    boolean: Some(boolean),
                 }
             }
-            Format::DateTime(p) if self.base.is_date_time() => p.parse_value(s, self.base)?,
+            Format::DateTime(p) if self.base.is_date_time() => {
+                p.parse_value_reusing(s, self.base, buf)?
+            }
             Format::Regex(re) => {
                 if !re.is_match(s) {
                     return Err(format!("does not match the format {:?}", re.as_str()));
                 }
-                parse_lexical(s, self.base)?
+                parse_lexical_reusing(s, self.base, buf)?
             }
-            _ => parse_lexical(s, self.base)?,
+            _ => parse_lexical_reusing(s, self.base, buf)?,
         };
         Ok(parsed)
     }
@@ -779,51 +786,59 @@ impl Dt {
 
     /// The XSD lexical form, written into one string (most cells of a council file are
     /// dates: this is on every row).
+    #[cfg(test)]
     fn lexical(&self, base: Base) -> String {
-        let mut s = String::with_capacity(32);
+        let mut s = String::new();
+        self.lexical_into(base, &mut s);
+        s
+    }
+
+    /// Writes the lexical form in `base` into `s` (cleared first).
+    fn lexical_into(&self, base: Base, s: &mut String) {
+        s.clear();
+        s.reserve(32);
         let month = |s: &mut String| push_padded(s, u64::from(self.month.unwrap_or(1)), 2);
         let day = |s: &mut String| push_padded(s, u64::from(self.day.unwrap_or(1)), 2);
         match base {
             Base::Date => {
-                self.push_year(&mut s);
+                self.push_year(s);
                 s.push('-');
-                month(&mut s);
+                month(s);
                 s.push('-');
-                day(&mut s);
+                day(s);
             }
-            Base::Time => self.push_time(&mut s),
-            Base::GYear => self.push_year(&mut s),
+            Base::Time => self.push_time(s),
+            Base::GYear => self.push_year(s),
             Base::GYearMonth => {
-                self.push_year(&mut s);
+                self.push_year(s);
                 s.push('-');
-                month(&mut s);
+                month(s);
             }
             Base::GMonth => {
                 s.push_str("--");
-                month(&mut s);
+                month(s);
             }
             Base::GMonthDay => {
                 s.push_str("--");
-                month(&mut s);
+                month(s);
                 s.push('-');
-                day(&mut s);
+                day(s);
             }
             Base::GDay => {
                 s.push_str("---");
-                day(&mut s);
+                day(s);
             }
             _ => {
-                self.push_year(&mut s);
+                self.push_year(s);
                 s.push('-');
-                month(&mut s);
+                month(s);
                 s.push('-');
-                day(&mut s);
+                day(s);
                 s.push('T');
-                self.push_time(&mut s);
+                self.push_time(s);
             }
         }
-        self.push_tz(&mut s);
-        s
+        self.push_tz(s);
     }
 }
 
@@ -872,6 +887,17 @@ fn parse_lexical_owned(s: String, base: Base) -> Result<Parsed, String> {
         ordinal: Some(Ordinal::Number(ordinal)),
         boolean: None,
     })
+}
+
+/// [`parse_lexical`], an integer or decimal (a copy of `s`) written into `buf`.
+fn parse_lexical_reusing(s: &str, base: Base, mut buf: String) -> Result<Parsed, String> {
+    if base.is_integer() || base == Base::Integer || base == Base::Decimal {
+        buf.clear();
+        buf.push_str(s);
+        parse_lexical_owned(buf, base)
+    } else {
+        parse_lexical(s, base)
+    }
 }
 
 /// Parses a string in the XSD lexical space of `base`.
@@ -1227,7 +1253,12 @@ impl NumberPattern {
 impl NumberFormat {
     /// Parses a formatted number into an XSD lexical form.
     pub fn parse(&self, s: &str, base: Base) -> Result<Parsed, String> {
-        match self.parse_plain(s, base) {
+        self.parse_reusing(s, base, String::new())
+    }
+
+    /// [`Self::parse`], the common case writing its lexical form into `buf`.
+    pub fn parse_reusing(&self, s: &str, base: Base, buf: String) -> Result<Parsed, String> {
+        match self.parse_plain(s, base, buf) {
             Some(parsed) => parsed,
             None => self.parse_any(s, base),
         }
@@ -1238,7 +1269,12 @@ impl NumberFormat {
     /// at most one decimal separator with digits after it. `None` for anything else (percent
     /// signs, exponents, misplaced separators, other characters), which [`Self::parse_any`]
     /// parses or rejects with its message; where both apply they agree, as a test holds.
-    fn parse_plain(&self, s: &str, base: Base) -> Option<Result<Parsed, String>> {
+    fn parse_plain(
+        &self,
+        s: &str,
+        base: Base,
+        mut lexical: String,
+    ) -> Option<Result<Parsed, String>> {
         if self.pattern.is_some() {
             return None;
         }
@@ -1260,7 +1296,8 @@ impl NumberFormat {
             Some(b'+') => ("+", &bytes[1..]),
             _ => ("", bytes),
         };
-        let mut lexical = String::with_capacity(bytes.len() + 1);
+        lexical.clear();
+        lexical.reserve(bytes.len() + 1);
         lexical.push_str(sign);
         // What came last: nothing in this part yet, a digit, or a group character.
         #[derive(PartialEq)]
@@ -1294,6 +1331,23 @@ impl NumberFormat {
         }
         if last != Last::Digit || int_len == 0 || (frac_len.is_some() && base.is_integer()) {
             return None;
+        }
+        // What was built is a valid xsd:integer or xsd:decimal lexical form: an integer type
+        // needs only its range checked.
+        if base.is_integer() {
+            return Some(check_integer_range(&lexical, base).map(|v| Parsed {
+                lexical,
+                ordinal: Some(Ordinal::Number(v)),
+                boolean: None,
+            }));
+        }
+        if base == Base::Decimal {
+            let ordinal = lexical.parse().unwrap_or(0.0);
+            return Some(Ok(Parsed {
+                lexical,
+                ordinal: Some(Ordinal::Number(ordinal)),
+                boolean: None,
+            }));
         }
         Some(parse_lexical_owned(lexical, base))
     }
@@ -1613,6 +1667,16 @@ impl DatePattern {
 
     /// Parses a value written in this pattern into its XSD lexical form.
     pub fn parse_value(&self, s: &str, base: Base) -> Result<Parsed, String> {
+        self.parse_value_reusing(s, base, String::new())
+    }
+
+    /// [`Self::parse_value`], writing the lexical form into `buf`.
+    pub fn parse_value_reusing(
+        &self,
+        s: &str,
+        base: Base,
+        mut buf: String,
+    ) -> Result<Parsed, String> {
         let bad = || format!("does not match the format {:?}", self.source);
         let b = s.as_bytes();
         let mut i = 0;
@@ -1709,9 +1773,9 @@ impl DatePattern {
         if base == Base::DateTimeStamp && dt.tz.is_none() {
             return Err("has no timezone, required for dateTimeStamp".into());
         }
-        let lexical = dt.lexical(base);
+        dt.lexical_into(base, &mut buf);
         Ok(Parsed {
-            lexical,
+            lexical: buf,
             ordinal: Some(dt.ordinal()),
             boolean: None,
         })
@@ -2035,7 +2099,7 @@ mod tests {
         for f in &formats {
             for base in bases {
                 for t in texts {
-                    if let Some(plain) = f.parse_plain(t, base) {
+                    if let Some(plain) = f.parse_plain(t, base, String::new()) {
                         answered += 1;
                         assert_eq!(plain, f.parse_any(t, base), "{t:?} {base:?} {f:?}");
                     }
@@ -2044,8 +2108,12 @@ mod tests {
         }
         assert!(answered > 200, "{answered}");
         let money = nf(None, ".", Some(","));
-        assert!(money.parse_plain("83,369.51", Base::Decimal).is_some());
-        assert!(money.parse_plain("-16673.51", Base::Decimal).is_some());
+        assert!(money
+            .parse_plain("83,369.51", Base::Decimal, String::new())
+            .is_some());
+        assert!(money
+            .parse_plain("-16673.51", Base::Decimal, String::new())
+            .is_some());
     }
 
     #[test]

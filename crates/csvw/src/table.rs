@@ -1228,7 +1228,12 @@ fn parse_cell_reusing(
                 None,
             ));
         }
-        match dt.parse(s) {
+        // The last value's buffer takes the new lexical form.
+        let buf = spare
+            .as_mut()
+            .map(|v| std::mem::take(&mut v.lexical))
+            .unwrap_or_default();
+        match dt.parse_reusing(s, buf) {
             Ok(parsed) => {
                 if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
                     errors.push((rule, describe(s, raw, &msg)));
