@@ -1689,7 +1689,12 @@ impl DatePattern {
             if *i - start < min {
                 return None;
             }
-            s[start..*i].parse().ok()
+            // At most four ASCII digits: no overflow.
+            Some(
+                b[start..*i]
+                    .iter()
+                    .fold(0u32, |v, d| v * 10 + u32::from(d - b'0')),
+            )
         };
         for (k, tok) in self.tokens.iter().enumerate() {
             match tok {

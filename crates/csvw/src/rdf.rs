@@ -232,6 +232,9 @@ pub struct RdfConverter<'s> {
     /// ones, without drawing a random number for each.
     blank_base: u128,
     blank_count: u128,
+    /// The label's start for ids whose upper 64 bits are the first: `n` and those bits in
+    /// hexadecimal (none when they are zero).
+    blank_prefix: (u64, String),
     /// The row's number and its `#row=` IRI, written again for each row.
     row_number: String,
     row_url: String,
@@ -253,6 +256,7 @@ impl<'s> RdfConverter<'s> {
                 (u128::from(h.hash_one(1u8)) << 64) | u128::from(h.hash_one(2u8))
             },
             blank_count: 0,
+            blank_prefix: (0, "n".into()),
             row_number: String::new(),
             row_url: String::new(),
         }
@@ -264,21 +268,26 @@ impl<'s> RdfConverter<'s> {
     fn fresh(&mut self) -> BlankNode {
         self.blank_count += 1;
         let id = self.blank_base.wrapping_add(self.blank_count);
-        let mut label = [0u8; 33];
-        let mut n = id;
-        let mut at = label.len();
-        loop {
-            at -= 1;
-            label[at] = b"0123456789abcdef"[(n & 0xF) as usize];
-            n >>= 4;
-            if n == 0 {
-                break;
-            }
+        let (high, low) = ((id >> 64) as u64, id as u64);
+        if self.blank_prefix.0 != high {
+            self.blank_prefix = (high, format!("n{high:x}"));
         }
-        at -= 1;
-        label[at] = b'n';
-        // A letter and hexadecimal digits: ASCII, and a valid blank node label.
-        BlankNode::new_unchecked(String::from_utf8_lossy(&label[at..]).into_owned())
+        let prefix = if high == 0 { "n" } else { &self.blank_prefix.1 };
+        // The lower 64 bits: all 16 digits after a prefix, else without leading zeros.
+        let digits = if high == 0 {
+            (64 - low.leading_zeros()).div_ceil(4).max(1)
+        } else {
+            16
+        };
+        let mut label = String::with_capacity(prefix.len() + 16);
+        label.push_str(prefix);
+        for k in (0..digits).rev() {
+            label.push(char::from(
+                b"0123456789abcdef"[((low >> (4 * k)) & 0xF) as usize],
+            ));
+        }
+        // A letter and hexadecimal digits: a valid blank node label.
+        BlankNode::new_unchecked(label)
     }
 
     fn emit<'a>(
@@ -688,7 +697,8 @@ mod tests {
     }
 
     /// Fresh blank nodes are labelled `n` and their id in hexadecimal, kept as text, and
-    /// differ: including the ids with leading zeros and the wrap past the largest id.
+    /// differ: including the ids with leading zeros, those either side of 2^64 (where the
+    /// label gains its cached upper half) and the wrap past the largest id.
     #[test]
     fn fresh_blank_nodes_are_labelled_by_their_ids() {
         let mut sink: Vec<Triple> = Vec::new();
@@ -697,7 +707,18 @@ mod tests {
             std::collections::HashSet::new(),
             std::collections::HashSet::new(),
         );
-        for base in [0, 0xF, 0x10, 0x1234_5678_9abc, u128::MAX - 1, u128::MAX] {
+        let edge = 1u128 << 64;
+        for base in [
+            0,
+            0xF,
+            0x10,
+            0x1234_5678_9abc,
+            edge - 2,
+            edge,
+            edge | 0xF,
+            u128::MAX - 1,
+            u128::MAX,
+        ] {
             c.blank_base = base;
             c.blank_count = 0;
             for k in 1..=3u128 {
