@@ -292,6 +292,56 @@ fn a_subject_is_read_once_across_graphs_and_only_the_public_ones_answer() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A query's own strings (constants, and those its expressions make) decode to themselves
+/// whether or not the store holds them, before and past the bytes Oxigraph's patched
+/// `DatasetView` keeps without asking the store (vendor/oxigraph/PATCHED.md).
+#[test]
+fn strings_a_query_makes_up_decode_to_themselves_past_the_unchecked_budget() {
+    let dir = tmp("strings");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store
+        .publish(&request(ntriples(&dir, "a.nt", 3, "one"), "r1"))
+        .unwrap();
+    // A constant not in the store, alone (well inside the budget).
+    assert_eq!(
+        strings(
+            &store,
+            "SELECT ?v WHERE { VALUES ?v { <http://example.org/nowhere> } }"
+        ),
+        vec!["<http://example.org/nowhere>"]
+    );
+    // 20 KB of constants first (past the 16 KiB budget), then constants of both kinds, and
+    // strings made row by row: some new, some the store's own.
+    let long = "x".repeat(20_000);
+    let rows = strings(
+        &store,
+        &format!(
+            "SELECT ?n ?own ?new ?far WHERE {{
+               ?s <http://example.org/tag> \"one\" .
+               BIND(STRLEN(\"{long}\") AS ?n)
+               BIND(IRI(STR(?s)) AS ?own)
+               BIND(CONCAT(STR(?s), \"/made-up\") AS ?new)
+               BIND(<http://example.org/far-away> AS ?far)
+             }} ORDER BY ?own"
+        ),
+    );
+    let want: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                "\"20000\"^^<http://www.w3.org/2001/XMLSchema#integer> <http://example.org/payment/{i}> \"http://example.org/payment/{i}/made-up\" <http://example.org/far-away>"
+            )
+        })
+        .collect();
+    assert_eq!(rows, want);
+    // A long string made up by the query comes back whole.
+    let made = strings(
+        &store,
+        &format!("SELECT (CONCAT(\"{long}\", \"!\") AS ?v) WHERE {{}}"),
+    );
+    assert_eq!(made, vec![format!("\"{long}!\"")]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_catalogue_describes_releases_in_dcat_void_and_prov() {
     let dir = tmp("catalog");
