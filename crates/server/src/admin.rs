@@ -200,30 +200,40 @@ pub async fn guard(
     req: Request,
     next: Next,
 ) -> Response {
+    match refusal(&st, admin_here, &req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
+}
+
+/// What [`guard`] answers instead of the request, or `None` to let it through.
+pub fn refusal(st: &AppState, admin_here: bool, req: &Request) -> Option<Response> {
     if !is_admin_path(req.uri().path()) {
-        return next.run(req).await;
+        return None;
     }
     if !is_api_path(req.uri().path()) {
         // The workspace: its pages ask for a session themselves; it lives where the API does.
         if !admin_here {
-            return fail(
+            return Some(fail(
                 StatusCode::FORBIDDEN,
                 "the workspace is served on the admin address (admin_bind), not here",
-            );
+            ));
         }
-        return next.run(req).await;
+        return None;
     }
     if !st.admin.is_on() {
-        return unauthorized(&st.admin.off);
+        return Some(unauthorized(&st.admin.off));
     }
     match bearer(req.headers()) {
-        None => unauthorized("the admin API needs Authorization: Bearer TOKEN"),
-        Some(t) if !st.admin.accepts(t) => unauthorized("the admin token is not right"),
-        Some(_) if !admin_here => fail(
+        None => Some(unauthorized(
+            "the admin API needs Authorization: Bearer TOKEN",
+        )),
+        Some(t) if !st.admin.accepts(t) => Some(unauthorized("the admin token is not right")),
+        Some(_) if !admin_here => Some(fail(
             StatusCode::FORBIDDEN,
             "the admin API is served on its own address (admin_bind), not here",
-        ),
-        Some(_) => next.run(req).await,
+        )),
+        Some(_) => None,
     }
 }
 

@@ -1,9 +1,8 @@
 //! Prometheus metrics: requests by route and status, latencies, query timeouts.
 
 use crate::AppState;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +17,9 @@ type Histogram = ([u64; 8], f64, u64);
 #[derive(Default)]
 pub struct Metrics {
     /// (route, status) → count.
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     /// route → (bucket counts, sum of seconds, count).
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
     pub query_timeouts: AtomicU64,
     /// Queries answered 503 because every query slot stayed busy.
     pub queries_turned_away: AtomicU64,
@@ -30,26 +29,38 @@ pub struct Metrics {
     pub lookups_here: AtomicU64,
 }
 
-fn route_of(path: &str) -> String {
+fn route_of(path: &str) -> &'static str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "" => "/".into(),
-        "sparql" | "id" | "doc" | "dataset" | "dumps" | "catalog" | "query" | "health"
-        | "metrics" | ".well-known" | "graph" | "rdf-graphs" | "def" | "admin" => {
-            format!("/{first}")
-        }
-        _ => "other".into(),
+        "" => "/",
+        "sparql" => "/sparql",
+        "id" => "/id",
+        "doc" => "/doc",
+        "dataset" => "/dataset",
+        "dumps" => "/dumps",
+        "catalog" => "/catalog",
+        "query" => "/query",
+        "health" => "/health",
+        "metrics" => "/metrics",
+        ".well-known" => "/.well-known",
+        "graph" => "/graph",
+        "rdf-graphs" => "/rdf-graphs",
+        "def" => "/def",
+        "admin" => "/admin",
+        _ => "other",
     }
 }
 
-pub async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route = route_of(req.uri().path());
-    let start = Instant::now();
-    let response = next.run(req).await;
+/// A request's route and start, taken before it is answered (see [`record`]).
+pub fn begin(path: &str) -> (&'static str, Instant) {
+    (route_of(path), Instant::now())
+}
+
+/// Counts an answer by route and status, and its latency.
+pub fn record(st: &AppState, (route, start): (&'static str, Instant), status: u16) {
     let secs = start.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
     if let Ok(mut m) = st.metrics.requests.lock() {
-        *m.entry((route.clone(), status)).or_default() += 1;
+        *m.entry((route, status)).or_default() += 1;
     }
     if let Ok(mut l) = st.metrics.latency.lock() {
         let e = l.entry(route).or_insert(([0; 8], 0.0, 0));
@@ -61,7 +72,6 @@ pub async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         e.1 += secs;
         e.2 += 1;
     }
-    response
 }
 
 /// Prometheus metrics: for the admin token only, unless `metrics_public` (they tell an

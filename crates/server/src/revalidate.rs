@@ -7,7 +7,7 @@
 //! their own (strong) tags; the admin side, metrics, health, dumps and assets are left alone.
 
 use crate::AppState;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -52,7 +52,7 @@ fn build() -> &'static str {
 }
 
 /// Tags the pages and answers a repeat `304`.
-pub async fn pages(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn pages(st: &Arc<AppState>, req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) || untagged(req.uri().path()) {
         return next.run(req).await;
     }
