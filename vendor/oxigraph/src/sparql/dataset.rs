@@ -27,7 +27,7 @@ pub struct DatasetView<'a> {
 /// names) are kept in memory up to this many bytes without asking the store whether it holds
 /// them already: one store read each saved, for a copy that is freed with the query. Past it,
 /// each string is kept only when the store lacks it, as upstream does, so a query that computes
-/// many strings keeps no more in memory than upstream would.
+/// many strings keeps at most this many bytes more in memory than upstream would.
 const UNCHECKED_BYTES: usize = 16 * 1024;
 
 impl<'a> DatasetView<'a> {
