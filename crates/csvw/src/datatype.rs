@@ -263,6 +263,8 @@ impl Ordinal {
 pub struct Parsed {
     /// The XSD lexical form (the source text when it was already one).
     pub lexical: String,
+    /// For comparing with bounds: left out (`None`) of a decimal with a number format when its
+    /// datatype has no bounds.
     pub ordinal: Option<Ordinal>,
     /// For booleans.
     pub boolean: Option<bool>,
@@ -341,7 +343,9 @@ impl Datatype {
     /// row after row caller passes the last value's buffer and allocates nothing.
     pub fn parse_reusing(&self, s: &str, mut buf: String) -> Result<Parsed, String> {
         let parsed = match &self.format {
-            Format::Number(nf) if self.base.is_numeric() => nf.parse_reusing(s, self.base, buf)?,
+            Format::Number(nf) if self.base.is_numeric() => nf
+                .parse_plain(s, self.base, buf, self.has_bounds())
+                .unwrap_or_else(|| nf.parse_any(s, self.base))?,
             Format::Boolean(t, f) if self.base == Base::Boolean => {
                 let boolean = if s == t {
                     true
@@ -370,6 +374,15 @@ impl Datatype {
             _ => parse_lexical_reusing(s, self.base, buf)?,
         };
         Ok(parsed)
+    }
+
+    /// Whether values are compared with bounds (minimum, maximum…): only then is a parsed
+    /// value's ordinal needed.
+    fn has_bounds(&self) -> bool {
+        self.min_inclusive.is_some()
+            || self.max_inclusive.is_some()
+            || self.min_exclusive.is_some()
+            || self.max_exclusive.is_some()
     }
 
     /// Checks length and value constraints; returns the broken rule and a message.
@@ -1258,7 +1271,7 @@ impl NumberFormat {
 
     /// [`Self::parse`], the common case writing its lexical form into `buf`.
     pub fn parse_reusing(&self, s: &str, base: Base, buf: String) -> Result<Parsed, String> {
-        match self.parse_plain(s, base, buf) {
+        match self.parse_plain(s, base, buf, true) {
             Some(parsed) => parsed,
             None => self.parse_any(s, base),
         }
@@ -1269,11 +1282,14 @@ impl NumberFormat {
     /// at most one decimal separator with digits after it. `None` for anything else (percent
     /// signs, exponents, misplaced separators, other characters), which [`Self::parse_any`]
     /// parses or rejects with its message; where both apply they agree, as a test holds.
+    /// Without `ordinal`, a decimal's ordinal is left out (`None`): it is only compared with
+    /// bounds, and reading the digits again as a float cost a few percent of conversion.
     fn parse_plain(
         &self,
         s: &str,
         base: Base,
         mut lexical: String,
+        ordinal: bool,
     ) -> Option<Result<Parsed, String>> {
         if self.pattern.is_some() {
             return None;
@@ -1342,10 +1358,10 @@ impl NumberFormat {
             }));
         }
         if base == Base::Decimal {
-            let ordinal = lexical.parse().unwrap_or(0.0);
+            let ordinal = ordinal.then(|| Ordinal::Number(lexical.parse().unwrap_or(0.0)));
             return Some(Ok(Parsed {
                 lexical,
-                ordinal: Some(Ordinal::Number(ordinal)),
+                ordinal,
                 boolean: None,
             }));
         }
@@ -2104,9 +2120,24 @@ mod tests {
         for f in &formats {
             for base in bases {
                 for t in texts {
-                    if let Some(plain) = f.parse_plain(t, base, String::new()) {
+                    if let Some(plain) = f.parse_plain(t, base, String::new(), true) {
                         answered += 1;
                         assert_eq!(plain, f.parse_any(t, base), "{t:?} {base:?} {f:?}");
+                        // Without the ordinal: the same value, and an ordinal only where
+                        // it is not a decimal's.
+                        let bare = f.parse_plain(t, base, String::new(), false).unwrap();
+                        match (bare, plain) {
+                            (Ok(b), Ok(p)) => {
+                                assert_eq!((&b.lexical, b.boolean), (&p.lexical, p.boolean));
+                                let kept = if base == Base::Decimal {
+                                    None
+                                } else {
+                                    p.ordinal
+                                };
+                                assert_eq!(b.ordinal, kept, "{t:?} {base:?}");
+                            }
+                            (b, p) => assert_eq!(b, p, "{t:?} {base:?} {f:?}"),
+                        }
                     }
                 }
             }
@@ -2114,10 +2145,10 @@ mod tests {
         assert!(answered > 200, "{answered}");
         let money = nf(None, ".", Some(","));
         assert!(money
-            .parse_plain("83,369.51", Base::Decimal, String::new())
+            .parse_plain("83,369.51", Base::Decimal, String::new(), true)
             .is_some());
         assert!(money
-            .parse_plain("-16673.51", Base::Decimal, String::new())
+            .parse_plain("-16673.51", Base::Decimal, String::new(), true)
             .is_some());
     }
 

@@ -311,10 +311,14 @@ impl<R: Read> RowReader<R> {
 
     fn finish_cell(&self, cur: &mut String, cells: &mut Vec<String>) {
         let mut v = std::mem::take(cur);
-        if matches!(self.trim, Trim::End | Trim::Both) {
+        // Most cells neither start nor end with a byte of a white-space character: the
+        // trims below are skipped for them.
+        let maybe_space =
+            |b: Option<&u8>| b.is_some_and(|&b| matches!(b, b'\t'..=b'\r' | b' ') || b >= 0x80);
+        if matches!(self.trim, Trim::End | Trim::Both) && maybe_space(v.as_bytes().last()) {
             v.truncate(v.trim_end().len());
         }
-        if matches!(self.trim, Trim::Start | Trim::Both) {
+        if matches!(self.trim, Trim::Start | Trim::Both) && maybe_space(v.as_bytes().first()) {
             let start = v.len() - v.trim_start().len();
             if start > 0 {
                 v.drain(..start);

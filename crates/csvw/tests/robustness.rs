@@ -134,6 +134,31 @@ fn cell_errors_name_file_row_column_value_and_rule() {
     assert_eq!(d.value.as_deref(), Some("twelve"));
 }
 
+/// Money in a number format (the one-pass parse, which leaves out the ordinal when nothing
+/// needs it) is still held to its bounds, and the error names the cell.
+#[test]
+fn formatted_amounts_are_checked_against_their_bounds() {
+    let meta = br##"{"@context": "http://www.w3.org/ns/csvw", "url": "a.csv",
+        "tableSchema": {"columns": [{"name": "amount", "titles": "Amount",
+          "datatype": {"base": "decimal", "format": {"groupChar": ","},
+                       "minimum": "500", "maxExclusive": "1000000"}}]}}"##;
+    let csv = b"Amount\n\"1,500.00\"\n499.99\n\"999,999.99\"\n\"1,000,000\"\n";
+    let web = Web::new(&[("m.json", meta), ("a.csv", csv)]);
+    let r = csvw::validate(&url("m.json"), &web, Options::default()).unwrap();
+    let broken: Vec<_> = r
+        .diagnostics
+        .iter()
+        .map(|d| (d.rule.as_str(), d.row, d.value.as_deref()))
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            ("minimum", Some(3), Some("499.99")),
+            ("maxExclusive", Some(5), Some("1,000,000"))
+        ]
+    );
+}
+
 #[test]
 fn primary_key_duplicates_are_errors_when_validating() {
     let meta = br##"{"@context": "http://www.w3.org/ns/csvw", "url": "a.csv",
