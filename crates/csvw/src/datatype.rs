@@ -856,7 +856,7 @@ impl Dt {
 }
 
 /// `v` in decimal, with leading zeros to `width` digits (as `{v:0width$}` writes it).
-fn push_padded(s: &mut String, v: u64, width: usize) {
+pub(crate) fn push_padded(s: &mut String, v: u64, width: usize) {
     let mut digits = [0u8; 20];
     let (mut n, mut x) = (0, v);
     loop {

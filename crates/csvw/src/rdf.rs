@@ -3,6 +3,7 @@
 //! oxigraph's serializers.
 
 use crate::context::{expand_term, CSVW, RDF, XSD};
+use crate::datatype::push_padded;
 use crate::diag::{Diagnostic, Result};
 use crate::metadata::{property_iri, TableGroup};
 use crate::table::{AnnotatedTable, CellValue, Row, Sink, Value, ValueKind};
@@ -494,17 +495,17 @@ impl Sink for RdfConverter<'_> {
                 self.emit(&t, CSVW_ROW, &r)?;
             }
             self.emit(&r, RDF_TYPE, CSVW_ROW_CLASS)?;
-            use std::fmt::Write as _;
             let (mut n, mut u) = (
                 std::mem::take(&mut self.row_number),
                 std::mem::take(&mut self.row_url),
             );
             n.clear();
             u.clear();
-            // Writing into a String cannot fail.
-            let _ = write!(n, "{}", row.number);
+            // The numbers as `{}` writes them, without the formatting machinery.
+            push_padded(&mut n, row.number, 1);
             u.push_str(at.table.url.as_str().split('#').next().unwrap_or(""));
-            let _ = write!(u, "#row={}", row.source_number);
+            u.push_str("#row=");
+            push_padded(&mut u, row.source_number, 1);
             let written = self
                 .emit(
                     &r,
@@ -581,7 +582,15 @@ impl RdfConverter<'_> {
                 },
             };
             if let Some(r) = r {
-                if !described.contains(&subject) {
+                // The cells of a row mostly share one subject, the same `Arc`: the address
+                // is compared before the text.
+                let same = |d: &NamedOrBlankNodeRef<'_>| match (d, &subject) {
+                    (NamedOrBlankNodeRef::NamedNode(a), NamedOrBlankNodeRef::NamedNode(b)) => {
+                        std::ptr::eq(a.as_str(), b.as_str()) || a == b
+                    }
+                    (a, b) => a == b,
+                };
+                if !described.iter().any(same) {
                     described.push(subject);
                     self.emit(r, CSVW_DESCRIBES, subject)?;
                 }

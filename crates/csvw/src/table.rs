@@ -513,7 +513,8 @@ impl<'a> Processor<'a> {
         let mut at = AnnotatedTable::new(table, columns, comments);
         sink.start_table(&at)?;
         let mut row_number: u64 = 0;
-        let n_real = at.columns.iter().filter(|c| !c.virtual_).count();
+        // The columns that take a cell (not virtual); ragged rows may add some.
+        let mut n_real = at.columns.iter().filter(|c| !c.virtual_).count();
         loop {
             let (src, cells) = match first_row.take() {
                 Some(r) => r,
@@ -536,7 +537,7 @@ impl<'a> Processor<'a> {
             row_number += 1;
             let mut cells = cells;
             cells.drain(..dialect.skip_columns.min(cells.len()));
-            let expected = at.columns.iter().filter(|c| !c.virtual_).count();
+            let expected = n_real;
             if cells.len() != expected && expected > 0 {
                 // Ragged: kept, never padded silently.
                 let what = if cells.len() < expected {
@@ -556,13 +557,11 @@ impl<'a> Processor<'a> {
                     .row(src),
                 );
             }
-            if cells.len() > n_real {
-                // Undescribed columns get names _col.N.
-                while at.columns.iter().filter(|c| !c.virtual_).count() < cells.len() {
-                    let n = at.columns.iter().filter(|c| !c.virtual_).count();
-                    let col = Column::undescribed(n + 1, &table.inherited, &table.table_direction);
-                    at.insert_column(n, col);
-                }
+            // Undescribed columns get names _col.N.
+            while n_real < cells.len() {
+                let col = Column::undescribed(n_real + 1, &table.inherited, &table.table_direction);
+                at.insert_column(n_real, col);
+                n_real += 1;
             }
             let row = sink.spare_row().unwrap_or_default();
             let row = self.annotate_row(&at, row_number, src, &mut cells, &file, row);
