@@ -179,7 +179,7 @@ impl<'a, D: QueryableDataset<'a>> EvalDataset<'a, D> {
                     // fivestar patch: with its subject known, one read across every graph,
                     // kept to the default graph's graphs, costs one seek instead of one a graph
                     // (a subject says little: the quads read and dropped are few; PATCHED.md).
-                    let graphs = default_graph_graphs.clone();
+                    let graphs = Rc::clone(default_graph_graphs);
                     Box::new(
                         self.underlying_internal_quads_for_pattern(subject, predicate, object, None)
                             .filter_map(move |quad| match quad {
@@ -338,7 +338,9 @@ impl<'a, D: QueryableDataset<'a>> Clone for EvalDataset<'a, D> {
 
 #[derive(Clone)]
 struct EncodedDatasetSpec<T> {
-    default: Option<Vec<Option<T>>>,
+    /// fivestar patch: shared (`Rc`), so that a subject pattern keeps it for its filter and
+    /// an evaluator's clone shares it, without copying the list each time (PATCHED.md).
+    default: Option<Rc<[Option<T>]>>,
     named: Rc<LazyNamedGraphs<T>>,
 }
 
