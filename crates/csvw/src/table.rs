@@ -9,12 +9,13 @@ use crate::fetch::{parse_link_headers, read_to_vec, Fetcher, Resource};
 use crate::metadata::{self, encode_name, Column, Table, TableGroup, METADATA_LIMIT};
 use crate::uritemplate::Var;
 use std::collections::HashMap;
+use std::sync::Arc;
+use url::Url;
+
 /// The maps a row looks things up in (column names, URL memos): keyed by short strings and
 /// addresses, hashed with foldhash (seeded per map, as SipHash is) rather than SipHash, which
 /// cost the writing thread a few percent.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-use std::sync::Arc;
-use url::Url;
 
 /// Processing options.
 #[derive(Debug, Clone, Default)]
@@ -1605,9 +1606,6 @@ mod tests {
         }
     }
 
-    /// Remembered resolutions give what resolving every cell gives: for a key that never
-    /// repeats (the memo turns itself off), values that repeat, lists whose items would run
-    /// together if joined, and a template of two variables.
     /// The one-pass test agrees with its definition on every string of up to five
     /// characters from a small alphabet of the cases that matter.
     #[test]
@@ -1639,6 +1637,9 @@ mod tests {
         assert!(tested > 16_000);
     }
 
+    /// Remembered resolutions give what resolving every cell gives: for a key that never
+    /// repeats (the memo turns itself off), values that repeat, lists whose items would run
+    /// together if joined, and a template of two variables.
     #[test]
     fn remembered_urls_are_the_urls() {
         let mut csv = String::from("id,kind,tags\n");
