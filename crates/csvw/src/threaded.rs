@@ -23,7 +23,7 @@ const BATCH: usize = 256;
 /// Written rows the reader keeps to fill again, oldest first: a row the writer has just
 /// written is still in that core's cache, and filling it again moves each of its cache lines
 /// back one by one. The oldest of four batches mostly is not (in `csvw to-rdf` of the 1 M-row
-/// bench file, taking the newest of two batches cost 15 % more time than the oldest of four;
+/// bench file, taking the newest of two batches took 18 % more time than the oldest of four;
 /// eight were no better).
 const SPARE: usize = 4 * BATCH;
 /// Batches in flight: the reader may run this far ahead of the writer.
