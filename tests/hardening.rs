@@ -269,6 +269,9 @@ fn pages_carry_security_headers_and_bad_settings_are_refused() {
         "/query",
         "/dataset/trafford-spending",
         "/sparql?query=ASK%7B%7D",
+        // Refusals and misses too: the admin guard's answer and the fallback.
+        "/admin/api/datasets",
+        "/no-such-page",
     ] {
         let r = c.get(format!("{}{path}", site.url)).send().unwrap();
         let h = r.headers();
