@@ -16,9 +16,10 @@
 //! shows them as removed and added again.
 
 use crate::dumps::DumpFile;
+use crate::dumps::Prehashed;
 use crate::{io, Error, Result};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
@@ -95,24 +96,6 @@ impl Changes {
                 self.triples_added, self.triples_removed
             ),
         }
-    }
-}
-
-/// Hashes that are already hashes: the set uses their low 64 bits as they are.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = i as u64;
     }
 }
 

@@ -14,9 +14,13 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::GraphNameRef;
+use oxigraph::model::TermRef;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use xxhash_rust::xxh3::Xxh3;
 
 /// A dump file, described for the catalogue.
 #[derive(Debug, Clone)]
@@ -182,6 +186,8 @@ fn quads_name(release: &str) -> String {
 /// the bulk loader and the N-Quads member (hashes, 8 bytes each).
 #[derive(Default)]
 pub struct Distinct {
+    /// Distinct triples: duplicates in the file counted once, as the store keeps them once.
+    pub triples: u64,
     pub subjects: u64,
     pub properties: u64,
     pub classes: u64,
@@ -225,30 +231,95 @@ impl Write for ChunkSender {
 /// distinct subjects, properties, classes and links to outside data.
 pub struct Tap {
     own: String,
-    subjects: std::collections::HashSet<u64>,
-    properties: std::collections::HashSet<u64>,
-    classes: std::collections::HashSet<u64>,
+    /// Each triple's hash, in file order; sorted and deduplicated at the end. A sorted
+    /// vector rather than a set: 8 bytes a triple, no rehashing as it grows, and no random
+    /// memory access on the thread that feeds the loader.
+    triples: Vec<u64>,
+    subjects: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    properties: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    classes: HashSet<u64, BuildHasherDefault<Prehashed>>,
     outside_links: u64,
     ser: oxigraph::io::WriterQuadSerializer<ChunkSender>,
 }
 
-fn hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut x = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut x);
-    x.finish()
+/// The hasher of a set or map whose keys are hashes already: the key (its low 64 bits) is its
+/// own hash.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+}
+
+/// Feeds a term to XXH3: its kind, then each part with its length before it, so that no two
+/// different terms (or sequences of terms) feed the same bytes. 64 bits: two of ten million
+/// distinct triples sharing a hash is a chance of about 3 in a million (a count one short).
+fn hash_term(h: &mut Xxh3, term: TermRef<'_>) {
+    let mut part = |p: &str| {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    };
+    match term {
+        TermRef::NamedNode(n) => {
+            part("<");
+            part(n.as_str());
+        }
+        TermRef::BlankNode(b) => {
+            part("_");
+            part(b.as_str());
+        }
+        TermRef::Literal(l) => match l.language() {
+            Some(lang) => {
+                part("@");
+                part(l.value());
+                part(lang);
+            }
+            None => {
+                part("^");
+                part(l.value());
+                part(l.datatype().as_str());
+            }
+        },
+        #[allow(unreachable_patterns)]
+        other => {
+            part("*");
+            part(&other.to_string());
+        }
+    }
+}
+
+fn hash_one(term: TermRef<'_>) -> u64 {
+    let mut h = Xxh3::new();
+    hash_term(&mut h, term);
+    h.digest()
 }
 
 impl Tap {
     /// A tap for a store with IRIs under `base` (normalised: no trailing `/`), sending N-Quads
-    /// chunks to `tx`.
-    pub fn new(base: &str, tx: std::sync::mpsc::SyncSender<Vec<u8>>) -> Self {
+    /// chunks to `tx`; `expected` triples, about (room is made for them at once).
+    pub fn new(base: &str, tx: std::sync::mpsc::SyncSender<Vec<u8>>, expected: u64) -> Self {
         let sink = ChunkSender {
             buf: Vec::with_capacity(CHUNK + 4096),
             tx,
         };
+        // An estimate a little short should not double the vector at the end.
+        let room = usize::try_from(expected.saturating_add(expected / 16)).unwrap_or(0);
         Tap {
             own: format!("{base}/"),
+            triples: Vec::with_capacity(room.min(1 << 28)),
             subjects: Default::default(),
             properties: Default::default(),
             classes: Default::default(),
@@ -259,12 +330,18 @@ impl Tap {
 
     pub fn add(&mut self, quad: &oxigraph::model::Quad) -> std::io::Result<()> {
         use oxigraph::model::{NamedOrBlankNode, Term};
+        let mut h = Xxh3::new();
+        hash_term(&mut h, quad.subject.as_ref().into());
+        hash_term(&mut h, quad.predicate.as_ref().into());
+        hash_term(&mut h, quad.object.as_ref());
+        self.triples.push(h.digest());
         if let NamedOrBlankNode::NamedNode(n) = &quad.subject {
-            self.subjects.insert(hash(n.as_str()));
+            self.subjects.insert(hash_one(n.as_ref().into()));
         }
-        self.properties.insert(hash(quad.predicate.as_str()));
+        self.properties
+            .insert(hash_one(quad.predicate.as_ref().into()));
         if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
-            self.classes.insert(hash(&quad.object.to_string()));
+            self.classes.insert(hash_one(quad.object.as_ref()));
         } else if let Term::NamedNode(o) = &quad.object {
             if !o.as_str().starts_with(&self.own) {
                 self.outside_links += 1;
@@ -279,7 +356,11 @@ impl Tap {
         if !sink.buf.is_empty() {
             sink.send()?;
         }
+        let mut triples = self.triples;
+        triples.sort_unstable();
+        triples.dedup();
         Ok(Distinct {
+            triples: triples.len() as u64,
             subjects: self.subjects.len() as u64,
             properties: self.properties.len() as u64,
             classes: self.classes.len() as u64,
@@ -339,23 +420,7 @@ pub fn latest_files(dir: &Path, dataset: &str, release: &str) -> Result<Vec<Dump
         let Ok(meta) = std::fs::metadata(&src) else {
             continue;
         };
-        let sum_file = ds_dir.join(format!("{release}{ext}.sha256"));
-        let recorded = std::fs::read_to_string(&sum_file)
-            .ok()
-            .and_then(|s| s.split_whitespace().next().map(str::to_string))
-            .filter(|s| s.len() == 64);
-        let sha256 = match recorded {
-            Some(s) => s,
-            None => {
-                let mut h = Hashing {
-                    inner: std::io::sink(),
-                    hash: Sha256::new(),
-                    bytes: 0,
-                };
-                copy_into(&src, &mut h)?;
-                hex::encode(h.hash.finalize())
-            }
-        };
+        let sha256 = recorded_sha256(&src)?;
         out.push(DumpFile {
             name: format!("latest{ext}"),
             path: format!("{dataset}/latest{ext}"),
@@ -385,7 +450,7 @@ pub fn write_latest(store: &Store, dataset: &str, release: &str) -> Result<()> {
         let src = ds_dir.join(format!("{release}{ext}"));
         let name = format!("{dataset}/latest{ext}");
         if src.is_file() {
-            write_file(&dir, &name, |w| copy_into(&src, w))?;
+            link_or_copy(&dir, &name, &src)?;
         } else {
             remove_with_sum(&dir.join(&name))?;
         }
@@ -399,6 +464,66 @@ pub fn write_latest(store: &Store, dataset: &str, release: &str) -> Result<()> {
     } else {
         remove_with_sum(&dir.join(&name))?;
     }
+    Ok(())
+}
+
+/// The SHA-256 recorded in the `.sha256` beside `src`, or computed again if that is missing
+/// or unreadable.
+fn recorded_sha256(src: &Path) -> Result<String> {
+    let name = src.file_name().unwrap_or_default().to_string_lossy();
+    let recorded = std::fs::read_to_string(src.with_file_name(format!("{name}.sha256")))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .filter(|s| s.len() == 64);
+    if let Some(s) = recorded {
+        return Ok(s);
+    }
+    let mut h = Hashing {
+        inner: std::io::sink(),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    copy_into(src, &mut h)?;
+    Ok(hex::encode(h.hash.finalize()))
+}
+
+/// Gives the release file `src` a second name, `rel` under `dir` (with its `.sha256`): a hard
+/// link, renamed into place, where the file system allows one (no copy of a file that can be
+/// gigabytes; a release's files are never changed once written, only removed, which leaves the
+/// other name whole), else a copy. The file's modification time becomes now: `latest` must not
+/// look older than what it replaced (after a rollback), or an `If-Modified-Since` would keep a
+/// client's newer copy; the release's own name looking newer costs at most a download.
+fn link_or_copy(dir: &Path, rel: &str, src: &Path) -> Result<()> {
+    let path = dir.join(rel);
+    let tmp = tmp_path(dir, &path)?;
+    if std::fs::hard_link(src, &tmp).is_err() {
+        write_file(dir, rel, |w| copy_into(src, w))?;
+        return Ok(());
+    }
+    let touched = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&tmp)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    if let Err(e) = touched {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&tmp)(e));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The checksum the release recorded, under the new name.
+    let sha = recorded_sha256(src)?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    // Renaming a name onto another name of the same file does nothing (POSIX): the release
+    // was `latest` already (the switch is being redone after a crash). The spare name goes.
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(io(&tmp))?;
+    }
+    let sum_path = path.with_file_name(format!("{name}.sha256"));
+    let sum_tmp = tmp_path(dir, &sum_path)?;
+    std::fs::write(&sum_tmp, format!("{sha}  {name}\n")).map_err(io(&sum_tmp))?;
+    std::fs::rename(&sum_tmp, &sum_path).map_err(io(&sum_path))?;
     Ok(())
 }
 
