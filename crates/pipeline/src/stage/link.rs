@@ -11,7 +11,8 @@ use crate::report::{Problem, Report, Severity, LISTED_PER_RULE};
 use fivestar_council::template::{template_variables, Computed, Link};
 use fivestar_council::{LinkKind, Linker};
 use fivestar_tidy::Table;
-use std::collections::HashMap;
+// Not SipHash: these maps are keyed by every row's values (SipHash was 5 % of gate and links).
+use foldhash::HashMap;
 
 /// A row's point: latitude, longitude and WKT.
 type Point = Option<[String; 3]>;
@@ -263,7 +264,7 @@ fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) 
     });
     // resource → spelling → (rows, latest (date, row)).
     type Uses<'a> = HashMap<&'a str, (usize, (&'a str, usize))>;
-    let mut groups: HashMap<Vec<&str>, Uses<'_>> = HashMap::new();
+    let mut groups: HashMap<Vec<&str>, Uses<'_>> = HashMap::default();
     let mut keys: Vec<Option<Vec<&str>>> = Vec::with_capacity(table.rows.len());
     for (i, row) in table.rows.iter().enumerate() {
         let key: Vec<&str> = vars.iter().map(|&j| row[j].as_str()).collect();
@@ -316,7 +317,7 @@ fn link_values(
     let mut unlinked = 0usize;
     let mut linked = 0usize;
     let mut values = Vec::with_capacity(table.rows.len());
-    let mut cache: HashMap<&str, Option<String>> = HashMap::new();
+    let mut cache: HashMap<&str, Option<String>> = HashMap::default();
     // A council rule falls back to the pipeline's publisher, reported once.
     let fallback = mapping
         .publisher
