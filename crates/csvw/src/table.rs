@@ -175,18 +175,27 @@ struct UrlMemo {
     column_variables: bool,
 }
 
-/// A template `prefix{var}suffix` whose expansion is already the resolved IRI, for every
-/// value that expands to something other than dots: the prefix holds the scheme (and the
-/// authority, if any), and the expanded value (unreserved characters and `%XX` only, never
-/// a `/`, `?` or `#`) lands in the path, query or fragment. With `x` for the value the
-/// expansion resolves to itself, and no prefix of the CSVW context applies; another value
-/// could only change that by making its path segment `.` or `..`, which resolution may
-/// remove (`oxiri` keeps an absolute reference's, but such values go the general way).
-/// Checked once per table; the rows then skip the expansion machinery and the resolution.
+/// A template `prefix{var}suffix` (or `prefix{+var}suffix`) whose resolved IRI, for every
+/// value that expands to something other than dots, is a fixed text, the expanded value and
+/// another fixed text: the expanded value (unreserved characters and `%XX` only, never a
+/// `/`, `?`, `#` or `:`) lands in the path, query or fragment, past the scheme and any
+/// authority. Two probe values show where it lands and that the rest does not depend on it;
+/// a value could only change that by making its path segment `.` or `..`, which resolution
+/// may remove, or by a colon in the reference's first segment (a scheme, a CSVW prefix):
+/// values of dots go the general way, and so does a template whose first segment holds the
+/// value and a colon after it. For `{+var}` only values of unreserved characters and `/`s
+/// between pieces that are neither empty nor dots go this way (each piece then a path
+/// segment of its own, or text in a query or fragment; without a `/` the value expands as
+/// `{var}` would). Checked once per table; the rows then skip the expansion machinery and
+/// the resolution.
 struct Direct {
+    /// The resolved IRI's text before and after the value.
     prefix: String,
     var: String,
     suffix: String,
+    /// `{+var}`: only values of unreserved characters and `/`s (between pieces neither empty
+    /// nor dots) go the direct way.
+    reserved: bool,
 }
 
 impl UrlMemo {
@@ -818,8 +827,22 @@ fn memoised<'c>(
             let out = &mut m.key;
             out.clear();
             out.push_str(&d.prefix);
-            crate::uritemplate::encode_unreserved(out, &v);
-            if out.bytes().skip(d.prefix.len()).any(|b| b != b'.') {
+            let direct = if d.reserved {
+                // `{+var}` keeps a `/`: each piece between them must be a segment of its own
+                // making, not empty (`//` could start an authority) and not dots.
+                let plain = |b: u8| crate::uritemplate::UriTemplate::is_unreserved_byte(b);
+                let ok = v
+                    .split('/')
+                    .all(|piece| piece.bytes().all(plain) && piece.bytes().any(|b| b != b'.'));
+                if ok {
+                    out.push_str(&v);
+                }
+                ok
+            } else {
+                crate::uritemplate::encode_unreserved(out, &v);
+                out.bytes().skip(d.prefix.len()).any(|b| b != b'.')
+            };
+            if direct {
                 out.push_str(&d.suffix);
                 return Ok(Arc::from(out.as_str()));
             }
@@ -937,21 +960,51 @@ impl<'t> AnnotatedTable<'t> {
 
     /// The [`Direct`] form of `t`, when it has one.
     fn direct(&self, t: &crate::uritemplate::UriTemplate) -> Option<Direct> {
-        let (prefix, var, suffix) = t.single_simple()?;
+        let (prefix, var, suffix, reserved) = t.single_simple()?;
         if matches!(var, "_column" | "_sourceColumn" | "_name") {
             return None;
         }
-        let probe = format!("{prefix}x{suffix}");
-        if expand_prefixed(&probe).is_some() || self.resolve_shared(&probe).ok()?.as_ref() != probe
-        {
+        // A value in the reference's first segment could make it a scheme or a CSVW prefix
+        // with a colon there; values of the direct way have none, so only the literal text's
+        // colons matter.
+        let probe = |v: &str| format!("{prefix}{v}{suffix}");
+        let first_segment = probe("x");
+        let first_segment = first_segment
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        if !prefix.contains(['/', '?', '#']) && first_segment.contains(':') {
+            // Absolute (`urn:x:{id}`): the value is past the scheme when the prefix holds it.
+            if !prefix.contains(':') {
+                return None;
+            }
+        }
+        // Where the value lands in the resolved IRI: after its scheme and authority, and
+        // nowhere else; two probes show the rest of the IRI does not depend on it.
+        const MARK: &str = "xq7Jz";
+        let resolved = |v: &str| {
+            let e = probe(v);
+            if expand_prefixed(&e).is_some() {
+                return None;
+            }
+            self.resolve_shared(&e).ok()
+        };
+        let marked = resolved(MARK)?;
+        let at = marked.find(MARK)?;
+        if marked[at + MARK.len()..].contains(MARK) {
             return None;
         }
-        let iri = oxiri::Iri::parse(probe.as_str()).ok()?;
+        let (r_prefix, r_suffix) = (&marked[..at], &marked[at + MARK.len()..]);
+        if resolved("y")?.as_ref() != format!("{r_prefix}y{r_suffix}") {
+            return None;
+        }
+        let iri = oxiri::Iri::parse(marked.as_ref()).ok()?;
         let path_start = iri.scheme().len() + 1 + iri.authority().map_or(0, |a| a.len() + 2);
-        (prefix.len() >= path_start).then(|| Direct {
-            prefix: prefix.to_string(),
+        (at >= path_start).then(|| Direct {
+            prefix: r_prefix.to_string(),
             var: var.to_string(),
-            suffix: suffix.to_string(),
+            suffix: r_suffix.to_string(),
+            reserved,
         })
     }
 
@@ -1545,15 +1598,25 @@ mod tests {
             "http://example.org/a/{_row}",
             // Whatever resolution makes of the literal dot segments, the probe shows.
             "http://example.org/a/../{id}",
-        ];
-        let general = [
+            // Relative: the resolved text around the value.
             "{id}",
             "r/{id}",
             "../{id}",
+            "payment/{+id}",
+            "{+id}",
+            "a/{id}.",
+            "?q={id}",
+            "#{id}",
+            "r/{id}.ttl#it",
+            "http://example.org/{+id}",
+        ];
+        let general = [
             "http://{id}.example.org/",
+            "//{id}.example.org/",
             "http://example.org{id}",
             "dc:{id}",
-            "http://example.org/{+id}",
+            "{id}:x",
+            "r/{id}/../b",
             "http://example.org/{id:3}",
             "http://example.org/{id}/{id}",
             "http://example.org/%{id}",
@@ -1576,6 +1639,24 @@ mod tests {
             "x..",
             "/",
             "\u{1F600}",
+            "dc",
+            "a:b",
+            "http",
+            // For `{+id}`: pieces of a path.
+            "T1/2024-05-20",
+            "a/b/c",
+            "a/./b",
+            "a/../b",
+            "../a",
+            "a/..",
+            "//host/x",
+            "a//b",
+            "a/",
+            "/a",
+            "a.b/c.d",
+            "a/%41",
+            "a/b?c",
+            "a/b:c",
         ];
         for template in direct.iter().chain(&general) {
             let t = UriTemplate::parse(template).unwrap();

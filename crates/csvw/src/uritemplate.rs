@@ -144,11 +144,13 @@ impl UriTemplate {
         })
     }
 
-    /// The template as `prefix{var}suffix`, when that is all it is: one simple string
-    /// expansion (no operator, prefix or explode modifier) between literal text. Such a
-    /// template expands to the prefix, [`encode_unreserved`] of the value and the suffix
-    /// (or to the prefix and suffix alone when the variable is undefined).
-    pub fn single_simple(&self) -> Option<(&str, &str, &str)> {
+    /// The template as `prefix{var}suffix` or `prefix{+var}suffix` (the `bool`: reserved),
+    /// when that is all it is: one string expansion (no other operator, prefix or explode
+    /// modifier) between literal text. Such a template expands to the prefix,
+    /// [`encode_unreserved`] of the value and the suffix (for `{+var}`, when the value is of
+    /// unreserved characters only), or to the prefix and suffix alone when the variable is
+    /// undefined.
+    pub fn single_simple(&self) -> Option<(&str, &str, &str, bool)> {
         fn literal(p: Option<&Part>) -> Option<&str> {
             match p {
                 None => Some(""),
@@ -169,7 +171,8 @@ impl UriTemplate {
         let [spec] = specs.as_slice() else {
             return None;
         };
-        let simple = op.first.is_empty() && !op.named && !op.reserved;
+        // `{+var}` too: for a value of unreserved characters only it expands as `{var}` does.
+        let simple = op.first.is_empty() && !op.named;
         if !simple || spec.prefix.is_some() || spec.explode {
             return None;
         }
@@ -179,7 +182,12 @@ impl UriTemplate {
             ""
         };
         let suffix = literal(self.parts.get(at + 1))?;
-        Some((prefix, spec.name.as_str(), suffix))
+        Some((prefix, spec.name.as_str(), suffix, op.reserved))
+    }
+
+    /// Whether `c` is an unreserved character (RFC 6570 §1.5), which every expansion keeps.
+    pub fn is_unreserved_byte(c: u8) -> bool {
+        is_unreserved(c)
     }
 
     /// Expands the template with variables looked up by `lookup`.
