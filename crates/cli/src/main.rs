@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: a query, a conversion and a load each allocate
 /// small values at a high rate (glibc's malloc and free were 9–12 % of the CPU in profiles of
-/// `serve` under lookups and of csv2rdf); see README, Performance.
+/// `serve` under lookups and of csv2rdf); see README, Speed and memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -26,7 +26,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long freed memory is kept for reuse before it goes back to the system: 300 ms, not
 /// mimalloc's 1 s, nor 0. Measured on a 12 M-triple publish and on `serve` under lookups
-/// (README, Performance: "The allocator's purge delay"): with 0 the publish peaked lowest
+/// (README, Speed and memory: "The allocator's purge delay"): with 0 the publish peaked lowest
 /// (1,158 MB) but every lookup paid for giving pages back and faulting them in again (`madvise`,
 /// page clearing, TLB shootdowns: about a tenth of the server's CPU); with 1 s the publish
 /// peaked at 1,510 MB. 300 ms served as fast as 1 s and peaked at 1,240 MB. An operator may set

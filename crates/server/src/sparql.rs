@@ -352,7 +352,7 @@ pub async fn handle(
         headers,
     };
     // A lookup (what a named resource says) is answered here, on the connection's thread:
-    // handing it to a query thread and back costs more than the lookup (README, Performance).
+    // handing it to a query thread and back costs more than the lookup (README, Speed and memory).
     // One with more than LOOKUP_ROWS rows goes to a query thread like any other query. Not on
     // a read server, whose backend is asked by a blocking client.
     if !st.store.is_backed() {
@@ -557,6 +557,7 @@ fn respond(
     }
     r
 }
+
 /// Whether the query calls a function whose answer differs each time (`RAND()`, `NOW()`,
 /// `UUID()`, `STRUUID()`, `BNODE()`, in any case): its answer is never kept.
 fn volatile(query: &str) -> bool {
