@@ -4,7 +4,7 @@
 //! lacks.
 
 use crate::screen::REDACTED;
-use fivestar_store::rdf::{RdfFormat, RdfParser, Term};
+use fivestar_store::rdf::{NamedOrBlankNodeRef, TermRef, TripleRef};
 use fivestar_store::{Linked, StarFacts, Stars};
 use fivestar_tidy::{Table, ValueKind};
 use serde::{Deserialize, Serialize};
@@ -213,70 +213,137 @@ pub struct Preview {
 /// How many resources a preview shows.
 pub const PREVIEW_RESOURCES: usize = 3;
 
-/// Reads the N-Triples a check converted: the first row resources (subjects under
-/// `{base}/id/{dataset}/`) and the facts the star rating needs, rated as a publish would.
-pub fn preview(
-    ntriples: &std::path::Path,
-    data_base: &str,
-    own: &str,
-    licence: &str,
-    linked: Option<&Linked>,
-) -> Result<Preview, String> {
-    let file = std::fs::File::open(ntriples).map_err(|e| e.to_string())?;
-    let parser =
-        RdfParser::from_format(RdfFormat::NTriples).for_reader(std::io::BufReader::new(file));
-    let mut resources: Vec<Resource> = Vec::new();
-    let mut subjects: HashSet<String> = HashSet::new();
-    let mut outside_links = 0u64;
-    const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
-    for quad in parser {
-        let quad = quad.map_err(|e| e.to_string())?;
-        let subject = match &quad.subject {
-            fivestar_store::rdf::NamedOrBlankNode::NamedNode(n) => n.as_str().to_string(),
-            _ => continue,
+/// Collects, from the triples a check converts (csv2rdf hands them over as it makes them, so
+/// nothing is written and read back), the first row resources (subjects under
+/// `{base}/id/{dataset}/`) and the facts the star rating needs; [`Collector::finish`] rates
+/// them as a publish would.
+pub struct Collector {
+    data_base: String,
+    own: String,
+    resources: Vec<Resource>,
+    /// The distinct named subjects: the entities the rating counts.
+    subjects: HashSet<Box<str>>,
+    outside_links: u64,
+}
+
+impl Collector {
+    /// `data_base`: the dataset's data folder IRI; `own`: the instance's base IRI with its
+    /// closing `/` (objects under it are not links to anyone else's data).
+    pub fn new(data_base: &str, own: &str) -> Self {
+        Collector {
+            data_base: data_base.to_string(),
+            own: own.to_string(),
+            resources: Vec::new(),
+            subjects: HashSet::new(),
+            outside_links: 0,
+        }
+    }
+
+    /// The preview, rated with the pipeline's licence and how well the rows linked.
+    pub fn finish(self, licence: &str, linked: Option<&Linked>) -> Preview {
+        let Stars { stars, missing, .. } = fivestar_store::rate(&StarFacts {
+            licence,
+            structured: !self.subjects.is_empty(),
+            open_format: true,
+            entities: self.subjects.len() as u64,
+            outside_links: self.outside_links,
+            linked,
+        });
+        Preview {
+            resources: self.resources,
+            stars,
+            missing,
+        }
+    }
+}
+
+impl csvw::rdf::TripleSink for Collector {
+    fn triple(&mut self, t: TripleRef<'_>) -> csvw::Result<()> {
+        const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+        let NamedOrBlankNodeRef::NamedNode(subject) = t.subject else {
+            return Ok(());
         };
-        let predicate = quad.predicate.as_str();
-        let value = match &quad.object {
-            Term::NamedNode(n) => {
-                if predicate != RDF_TYPE && !n.as_str().starts_with(own) {
-                    outside_links += 1;
+        let subject = subject.as_str();
+        let predicate = t.predicate.as_str();
+        match t.object {
+            TermRef::NamedNode(n) => {
+                if predicate != RDF_TYPE && !n.as_str().starts_with(&self.own) {
+                    self.outside_links += 1;
                 }
-                format!("<{}>", n.as_str())
             }
-            Term::Literal(l) => l.value().to_string(),
-            _ => continue,
-        };
-        if subject.starts_with(data_base) {
-            let n = resources.len();
-            match resources.iter_mut().find(|r| r.iri == subject) {
-                Some(r) => r.statements.push((predicate.to_string(), value)),
-                None if n < PREVIEW_RESOURCES => resources.push(Resource {
-                    iri: subject.clone(),
-                    statements: vec![(predicate.to_string(), value)],
+            TermRef::Literal(_) => {}
+            _ => return Ok(()),
+        }
+        if subject.starts_with(&self.data_base) {
+            let n = self.resources.len();
+            let shown = || match t.object {
+                TermRef::NamedNode(n) => format!("<{}>", n.as_str()),
+                TermRef::Literal(l) => l.value().to_string(),
+                _ => String::new(),
+            };
+            match self.resources.iter_mut().find(|r| r.iri == subject) {
+                Some(r) => r.statements.push((predicate.to_string(), shown())),
+                None if n < PREVIEW_RESOURCES => self.resources.push(Resource {
+                    iri: subject.to_string(),
+                    statements: vec![(predicate.to_string(), shown())],
                 }),
                 None => {}
             }
         }
-        subjects.insert(subject);
+        if !self.subjects.contains(subject) {
+            self.subjects.insert(subject.into());
+        }
+        Ok(())
     }
-    let Stars { stars, missing, .. } = fivestar_store::rate(&StarFacts {
-        licence,
-        structured: !subjects.is_empty(),
-        open_format: true,
-        entities: subjects.len() as u64,
-        outside_links,
-        linked,
-    });
-    Ok(Preview {
-        resources,
-        stars,
-        missing,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collector_sees_what_a_page_would_show() {
+        use csvw::rdf::TripleSink;
+        use fivestar_store::rdf::{BlankNode, Literal, NamedNode, Triple};
+        let own = "http://x.test/";
+        let data = "http://x.test/id/spend/";
+        let iri = |s: &str| NamedNode::new(s).unwrap();
+        let row = |n: u32| iri(&format!("{data}row/{n}"));
+        let p = iri("http://x.test/def/amount");
+        let link = iri("http://reference.data.gov.uk/def/payment#payee");
+        let ty = iri("http://www.w3.org/1999/02/22-rdf-syntax-ns#type");
+        let mut triples = Vec::new();
+        for n in 1..=5 {
+            triples.push(Triple::new(row(n), p.clone(), Literal::from(n)));
+            // Links out: counted, but not rdf:type nor objects under the instance's base.
+            triples.push(Triple::new(row(n), link.clone(), iri("http://elsewhere.test/s/1")));
+            triples.push(Triple::new(row(n), ty.clone(), iri("http://elsewhere.test/Payment")));
+            triples.push(Triple::new(row(n), link.clone(), iri("http://x.test/id/supplier/1")));
+        }
+        // Subjects outside the data folder count as entities but are not shown; blank nodes
+        // are neither.
+        triples.push(Triple::new(iri("http://x.test/id/supplier/1"), p.clone(), Literal::from(1)));
+        triples.push(Triple::new(BlankNode::default(), p.clone(), Literal::from(1)));
+        let mut c = Collector::new(data, own);
+        for t in &triples {
+            c.triple(t.as_ref()).unwrap();
+        }
+        assert_eq!(c.subjects.len(), 6);
+        assert_eq!(c.outside_links, 5);
+        let preview = c.finish("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/", None);
+        assert_eq!(preview.resources.len(), PREVIEW_RESOURCES);
+        assert_eq!(preview.resources[0].iri, format!("{data}row/1"));
+        assert_eq!(
+            preview.resources[0].statements,
+            vec![
+                ("http://x.test/def/amount".to_string(), "1".to_string()),
+                (link.as_str().to_string(), "<http://elsewhere.test/s/1>".to_string()),
+                (ty.as_str().to_string(), "<http://elsewhere.test/Payment>".to_string()),
+                (link.as_str().to_string(), "<http://x.test/id/supplier/1>".to_string()),
+            ]
+        );
+        assert!(preview.stars >= 4, "{preview:?}");
+    }
 
     #[test]
     fn money_groups_thousands() {

@@ -285,37 +285,36 @@ fn execute(
     let data_base = layout.data_folder(dataset);
     let clean = stage::convert::write_clean(&table, &mapping, &run_dir, &data_base)?;
     let nt = run_dir.join(format!("{dataset}.nt"));
-    // A check converts too: the officer sees resources as their pages will show them, and the
-    // stars the release would earn.
+    // A check converts too, into its preview: the officer sees resources as their pages will
+    // show them, and the stars the release would earn.
+    let Some(publisher) = publisher else {
+        let mut collector =
+            crate::preview::Collector::new(&data_base, &format!("{}/", layout.base()));
+        let valid = stage::convert::validate_and_convert(
+            &clean,
+            &table,
+            &mapping,
+            file,
+            stage::convert::Output::Sink(&mut collector),
+            report,
+        )?;
+        if !valid {
+            return Ok(Outcome::Blocked);
+        }
+        report.preview = Some(collector.finish(&pipeline.licence, linked.as_ref()));
+        return Ok(Outcome::Valid);
+    };
     let valid = stage::convert::validate_and_convert(
         &clean,
         &table,
         &mapping,
         file,
-        Some(nt.as_path()),
+        stage::convert::Output::File(&nt),
         report,
     )?;
     if !valid {
         return Ok(Outcome::Blocked);
     }
-    let Some(publisher) = publisher else {
-        match crate::preview::preview(
-            &nt,
-            &data_base,
-            &format!("{}/", layout.base()),
-            &pipeline.licence,
-            linked.as_ref(),
-        ) {
-            Ok(p) => report.preview = Some(p),
-            Err(e) => report.problems.push(Problem::new(
-                Severity::Info,
-                "preview",
-                format!("no preview of the published data: {e}"),
-            )),
-        }
-        let _ = std::fs::remove_file(&nt);
-        return Ok(Outcome::Valid);
-    };
     lap(report, "CSVW validation and csv2rdf");
     // The table is in the clean CSV and the N-Triples now: the load gets its memory.
     drop(table);

@@ -70,26 +70,50 @@ pub fn options(metadata: Option<Url>) -> csvw::Options {
     }
 }
 
-/// Validates the clean table against its metadata and, with `ntriples`, converts it to that
-/// file in the same pass. Diagnostics go to the report, pointed back at the source. `true`:
-/// valid (and converted); on `false` no N-Triples file is left.
+/// Where a validation's triples go.
+pub enum Output<'a> {
+    /// Nowhere: validation only.
+    Nothing,
+    /// Into this N-Triples file (the one a publish loads).
+    File(&'a Path),
+    /// Into this sink, as csv2rdf makes them (a check's preview: nothing written, nothing
+    /// read back).
+    Sink(&'a mut (dyn csvw::rdf::TripleSink + Send)),
+}
+
+/// Validates the clean table against its metadata and converts it into `out` in the same
+/// pass. Diagnostics go to the report, pointed back at the source. `true`: valid (and
+/// converted); on `false` no N-Triples file is left.
 pub fn validate_and_convert(
     clean: &Clean,
     table: &Table,
     mapping: &Mapping,
     file: &str,
-    ntriples: Option<&Path>,
+    out: Output<'_>,
     report: &mut Report,
 ) -> Result<bool, Box<Problem>> {
     let url = &clean.metadata_url;
     let options = options(Some(url.clone()));
-    let result = match ntriples {
-        Some(nt) => match to_ntriples(url, &clean.fetcher, options, nt) {
+    let ntriples = match &out {
+        Output::File(nt) => Some(*nt),
+        _ => None,
+    };
+    let result = match out {
+        Output::File(nt) => match to_ntriples(url, &clean.fetcher, options, nt) {
             Err(ConvertError::Io(e)) => return Err(fail("convert", e)),
             Err(ConvertError::Table(e)) => Err(e.to_string()),
             Ok(r) => Ok(r),
         },
-        None => csvw::validate(url, &clean.fetcher, options).map_err(|e| e.to_string()),
+        Output::Sink(sink) => {
+            let options = csvw::Options {
+                validate: true,
+                ..options
+            };
+            csvw::to_rdf(url, &clean.fetcher, options, true, sink).map_err(|e| e.to_string())
+        }
+        Output::Nothing => {
+            csvw::validate(url, &clean.fetcher, options).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(r) => {
