@@ -316,30 +316,62 @@ mod tests {
         for n in 1..=5 {
             triples.push(Triple::new(row(n), p.clone(), Literal::from(n)));
             // Links out: counted, but not rdf:type nor objects under the instance's base.
-            triples.push(Triple::new(row(n), link.clone(), iri("http://elsewhere.test/s/1")));
-            triples.push(Triple::new(row(n), ty.clone(), iri("http://elsewhere.test/Payment")));
-            triples.push(Triple::new(row(n), link.clone(), iri("http://x.test/id/supplier/1")));
+            triples.push(Triple::new(
+                row(n),
+                link.clone(),
+                iri("http://elsewhere.test/s/1"),
+            ));
+            triples.push(Triple::new(
+                row(n),
+                ty.clone(),
+                iri("http://elsewhere.test/Payment"),
+            ));
+            triples.push(Triple::new(
+                row(n),
+                link.clone(),
+                iri("http://x.test/id/supplier/1"),
+            ));
         }
         // Subjects outside the data folder count as entities but are not shown; blank nodes
         // are neither.
-        triples.push(Triple::new(iri("http://x.test/id/supplier/1"), p.clone(), Literal::from(1)));
-        triples.push(Triple::new(BlankNode::default(), p.clone(), Literal::from(1)));
+        triples.push(Triple::new(
+            iri("http://x.test/id/supplier/1"),
+            p.clone(),
+            Literal::from(1),
+        ));
+        triples.push(Triple::new(
+            BlankNode::default(),
+            p.clone(),
+            Literal::from(1),
+        ));
         let mut c = Collector::new(data, own);
         for t in &triples {
             c.triple(t.as_ref()).unwrap();
         }
         assert_eq!(c.subjects.len(), 6);
         assert_eq!(c.outside_links, 5);
-        let preview = c.finish("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/", None);
+        let preview = c.finish(
+            "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+            None,
+        );
         assert_eq!(preview.resources.len(), PREVIEW_RESOURCES);
         assert_eq!(preview.resources[0].iri, format!("{data}row/1"));
         assert_eq!(
             preview.resources[0].statements,
             vec![
                 ("http://x.test/def/amount".to_string(), "1".to_string()),
-                (link.as_str().to_string(), "<http://elsewhere.test/s/1>".to_string()),
-                (ty.as_str().to_string(), "<http://elsewhere.test/Payment>".to_string()),
-                (link.as_str().to_string(), "<http://x.test/id/supplier/1>".to_string()),
+                (
+                    link.as_str().to_string(),
+                    "<http://elsewhere.test/s/1>".to_string()
+                ),
+                (
+                    ty.as_str().to_string(),
+                    "<http://elsewhere.test/Payment>".to_string()
+                ),
+                (
+                    link.as_str().to_string(),
+                    "<http://x.test/id/supplier/1>".to_string()
+                ),
             ]
         );
         assert!(preview.stars >= 4, "{preview:?}");

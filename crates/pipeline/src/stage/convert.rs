@@ -111,9 +111,7 @@ pub fn validate_and_convert(
             };
             csvw::to_rdf(url, &clean.fetcher, options, true, sink).map_err(|e| e.to_string())
         }
-        Output::Nothing => {
-            csvw::validate(url, &clean.fetcher, options).map_err(|e| e.to_string())
-        }
+        Output::Nothing => csvw::validate(url, &clean.fetcher, options).map_err(|e| e.to_string()),
     };
     match result {
         Ok(r) => {
