@@ -284,7 +284,6 @@ fn execute(
     let run_dir = layout.run(dataset, &report.run);
     let data_base = layout.data_folder(dataset);
     let clean = stage::convert::write_clean(&table, &mapping, &run_dir, &data_base)?;
-    let nt = run_dir.join(format!("{dataset}.nt"));
     // A check converts too, into its preview: the officer sees resources as their pages will
     // show them, and the stars the release would earn.
     let Some(publisher) = publisher else {
@@ -304,6 +303,7 @@ fn execute(
         report.preview = Some(collector.finish(&pipeline.licence, linked.as_ref()));
         return Ok(Outcome::Valid);
     };
+    let nt = run_dir.join(format!("{dataset}.nt"));
     let valid = stage::convert::validate_and_convert(
         &clean,
         &table,

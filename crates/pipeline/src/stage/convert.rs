@@ -72,8 +72,6 @@ pub fn options(metadata: Option<Url>) -> csvw::Options {
 
 /// Where a validation's triples go.
 pub enum Output<'a> {
-    /// Nowhere: validation only.
-    Nothing,
     /// Into this N-Triples file (the one a publish loads).
     File(&'a Path),
     /// Into this sink, as csv2rdf makes them (a check's preview: nothing written, nothing
@@ -96,7 +94,7 @@ pub fn validate_and_convert(
     let options = options(Some(url.clone()));
     let ntriples = match &out {
         Output::File(nt) => Some(*nt),
-        _ => None,
+        Output::Sink(_) => None,
     };
     let result = match out {
         Output::File(nt) => match to_ntriples(url, &clean.fetcher, options, nt) {
@@ -111,7 +109,6 @@ pub fn validate_and_convert(
             };
             csvw::to_rdf(url, &clean.fetcher, options, true, sink).map_err(|e| e.to_string())
         }
-        Output::Nothing => csvw::validate(url, &clean.fetcher, options).map_err(|e| e.to_string()),
     };
     match result {
         Ok(r) => {
