@@ -8,8 +8,8 @@ use crate::diag::{Diagnostic, Result};
 use crate::metadata::{property_iri, TableGroup};
 use crate::table::{AnnotatedTable, CellValue, Row, Sink, Value, ValueKind};
 use oxrdf::{
-    BlankNode, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef,
-    TermRef, Triple, TripleRef,
+    BlankNode, BlankNodeRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNode,
+    NamedOrBlankNodeRef, TermRef, Triple, TripleRef,
 };
 use oxrdfio::{RdfFormat, RdfSerializer};
 use serde_json::Value as Json;
@@ -239,6 +239,8 @@ pub struct RdfConverter<'s> {
     /// The row's number and its `#row=` IRI, written again for each row.
     row_number: String,
     row_url: String,
+    /// The label of the row's blank node, written again for each row.
+    row_node: String,
 }
 
 impl<'s> RdfConverter<'s> {
@@ -260,6 +262,7 @@ impl<'s> RdfConverter<'s> {
             blank_prefix: (0, "n".into()),
             row_number: String::new(),
             row_url: String::new(),
+            row_node: String::new(),
         }
     }
 
@@ -267,6 +270,14 @@ impl<'s> RdfConverter<'s> {
     /// label that is not a number as text; a numbered node's label it recomputes each time
     /// the node is borrowed, and a row's node is borrowed for each of its triples.
     fn fresh(&mut self) -> BlankNode {
+        let mut label = String::with_capacity(self.blank_prefix.1.len() + 16);
+        self.fresh_label(&mut label);
+        // A letter and hexadecimal digits: a valid blank node label.
+        BlankNode::new_unchecked(label)
+    }
+
+    /// The label of a new blank node (see [`Self::fresh`]), written into `label`.
+    fn fresh_label(&mut self, label: &mut String) {
         self.blank_count += 1;
         let id = self.blank_base.wrapping_add(self.blank_count);
         let (high, low) = ((id >> 64) as u64, id as u64);
@@ -280,15 +291,13 @@ impl<'s> RdfConverter<'s> {
         } else {
             16
         };
-        let mut label = String::with_capacity(prefix.len() + 16);
+        label.clear();
         label.push_str(prefix);
         for k in (0..digits).rev() {
             label.push(char::from(
                 b"0123456789abcdef"[((low >> (4 * k)) & 0xF) as usize],
             ));
         }
-        // A letter and hexadecimal digits: a valid blank node label.
-        BlankNode::new_unchecked(label)
     }
 
     fn emit<'a>(
@@ -487,46 +496,17 @@ impl Sink for RdfConverter<'_> {
             let p = NamedNode::new(at.default_properties[i].as_str()).ok();
             self.default_properties.push(p);
         }
-        let r: Option<BlankNode> = if self.minimal {
-            None
+        // The row's blank node: its label written into a buffer kept from row to row.
+        let mut label = std::mem::take(&mut self.row_node);
+        let result = if self.minimal {
+            self.cells(at, row, None)
         } else {
-            let r = self.fresh();
-            if let Some(t) = self.table.clone() {
-                self.emit(&t, CSVW_ROW, &r)?;
-            }
-            self.emit(&r, RDF_TYPE, CSVW_ROW_CLASS)?;
-            let (mut n, mut u) = (
-                std::mem::take(&mut self.row_number),
-                std::mem::take(&mut self.row_url),
-            );
-            n.clear();
-            u.clear();
-            // The numbers as `{}` writes them, without the formatting machinery.
-            push_padded(&mut n, row.number, 1);
-            u.push_str(at.table.url.as_str().split('#').next().unwrap_or(""));
-            u.push_str("#row=");
-            push_padded(&mut u, row.source_number, 1);
-            let written = self
-                .emit(
-                    &r,
-                    CSVW_ROWNUM,
-                    LiteralRef::new_typed_literal(&n, XSD_INTEGER),
-                )
-                .and_then(|()| self.emit(&r, CSVW_URL, NamedNodeRef::new_unchecked(&u)));
-            (self.row_number, self.row_url) = (n, u);
-            written?;
-            for (title, lang) in &row.titles {
-                let lit = match lang {
-                    Some(l) => LiteralRef::new_language_tagged_literal_unchecked(title, l),
-                    None => LiteralRef::new_simple_literal(title),
-                };
-                self.emit(&r, CSVW_TITLE, lit)?;
-            }
-            Some(r)
+            self.fresh_label(&mut label);
+            let r = BlankNodeRef::new_unchecked(&label);
+            self.row_triples(at, row, r)
+                .and_then(|()| self.cells(at, row, Some(r)))
         };
-        let props = std::mem::take(&mut self.default_properties);
-        let result = self.cells(at, row, r.as_ref(), &props);
-        self.default_properties = props;
+        self.row_node = label;
         result
     }
 
@@ -548,12 +528,72 @@ impl Sink for RdfConverter<'_> {
 }
 
 impl RdfConverter<'_> {
-    /// The triples of a row's cells (csv2rdf §4.2, "for each cell").
+    /// The row's own triples in standard mode (csv2rdf §4.2: the row resource `r`, its
+    /// number, its URL and its titles).
+    fn row_triples(
+        &mut self,
+        at: &AnnotatedTable<'_>,
+        row: &Row,
+        r: BlankNodeRef<'_>,
+    ) -> Result<()> {
+        // The table's node is borrowed, not cloned, for each row.
+        let table = self.table.take();
+        let written = match &table {
+            Some(t) => self.emit(t, CSVW_ROW, r),
+            None => Ok(()),
+        };
+        self.table = table;
+        written?;
+        self.emit(r, RDF_TYPE, CSVW_ROW_CLASS)?;
+        let (mut n, mut u) = (
+            std::mem::take(&mut self.row_number),
+            std::mem::take(&mut self.row_url),
+        );
+        n.clear();
+        u.clear();
+        // The numbers as `{}` writes them, without the formatting machinery.
+        push_padded(&mut n, row.number, 1);
+        u.push_str(at.table.url.as_str().split('#').next().unwrap_or(""));
+        u.push_str("#row=");
+        push_padded(&mut u, row.source_number, 1);
+        let written = self
+            .emit(
+                r,
+                CSVW_ROWNUM,
+                LiteralRef::new_typed_literal(&n, XSD_INTEGER),
+            )
+            .and_then(|()| self.emit(r, CSVW_URL, NamedNodeRef::new_unchecked(&u)));
+        (self.row_number, self.row_url) = (n, u);
+        written?;
+        for (title, lang) in &row.titles {
+            let lit = match lang {
+                Some(l) => LiteralRef::new_language_tagged_literal_unchecked(title, l),
+                None => LiteralRef::new_simple_literal(title),
+            };
+            self.emit(r, CSVW_TITLE, lit)?;
+        }
+        Ok(())
+    }
+
+    /// The triples of a row's cells (csv2rdf §4.2, "for each cell"), with `r` the row's
+    /// node in standard mode.
     fn cells(
         &mut self,
         at: &AnnotatedTable<'_>,
         row: &Row,
-        r: Option<&BlankNode>,
+        r: Option<BlankNodeRef<'_>>,
+    ) -> Result<()> {
+        let props = std::mem::take(&mut self.default_properties);
+        let result = self.cells_with(at, row, r, &props);
+        self.default_properties = props;
+        result
+    }
+
+    fn cells_with(
+        &mut self,
+        at: &AnnotatedTable<'_>,
+        row: &Row,
+        r: Option<BlankNodeRef<'_>>,
         props: &[Option<NamedNode>],
     ) -> Result<()> {
         let file = at.table.url.as_str();
@@ -564,6 +604,9 @@ impl RdfConverter<'_> {
             .zip(&at.columns)
             .any(|(c, col)| !col.suppress_output && c.about_url.is_none())
             .then(|| self.fresh());
+        // The subjects the row is said to describe: mostly one, kept apart so that a row
+        // allocates nothing for it.
+        let mut first_described: Option<NamedOrBlankNodeRef<'_>> = None;
         let mut described: Vec<NamedOrBlankNodeRef<'_>> = Vec::new();
         for (i, cell) in row.cells.iter().enumerate() {
             let col = &at.columns[i];
@@ -590,8 +633,17 @@ impl RdfConverter<'_> {
                     }
                     (a, b) => a == b,
                 };
-                if !described.iter().any(same) {
-                    described.push(subject);
+                let seen = match &first_described {
+                    None => {
+                        first_described = Some(subject);
+                        false
+                    }
+                    Some(d) => same(d) || described.iter().any(same),
+                };
+                if !seen {
+                    if first_described.is_some_and(|d| !same(&d)) {
+                        described.push(subject);
+                    }
                     self.emit(r, CSVW_DESCRIBES, subject)?;
                 }
             }
