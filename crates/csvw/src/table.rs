@@ -111,9 +111,11 @@ pub trait Sink {
     fn start_group(&mut self, group: &TableGroup) -> Result<()>;
     fn start_table(&mut self, table: &AnnotatedTable<'_>) -> Result<()>;
     fn row(&mut self, table: &AnnotatedTable<'_>, row: &Row) -> Result<()>;
-    /// [`Sink::row`], for a sink that keeps the row: the processor hands each row over once.
-    fn take_row(&mut self, table: &AnnotatedTable<'_>, row: Row) -> Result<()> {
-        self.row(table, &row)
+    /// [`Sink::row`], for a sink that may keep the row: the processor hands each row over
+    /// once, and fills the row it gets back again for a later row (saving its allocations).
+    fn take_row(&mut self, table: &AnnotatedTable<'_>, row: Row) -> Result<Option<Row>> {
+        self.row(table, &row)?;
+        Ok(Some(row))
     }
     /// A row the sink is done with, for the processor to fill again (saving allocations).
     fn spare_row(&mut self) -> Option<Row> {
@@ -523,6 +525,8 @@ impl<'a> Processor<'a> {
         let mut at = AnnotatedTable::new(table, columns, comments);
         sink.start_table(&at)?;
         let mut row_number: u64 = 0;
+        // The row the sink gave back, to be filled again.
+        let mut returned: Option<Row> = None;
         // The columns that take a cell (not virtual); ragged rows may add some.
         let mut n_real = at.columns.iter().filter(|c| !c.virtual_).count();
         loop {
@@ -573,11 +577,14 @@ impl<'a> Processor<'a> {
                 at.insert_column(n_real, col);
                 n_real += 1;
             }
-            let row = sink.spare_row().unwrap_or_default();
+            let row = sink
+                .spare_row()
+                .or_else(|| returned.take())
+                .unwrap_or_default();
             let row = self.annotate_row(&at, row_number, src, &mut cells, &file, row);
             reader.recycle(cells);
             keys.row(ti, &at, &row, self);
-            sink.take_row(&at, row)?;
+            returned = sink.take_row(&at, row)?;
         }
         if reader.had_replacements {
             self.report.push(
@@ -1386,23 +1393,59 @@ type Reference = (u128, u64, Box<str>);
 struct KeyCheck {
     enabled: bool,
     /// Primary key hash → source row of its first occurrence.
-    primary: Vec<HashMap<u128, u64>>,
+    primary: Vec<KeyMap<u64>>,
     /// For each table, the foreign keys that point at it: (referencing table, fk index).
     referenced_keys: Vec<Vec<(usize, usize)>>,
     /// Keys of referenced tables: (table, fk) → key hash → number of rows.
-    targets: HashMap<(usize, usize), HashMap<u128, u32>>,
+    targets: HashMap<(usize, usize), KeyMap<u32>>,
     /// Referencing values: (table, fk) → [(key hash, source row, key text)].
     references: HashMap<(usize, usize), Vec<Reference>>,
     /// The referenced columns of each foreign key: (table, fk) → columns of the target.
     target_columns: HashMap<(usize, usize), Vec<usize>>,
+    /// The two seeded hashers whose 64-bit hashes of a key's text make its 128-bit hash
+    /// (seeded per run, so that a file cannot be made to collide).
+    hashers: [foldhash::quality::RandomState; 2],
+    /// The buffer a row's key is joined in.
+    text: String,
 }
 
-/// A key's values joined for messages, and its 128-bit hash. With `nulls`, a null is a value
-/// of its own (as the W3C suite expects for foreign keys: a null referencing value matches no
-/// row); without, a key with a null is no key.
-fn key_of(row: &Row, cols: &[usize], nulls: bool) -> Option<(u128, String)> {
-    use std::hash::{Hash, Hasher};
-    let mut text = String::new();
+/// A map keyed by a key's 128-bit hash, which is not hashed again: its two halves folded are
+/// the map's hash.
+type KeyMap<V> = HashMap<u128, V, std::hash::BuildHasherDefault<KeyHashHasher>>;
+
+/// The [`KeyMap`]'s hasher: a key hash folded to 64 bits.
+#[derive(Default)]
+struct KeyHashHasher(u64);
+
+impl std::hash::Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128`s are hashed with it; anything else is still hashed, byte by byte.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+/// A key's values joined into `text` (for messages), and its 128-bit hash. With `nulls`, a
+/// null is a value of its own (as the W3C suite expects for foreign keys: a null referencing
+/// value matches no row); without, a key with a null is no key.
+fn key_of(
+    hashers: &[foldhash::quality::RandomState; 2],
+    text: &mut String,
+    row: &Row,
+    cols: &[usize],
+    nulls: bool,
+) -> Option<u128> {
+    use std::hash::BuildHasher;
+    text.clear();
     for (n, &i) in cols.iter().enumerate() {
         if n > 0 {
             text.push('\u{1f}');
@@ -1419,12 +1462,8 @@ fn key_of(row: &Row, cols: &[usize], nulls: bool) -> Option<(u128, String)> {
             }
         }
     }
-    let mut h1 = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h1);
-    let mut h2 = std::collections::hash_map::DefaultHasher::new();
-    0xc5_u8.hash(&mut h2);
-    text.hash(&mut h2);
-    Some((((h1.finish() as u128) << 64) | h2.finish() as u128, text))
+    let [a, b] = hashers;
+    Some((u128::from(a.hash_one(text.as_str())) << 64) | u128::from(b.hash_one(text.as_str())))
 }
 
 fn shown(key: &str) -> String {
@@ -1445,11 +1484,13 @@ impl KeyCheck {
         }
         KeyCheck {
             enabled,
-            primary: vec![HashMap::new(); group.tables.len()],
+            primary: vec![KeyMap::default(); group.tables.len()],
             referenced_keys,
             targets: HashMap::new(),
             references: HashMap::new(),
             target_columns,
+            hashers: Default::default(),
+            text: String::new(),
         }
     }
 
@@ -1459,7 +1500,13 @@ impl KeyCheck {
         }
         let schema = &at.table.schema;
         if !schema.primary_key.is_empty() {
-            if let Some((h, text)) = key_of(row, &schema.primary_key, false) {
+            if let Some(h) = key_of(
+                &self.hashers,
+                &mut self.text,
+                row,
+                &schema.primary_key,
+                false,
+            ) {
                 if let Some(first) = self.primary[ti].insert(h, row.source_number) {
                     p.data_diag(
                         Diagnostic::error(
@@ -1476,14 +1523,15 @@ impl KeyCheck {
                                 .collect::<Vec<_>>()
                                 .join(","),
                         )
-                        .value(shown(&text)),
+                        .value(shown(&self.text)),
                     );
                 }
             }
         }
-        for (rt, fi) in self.referenced_keys[ti].clone() {
+        for k in 0..self.referenced_keys[ti].len() {
+            let (rt, fi) = self.referenced_keys[ti][k];
             if let Some(cols) = self.target_columns.get(&(rt, fi)) {
-                if let Some((h, _)) = key_of(row, cols, true) {
+                if let Some(h) = key_of(&self.hashers, &mut self.text, row, cols, true) {
                     *self
                         .targets
                         .entry((rt, fi))
@@ -1494,11 +1542,11 @@ impl KeyCheck {
             }
         }
         for (fi, fk) in schema.foreign_keys.iter().enumerate() {
-            if let Some((h, text)) = key_of(row, &fk.columns, true) {
+            if let Some(h) = key_of(&self.hashers, &mut self.text, row, &fk.columns, true) {
                 self.references.entry((ti, fi)).or_default().push((
                     h,
                     row.source_number,
-                    text.into_boxed_str(),
+                    self.text.as_str().into(),
                 ));
             }
         }
@@ -1510,7 +1558,7 @@ impl KeyCheck {
         }
         for (ti, t) in group.tables.iter().enumerate() {
             for (fi, fk) in t.schema.foreign_keys.iter().enumerate() {
-                let empty = HashMap::new();
+                let empty = KeyMap::default();
                 let targets = self.targets.get(&(ti, fi)).unwrap_or(&empty);
                 let target = &group.tables[fk.table].url;
                 let columns = fk
@@ -1788,5 +1836,74 @@ mod tests {
             missing.is_empty() && extra.is_empty(),
             "missing {missing:?}, extra {extra:?}"
         );
+    }
+
+    /// A row the sink gives back is filled again for the next row, and carries nothing of
+    /// the row before: nulls after values, a list after a single value, fewer and more
+    /// cells than the row before, titles and URLs, all as in rows made afresh.
+    #[test]
+    fn a_row_filled_again_is_a_row_made_afresh() {
+        use super::{AnnotatedTable, Options, Processor, Row, Sink, TableGroup};
+        struct Record {
+            rows: Vec<String>,
+            keep: bool,
+        }
+        impl Sink for Record {
+            fn start_group(&mut self, _: &TableGroup) -> crate::Result<()> {
+                Ok(())
+            }
+            fn start_table(&mut self, _: &AnnotatedTable<'_>) -> crate::Result<()> {
+                Ok(())
+            }
+            fn row(&mut self, _: &AnnotatedTable<'_>, row: &Row) -> crate::Result<()> {
+                self.rows.push(format!("{row:?}"));
+                Ok(())
+            }
+            fn take_row(
+                &mut self,
+                at: &AnnotatedTable<'_>,
+                row: Row,
+            ) -> crate::Result<Option<Row>> {
+                self.row(at, &row)?;
+                // Keeping it (dropping it here) makes the processor start every row afresh.
+                Ok((!self.keep).then_some(row))
+            }
+            fn end_table(&mut self, _: &AnnotatedTable<'_>) -> crate::Result<()> {
+                Ok(())
+            }
+            fn end_group(&mut self, _: &TableGroup) -> crate::Result<()> {
+                Ok(())
+            }
+        }
+        let metadata = br#"{"@context": "http://www.w3.org/ns/csvw", "url": "t.csv",
+          "tableSchema": {"aboutUrl": "http://example.org/{a}", "rowTitles": ["a"],
+            "columns": [
+              {"name": "a", "titles": "a"},
+              {"name": "b", "titles": "b", "datatype": "integer", "null": "-"},
+              {"name": "c", "titles": "c", "separator": ";",
+               "valueUrl": "http://example.org/c/{c}"}]}}"#;
+        let csv = b"a,b,c\nx,1,p;q\ny,-,\nz,3\nw,4,r,extra\nv,,s\nu,five,t;u;v\n";
+        let files = Files(vec![
+            ("/t.csv-metadata.json", metadata.to_vec()),
+            ("/t.csv", csv.to_vec()),
+        ]);
+        let url = url::Url::parse("http://example.org/t.csv-metadata.json").unwrap();
+        let run = |keep: bool| {
+            let mut p = Processor::new(&files, Options::default());
+            let group = p.locate(&url).unwrap();
+            let mut sink = Record {
+                rows: Vec::new(),
+                keep,
+            };
+            p.process(&group, &mut sink).unwrap();
+            (sink.rows, p.report.diagnostics.len())
+        };
+        let (afresh, problems) = run(true);
+        assert_eq!(afresh.len(), 6);
+        assert!(
+            problems > 0,
+            "the ragged rows and the bad integer are reported"
+        );
+        assert_eq!(run(false), (afresh, problems));
     }
 }

@@ -20,11 +20,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Rows per batch: enough to make the hand-over cheap per row.
 const BATCH: usize = 256;
-/// Written rows the reader keeps to fill again, oldest first: a row the writer has just
-/// written is still in that core's cache, and filling it again moves each of its cache lines
-/// back one by one. The oldest of four batches mostly is not (in `csvw to-rdf` of the 1 M-row
-/// bench file, taking the newest of two batches took 18 % more time than the oldest of four;
-/// eight were no better).
+/// Room for the written rows the reader keeps to fill again. They are taken oldest first: a
+/// row the writer has just written is still in that core's cache, and filling it again moves
+/// each of its cache lines back one by one. The oldest of four batches mostly is not (in
+/// `csvw to-rdf` of the 1 M-row bench file, taking the newest of two batches took 18 % more
+/// time than the oldest of four; eight were no better).
 const SPARE: usize = 4 * BATCH;
 /// Batches in flight: the reader may run this far ahead of the writer.
 const DEPTH: usize = 8;
@@ -216,15 +216,15 @@ impl<'g> Forward<'g> {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let mut next = Vec::with_capacity(BATCH);
+        let mut next = None;
         while let Ok(mut written) = self.done.try_recv() {
-            // Kept to be filled again (the processor asks for spare rows), up to four
-            // batches; taken oldest first.
-            let room = SPARE.saturating_sub(self.spare.len());
-            self.spare.extend(written.drain(..room.min(written.len())));
-            written.clear();
-            next = written;
+            // Kept to be filled again (the processor asks for spare rows), taken oldest
+            // first. All are kept: the rows in circulation are bounded by the batches in
+            // flight, and a row dropped here would only be allocated again.
+            self.spare.extend(written.drain(..));
+            next = Some(written);
         }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
         let rows = std::mem::replace(&mut self.rows, next);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.send(Event::Rows(rows))?;
@@ -258,14 +258,14 @@ impl Sink for Forward<'_> {
     }
 
     fn row(&mut self, at: &AnnotatedTable<'_>, row: &Row) -> Result<()> {
-        self.take_row(at, row.clone())
+        self.take_row(at, row.clone()).map(drop)
     }
 
     fn spare_row(&mut self) -> Option<Row> {
         self.spare.pop_front()
     }
 
-    fn take_row(&mut self, at: &AnnotatedTable<'_>, mut row: Row) -> Result<()> {
+    fn take_row(&mut self, at: &AnnotatedTable<'_>, mut row: Row) -> Result<Option<Row>> {
         if self.writer_behind {
             self.urls.fill(at, &mut row);
         }
@@ -279,7 +279,8 @@ impl Sink for Forward<'_> {
         if self.rows.len() >= BATCH {
             self.flush()?;
         }
-        Ok(())
+        // Kept: it comes back through `spare_row` once written.
+        Ok(None)
     }
 
     fn end_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
