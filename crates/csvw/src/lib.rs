@@ -130,5 +130,11 @@ pub fn validate(url: &Url, fetcher: &dyn Fetcher, options: Options) -> Result<Re
         validate: true,
         ..options
     };
-    run(url, fetcher, options, &mut Nothing)
+    let mut p = Processor::new(fetcher, options);
+    let group = p.locate(url)?;
+    // Nothing here reads a cell's URLs, and an URL that is not a valid IRI is a warning of
+    // the conversion, not of validation: the templates are left unexpanded.
+    p.defer_urls = true;
+    p.process(&group, &mut Nothing)?;
+    Ok(p.report)
 }
