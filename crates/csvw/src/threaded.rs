@@ -218,10 +218,11 @@ impl<'g> Forward<'g> {
         }
         let mut next = None;
         while let Ok(mut written) = self.done.try_recv() {
-            // Kept to be filled again (the processor asks for spare rows), taken oldest
-            // first. All are kept: the rows in circulation are bounded by the batches in
-            // flight, and a row dropped here would only be allocated again.
-            self.spare.extend(written.drain(..));
+            // Kept to be filled again (the processor asks for spare rows), up to four
+            // batches; taken oldest first.
+            let room = SPARE.saturating_sub(self.spare.len());
+            self.spare.extend(written.drain(..room.min(written.len())));
+            written.clear();
             next = Some(written);
         }
         let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
