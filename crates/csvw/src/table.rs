@@ -1402,8 +1402,8 @@ struct KeyCheck {
     references: HashMap<(usize, usize), Vec<Reference>>,
     /// The referenced columns of each foreign key: (table, fk) → columns of the target.
     target_columns: HashMap<(usize, usize), Vec<usize>>,
-    /// The two seeded hashers whose 64-bit hashes of a key's text make its 128-bit hash
-    /// (seeded per run, so that a file cannot be made to collide).
+    /// The two hashers whose 64-bit hashes of a key's text make its 128-bit hash: seeded
+    /// apart, and afresh for each run, so that no pair of keys collides in every run.
     hashers: [foldhash::quality::RandomState; 2],
     /// The buffer a row's key is joined in.
     text: String,
