@@ -282,7 +282,14 @@ impl csvw::rdf::TripleSink for Collector {
                 _ => String::new(),
             };
             match self.resources.iter_mut().find(|r| r.iri == subject) {
-                Some(r) => r.statements.push((predicate.to_string(), shown())),
+                Some(r) => {
+                    // A graph holds a triple once (two columns may link a row to the same
+                    // council), and so does its page.
+                    let statement = (predicate.to_string(), shown());
+                    if !r.statements.contains(&statement) {
+                        r.statements.push(statement);
+                    }
+                }
                 None if n < PREVIEW_RESOURCES => self.resources.push(Resource {
                     iri: subject.to_string(),
                     statements: vec![(predicate.to_string(), shown())],
@@ -332,6 +339,8 @@ mod tests {
                 iri("http://x.test/id/supplier/1"),
             ));
         }
+        // A triple made twice (two columns giving the same link) is one statement.
+        triples.push(Triple::new(row(1), p.clone(), Literal::from(1)));
         // Subjects outside the data folder count as entities but are not shown; blank nodes
         // are neither.
         triples.push(Triple::new(
