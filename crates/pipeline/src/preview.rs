@@ -108,7 +108,7 @@ pub fn summarise(
                     let far = if max.0.abs() >= min.0.abs() { max } else { min };
                     out.outliers.push(format!(
                         "{title}: {} on row {} is more than {AMOUNT_OUTLIER_FACTOR:.0} times the typical value ({})",
-                        far.1,
+                        grouped_decimal(far.1),
                         far.2,
                         money(median)
                     ));
@@ -190,6 +190,30 @@ pub fn money(n: f64) -> String {
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
     let grouped = fivestar_tidy::display::grouped(int);
     format!("{}{grouped}.{frac}", if n < 0.0 { "-" } else { "" })
+}
+
+/// An amount's lexical form as the report shows amounts, like [`money`] but never rounded:
+/// the whole part grouped in threes, the fraction as written (`-1255.5` → `-1,255.5`).
+/// Anything that is not a plain decimal is shown as it is.
+pub fn grouped_decimal(v: &str) -> String {
+    let (sign, rest) = match v.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", v.strip_prefix('+').unwrap_or(v)),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || frac.is_some_and(|f| f.is_empty() || !digits(f)) {
+        return v.to_string();
+    }
+    let mut out = format!("{sign}{}", fivestar_tidy::display::grouped(int));
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
 }
 
 /// One resource as its page will show it: its IRI and its statements.
@@ -392,5 +416,16 @@ mod tests {
         assert_eq!(money(-12.0), "-12.00");
         assert_eq!(money(999.999), "1,000.00");
         assert_eq!(money(0.0), "0.00");
+    }
+
+    #[test]
+    fn amounts_are_grouped_as_the_total_is_and_never_rounded() {
+        assert_eq!(grouped_decimal("-1255.22"), "-1,255.22");
+        assert_eq!(grouped_decimal("47713.175"), "47,713.175");
+        assert_eq!(grouped_decimal("+1000000"), "1,000,000");
+        assert_eq!(grouped_decimal("999"), "999");
+        for odd in ["", "-", "1.", ".5", "1e5", "12,345", "NaN", "£5"] {
+            assert_eq!(grouped_decimal(odd), odd);
+        }
     }
 }

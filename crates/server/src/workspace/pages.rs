@@ -10,6 +10,7 @@ use axum::response::Response;
 use fivestar_pipeline::config::Personal;
 use fivestar_pipeline::edit::{Every, WEEKDAYS};
 use fivestar_pipeline::jobs::JobState;
+use fivestar_pipeline::preview::grouped_decimal;
 use fivestar_pipeline::report::Group;
 use fivestar_pipeline::{Outcome, Severity};
 use std::sync::Arc;
@@ -976,7 +977,11 @@ pub async fn report(
         for a in &d.amounts {
             t.push_str(&format!(
                 "<tr><th scope=\"row\">{c}: total</th><td>{}</td></tr><tr><th scope=\"row\">{c}: smallest</th><td>{} (row {})</td></tr><tr><th scope=\"row\">{c}: largest</th><td>{} (row {})</td></tr>",
-                esc(&a.total), esc(&a.min.value), a.min.row, esc(&a.max.value), a.max.row,
+                esc(&a.total),
+                esc(&grouped_decimal(&a.min.value)),
+                a.min.row,
+                esc(&grouped_decimal(&a.max.value)),
+                a.max.row,
                 c = esc(&a.column)
             ));
         }
