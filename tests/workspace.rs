@@ -308,10 +308,52 @@ impl Officer {
         .unwrap();
     }
 
-    /// The step's screenshot, the accessibility check, and the page at 360 px wide.
+    /// The whole page, not only what the window shows (at most 8,000 px of it), beside the
+    /// step's screenshot: what a reviewer reads below the first screen.
+    fn full_page_screenshot(&self, name: &str) {
+        use base64::Engine as _;
+        let size = self.eval(
+            "JSON.stringify([document.documentElement.scrollWidth, document.documentElement.scrollHeight])",
+        );
+        let size: Vec<f64> = serde_json::from_str(size.as_str().unwrap()).unwrap();
+        let data = self
+            .tab
+            .call_method(Page::CaptureScreenshot {
+                format: Some(Page::CaptureScreenshotFormatOption::Png),
+                quality: None,
+                clip: Some(Page::Viewport {
+                    x: 0.0,
+                    y: 0.0,
+                    width: size[0],
+                    height: size[1].min(8000.0),
+                    scale: 1.0,
+                }),
+                from_surface: Some(true),
+                capture_beyond_viewport: Some(true),
+                optimize_for_speed: None,
+            })
+            .unwrap()
+            .data;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap();
+        std::fs::write(
+            self.shots.join(format!(
+                "{}-{:02}-{name}-full.png",
+                self.prefix,
+                self.step.get()
+            )),
+            png,
+        )
+        .unwrap();
+    }
+
+    /// The step's screenshots (the window, and the whole page), the accessibility check, and
+    /// the page at 360 px wide.
     fn check_page(&self, name: &str) {
         self.step.set(self.step.get() + 1);
         self.screenshot(name);
+        self.full_page_screenshot(name);
         // axe-core in the page: WCAG 2.0/2.1 A and AA rules; serious or critical fails.
         self.eval(&self.axe);
         let result = self
