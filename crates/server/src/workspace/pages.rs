@@ -806,8 +806,9 @@ fn fact_words(k: &str) -> String {
     }
 }
 
-/// A rule in words.
-fn rule_words(rule: &str) -> String {
+/// A rule in words. A link rule's warnings are values that link to nothing; its note for
+/// information is what it linked, and is not called that.
+fn rule_words(rule: &str, severity: Severity) -> String {
     let known = [
         ("personal-data:email", "Email addresses"),
         ("personal-data:phone", "Phone numbers"),
@@ -831,8 +832,10 @@ fn rule_words(rule: &str) -> String {
         .find(|(r, _)| *r == rule)
         .map(|(_, w)| w.to_string())
         .or_else(|| {
-            rule.strip_prefix("link:")
-                .map(|k| format!("Values that link to nothing ({k})"))
+            rule.strip_prefix("link:").map(|k| match severity {
+                Severity::Error | Severity::Warning => format!("Values that link to nothing ({k})"),
+                _ => format!("Values linked ({k})"),
+            })
         })
         .unwrap_or_else(|| rule.replace([':', '-'], " "))
 }
@@ -849,7 +852,7 @@ fn group_html(g: &Group) -> String {
     let (sev, class) = severity_words(g.severity);
     let mut out = format!(
         "<h3><span class=\"{class}\">{sev}:</span> {}{} <span class=\"muted\">({} case{})</span></h3>",
-        esc(&rule_words(&g.rule)),
+        esc(&rule_words(&g.rule, g.severity)),
         g.column.as_ref().map(|c| format!(" in “{}”", esc(c))).unwrap_or_default(),
         g.count,
         if g.count == 1 { "" } else { "s" }
@@ -872,7 +875,7 @@ fn group_html(g: &Group) -> String {
             g.count
         ));
     }
-    out.push_str(&wide(&rule_words(&g.rule), &t));
+    out.push_str(&wide(&rule_words(&g.rule, g.severity), &t));
     out
 }
 
@@ -1155,4 +1158,27 @@ pub async fn confirm_withdraw(
         csrf = csrf(&s)
     );
     page("Withdraw", Some(&s), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A link rule's count of what it linked (for information) is not headed as values that
+    /// link to nothing; its warnings are.
+    #[test]
+    fn a_link_summary_is_not_headed_as_values_that_link_to_nothing() {
+        assert_eq!(
+            rule_words("link:day", Severity::Info),
+            "Values linked (day)"
+        );
+        assert_eq!(
+            rule_words("link:day", Severity::Warning),
+            "Values that link to nothing (day)"
+        );
+        assert_eq!(
+            rule_words("rules:required", Severity::Error),
+            "Missing values"
+        );
+    }
 }
