@@ -826,6 +826,10 @@ fn rule_words(rule: &str, severity: Severity) -> String {
         ("column-choice", "More than one column fits"),
         ("no-rows", "No data"),
         ("shrink", "Far fewer rows than the live release"),
+        (
+            "link:council-publisher",
+            "Rows given the publisher as their council",
+        ),
     ];
     known
         .iter()
@@ -1175,6 +1179,10 @@ mod tests {
         assert_eq!(
             rule_words("link:day", Severity::Warning),
             "Values that link to nothing (day)"
+        );
+        assert_eq!(
+            rule_words("link:council-publisher", Severity::Info),
+            "Rows given the publisher as their council"
         );
         assert_eq!(
             rule_words("rules:required", Severity::Error),
