@@ -29,6 +29,8 @@ pub fn link(
     let mut linker = Linker::new();
     let mut shares: Vec<(String, f64)> = Vec::new();
     let mut points: Option<(Vec<Point>, String)> = None;
+    // Link rules whose column the file has but leaves empty (or redacted): one note for all.
+    let mut idle: Vec<String> = Vec::new();
     for computed in &mapping.computed {
         let (values, source) = match &computed.what {
             Computed::Key => (
@@ -42,9 +44,14 @@ pub fn link(
                     .position(|c| &c.name == column)
                     .ok_or_else(|| fail("link", format!("no column {column:?} to link")))?;
                 let shown = mapping.source_header(table, k);
-                let values =
-                    link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
                 let present = table.source_columns.get(k).is_some_and(|s| s.is_some());
+                let (values, tried) =
+                    link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
+                // An absent column is reported by tidy already (with the optional columns the
+                // file lacks); a present one with nothing to link is noted with the others.
+                if tried == 0 && present {
+                    idle.push(format!("{} ({shown})", link.kind.name()));
+                }
                 let considered: Vec<(&Vec<String>, &String)> = table
                     .rows
                     .iter()
@@ -133,6 +140,19 @@ pub fn link(
         for (row, v) in table.rows.iter_mut().zip(values) {
             row.push(v);
         }
+    }
+    if !idle.is_empty() {
+        report.problems.push(
+            Problem::new(
+                Severity::Info,
+                "link:idle",
+                format!(
+                    "nothing to link, every value empty or redacted: {}",
+                    idle.join(", ")
+                ),
+            )
+            .file(file),
+        );
     }
     // A mapping with a council rule whose columns the file lacks: the publisher is every row's
     // council, or the rows have none (and the fifth star says so).
@@ -312,7 +332,7 @@ fn link_values(
     shown: &str,
     file: &str,
     report: &mut Report,
-) -> Result<Vec<String>, Box<Problem>> {
+) -> Result<(Vec<String>, usize), Box<Problem>> {
     let kind = rule.kind;
     let mut unlinked = 0usize;
     let mut linked = 0usize;
@@ -465,16 +485,19 @@ fn link_values(
             .column(shown),
         );
     }
-    report.problems.push(
-        Problem::new(
-            Severity::Info,
-            format!("link:{}", kind.name()),
-            format!("linked {linked} value(s); {unlinked} could not be linked"),
-        )
-        .file(file)
-        .column(shown),
-    );
-    Ok(values)
+    // A rule with nothing to link is noted once with the others (by the caller).
+    if linked + unlinked > 0 {
+        report.problems.push(
+            Problem::new(
+                Severity::Info,
+                format!("link:{}", kind.name()),
+                format!("linked {linked} value(s); {unlinked} could not be linked"),
+            )
+            .file(file)
+            .column(shown),
+        );
+    }
+    Ok((values, linked + unlinked))
 }
 
 /// How a row's coordinates are written.
@@ -688,6 +711,45 @@ mod tests {
                 "Acme Ltd",
                 "Acme Ltd"
             ]
+        );
+    }
+
+    #[test]
+    fn rules_with_nothing_to_link_share_one_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = template_mapping(dir.path(), "spend", "");
+        let mut t = table(
+            &m,
+            &["date", "supplier_name"],
+            &[
+                &[("date", "2024-01-30")],
+                &[("date", "2024-02-01"), ("supplier_name", REDACTED)],
+            ],
+        );
+        let mut report = Report::empty("d");
+        link(&m, &mut t, "f.csv", &mut report).unwrap();
+        let of = |rule: &str| -> Vec<&str> {
+            report
+                .problems
+                .iter()
+                .filter(|p| p.rule == rule)
+                .map(|p| p.message.as_str())
+                .collect()
+        };
+        // The dates linked; the supplier column, empty or redacted, is noted once with any
+        // others; the absent columns not at all (tidy lists those).
+        assert_eq!(of("link:day"), ["linked 2 value(s); 0 could not be linked"]);
+        assert_eq!(
+            of("link:idle"),
+            ["nothing to link, every value empty or redacted: supplier (SUPPLIER_NAME)"]
+        );
+        assert!(
+            !report
+                .problems
+                .iter()
+                .any(|p| p.message.starts_with("linked 0")),
+            "{:?}",
+            report.problems
         );
     }
 

@@ -830,6 +830,7 @@ fn rule_words(rule: &str, severity: Severity) -> String {
             "link:council-publisher",
             "Rows given the publisher as their council",
         ),
+        ("link:idle", "Links with nothing to link"),
     ];
     known
         .iter()
@@ -1183,6 +1184,10 @@ mod tests {
         assert_eq!(
             rule_words("link:council-publisher", Severity::Info),
             "Rows given the publisher as their council"
+        );
+        assert_eq!(
+            rule_words("link:idle", Severity::Info),
+            "Links with nothing to link"
         );
         assert_eq!(
             rule_words("rules:required", Severity::Error),
