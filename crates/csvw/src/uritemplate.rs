@@ -12,25 +12,25 @@ pub enum Var<'a> {
 }
 
 /// A parsed template.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
     parts: Vec<Part>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
     Expr(Op, Vec<VarSpec>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct VarSpec {
     name: String,
     prefix: Option<usize>,
     explode: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Op {
     first: &'static str,
     sep: &'static str,
