@@ -300,6 +300,7 @@ fn bench_run_runs_a_pipeline_and_measures_the_loader_alone_on_what_it_published(
     for needle in [
         "fivestar run: 500 rows, ",
         "  tidy: ",
+        "  clean CSV: ",
         "  CSVW validation and csv2rdf: ",
         "writing the summaries",
         "Oxigraph's bulk loader alone, the same ",

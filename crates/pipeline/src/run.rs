@@ -284,6 +284,7 @@ fn execute(
     let run_dir = layout.run(dataset, &report.run);
     let data_base = layout.data_folder(dataset);
     let clean = stage::convert::write_clean(&table, &mapping, &run_dir, &data_base)?;
+    lap(report, "clean CSV");
     // A check converts too, into its preview: the officer sees resources as their pages will
     // show them, and the stars the release would earn.
     let Some(publisher) = publisher else {
