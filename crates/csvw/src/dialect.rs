@@ -81,6 +81,8 @@ pub struct RowReader<R: Read> {
     delimiter: Vec<u8>,
     quote: Option<Vec<u8>>,
     escape: Option<Vec<u8>>,
+    /// The escape is the quote (`doubleQuote`): decided once, not compared at every quote.
+    escape_is_quote: bool,
     terminators: Vec<Vec<u8>>,
     comment: Option<Vec<u8>>,
     trim: Trim,
@@ -140,6 +142,7 @@ impl<R: Read> RowReader<R> {
             done: false,
             had_replacements: false,
             delimiter,
+            escape_is_quote: escape.is_some() && escape == quote,
             quote,
             escape,
             terminators,
@@ -359,7 +362,7 @@ impl<R: Read> RowReader<R> {
                 continue;
             }
             if let (Some(e), Some(q)) = (&self.escape, &self.quote) {
-                if e == q {
+                if self.escape_is_quote {
                     if quoted && starts(avail, e) && starts(&avail[e.len()..], q) {
                         cur.push_str(std::str::from_utf8(q).unwrap_or("\""));
                         self.pos += e.len() + q.len();
