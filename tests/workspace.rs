@@ -493,6 +493,16 @@ fn an_officer_publishes_rolls_back_and_withdraws_in_the_browser() {
         "{}",
         main_of(&report)
     );
+    // A problem's message wraps in its table: none is cut off at the edge of its box, to be
+    // read only by scrolling sideways.
+    let overflowing = o.eval(
+        "JSON.stringify([...document.querySelectorAll('table.cases')].filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.innerText.slice(0, 120)))",
+    );
+    assert_eq!(
+        overflowing.as_str(),
+        Some("[]"),
+        "case tables wider than their box: {overflowing}"
+    );
     o.check_page("report");
     o.click_until("form[action$='/publish'] button", "Published: release");
     o.check_page("published");

@@ -31,7 +31,8 @@ input[type=text],input[type=url],input[type=password]{width:24rem}\
 .visually-hidden{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 .arrow{color:#505a5f}.raw{color:#505a5f}.notpub{color:#505a5f;font-style:italic}\
 fieldset{border:1px solid #b1b4b6;margin:1rem 0;padding:.5rem 1rem}legend{font-weight:600}\
-.choice{margin:.3rem 0}.cases td{font-size:.95rem}";
+.choice{margin:.3rem 0}.cases td{font-size:.95rem}\
+.cases td:nth-child(n+3){white-space:normal;overflow-wrap:break-word}.cases td:last-child{min-width:16rem}";
 
 /// A table that scrolls sideways on a narrow screen (keyboard users can scroll it too).
 fn wide(label: &str, table: &str) -> String {
