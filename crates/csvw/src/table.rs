@@ -1261,8 +1261,6 @@ pub fn parse_cell(
     parse_cell_reusing(raw, col, iri, lang, CellValue::Null)
 }
 
-/// [`parse_cell`], making the value in the memory of `previous` (this cell's value in the
-/// row read before) where it can; the value is the same either way.
 /// Whether `s` is one of the column's null values. Empty text is decided by its length alone:
 /// comparing it through `memcmp` (an empty `String` points nowhere) cost glibc's AVX-512
 /// version a masked load that the processor assists, about 80 ns a cell, measured: a fifth of
@@ -1272,6 +1270,8 @@ fn is_null(null: &[String], s: &str) -> bool {
         .any(|n| n.len() == s.len() && (s.is_empty() || n.as_bytes() == s.as_bytes()))
 }
 
+/// [`parse_cell`], making the value in the memory of `previous` (this cell's value in the
+/// row read before) where it can; the value is the same either way.
 fn parse_cell_reusing(
     raw: &str,
     col: &Column,
