@@ -321,7 +321,8 @@ fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) 
         .collect()
 }
 
-/// The values of one link rule of column `k`.
+/// The values of one link rule of column `k`, and how many of them it tried to link (linked or
+/// not; empty, redacted and publisher-filled values aside).
 #[allow(clippy::too_many_arguments)]
 fn link_values(
     mapping: &Mapping,

@@ -1174,25 +1174,22 @@ mod tests {
     /// link to nothing; its warnings are.
     #[test]
     fn a_link_summary_is_not_headed_as_values_that_link_to_nothing() {
-        assert_eq!(
-            rule_words("link:day", Severity::Info),
-            "Values linked (day)"
-        );
-        assert_eq!(
-            rule_words("link:day", Severity::Warning),
-            "Values that link to nothing (day)"
-        );
-        assert_eq!(
-            rule_words("link:council-publisher", Severity::Info),
-            "Rows given the publisher as their council"
-        );
-        assert_eq!(
-            rule_words("link:idle", Severity::Info),
-            "Links with nothing to link"
-        );
-        assert_eq!(
-            rule_words("rules:required", Severity::Error),
-            "Missing values"
-        );
+        for (rule, severity, heading) in [
+            ("link:day", Severity::Info, "Values linked (day)"),
+            (
+                "link:day",
+                Severity::Warning,
+                "Values that link to nothing (day)",
+            ),
+            (
+                "link:council-publisher",
+                Severity::Info,
+                "Rows given the publisher as their council",
+            ),
+            ("link:idle", Severity::Info, "Links with nothing to link"),
+            ("rules:required", Severity::Error, "Missing values"),
+        ] {
+            assert_eq!(rule_words(rule, severity), heading, "{rule} ({severity:?})");
+        }
     }
 }
