@@ -228,6 +228,9 @@ impl Db {
                 !ingest_external_file_options.is_null(),
                 "rocksdb_ingestexternalfileoptions_create returned null"
             );
+            // fivestar patch (see PATCHED.md): a bulk load's SST files are written in the
+            // database's own folder, so they are linked in, not copied.
+            rocksdb_ingestexternalfileoptions_set_move_files(ingest_external_file_options, 1);
 
             let compaction_options = rocksdb_compactoptions_create();
             assert!(
