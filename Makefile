@@ -97,7 +97,7 @@ BENCH_DIR ?= $(abspath $(TARGET_DIR))/bench
 BENCH_VENV := $(abspath $(TARGET_DIR))/bench-deps/venv
 bench: build bench-deps
 	$(BIN) bench --rows 1000000
-	$(BIN) bench-run --rows 1000000
+	$(BIN) bench-run --rows 1000000 --oxigraph $(BENCH_VENV)/bin/oxigraph
 	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000 --stream-rows=5000000
 	$(BIN) bench-store --triples 12000000 --dir $(BENCH_DIR) --keep
 	$(BIN) bench-store --triples 12000000 --loader-only
