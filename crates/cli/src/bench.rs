@@ -910,7 +910,8 @@ pub fn whole_run(bench: RunBench) -> Result<()> {
     let run_secs = t.elapsed().as_secs_f64();
     if !out.status.success() {
         anyhow::bail!(
-            "the run failed:\n{}{}",
+            "the run failed ({}):\n{}{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
