@@ -494,6 +494,12 @@ fn what_to_do(report: &Report) -> Vec<String> {
                 if r == "link:council" { ", or set `publisher` in the pipeline to name the council" } else { "" }
             )),
             "shrink" | "no-rows" | "fetch" => add(first.message.clone()),
+            // The run could not finish for a reason outside the data (a full disk, a run
+            // already on): nothing in the file to fix.
+            "io" | "convert" | "publish" | "lock" => add(format!(
+                "The run stopped, not because of the data: [{rule}] {}. The live release is unchanged; once that is fixed, run again",
+                first.message
+            )),
             _ if g.severity == Severity::Error => add(format!(
                 "Fix {} value(s){}{example}: [{rule}] {}",
                 g.count,
@@ -555,6 +561,43 @@ pub fn esc(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A run that stopped for a reason outside the data is not told to fix values.
+    #[test]
+    fn a_run_that_could_not_finish_is_not_told_to_fix_values() {
+        use super::{Problem, Report, Severity};
+        let mut r = Report::empty("spend");
+        r.problems.push(Problem::error(
+            "publish",
+            "/srv/store/dumps: No space left on device (os error 28)",
+        ));
+        r.problems.push(
+            Problem::new(Severity::Error, "csvw:datatype", "not a date")
+                .column("Date")
+                .row(7)
+                .value("31/02/2026"),
+        );
+        r.summarise();
+        assert!(
+            r.todo.iter().any(|t| t
+                == "The run stopped, not because of the data: [publish] /srv/store/dumps: No space left on device (os error 28). The live release is unchanged; once that is fixed, run again"),
+            "{:?}",
+            r.todo
+        );
+        assert!(
+            !r.todo.iter().any(|t| t.contains("value(s): [publish]")),
+            "{:?}",
+            r.todo
+        );
+        // A value the data gets wrong is still a value to fix.
+        assert!(
+            r.todo
+                .iter()
+                .any(|t| t.starts_with("Fix 1 value(s) in \"Date\" (row 7, \"31/02/2026\")")),
+            "{:?}",
+            r.todo
+        );
+    }
+
     #[test]
     fn stage_times_are_a_table_after_the_problems() {
         let mut r = super::Report::empty("spend");

@@ -201,8 +201,11 @@ pub fn to_ntriples(
         validate: true,
         ..options
     };
-    let report =
-        csvw::to_rdf(url, fetcher, options, true, &mut sink).map_err(ConvertError::Table)?;
+    let report = csvw::to_rdf(url, fetcher, options, true, &mut sink).map_err(|e| match e {
+        // Writing the triples failed (a full disk, say): nothing is wrong with the table.
+        csvw::Error::Io(e) => io(e),
+        e => ConvertError::Table(e),
+    })?;
     sink.finish().and_then(|mut w| w.flush()).map_err(io)?;
     Ok(report)
 }
@@ -230,5 +233,48 @@ pub fn from_csvw(d: csvw::Diagnostic, table: &Table, mapping: &Mapping, file: &s
         row: d.row.and_then(|r| table.source_row_of_line(r)),
         column,
         value: d.value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills while the triples are written is the run's failure, not the
+    /// table's: `ConvertError::Io`, naming the file (a `Table` error would block the run and
+    /// mark the source as processed, so the next run would skip it as unchanged).
+    #[test]
+    fn a_full_disk_while_converting_is_an_output_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("id,name\n");
+        for i in 0..2000 {
+            csv.push_str(&format!("{i},supplier number {i}\n"));
+        }
+        std::fs::write(dir.path().join("t.csv"), csv).unwrap();
+        std::fs::write(
+            dir.path().join("t.csv-metadata.json"),
+            r#"{"@context": "http://www.w3.org/ns/csvw", "url": "t.csv",
+                "tableSchema": {"aboutUrl": "{#id}", "columns": [
+                  {"name": "id", "titles": "id", "datatype": "integer"},
+                  {"name": "name", "titles": "name"}]}}"#,
+        )
+        .unwrap();
+        let base = Url::parse("http://example.org/data/").unwrap();
+        let fetcher = WebFetcher::new(None).with_folder(base.clone(), dir.path().to_path_buf());
+        let url = base.join("t.csv-metadata.json").unwrap();
+        // The table itself converts.
+        let ok = dir.path().join("t.nt");
+        let report = to_ntriples(&url, &fetcher, options(Some(url.clone())), &ok).unwrap();
+        assert!(!report.has_errors());
+        assert!(std::fs::metadata(&ok).unwrap().len() > 64 * 1024);
+        // Linux's /dev/full refuses every write with ENOSPC.
+        let full = Path::new("/dev/full");
+        match to_ntriples(&url, &fetcher, options(Some(url.clone())), full) {
+            Err(ConvertError::Io(e)) => {
+                assert!(e.starts_with("/dev/full: "), "{e}");
+                assert!(e.contains("No space left on device"), "{e}");
+            }
+            other => panic!("expected an output error, got {other:?}"),
+        }
     }
 }
