@@ -533,3 +533,40 @@ fn releases_roll_back_withdraw_and_remove_from_the_command_line() {
     assert!(stdout(&fivestar(&["releases"])).contains("(withdrawn)"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// RocksDB's error messages are the C library's to free. A store whose database is damaged is
+/// refused with RocksDB's error and the usual exit status, by a one-off command and by
+/// `serve`. Before the vendored fix (vendor/oxigraph/PATCHED.md) both printed the error and
+/// then crashed freeing it with the program's allocator (exit 139), and so did a publish that
+/// filled the disk, in a live instance too.
+#[test]
+fn a_damaged_store_is_refused_with_its_error_not_a_crash() {
+    let dir = std::env::temp_dir().join(format!("fivestar-damaged-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = dir.join("store").to_string_lossy().to_string();
+    let base = "http://data.example.org/";
+    let o = run(&["releases", "--store", &store, "--base-iri", base]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(dir.join("store/oxigraph/CURRENT"), "garbage").unwrap();
+    for args in [
+        vec!["releases", "--store", &store, "--base-iri", base],
+        vec![
+            "serve",
+            "--store",
+            &store,
+            "--base-iri",
+            base,
+            "--bind",
+            "127.0.0.1:0",
+        ],
+    ] {
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {:?}\n{err}", o.status);
+        assert!(
+            err.contains("opening the store") && err.contains("Corruption: CURRENT file"),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

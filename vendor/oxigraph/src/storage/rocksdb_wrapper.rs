@@ -31,7 +31,13 @@ macro_rules! ffi_result {
         if error.is_null() {
             Ok(result)
         } else {
-            Err(ErrorStatus(::std::ffi::CString::from_raw(error)))
+            // fivestar patch (see PATCHED.md): RocksDB's C API allocates the message with
+            // `malloc` (`strdup`); `CString::from_raw` would free it with Rust's global
+            // allocator, which is not `malloc` in a program that chooses another (a segfault
+            // when a disk fills during a bulk load). Copied, then freed by RocksDB.
+            let message = ::std::ffi::CStr::from_ptr(error).to_owned();
+            rocksdb_free(error.cast());
+            Err(ErrorStatus(message))
         }
     }}
 }
