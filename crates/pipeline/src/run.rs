@@ -148,12 +148,14 @@ pub fn run(ctx: &Context<'_>, pipeline: &Pipeline, options: RunOptions) -> Repor
     };
     if report.outcome != Outcome::Unchanged {
         let run_dir = dir.join(&run_id);
+        // The clean table, its metadata and the N-Triples go (a published release has its own
+        // copies under dumps/, and a blocked one may hold personal data), before the report
+        // is written: a run that filled the disk frees its own files first, so that its
+        // report, which says so, can still be stored.
+        keep_only_reports(&run_dir);
         if let Err(e) = write_report(&run_dir, &report) {
             tracing::error!(dataset, error = %e, "cannot store the run's report");
         }
-        // The report stays; the clean table, its metadata and the N-Triples go: a published
-        // release has its own copies under dumps/, and a blocked one may hold personal data.
-        keep_only_reports(&run_dir);
     }
     if !options.validate_only {
         match report.outcome {
