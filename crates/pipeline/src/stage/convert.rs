@@ -28,24 +28,23 @@ pub fn write_clean(
     dir: &Path,
     data_base: &str,
 ) -> Result<Clean, Box<Problem>> {
-    std::fs::create_dir_all(dir).map_err(|e| fail("io", format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let dataset = &mapping.dataset;
     let csv_name = format!("{dataset}.csv");
     let meta_name = format!("{dataset}.csv-metadata.json");
     let csv = dir.join(&csv_name);
     let metadata = dir.join(&meta_name);
-    let io = |e: std::io::Error| fail("io", e.to_string());
     table
         .write_csv(std::io::BufWriter::new(
-            std::fs::File::create(&csv).map_err(io)?,
+            std::fs::File::create(&csv).map_err(|e| io_error(&csv, e))?,
         ))
-        .map_err(io)?;
+        .map_err(|e| io_error(&csv, e))?;
     let doc = mapping.clean_metadata(&csv_name);
     std::fs::write(
         &metadata,
         serde_json::to_vec_pretty(&doc).map_err(|e| fail("io", e.to_string()))?,
     )
-    .map_err(io)?;
+    .map_err(|e| io_error(&metadata, e))?;
     let base = Url::parse(data_base).map_err(|e| fail("base-iri", format!("{data_base}: {e}")))?;
     let metadata_url = base
         .join(&meta_name)
@@ -56,6 +55,11 @@ pub fn write_clean(
         metadata_url,
         fetcher: WebFetcher::new(None).with_folder(base, dir.to_path_buf()),
     })
+}
+
+/// A file of the run that could not be written (a full disk, say), named in the report.
+fn io_error(path: &Path, e: std::io::Error) -> Box<Problem> {
+    fail("io", format!("{}: {e}", path.display()))
 }
 
 /// How many diagnostics the engine lists before counting the rest.
