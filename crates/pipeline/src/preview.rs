@@ -90,7 +90,7 @@ pub fn summarise(
             .filter_map(|(r, &row)| r.get(k).filter(|v| !v.is_empty()).map(|v| (v, row)));
         match col.kind {
             ValueKind::Amount => {
-                let mut values: Vec<(f64, &String, u64)> = cells
+                let mut values: Vec<(f64, &str, u64)> = cells
                     .filter_map(|(v, row)| v.parse::<f64>().ok().map(|n| (n, v, row)))
                     .filter(|(n, _, _)| n.is_finite())
                     .collect();
@@ -118,19 +118,19 @@ pub fn summarise(
                     values: values.len(),
                     total: money(total),
                     min: At {
-                        value: min.1.clone(),
+                        value: min.1.to_string(),
                         row: min.2,
                     },
                     max: At {
-                        value: max.1.clone(),
+                        value: max.1.to_string(),
                         row: max.2,
                     },
                 });
             }
             ValueKind::Date | ValueKind::DateTime => {
                 // XSD dates and dateTimes sort as text within one column's form.
-                let mut first: Option<(&String, u64)> = None;
-                let mut last: Option<(&String, u64)> = None;
+                let mut first: Option<(&str, u64)> = None;
+                let mut last: Option<(&str, u64)> = None;
                 for (v, row) in cells {
                     if first.is_none_or(|(f, _)| v < f) {
                         first = Some((v, row));
@@ -162,20 +162,18 @@ pub fn summarise(
                 out.dates.push(DateSummary {
                     column: title,
                     first: At {
-                        value: first.0.clone(),
+                        value: first.0.to_string(),
                         row: first.1,
                     },
                     last: At {
-                        value: last.0.clone(),
+                        value: last.0.to_string(),
                         row: last.1,
                     },
                 });
             }
             _ if col.names => {
-                let distinct: HashSet<&str> = cells
-                    .map(|(v, _)| v.as_str())
-                    .filter(|v| *v != REDACTED)
-                    .collect();
+                let distinct: HashSet<&str> =
+                    cells.map(|(v, _)| v).filter(|v| *v != REDACTED).collect();
                 out.distinct.push((title, distinct.len()));
             }
             _ => {}

@@ -109,7 +109,7 @@ pub fn sample(source: &Source, pipeline: &Pipeline, mapping: &Mapping, n: usize)
         let mut cells = Vec::new();
         for &(_, k) in &mapped {
             let header = table.source_columns[k].clone().unwrap_or_default();
-            let clean = row.get(k).cloned().unwrap_or_default();
+            let clean = row.get(k).unwrap_or_default().to_string();
             let raw = raw_cell(source_row, &header).unwrap_or_else(|| clean.clone());
             cells.push((raw, Some(clean)));
         }

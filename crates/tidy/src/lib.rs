@@ -16,6 +16,7 @@
 // hot path: returning it unboxed keeps every reader simple.
 #![allow(clippy::result_large_err)]
 
+mod cells;
 mod decode;
 pub mod display;
 mod grid;
@@ -25,11 +26,12 @@ mod table;
 pub mod values;
 pub mod workbook;
 
+pub use cells::{Cells, Row, MAX_ROWS};
 pub use decode::{decode, Decoded};
 pub use grid::{sniff_format, Format, Grid, ReadOptions};
 pub use read::read;
 pub use read::CsvRows;
-pub use stream::{tidy_to_csv, LineMap, Tidied};
+pub use stream::{tidy_to_csv, tidy_to_table, LineMap, Tidied, TidiedTable};
 pub use table::{
     normalize_header, tidy, tidy_rows, ColumnRule, Rows, Shape, Sink, Table, TidyOptions,
 };

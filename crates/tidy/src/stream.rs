@@ -5,8 +5,8 @@
 
 use crate::decode::read_chunk;
 use crate::read::{format_of, read_failed};
-use crate::table::{tidy_rows, GridRows, Shape, Sink};
-use crate::{CsvRows, Format, Problem, ReadOptions, TidyOptions};
+use crate::table::{tidy_into_table, tidy_rows, GridRows, Shape, Sink};
+use crate::{CsvRows, Format, Problem, ReadOptions, Table, TidyOptions};
 use std::io::{Read, Seek, Write};
 
 /// What [`tidy_to_csv`] read and made.
@@ -141,6 +141,48 @@ pub fn tidy_to_csv<R: Read + Seek, W: Write>(
     })
 }
 
+/// A table read and tidied in memory by [`tidy_to_table`], and what was read.
+#[derive(Debug, Clone)]
+pub struct TidiedTable {
+    pub table: Table,
+    pub format: Format,
+    /// The text encoding (CSV).
+    pub encoding: Option<&'static str>,
+    /// The sheet read (workbooks).
+    pub sheet: Option<String>,
+}
+
+/// Reads and tidies `bytes` into a [`Table`], as [`crate::read`] and then [`crate::tidy`]
+/// would, with the same notes; but a CSV's rows are read in passes from `bytes` as
+/// [`tidy_to_csv`] reads them, so that no grid of the source is held beside the table (a
+/// workbook is read into a grid first).
+pub fn tidy_to_table(
+    bytes: &[u8],
+    read: &ReadOptions,
+    options: &TidyOptions,
+    notes: &mut Vec<Problem>,
+) -> Result<TidiedTable, Problem> {
+    let format = format_of(bytes, read, notes)?;
+    if format != Format::Csv {
+        let grid = crate::workbook::read(bytes, format, read, notes)?;
+        let sheet = grid.sheet.clone();
+        return Ok(TidiedTable {
+            table: crate::tidy(grid, options, notes),
+            format,
+            encoding: None,
+            sheet,
+        });
+    }
+    let mut rows = CsvRows::open(std::io::Cursor::new(bytes), read, notes)?;
+    let table = tidy_into_table(&mut rows, options, notes)?;
+    Ok(TidiedTable {
+        table,
+        format,
+        encoding: Some(rows.encoding()),
+        sheet: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +257,22 @@ mod tests {
         assert_eq!(t.shape.header_row, 3);
         assert_eq!(t.shape.rows as usize, table.rows.len());
         assert_eq!(t.shape.date_orders, table.date_orders);
+        // Tidied into a table from the bytes, without a grid: the same table and notes.
+        let mut table_notes = Vec::new();
+        let direct = tidy_to_table(
+            &bytes,
+            &ReadOptions::default(),
+            &options(),
+            &mut table_notes,
+        )
+        .unwrap();
+        assert_eq!(table_notes, memory_notes);
+        assert_eq!(direct.table.rows, table.rows);
+        assert_eq!(direct.table.source_rows, table.source_rows);
+        assert_eq!(direct.table.header, table.header);
+        assert_eq!(direct.table.source_columns, table.source_columns);
+        assert_eq!(direct.encoding, Some("windows-1252"));
+        assert_eq!(direct.format, Format::Csv);
         for rule in [
             "title-rows",
             "blank-rows",

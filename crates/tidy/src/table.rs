@@ -2,7 +2,7 @@
 //! the column mapping and value normalisation, every change noted.
 
 use crate::values::{self, DateOrder, OrderEvidence, ValueKind};
-use crate::{Grid, Problem, Severity};
+use crate::{Cells, Grid, Problem, Severity};
 use serde::Serialize;
 
 /// One column of the clean table, as the mapping declares it.
@@ -39,7 +39,8 @@ pub struct TidyOptions {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Table {
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    /// The cells, a row for each data row, as wide as `header` (kept by column: [`Cells`]).
+    pub rows: Cells,
     /// The source row of each row.
     pub source_rows: Vec<u64>,
     /// The source header of each column (`None`: the mapping's column was not in the file).
@@ -59,10 +60,39 @@ impl Table {
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(out);
         w.write_record(&self.header)?;
-        for row in &self.rows {
-            w.write_record(row)?;
+        for row in self.rows.iter() {
+            w.write_record(row.iter())?;
         }
         w.flush()
+    }
+
+    /// A table of `header` and `rows`, each row's source row its line in a CSV file (the
+    /// header on row 1).
+    pub fn from_rows<R: AsRef<[S]>, S: AsRef<str>>(
+        header: Vec<String>,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Table {
+        let rows = Cells::from_rows(header.len(), rows);
+        Table {
+            source_rows: (2..).take(rows.len()).collect(),
+            source_columns: header.iter().cloned().map(Some).collect(),
+            header_row: 1,
+            header,
+            rows,
+            ..Table::default()
+        }
+    }
+
+    /// Adds a column: its header, its source header, and its values in row order.
+    pub fn push_column<S: AsRef<str>>(
+        &mut self,
+        header: String,
+        source: Option<String>,
+        values: impl IntoIterator<Item = S>,
+    ) {
+        self.header.push(header);
+        self.source_columns.push(source);
+        self.rows.push_column(values);
     }
 
     /// The source row of the clean CSV's line `line` (the header is line 1).
@@ -156,16 +186,17 @@ pub trait Sink {
 /// Rows kept in memory, for a [`Table`].
 #[derive(Default)]
 struct Collect {
-    rows: Vec<Vec<String>>,
+    rows: Cells,
     source_rows: Vec<u64>,
 }
 
 impl Sink for Collect {
-    fn header(&mut self, _: &[String]) -> std::io::Result<()> {
+    fn header(&mut self, header: &[String]) -> std::io::Result<()> {
+        self.rows = Cells::new(header.len());
         Ok(())
     }
     fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()> {
-        self.rows.push(cells);
+        self.rows.push_row(&cells)?;
         self.source_rows.push(source_row);
         Ok(())
     }
@@ -190,11 +221,20 @@ pub struct Shape {
 /// Tidies `grid` into a [`Table`]. Errors are notes with severity `Error`; the table is still
 /// made as far as it can be, so that every problem is reported in one run.
 pub fn tidy(mut grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> Table {
-    let mut sink = Collect::default();
     let mut rows = GridRows::new(&mut grid.rows);
-    // Neither a grid nor the collecting sink fails.
-    let shape = tidy_rows(&mut rows, options, notes, &mut sink).unwrap_or_default();
-    Table {
+    // A grid in memory cannot fail to be read, nor hold more rows than a table.
+    tidy_into_table(&mut rows, options, notes).unwrap_or_default()
+}
+
+/// Tidies `rows` into a [`Table`] in memory (see [`tidy_rows`]).
+pub(crate) fn tidy_into_table<R: Rows>(
+    rows: &mut R,
+    options: &TidyOptions,
+    notes: &mut Vec<Problem>,
+) -> Result<Table, Problem> {
+    let mut sink = Collect::default();
+    let shape = tidy_rows(rows, options, notes, &mut sink)?;
+    Ok(Table {
         header: shape.header,
         rows: sink.rows,
         source_rows: sink.source_rows,
@@ -202,7 +242,7 @@ pub fn tidy(mut grid: Grid, options: &TidyOptions, notes: &mut Vec<Problem>) -> 
         header_row: shape.header_row,
         date_orders: shape.date_orders,
         unmapped: shape.unmapped,
-    }
+    })
 }
 
 /// The rows the header is looked for in.
@@ -1244,7 +1284,7 @@ mod tests {
             },
             &mut notes,
         );
-        assert_eq!(t.rows[0][0], "2024-01-15");
+        assert_eq!(t.rows.get(0, 0), "2024-01-15");
         assert_eq!(t.source_columns[0].as_deref(), Some("Payment Date"));
         assert_eq!(t.unmapped, vec!["Effective Date".to_string()]);
         let choice: Vec<_> = notes.iter().filter(|n| n.rule == "column-choice").collect();
@@ -1260,7 +1300,7 @@ mod tests {
         named[0].source = Some("effective date".into());
         let mut notes = vec![];
         let t = tidy(g.clone(), &TidyOptions { columns: named }, &mut notes);
-        assert_eq!(t.rows[0][0], "2024-01-31");
+        assert_eq!(t.rows.get(0, 0), "2024-01-31");
         assert!(notes.iter().all(|n| n.rule != "column-choice"), "{notes:?}");
         // A named source the file lacks is missing, even when an alias would fit.
         let mut absent = rules;

@@ -89,9 +89,11 @@ pub fn screen(
         match col.personal {
             Personal::Redact => {
                 let mut n = 0;
-                for row in table.rows.iter_mut().filter(|r| !r[k].is_empty()) {
-                    row[k] = REDACTED.into();
-                    n += 1;
+                for i in 0..table.rows.len() {
+                    if !table.rows.get(i, k).is_empty() {
+                        table.rows.set(i, k, REDACTED);
+                        n += 1;
+                    }
                 }
                 push(
                     Problem::new(
@@ -105,9 +107,11 @@ pub fn screen(
             }
             Personal::Drop => {
                 let mut n = 0;
-                for row in table.rows.iter_mut().filter(|r| !r[k].is_empty()) {
-                    row[k].clear();
-                    n += 1;
+                for i in 0..table.rows.len() {
+                    if !table.rows.get(i, k).is_empty() {
+                        table.rows.set(i, k, "");
+                        n += 1;
+                    }
                 }
                 push(
                     Problem::new(
@@ -171,7 +175,7 @@ pub fn screen(
             .enumerate()
             .filter(|(_, r)| !r[k].is_empty())
         {
-            if let Some(prev) = first.insert(&row[k], table.source_rows[i]) {
+            if let Some(prev) = first.insert(row.cell(k), table.source_rows[i]) {
                 push(
                     Problem::error(
                         "rules:unique",
@@ -179,7 +183,7 @@ pub fn screen(
                     )
                     .row(table.source_rows[i])
                     .column(&sources[k])
-                    .value(row[k].clone()),
+                    .value(row.cell(k)),
                 );
             }
         }
@@ -193,14 +197,14 @@ fn redact_people(table: &mut Table, k: usize, shown: &str, push: &mut impl FnMut
     let mut placeholders = 0usize;
     let mut people: Vec<(&'static str, usize)> = Vec::new();
     let mut listed = 0usize;
-    for (i, row) in table.rows.iter_mut().enumerate() {
-        let v = &row[k];
+    for i in 0..table.rows.len() {
+        let v = table.rows.get(i, k);
         if v.is_empty() || v == REDACTED {
             continue;
         }
         if screen::placeholder(v) {
             placeholders += 1;
-            row[k] = REDACTED.into();
+            table.rows.set(i, k, REDACTED);
             continue;
         }
         let Some(why) = screen::person_name(v) else {
@@ -223,7 +227,7 @@ fn redact_people(table: &mut Table, k: usize, shown: &str, push: &mut impl FnMut
                 .value(mask(v)),
             );
         }
-        row[k] = REDACTED.into();
+        table.rows.set(i, k, REDACTED);
     }
     let total: usize = people.iter().map(|(_, n)| n).sum();
     if total > 0 {
@@ -304,7 +308,7 @@ fn screen_column(
     }
     let mut found = 0usize;
     for (i, f) in findings {
-        let v = &table.rows[i][k];
+        let v = table.rows.get(i, k);
         let bare =
             f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare);
         if bare && !weigh_bare {

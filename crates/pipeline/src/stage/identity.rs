@@ -141,7 +141,7 @@ pub fn row_keys(mapping: &Mapping, table: &Table, file: &str, report: &mut Repor
         .map(|(i, k)| match k {
             Some(k) if !shared[i] => k,
             k => {
-                let hash = content_hash(mapping, &table.rows[i]);
+                let hash = content_hash(mapping, table.rows.row(i));
                 let base = match &k {
                     Some(k) => {
                         shared_count += 1;
@@ -222,7 +222,7 @@ fn alternatives(mapping: &Mapping) -> String {
 }
 
 /// The hash of a row's published values (the mapped columns, in order): 16 hex digits.
-fn content_hash(mapping: &Mapping, row: &[String]) -> String {
+fn content_hash(mapping: &Mapping, row: fivestar_tidy::Row<'_>) -> String {
     let mut h = Sha256::new();
     for v in row.iter().take(mapping.columns.len()) {
         h.update(v.trim().as_bytes());
@@ -311,16 +311,16 @@ pub(crate) mod tests {
                 })
                 .collect(),
             source_rows: (0..rows.len() as u64).map(|i| i + 2).collect(),
-            rows: rows
-                .iter()
-                .map(|cells| {
+            rows: fivestar_tidy::Cells::from_rows(
+                n,
+                rows.iter().map(|cells| {
                     let mut row = vec![String::new(); n];
                     for (name, v) in cells.iter() {
                         row[m.index(name).unwrap()] = v.to_string();
                     }
                     row
-                })
-                .collect(),
+                }),
+            ),
             ..Table::default()
         }
     }
@@ -389,7 +389,10 @@ pub(crate) mod tests {
         // The same rows in another order keep their keys (of two identical rows, either may
         // be the `-2`: they are the same row).
         let mut shuffled = t.clone();
-        shuffled.rows.reverse();
+        shuffled.rows = fivestar_tidy::Cells::from_rows(
+            t.header.len(),
+            t.rows.iter().rev().map(|r| r.to_vec()),
+        );
         let mut again = row_keys(&m, &shuffled, "f.csv", &mut Report::empty("d"));
         again.reverse();
         assert_eq!(again[0..2], keys[0..2]);

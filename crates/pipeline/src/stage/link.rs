@@ -52,11 +52,12 @@ pub fn link(
                 if tried == 0 && present {
                     idle.push(format!("{} ({shown})", link.kind.name()));
                 }
-                let considered: Vec<(&Vec<String>, &String)> = table
+                let considered: Vec<&String> = table
                     .rows
-                    .iter()
+                    .column(k)
                     .zip(&values)
-                    .filter(|(row, _)| !row[k].is_empty() && row[k] != REDACTED)
+                    .filter(|(v, _)| !v.is_empty() && *v != REDACTED)
+                    .map(|(_, linked)| linked)
                     .collect();
                 // Months, quarters and years follow from the day: the day's share stands.
                 // Normalised identifiers published as literals (VAT numbers, UPRNs) link to no
@@ -66,7 +67,7 @@ pub fn link(
                     LinkKind::Month | LinkKind::Quarter | LinkKind::GovernmentYear
                 ) || link.kind.output() != fivestar_council::links::Output::Iri;
                 if present && !derived && !considered.is_empty() {
-                    let linked = considered.iter().filter(|(_, v)| !v.is_empty()).count();
+                    let linked = considered.iter().filter(|v| !v.is_empty()).count();
                     let name = format!("{} ({shown})", link.kind.name());
                     if !shares.iter().any(|(n, _)| *n == name) {
                         shares.push((name, linked as f64 / considered.len() as f64));
@@ -110,8 +111,8 @@ pub fn link(
                         .rows
                         .iter()
                         .zip(preferred)
-                        .map(|(row, p)| match k.map(|k| &row[k]) {
-                            Some(v) if !p.is_empty() && *v != p && *v != REDACTED => v.clone(),
+                        .map(|(row, p)| match k.map(|k| row.cell(k)) {
+                            Some(v) if !p.is_empty() && v != p && v != REDACTED => v.to_string(),
                             _ => String::new(),
                         })
                         .collect()
@@ -135,11 +136,7 @@ pub fn link(
                 (values, Some(shown.clone()))
             }
         };
-        table.header.push(computed.name.clone());
-        table.source_columns.push(source);
-        for (row, v) in table.rows.iter_mut().zip(values) {
-            row.push(v);
-        }
+        table.push_column(computed.name.clone(), source, values);
     }
     if !idle.is_empty() {
         report.problems.push(
@@ -244,7 +241,7 @@ fn row_labels(mapping: &Mapping, table: &Table, pattern: &str) -> Vec<String> {
                 match p {
                     Part::Text(t) => pending.push_str(t),
                     Part::Hole(k, kind, money) => {
-                        let v = k.map(|k| row[k].as_str()).unwrap_or("");
+                        let v = k.map(|k| row.cell(k)).unwrap_or("");
                         if v.is_empty() || v == REDACTED {
                             pending.clear();
                             leading = false;
@@ -287,13 +284,13 @@ fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) 
     let mut groups: HashMap<Vec<&str>, Uses<'_>> = HashMap::default();
     let mut keys: Vec<Option<Vec<&str>>> = Vec::with_capacity(table.rows.len());
     for (i, row) in table.rows.iter().enumerate() {
-        let key: Vec<&str> = vars.iter().map(|&j| row[j].as_str()).collect();
-        let v = row[k].as_str();
+        let key: Vec<&str> = vars.iter().map(|&j| row.cell(j)).collect();
+        let v = row.cell(k);
         if vars.is_empty() || key.iter().any(|s| s.is_empty()) || v.is_empty() || v == REDACTED {
             keys.push(None);
             continue;
         }
-        let when = (date.map(|d| row[d].as_str()).unwrap_or(""), i);
+        let when = (date.map(|d| row.cell(d)).unwrap_or(""), i);
         let e = groups
             .entry(key.clone())
             .or_default()
@@ -350,7 +347,7 @@ fn link_values(
         .iter()
         .position(|h| h == fivestar_council::template::ROW_KEY);
     for (i, row) in table.rows.iter().enumerate() {
-        let v = row[k].as_str();
+        let v = row.cell(k);
         if let Some(p) = fallback {
             let own = if v.is_empty() || v == REDACTED {
                 None
@@ -560,7 +557,7 @@ fn place(
             points.push(None);
             continue;
         }
-        let crs_cell = crs_column.map(|k| row[k].as_str()).unwrap_or("");
+        let crs_cell = crs_column.map(|k| row.cell(k)).unwrap_or("");
         let (point, why) = match (row[e].parse::<f64>(), row[n].parse::<f64>()) {
             (Ok(x), Ok(y)) => match crs_of(crs_cell, x, y) {
                 Some(Crs::Osgb36) => (
@@ -596,9 +593,9 @@ fn place(
                 unplaced += 1;
                 if unplaced <= LISTED_PER_RULE {
                     let value = if crs_cell.is_empty() {
-                        format!("{}, {}", row[e], row[n])
+                        format!("{}, {}", row.cell(e), row.cell(n))
                     } else {
-                        format!("{}, {} ({crs_cell})", row[e], row[n])
+                        format!("{}, {} ({crs_cell})", row.cell(e), row.cell(n))
                     };
                     report.problems.push(
                         Problem::new(Severity::Warning, "link:geo", why)
@@ -683,11 +680,11 @@ mod tests {
             ],
         );
         // The supplier IRIs the link stage would have computed.
-        t.header.push("supplier_name_supplier".into());
-        t.source_columns.push(None);
-        for (row, s) in t.rows.iter_mut().zip(["a", "a", "a", "b", "b", ""]) {
-            row.push(s.to_string());
-        }
+        t.push_column(
+            "supplier_name_supplier".into(),
+            None,
+            ["a", "a", "a", "b", "b", ""],
+        );
         let about = "{+supplier_name_supplier}";
         assert_eq!(
             preferred_names(&m, &t, "supplier_name", about),
@@ -701,7 +698,10 @@ mod tests {
             ]
         );
         // Only the others are alternatives; the order of the rows does not matter.
-        t.rows.reverse();
+        t.rows = fivestar_tidy::Cells::from_rows(
+            t.header.len(),
+            t.rows.iter().rev().map(|r| r.to_vec()),
+        );
         assert_eq!(
             preferred_names(&m, &t, "supplier_name", about),
             [

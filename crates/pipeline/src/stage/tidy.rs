@@ -28,6 +28,36 @@ pub fn tidy(
             .problems
             .extend(problems.into_iter().map(|p| from_tidy(p, file)));
     };
+    let options = TidyOptions {
+        columns: mapping.tidy_rules(),
+    };
+    // A template with a wide form looks at the whole grid first; otherwise a CSV's rows go
+    // straight from the bytes into the table, without a grid of the source beside it.
+    if mapping.template.as_ref().is_none_or(|t| t.wide.is_none()) {
+        let tidied = match fivestar_tidy::tidy_to_table(
+            &source.bytes,
+            &read_options,
+            &options,
+            &mut problems,
+        ) {
+            Ok(t) => t,
+            Err(p) => {
+                problems.push(p);
+                push(report, problems);
+                return None;
+            }
+        };
+        report
+            .facts
+            .push(("format".into(), tidied.format.name().into()));
+        if let Some(e) = tidied.encoding {
+            report.facts.push(("encoding".into(), e.into()));
+        }
+        if let Some(s) = &tidied.sheet {
+            report.facts.push(("sheet".into(), s.clone()));
+        }
+        return Some(finish(tidied.table, report, problems, push));
+    }
     let mut grid = match fivestar_tidy::read(&source.bytes, &read_options, &mut problems) {
         Ok(g) => g,
         Err(p) => {
@@ -50,13 +80,17 @@ pub fn tidy(
         grid = long;
         problems.push(note);
     }
-    let table = fivestar_tidy::tidy(
-        grid,
-        &TidyOptions {
-            columns: mapping.tidy_rules(),
-        },
-        &mut problems,
-    );
+    let table = fivestar_tidy::tidy(grid, &options, &mut problems);
+    Some(finish(table, report, problems, push))
+}
+
+/// The table's facts for the report, and tidy's problems.
+fn finish(
+    table: Table,
+    report: &mut Report,
+    problems: Vec<Problem>,
+    push: impl Fn(&mut Report, Vec<Problem>),
+) -> Table {
     report
         .facts
         .push(("header row".into(), table.header_row.to_string()));
@@ -69,5 +103,5 @@ pub fn tidy(
             .push((format!("date order of {c:?}"), o.name().into()));
     }
     push(report, problems);
-    Some(table)
+    table
 }

@@ -1,0 +1,369 @@
+//! The clean table's cells, kept column by column, each column's distinct values once.
+//!
+//! A council's file repeats most of its values row after row (the council, the month, the
+//! service area, the supplier), and the columns a run computes from them (links, days, months)
+//! more so. Kept as a `Vec<String>` a row, the 43 columns of the spending template cost about
+//! 2.5 KB a row (a 24-byte `String` a cell and an allocation for each value), so a run of a
+//! 1,000,000-row file held 2.5 GB before its load. Here a cell is a 4-byte id into its column's
+//! values, and each distinct value is kept once.
+
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+
+/// The most rows a table holds. With it, no column can have more distinct values than a `u32`
+/// counts: each row adds at most one, and so does each [`Cells::set`] of a cell (a cell is set
+/// at most a few times, by the personal-data screen).
+pub const MAX_ROWS: usize = 1 << 30;
+
+/// One column: a value id per row; id 0 is the empty value.
+#[derive(Clone)]
+struct Column {
+    ids: Vec<u32>,
+    /// The distinct values, one after the other.
+    text: String,
+    /// Where each distinct value ends in `text` (`ends[0]` is the empty value's, 0).
+    ends: Vec<usize>,
+    /// The distinct values, by their hash: each entry is the value's 32-bit hash (high half)
+    /// and its id (low half), so that the index grows and skips other values without reading
+    /// `text`.
+    index: HashTable<u64>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Default for Column {
+    fn default() -> Self {
+        Column {
+            ids: Vec::new(),
+            text: String::new(),
+            ends: vec![0],
+            index: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
+fn value<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &text[start..ends[id]]
+}
+
+/// The table's hash of a 32-bit hash `h`: `h` in both halves (hashbrown places an entry by the
+/// low bits and tells entries apart by the top seven).
+fn spread(h: u64) -> u64 {
+    (h << 32) | h
+}
+
+impl Column {
+    fn get(&self, i: usize) -> &str {
+        value(&self.text, &self.ends, self.ids[i])
+    }
+
+    /// The id of `v`, added when it is new.
+    fn intern(&mut self, v: &str) -> u32 {
+        if v.is_empty() {
+            return 0;
+        }
+        let Column {
+            text,
+            ends,
+            index,
+            hasher,
+            ..
+        } = self;
+        let h = hasher.hash_one(v) >> 32;
+        let found = index.find(spread(h), |&e| {
+            e >> 32 == h && value(text, ends, e as u32) == v
+        });
+        if let Some(&e) = found {
+            return e as u32;
+        }
+        // Below `u32::MAX`: see `MAX_ROWS`.
+        let id = u32::try_from(ends.len()).unwrap_or(u32::MAX);
+        text.push_str(v);
+        ends.push(text.len());
+        index.insert_unique(spread(h), (h << 32) | u64::from(id), |&e| spread(e >> 32));
+        id
+    }
+}
+
+/// The cells of a table: `rows` rows of `columns` cells.
+#[derive(Clone, Default)]
+pub struct Cells {
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for Cells {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|r| r.to_vec()))
+            .finish()
+    }
+}
+
+impl Cells {
+    /// An empty table of `width` columns.
+    pub fn new(width: usize) -> Self {
+        Cells {
+            columns: vec![Column::default(); width],
+            rows: 0,
+        }
+    }
+
+    /// `width` columns of `rows` (see [`Cells::push_row`]).
+    pub fn from_rows<R: AsRef<[S]>, S: AsRef<str>>(
+        width: usize,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Self {
+        let mut cells = Cells::new(width);
+        for row in rows {
+            // Rows a caller holds in memory already: never past `MAX_ROWS`.
+            let _ = cells.push_row(row.as_ref());
+        }
+        cells
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Adds a row: missing cells are empty, cells beyond the width are left out. Refused past
+    /// [`MAX_ROWS`] rows.
+    pub fn push_row<S: AsRef<str>>(&mut self, row: &[S]) -> std::io::Result<()> {
+        if self.rows >= MAX_ROWS {
+            return Err(std::io::Error::other(format!(
+                "the table has more than {MAX_ROWS} rows, more than a run can hold"
+            )));
+        }
+        for (k, col) in self.columns.iter_mut().enumerate() {
+            let id = col.intern(row.get(k).map_or("", AsRef::as_ref));
+            col.ids.push(id);
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Adds a column, its values in row order (missing ones are empty, extra ones left out).
+    pub fn push_column<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = S>) {
+        let mut col = Column::default();
+        col.ids.reserve_exact(self.rows);
+        for v in values.into_iter().take(self.rows) {
+            let id = col.intern(v.as_ref());
+            col.ids.push(id);
+        }
+        col.ids.resize(self.rows, 0);
+        self.columns.push(col);
+    }
+
+    /// The cell of row `i`, column `k`.
+    ///
+    /// # Panics
+    /// When there is no such cell, as indexing a `Vec` does.
+    pub fn get(&self, i: usize, k: usize) -> &str {
+        self.columns[k].get(i)
+    }
+
+    /// Sets the cell of row `i`, column `k` (panics as [`Cells::get`] does).
+    pub fn set(&mut self, i: usize, k: usize, v: &str) {
+        let col = &mut self.columns[k];
+        assert!(i < col.ids.len(), "row {i} of {}", col.ids.len());
+        col.ids[i] = col.intern(v);
+    }
+
+    /// Row `i` (panics past the last, as indexing a `Vec` does).
+    pub fn row(&self, i: usize) -> Row<'_> {
+        assert!(i < self.rows, "row {i} of {}", self.rows);
+        Row { cells: self, i }
+    }
+
+    /// The rows, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Row<'_>> + DoubleEndedIterator {
+        (0..self.rows).map(move |i| Row { cells: self, i })
+    }
+
+    /// Column `k`'s values, in row order (panics past the last column).
+    pub fn column(&self, k: usize) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator {
+        let col = &self.columns[k];
+        col.ids.iter().map(|&id| value(&col.text, &col.ends, id))
+    }
+}
+
+/// One row of [`Cells`]: `row[k]` is its cell in column `k`.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    cells: &'a Cells,
+    i: usize,
+}
+
+impl<'a> Row<'a> {
+    /// Its cell in column `k` (panics past the last column, as indexing a slice does).
+    pub fn cell(&self, k: usize) -> &'a str {
+        self.cells.get(self.i, k)
+    }
+
+    /// Its cell in column `k`, if there is that column (as a slice's `get`).
+    pub fn get(&self, k: usize) -> Option<&'a str> {
+        (k < self.cells.width()).then(|| self.cells.get(self.i, k))
+    }
+
+    /// Its index among the rows.
+    pub fn index(&self) -> usize {
+        self.i
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.width()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.width() == 0
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let (cells, i) = (self.cells, self.i);
+        cells.columns.iter().map(move |c| c.get(i))
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Row<'_> {
+    type Output = str;
+    fn index(&self, k: usize) -> &str {
+        self.cell(k)
+    }
+}
+
+/// Equal to rows of the same values (for tests, and for callers holding rows).
+impl<S: AsRef<str>> PartialEq<Vec<Vec<S>>> for Cells {
+    fn eq(&self, other: &Vec<Vec<S>>) -> bool {
+        self.rows == other.len()
+            && self
+                .iter()
+                .zip(other)
+                .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y.as_ref()))
+    }
+}
+
+impl PartialEq for Cells {
+    fn eq(&self, other: &Cells) -> bool {
+        self.rows == other.rows
+            && self.width() == other.width()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.iter().eq(b.iter()))
+    }
+}
+
+impl serde::Serialize for Cells {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.rows))?;
+        for row in self.iter() {
+            seq.serialize_element(&row.iter().collect::<Vec<_>>())?;
+        }
+        seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_read_back_as_written_and_repeats_are_kept_once() {
+        let mut c = Cells::new(3);
+        for i in 0..1000 {
+            let row = [format!("council {}", i % 3), format!("T{i}"), String::new()];
+            c.push_row(&row).unwrap();
+        }
+        assert_eq!(c.len(), 1000);
+        assert_eq!(c.get(7, 0), "council 1");
+        assert_eq!(c.get(7, 1), "T7");
+        assert_eq!(c.get(7, 2), "");
+        assert_eq!(c.row(999).to_vec(), ["council 0", "T999", ""]);
+        // Three distinct values, each once; a thousand of the other.
+        assert_eq!(c.columns[0].ends.len(), 4);
+        assert_eq!(c.columns[0].text.len(), 3 * "council 0".len());
+        assert_eq!(c.columns[1].ends.len(), 1001);
+        assert_eq!(c.columns[2].ends.len(), 1);
+        assert_eq!(c.column(1).nth(500), Some("T500"));
+    }
+
+    #[test]
+    fn a_set_cell_changes_that_cell_only() {
+        let mut c = Cells::from_rows(2, [["a", "b"], ["a", "c"], ["a", "b"]]);
+        c.set(1, 0, "[redacted]");
+        c.set(2, 1, "");
+        assert_eq!(
+            c.iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            [["a", "b"], ["[redacted]", "c"], ["a", ""]]
+        );
+        // Setting it back finds the value kept already.
+        c.set(1, 0, "a");
+        assert_eq!(c.columns[0].ends.len(), 3);
+        assert_eq!(c.get(1, 0), "a");
+    }
+
+    #[test]
+    fn a_pushed_column_is_as_long_as_the_table() {
+        let mut c = Cells::from_rows(1, [["1"], ["2"], ["3"]]);
+        c.push_column(["x", "y"]);
+        c.push_column(["p", "q", "r", "s"]);
+        assert_eq!(c.width(), 3);
+        assert_eq!(
+            c.iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+            [["1", "x", "p"], ["2", "y", "q"], ["3", "", "r"]]
+        );
+        assert_eq!(&c.row(1)[2], "q");
+    }
+
+    #[test]
+    fn short_rows_are_padded_and_long_ones_cut_to_the_width() {
+        let mut c = Cells::new(2);
+        c.push_row(&["only"]).unwrap();
+        c.push_row(&["a", "b", "c"]).unwrap();
+        assert_eq!(c.row(0).to_vec(), ["only", ""]);
+        assert_eq!(c.row(1).to_vec(), ["a", "b"]);
+    }
+
+    #[test]
+    fn many_distinct_values_survive_the_index_growing() {
+        let mut c = Cells::new(1);
+        for i in 0..100_000u32 {
+            c.push_row(&[format!("{:x}", i.wrapping_mul(2_654_435_761))])
+                .unwrap();
+        }
+        for i in (0..100_000u32).step_by(997) {
+            assert_eq!(
+                c.get(i as usize, 0),
+                format!("{:x}", i.wrapping_mul(2_654_435_761))
+            );
+        }
+        // After the index grew, every value is found again, not kept twice.
+        for i in 0..100_000u32 {
+            c.push_row(&[format!("{:x}", i.wrapping_mul(2_654_435_761))])
+                .unwrap();
+        }
+        assert_eq!(c.columns[0].ends.len(), 100_001);
+        assert_eq!(c.get(150_000, 0), c.get(50_000, 0));
+        assert_eq!(
+            serde_json::to_string(&Cells::from_rows(2, [["a", ""]])).unwrap(),
+            r#"[["a",""]]"#
+        );
+    }
+}
