@@ -534,6 +534,80 @@ fn releases_roll_back_withdraw_and_remove_from_the_command_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Withdrawing is the emergency action: a `[[publish_to]]` target that takes the connection
+/// and never answers must not hold it for the target's upload time limit (an hour by default,
+/// tried four times). The withdraw's own requests have their own limit
+/// (`withdraw_timeout_secs`, tried at most twice): the dataset is off the public view here at
+/// once, and the command ends saying that the target did not follow.
+#[test]
+fn a_withdraw_does_not_wait_on_a_target_that_never_answers() {
+    let dir = std::env::temp_dir().join(format!("fivestar-cli-hung-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("store");
+    let s = store.to_str().unwrap();
+    let base = "http://data.example.org/fivestar";
+    let o = run(&[
+        "publish",
+        EXAMPLE,
+        "--dataset",
+        "spend",
+        "--release",
+        "r1",
+        "--store",
+        s,
+        "--base",
+        base,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The kernel completes the connections (up to the backlog); nothing ever reads them.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = hung.local_addr().unwrap();
+    let config = dir.join("fivestar.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[publish_to]]\nname = \"hung\"\nquery = \"http://{at}/query\"\n\
+             update = \"http://{at}/update\"\ngraph_store = \"http://{at}/store\"\n\
+             withdraw_timeout_secs = 1\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args(["withdraw", "spend", "--store", s, "--base", base])
+        .args(["--config", config.to_str().unwrap()])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Far more than two tries of one second; far less than the upload limit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the withdraw was still waiting on the target that never answers");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("withdrew spend"),
+        "withdrawn here: {}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("publish_to hung: FAILED: withdrawing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["releases", "--store", s, "--base", base]);
+    assert!(stdout(&o).contains("(withdrawn)"), "{}", stdout(&o));
+    drop(hung);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// RocksDB's error messages are the C library's to free. A store whose database is damaged is
 /// refused with RocksDB's error and the usual exit status, by a one-off command and by
 /// `serve`. Before the vendored fix (vendor/oxigraph/PATCHED.md) both printed the error and

@@ -193,6 +193,11 @@ pub struct PublishTo {
     /// Retries of a request that failed to connect or got a 5xx answer.
     #[serde(default = "default_remote_retries")]
     pub retries: u32,
+    /// A withdraw's own time limit for each of its two small requests (the update taking the
+    /// dataset off the target's live view, and the query checking it), tried at most twice: a
+    /// target that does not answer must not hold the emergency action for `timeout_secs`.
+    #[serde(default = "default_withdraw_timeout")]
+    pub withdraw_timeout_secs: f64,
     /// Releases of each dataset kept on the target: the live one and the newest others, up to
     /// this many in all (a rollback to one of them is a switch, not an upload).
     #[serde(default = "default_remote_keep")]
@@ -201,6 +206,10 @@ pub struct PublishTo {
 
 fn default_remote_timeout() -> f64 {
     3600.0
+}
+
+fn default_withdraw_timeout() -> f64 {
+    10.0
 }
 
 fn default_remote_retries() -> u32 {
@@ -233,6 +242,11 @@ impl PublishTo {
             &self.token_env,
         )?;
         check_seconds("publish_to.timeout_secs", self.timeout_secs, false)?;
+        check_seconds(
+            "publish_to.withdraw_timeout_secs",
+            self.withdraw_timeout_secs,
+            false,
+        )?;
         if self.retries > 100 {
             return Err(format!(
                 "{}: {} is too many (at most 100)",

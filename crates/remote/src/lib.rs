@@ -45,6 +45,21 @@ pub struct Remote {
 
 type Failed = String;
 
+/// A client with the limits of what it is for: the target's own for a sync, shorter ones for
+/// a withdraw's emergency requests.
+struct Http {
+    client: reqwest::blocking::Client,
+    /// Tries after the first, for a failure to connect or a 5xx answer.
+    retries: u32,
+}
+
+impl std::ops::Deref for Http {
+    type Target = reqwest::blocking::Client;
+    fn deref(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+}
+
 /// What this store knows the target holds.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Record {
@@ -141,13 +156,30 @@ impl Remote {
         }
     }
 
-    fn client(&self) -> Result<reqwest::blocking::Client, Failed> {
-        reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs_f64(self.target.timeout_secs))
+    fn client(&self) -> Result<Http, Failed> {
+        self.client_within(self.target.timeout_secs, self.target.retries)
+    }
+
+    /// The client of a withdraw's emergency requests: its own time limit (within the
+    /// target's), tried at most twice.
+    fn emergency_client(&self) -> Result<Http, Failed> {
+        self.client_within(
+            self.target
+                .withdraw_timeout_secs
+                .min(self.target.timeout_secs),
+            self.target.retries.min(1),
+        )
+    }
+
+    fn client_within(&self, secs: f64, retries: u32) -> Result<Http, Failed> {
+        let limit = Duration::from_secs_f64(secs);
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(limit.min(Duration::from_secs(15)))
+            .timeout(limit)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(Http { client, retries })
     }
 
     /// Sends a request built by `build`, again after a failure to connect or a 5xx answer
@@ -155,7 +187,7 @@ impl Remote {
     /// succeeded.
     fn send(
         &self,
-        client: &reqwest::blocking::Client,
+        client: &Http,
         what: &str,
         build: &mut dyn FnMut() -> reqwest::blocking::RequestBuilder,
     ) -> Result<String, Failed> {
@@ -179,7 +211,7 @@ impl Remote {
                 }
                 Err(e) => format!("{what}: {e}"),
             };
-            if attempt >= self.target.retries {
+            if attempt >= client.retries {
                 return Err(retry);
             }
             attempt += 1;
@@ -190,7 +222,7 @@ impl Remote {
     }
 
     /// A SPARQL 1.1 Query whose one answer is `?n`, a count.
-    fn count_query(&self, client: &reqwest::blocking::Client, query: &str) -> Result<u64, Failed> {
+    fn count_query(&self, client: &Http, query: &str) -> Result<u64, Failed> {
         let body = self.send(client, "counting", &mut || {
             client
                 .post(&self.target.query)
@@ -208,7 +240,7 @@ impl Remote {
     /// Whether the target holds any triple in `graph`: a one-row SELECT rather than an ASK,
     /// which some engines do not answer as the standard says (Virtuoso 7.2 answers an ASK as a
     /// one-row SELECT of `__ASK_RETVAL`).
-    fn holds(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<bool, Failed> {
+    fn holds(&self, client: &Http, graph: &str) -> Result<bool, Failed> {
         let query = format!("SELECT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT 1");
         let body = self.send(client, "checking a graph", &mut || {
             client
@@ -224,7 +256,7 @@ impl Remote {
             .ok_or_else(|| format!("checking a graph: no rows in the answer {body:.200}"))
     }
 
-    fn count(&self, client: &reqwest::blocking::Client, graph: &str) -> Result<u64, Failed> {
+    fn count(&self, client: &Http, graph: &str) -> Result<u64, Failed> {
         self.count_query(
             client,
             &format!("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
@@ -232,12 +264,7 @@ impl Remote {
     }
 
     /// A SPARQL 1.1 Update request.
-    fn update(
-        &self,
-        client: &reqwest::blocking::Client,
-        what: &str,
-        update: &str,
-    ) -> Result<(), Failed> {
+    fn update(&self, client: &Http, what: &str, update: &str) -> Result<(), Failed> {
         self.send(client, what, &mut || {
             client
                 .post(&self.target.update)
@@ -251,7 +278,7 @@ impl Remote {
     /// first block by `PUT` (replacing whatever the graph held), the next ones by `POST`.
     fn put(
         &self,
-        client: &reqwest::blocking::Client,
+        client: &Http,
         graph: &str,
         mut triples: impl Iterator<Item = fivestar_store::Result<Triple>>,
     ) -> Result<(), Failed> {
@@ -289,7 +316,7 @@ impl Remote {
     fn round(
         &self,
         store: &Store,
-        client: &reqwest::blocking::Client,
+        client: &Http,
         record: &mut Record,
         path: &Path,
         done: &mut Done,
@@ -476,7 +503,7 @@ impl Remote {
     /// One update taking `dataset` off the target's live view, checked.
     fn withdraw_at_once(&self, store: &Store, dataset: &str) -> Result<(), Failed> {
         let _switch = self.switching.lock().unwrap_or_else(|e| e.into_inner());
-        let client = self.client()?;
+        let client = self.emergency_client()?;
         let layout = store.layout();
         let (cat, ds, service) = (
             layout.catalog_graph(),
