@@ -193,6 +193,18 @@ impl Cells {
         (0..self.rows).map(move |i| Row { cells: self, i })
     }
 
+    /// Column `k`'s values in rows `rows`, in order (panics past the last column or row).
+    pub fn column_rows(
+        &self,
+        k: usize,
+        rows: std::ops::Range<usize>,
+    ) -> impl ExactSizeIterator<Item = &str> {
+        let col = &self.columns[k];
+        col.ids[rows]
+            .iter()
+            .map(|&id| value(&col.text, &col.ends, id))
+    }
+
     /// Column `k`'s values, in row order (panics past the last column).
     pub fn column(&self, k: usize) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator {
         let col = &self.columns[k];
