@@ -81,9 +81,9 @@ impl<W: Write> Sink for CsvSink<W> {
     fn header(&mut self, header: &[String]) -> std::io::Result<()> {
         self.out.write_record(header).map_err(std::io::Error::other)
     }
-    fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()> {
+    fn row(&mut self, source_row: u64, cells: &[String]) -> std::io::Result<()> {
         self.lines.push(source_row);
-        self.out.write_record(&cells).map_err(std::io::Error::other)
+        self.out.write_record(cells).map_err(std::io::Error::other)
     }
 }
 

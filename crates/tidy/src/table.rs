@@ -199,7 +199,8 @@ impl Rows for GridRows<'_> {
 /// Where tidy writes the clean table: its header once, then each row with its source row.
 pub trait Sink {
     fn header(&mut self, header: &[String]) -> std::io::Result<()>;
-    fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()>;
+    /// A clean row (the slice is tidy's, filled again for the next row).
+    fn row(&mut self, source_row: u64, cells: &[String]) -> std::io::Result<()>;
 }
 
 /// Rows kept in memory, for a [`Table`].
@@ -214,8 +215,8 @@ impl Sink for Collect {
         self.rows = Cells::new(header.len());
         Ok(())
     }
-    fn row(&mut self, source_row: u64, cells: Vec<String>) -> std::io::Result<()> {
-        self.rows.push_row(&cells)?;
+    fn row(&mut self, source_row: u64, cells: &[String]) -> std::io::Result<()> {
+        self.rows.push_row(cells)?;
         self.source_rows.push(source_row);
         Ok(())
     }
@@ -600,18 +601,20 @@ pub fn tidy_rows<R: Rows, S: Sink>(
     rows.rewind()?;
     let mut seen = 0;
     let mut written = 0u64;
+    // One row's cells, filled again for each row: their memory is reused.
+    let mut out: Vec<String> = vec![String::new(); sources.len()];
     while let Some(n) = next_data_row(rows, &mut seen, skip)? {
         let cells = rows.cells();
-        let mut out: Vec<String> = sources
-            .iter()
-            .map(|s| s.and_then(|j| cells.get(j).cloned()).unwrap_or_default())
-            .collect();
-        for (cell, values) in out.iter_mut().zip(columns.iter_mut()) {
+        for ((cell, source), values) in out.iter_mut().zip(&sources).zip(columns.iter_mut()) {
+            cell.clear();
+            if let Some(v) = source.and_then(|j| cells.get(j)) {
+                cell.push_str(v);
+            }
             if !cell.is_empty() {
                 values.normalize(cell, n);
             }
         }
-        sink.row(n, out).map_err(write_failed)?;
+        sink.row(n, &out).map_err(write_failed)?;
         written += 1;
     }
     let mut date_orders = Vec::new();
