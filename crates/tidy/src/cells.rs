@@ -193,6 +193,24 @@ impl Cells {
         (0..self.rows).map(move |i| Row { cells: self, i })
     }
 
+    /// Column `k`'s value ids, one a row: equal values have equal ids, so that what is worked
+    /// out from a value can be worked out once (panics past the last column).
+    pub fn ids(&self, k: usize) -> &[u32] {
+        &self.columns[k].ids
+    }
+
+    /// How many value ids column `k` has given (the empty value's, 0, included): each id in
+    /// [`Cells::ids`] is below it.
+    pub fn distinct(&self, k: usize) -> usize {
+        self.columns[k].ends.len()
+    }
+
+    /// The value of id `id` in column `k` (panics for an id that column has not given).
+    pub fn value_of(&self, k: usize, id: u32) -> &str {
+        let col = &self.columns[k];
+        value(&col.text, &col.ends, id)
+    }
+
     /// Column `k`'s values in rows `rows`, in order (panics past the last column or row).
     pub fn column_rows(
         &self,
@@ -315,6 +333,13 @@ mod tests {
         assert_eq!(c.columns[1].ends.len(), 1001);
         assert_eq!(c.columns[2].ends.len(), 1);
         assert_eq!(c.column(1).nth(500), Some("T500"));
+        // Equal values, equal ids.
+        let ids = c.ids(0);
+        assert_eq!(ids[1], ids[4]);
+        assert_ne!(ids[1], ids[2]);
+        assert_eq!(c.value_of(0, ids[4]), "council 1");
+        assert_eq!(c.distinct(0), 4);
+        assert!(c.ids(2).iter().all(|&id| id == 0));
     }
 
     #[test]

@@ -197,19 +197,36 @@ fn redact_people(table: &mut Table, k: usize, shown: &str, push: &mut impl FnMut
     let mut placeholders = 0usize;
     let mut people: Vec<(&'static str, usize)> = Vec::new();
     let mut listed = 0usize;
-    for i in 0..table.rows.len() {
-        let v = table.rows.get(i, k);
-        if v.is_empty() || v == REDACTED {
-            continue;
-        }
-        if screen::placeholder(v) {
-            placeholders += 1;
-            table.rows.set(i, k, REDACTED);
-            continue;
-        }
-        let Some(why) = screen::person_name(v) else {
-            continue;
+    // What each distinct value is, worked out once: a placeholder, a person's name (why), or
+    // neither.
+    enum Is {
+        Kept,
+        Placeholder,
+        Person(&'static str),
+    }
+    let mut seen: Vec<Option<Is>> = (0..table.rows.distinct(k)).map(|_| None).collect();
+    let ids = table.rows.ids(k).to_vec();
+    for (i, id) in ids.into_iter().enumerate() {
+        let is = seen[id as usize].get_or_insert_with(|| {
+            let v = table.rows.value_of(k, id);
+            if v.is_empty() || v == REDACTED {
+                Is::Kept
+            } else if screen::placeholder(v) {
+                Is::Placeholder
+            } else {
+                screen::person_name(v).map_or(Is::Kept, Is::Person)
+            }
+        });
+        let why = match is {
+            Is::Kept => continue,
+            Is::Placeholder => {
+                placeholders += 1;
+                table.rows.set(i, k, REDACTED);
+                continue;
+            }
+            Is::Person(why) => *why,
         };
+        let v = table.rows.get(i, k);
         match people.iter_mut().find(|(w, _)| *w == why) {
             Some((_, n)) => *n += 1,
             None => people.push((why, 1)),
@@ -273,15 +290,26 @@ fn screen_column(
 ) {
     let mut findings: Vec<(usize, screen::Finding)> = Vec::new();
     let (mut ten_digit, mut bare_nhs) = (0usize, 0usize);
-    for (i, row) in table.rows.iter().enumerate() {
-        let v = &row[k];
-        if v.bytes().filter(u8::is_ascii_digit).count() == 10 && v.trim().len() <= 12 {
+    // What the screen makes of each distinct value, worked out once: (ten digits, finding,
+    // a bare NHS number).
+    type Seen = (bool, Option<screen::Finding>, bool);
+    let mut seen: Vec<Option<Seen>> = vec![None; table.rows.distinct(k)];
+    for (i, &id) in table.rows.ids(k).iter().enumerate() {
+        let (ten, finding, bare) = *seen[id as usize].get_or_insert_with(|| {
+            let v = table.rows.value_of(k, id);
+            let ten = v.bytes().filter(u8::is_ascii_digit).count() == 10 && v.trim().len() <= 12;
+            let finding = screen::screen(v);
+            let bare = finding == Some(screen::Finding::Nhs)
+                && screen::nhs_number(v) == Some(screen::NhsForm::Bare);
+            (ten, finding, bare)
+        });
+        if ten {
             ten_digit += 1;
         }
-        let Some(f) = screen::screen(v) else {
+        let Some(f) = finding else {
             continue;
         };
-        if f == screen::Finding::Nhs && screen::nhs_number(v) == Some(screen::NhsForm::Bare) {
+        if bare {
             bare_nhs += 1;
         }
         findings.push((i, f));
