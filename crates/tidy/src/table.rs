@@ -405,7 +405,7 @@ fn write_failed(e: std::io::Error) -> Problem {
 /// notes with severity `Error` and the table is still made as far as it can be, so that every
 /// problem is reported in one run; the `Err` is for rows that cannot be read or written.
 ///
-/// Memory is bounded by a row, the first [`HEAD_ROWS`] rows with values, and the notes: the
+/// Memory is bounded by a row, the first rows with values (`HEAD_ROWS`, 30), and the notes: the
 /// rows are read in passes (see [`Rows`]).
 pub fn tidy_rows<R: Rows, S: Sink>(
     rows: &mut R,
