@@ -372,14 +372,17 @@ fn bench_store_publishes_and_measures_the_loader_alone() {
     assert!(!dir.exists(), "the bench removes what it made");
 }
 
-#[test]
-fn query_answers_in_every_format_and_names_the_ones_a_query_form_takes() {
-    let dir = std::env::temp_dir().join(format!("fivestar-cli-query-{}", std::process::id()));
+/// The base IRI of the stores `published` makes.
+const BASE_IRI: &str = "http://data.example.org/fivestar";
+
+/// A fresh folder `fivestar-cli-{name}-{pid}` with a store in `store/` holding the example
+/// as dataset `spend`, release `r1` (published with `--base`, the short spelling of
+/// `--base-iri`): the folder and the store.
+fn published(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("fivestar-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let store = dir.join("store");
-    let store = store.to_str().unwrap();
-    // `--base` is the short spelling of `--base-iri`.
-    let base = "http://data.example.org/fivestar";
     let o = run(&[
         "publish",
         EXAMPLE,
@@ -388,11 +391,19 @@ fn query_answers_in_every_format_and_names_the_ones_a_query_form_takes() {
         "--release",
         "r1",
         "--store",
-        store,
+        store.to_str().unwrap(),
         "--base",
-        base,
+        BASE_IRI,
     ]);
     assert!(o.status.success(), "publish: {}", stderr(&o));
+    (dir, store)
+}
+
+#[test]
+fn query_answers_in_every_format_and_names_the_ones_a_query_form_takes() {
+    let (dir, store) = published("query");
+    let store = store.to_str().unwrap();
+    let base = BASE_IRI;
     let construct = format!(
         "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{base}/graph/spend/r1> {{ ?s ?p ?o }} }}"
     );
@@ -541,25 +552,9 @@ fn releases_roll_back_withdraw_and_remove_from_the_command_line() {
 /// once, and the command ends saying that the target did not follow.
 #[test]
 fn a_withdraw_does_not_wait_on_a_target_that_never_answers() {
-    let dir = std::env::temp_dir().join(format!("fivestar-cli-hung-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = dir.join("store");
+    let (dir, store) = published("hung");
     let s = store.to_str().unwrap();
-    let base = "http://data.example.org/fivestar";
-    let o = run(&[
-        "publish",
-        EXAMPLE,
-        "--dataset",
-        "spend",
-        "--release",
-        "r1",
-        "--store",
-        s,
-        "--base",
-        base,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let base = BASE_IRI;
     // The kernel completes the connections (up to the backlog); nothing ever reads them.
     let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let at = hung.local_addr().unwrap();

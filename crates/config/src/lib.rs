@@ -960,6 +960,7 @@ mod tests {
         assert_eq!(i.publish_to.len(), 2);
         assert_eq!(i.publish_to[0].token_env.as_deref(), Some("A_TOKEN"));
         assert_eq!((i.publish_to[1].keep, i.publish_to[1].retries), (5, 3));
+        assert_eq!(i.publish_to[1].withdraw_timeout_secs, 10.0);
         assert!(load("").unwrap().publish_to.is_empty());
         for (text, says) in [
             (target("Bad Name", ""), "publish_to.name"),
@@ -982,6 +983,10 @@ mod tests {
             ),
             (target("a", "keep = 0"), "publish_to.keep"),
             (target("a", "timeout_secs = 0"), "publish_to.timeout_secs"),
+            (
+                target("a", "withdraw_timeout_secs = -1"),
+                "publish_to.withdraw_timeout_secs",
+            ),
             (target("a", "retries = 101"), "publish_to.retries"),
             (target("a", "password = \"secret\""), "password"),
         ] {
