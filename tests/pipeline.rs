@@ -348,6 +348,72 @@ fn ragged_invalid_and_personal_files_are_blocked_with_rows() {
     assert!(all.contains("[redacted]"));
 }
 
+/// A file only the csvw engine finds wrong (a transaction number twice: the metadata's
+/// primary key) is found so while its triples load, straight from the converter: the load is
+/// given up before its commit, the report names the row, and the live release stays.
+#[test]
+fn a_table_the_csvw_check_refuses_as_it_loads_publishes_nothing() {
+    let s = Scratch::new("late");
+    let source = s.dir.join("spend.csv");
+    let header = "Body,Date,Transaction Number,Net Amount,Supplier Name,Expense Type\n";
+    let rows = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("E08000009,02/01/24,TRA-{i},{i}.50,Acme Ltd,Stationery\n"))
+            .collect()
+    };
+    std::fs::write(&source, format!("{header}{}", rows(3))).unwrap();
+    let p = s.pipeline("late", &source.display().to_string(), "");
+    let o = s.run(&["run", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let live = s.live("late").expect("the first release is live");
+    // Enough rows that the converter has handed the loader many pieces before the repeat.
+    std::fs::write(
+        &source,
+        format!(
+            "{header}{}E08000009,03/01/24,TRA-7,1.00,Acme Ltd,Stationery\n",
+            rows(20_000)
+        ),
+    )
+    .unwrap();
+    let o = s.run(&["run", p.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("late: BLOCKED"),
+        "{}",
+        text(&o.stdout)
+    );
+    let r = s.last_report("late");
+    let e = errors(&r);
+    // The gate found nothing: this was the conversion's own verdict.
+    assert!(
+        e.iter()
+            .all(|p| p["rule"].as_str().unwrap().starts_with("csvw:")),
+        "{e:?}"
+    );
+    let key = e
+        .iter()
+        .find(|p| p["rule"] == "csvw:primaryKey")
+        .unwrap_or_else(|| panic!("{e:?}"));
+    assert_eq!(key["row"], 20_002, "the source's row of the repeat: {key}");
+    assert_eq!(s.live("late"), Some(live));
+    assert_eq!(s.payments("late").0, 3, "the live release is the first one");
+    let release = r["run"].as_str().unwrap();
+    let left: Vec<String> = std::fs::read_dir(s.store().join("dumps/late"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(release))
+        .collect();
+    assert!(left.is_empty(), "no files of the refused release: {left:?}");
+    let o = s.run(&["releases"]);
+    assert!(!text(&o.stdout).contains(release), "{}", text(&o.stdout));
+}
+
 /// What the fixture server does with the next requests.
 #[derive(Clone)]
 enum Mode {

@@ -13,7 +13,7 @@ use fivestar_store::rdf::{RdfFormat, RdfSerializer};
 use fivestar_store::{DatasetInfo, Provenance, PublishRequest, Publisher, Settings, Store};
 use sha2::Digest;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct StoreArgs {
@@ -172,7 +172,7 @@ pub struct QueryArgs {
     pub store: StoreArgs,
 }
 
-fn sha256_file(path: &std::path::Path) -> Result<String> {
+fn sha256_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
     let mut h = sha2::Sha256::new();
     std::io::copy(&mut f, &mut h)?;
@@ -184,7 +184,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
     // A local file is published as if it lived at {base}/id/{dataset}/, so that the IRIs its
     // metadata makes resolve on this site.
     let local_base = (!fivestar_pipeline::web::is_url(&args.input)).then(|| {
-        let name = std::path::Path::new(&args.input)
+        let name = Path::new(&args.input)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -307,9 +307,11 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
             licence: args.licence.clone(),
         },
         release: release.clone(),
-        ntriples: nt.clone(),
         // Converted above (uploaded to a live instance, it is parsed strictly there).
-        converted_here: true,
+        triples: fivestar_store::Triples::File {
+            path: nt.clone(),
+            converted_here: true,
+        },
         csv,
         provenance: Provenance {
             source: Some(url.to_string()),
@@ -334,7 +336,7 @@ pub fn publish(args: PublishArgs) -> Result<u8, Failure> {
                     info.mirrors,
                 )
             }),
-        (None, Some(client)) => publish_live(client, &request),
+        (None, Some(client)) => publish_live(client, &request, &nt),
         (None, None) => unreachable!("a store or an instance"),
     };
     clean_up();
@@ -351,11 +353,12 @@ type Published = (String, String, u64, String);
 fn publish_live(
     client: &crate::live::Client,
     request: &PublishRequest,
+    nt: &Path,
 ) -> Result<(Published, Vec<fivestar_store::MirrorOutcome>), Failure> {
     use reqwest::blocking::multipart::{Form, Part};
-    let gz = request.ntriples.with_extension("nt.gz");
+    let gz = nt.with_extension("nt.gz");
     {
-        let mut input = std::fs::File::open(&request.ntriples)?;
+        let mut input = std::fs::File::open(nt)?;
         let mut enc = flate2::write::GzEncoder::new(
             std::io::BufWriter::new(std::fs::File::create(&gz)?),
             flate2::Compression::fast(),
@@ -694,7 +697,7 @@ pub fn report_mirrors(mirrors: &[fivestar_store::MirrorOutcome]) -> u8 {
 
 /// Backs the store up into `dir` (missing or empty): through the instance when one holds the
 /// store, else directly.
-pub fn backup(dir: &std::path::Path, args: StoreArgs) -> Result<u8, Failure> {
+pub fn backup(dir: &Path, args: StoreArgs) -> Result<u8, Failure> {
     let target = std::path::absolute(dir)?;
     let info = match args.live("backup")? {
         Some(client) => {
@@ -724,7 +727,7 @@ pub fn backup(dir: &std::path::Path, args: StoreArgs) -> Result<u8, Failure> {
 }
 
 /// Restores a backup as the store (refused while an instance holds it).
-pub fn restore(dir: &std::path::Path, force: bool, args: StoreArgs) -> Result<u8, Failure> {
+pub fn restore(dir: &Path, force: bool, args: StoreArgs) -> Result<u8, Failure> {
     let store_dir = args.dir();
     if let Some(f) = crate::live::find(&store_dir) {
         return Err(anyhow!(

@@ -139,10 +139,15 @@ pub struct Report {
     pub dropped: u64,
     /// At most this many diagnostics are kept (0 means no limit).
     pub limit: usize,
+    /// Set when the first error is pushed (see [`crate::Options::error_seen`]).
+    pub error_seen: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Report {
     pub fn push(&mut self, d: Diagnostic) {
+        if let (true, Some(seen)) = (d.is_error(), &self.error_seen) {
+            seen.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if self.limit != 0 && self.diagnostics.len() >= self.limit {
             self.dropped += 1;
         } else {

@@ -26,6 +26,10 @@ pub struct Options {
     pub metadata: Option<Url>,
     /// At most this many diagnostics are kept (0: no limit).
     pub diagnostic_limit: usize,
+    /// Set as soon as the first error is found, while processing goes on to find the rest:
+    /// a caller whose output is only of use from a valid table (a load that will be given
+    /// up) can stop using it there.
+    pub error_seen: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// One value of a cell.
@@ -239,6 +243,7 @@ impl<'a> Processor<'a> {
     pub fn new(fetcher: &'a dyn Fetcher, options: Options) -> Self {
         let report = Report {
             limit: options.diagnostic_limit,
+            error_seen: options.error_seen.clone(),
             ..Report::default()
         };
         Processor {

@@ -292,47 +292,41 @@ fn execute(
     let Some(publisher) = publisher else {
         let mut collector =
             crate::preview::Collector::new(&data_base, &format!("{}/", layout.base()));
-        let valid = stage::convert::validate_and_convert(
-            &clean,
-            &table,
-            &mapping,
-            file,
-            stage::convert::Output::Sink(&mut collector),
-            report,
-        )?;
-        if !valid {
+        if !stage::convert::validate_into(&clean, &table, &mapping, file, &mut collector, report) {
             return Ok(Outcome::Blocked);
         }
         report.preview = Some(collector.finish(&pipeline.licence, linked.as_ref()));
         return Ok(Outcome::Valid);
     };
-    let nt = run_dir.join(format!("{dataset}.nt"));
-    let valid = stage::convert::validate_and_convert(
-        &clean,
-        &table,
-        &mapping,
-        file,
-        stage::convert::Output::File(&nt),
-        report,
-    )?;
-    if !valid {
+    // Blocked already (by the gate): validated all the same, so that the report lists
+    // everything wrong at once, and nothing is converted.
+    if report.has_errors() {
+        let mut discard = stage::convert::Discard;
+        stage::convert::validate_into(&clean, &table, &mapping, file, &mut discard, report);
         return Ok(Outcome::Blocked);
     }
-    lap(report, "CSVW validation and csv2rdf");
-    // The table is in the clean CSV and the N-Triples now: the load gets its memory.
-    drop(table);
 
+    // The cells are in the clean CSV now: the load gets their memory. (What points a
+    // diagnostic back at the source, its rows and headers, stays.)
+    let width = table.rows.width();
+    drop(std::mem::replace(
+        &mut table.rows,
+        fivestar_tidy::Cells::new(width),
+    ));
+    // CSVW validation and csv2rdf in one pass, into the store's bulk loader as they are
+    // made: a table with an error fails the load before its commit.
     progress.stage(dataset, Stage::Load, None);
     let load_progress = LoadProgress({
         let (progress, dataset) = (ctx.progress.clone(), dataset.to_string());
         Arc::new(move |n| progress.advance(&dataset, n))
     });
+    let (made, verdict) = stage::convert::made(&clean);
     let mut request = stage::publish::request(
         pipeline,
         &report.run,
         &source,
-        nt.clone(),
-        (clean.csv, clean.metadata),
+        fivestar_store::Triples::Made(made),
+        (clean.csv.clone(), clean.metadata.clone()),
         Some(load_progress),
         linked,
     );
@@ -340,7 +334,19 @@ fn execute(
     request.figures = mapping.figures();
     request.summaries = mapping.summaries();
     let published = publish_one(publisher, &request);
-    let _ = std::fs::remove_file(&nt);
+    drop(request);
+    let valid = match verdict.take() {
+        // The store stopped reading them, or never started: its error says why.
+        None | Some(Err(stage::convert::ConvertError::Io(_))) => true,
+        Some(Err(stage::convert::ConvertError::Table(e))) => {
+            stage::convert::record(Err(e.to_string()), &table, &mapping, file, report)
+        }
+        Some(Ok(r)) => stage::convert::record(Ok(r), &table, &mapping, file, report),
+    };
+    if !valid {
+        return Ok(Outcome::Blocked);
+    }
+    lap(report, "CSVW validation and csv2rdf, into the publish");
     let info = published.map_err(|e| fail("publish", e.to_string()))?;
     report
         .facts

@@ -752,9 +752,8 @@ async fn publish_release(State(st): State<Arc<AppState>>, req: Request) -> Respo
                 let request = PublishRequest {
                     dataset: ask.dataset.clone(),
                     release: ask.release.clone(),
-                    ntriples: nt,
                     // Uploaded: checked as it is parsed.
-                    converted_here: false,
+                    triples: fivestar_store::Triples::file(nt),
                     csv,
                     provenance: ask.provenance.clone(),
                     generated_at: ask

@@ -141,17 +141,12 @@ fn open_gz(path: &Path) -> Result<impl BufRead> {
     ))
 }
 
-fn open_plain(path: &Path) -> Result<BufReader<std::fs::File>> {
-    let f = std::fs::File::open(path).map_err(io(path))?;
-    Ok(BufReader::with_capacity(1 << 16, f))
-}
-
-/// Writes the RDF Patch from the previous release's `.nt.gz` to the new release's N-Triples
+/// Writes the RDF Patch from the previous release's `.nt.gz` to the new release's `.nt.gz`
 /// into `out`; returns (triples added, triples removed). `id` and `prev` name the two releases
 /// in the patch's header.
 pub fn write_patch(
     previous_gz: &Path,
-    new_nt: &Path,
+    new_gz: &Path,
     id: &str,
     prev: &str,
     out: &mut dyn Write,
@@ -160,7 +155,7 @@ pub fn write_patch(
     // Each release's distinct lines as (hash, offset), sorted by hash: a merge of the two
     // finds what only one has, reading memory in order (a hash map's random probes into
     // hundreds of megabytes cost twice as much).
-    let new = line_hashes(open_plain(new_nt)?, new_nt)?;
+    let new = line_hashes(open_gz(new_gz)?, new_gz)?;
     let old = line_hashes(open_gz(previous_gz)?, previous_gz)?;
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
@@ -188,30 +183,22 @@ pub fn write_patch(
     writeln!(out, "H id <{id}> .").map_err(w)?;
     writeln!(out, "H prev <{prev}> .").map_err(w)?;
     writeln!(out, "TX .").map_err(w)?;
-    // The removed lines: the previous release decompressed again (only when there are any).
-    if !removed.is_empty() {
-        let mut next = removed.iter().peekable();
-        for_each_line(open_gz(previous_gz)?, previous_gz, |at, l| {
-            if next.peek() == Some(&&at) {
+    // The removed lines, then the added ones: each release decompressed again (only when
+    // it has any), its lines at those offsets written in file order.
+    for (mark, gz, at) in [(b"D ", previous_gz, &removed), (b"A ", new_gz, &added)] {
+        if at.is_empty() {
+            continue;
+        }
+        let mut next = at.iter().peekable();
+        for_each_line(open_gz(gz)?, gz, |offset, l| {
+            if next.peek() == Some(&&offset) {
                 next.next();
-                out.write_all(b"D ").map_err(w)?;
+                out.write_all(mark).map_err(w)?;
                 out.write_all(l).map_err(w)?;
                 out.write_all(b"\n").map_err(w)?;
             }
             Ok(())
         })?;
-    }
-    // The added lines, read back at their offsets in file order.
-    let mut r = open_plain(new_nt)?;
-    let mut pos = 0u64;
-    let mut buf = Vec::with_capacity(256);
-    for at in &added {
-        r.seek_relative((at - pos) as i64).map_err(io(new_nt))?;
-        buf.clear();
-        pos = at + r.read_until(b'\n', &mut buf).map_err(io(new_nt))? as u64;
-        out.write_all(b"A ").map_err(w)?;
-        out.write_all(buf.trim_ascii()).map_err(w)?;
-        out.write_all(b"\n").map_err(w)?;
     }
     writeln!(out, "TC .").map_err(w)?;
     Ok((added.len() as u64, removed.len() as u64))
@@ -510,7 +497,7 @@ pub fn write_changes(
             let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
             counts = write_patch(
                 &prev_nt,
-                &req.ntriples,
+                &ds_dir.join(format!("{r}.nt.gz")),
                 &layout.release(d, r),
                 &layout.release(d, previous),
                 &mut gz,
@@ -579,16 +566,15 @@ mod tests {
     fn the_patch_holds_exactly_the_difference() {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old.nt.gz");
-        let new = dir.path().join("new.nt");
+        let new = dir.path().join("new.nt.gz");
         gz(
             &old,
             "<a> <p> \"1\" .\n<b> <p> \"2\" .\n<b> <p> \"2\" .\n<c> <p> \"3\" .\n",
         );
-        std::fs::write(
+        gz(
             &new,
             "<c> <p> \"3\" .\n<a> <p> \"1\" .\n<d> <p> \"4\" .\n<d> <p> \"4\" .\n",
-        )
-        .unwrap();
+        );
         let mut out = Vec::new();
         let (a, d) = write_patch(&old, &new, "http://x/r2", "http://x/r1", &mut out).unwrap();
         assert_eq!((a, d), (1, 1));

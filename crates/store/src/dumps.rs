@@ -390,12 +390,25 @@ pub fn write_quads_member(
     Ok(())
 }
 
-/// Writes the release's public dumps from its files: `.nt.gz` (the N-Triples file as it is,
-/// compressed: what is downloaded is what is loaded), and the clean CSV with its metadata.
-pub fn write_release(dir: &Path, req: &PublishRequest) -> Result<Vec<DumpFile>> {
+/// Where the `.nt.gz` dump's N-Triples come from.
+pub enum Nt<'a> {
+    File(&'a Path),
+    /// The maker's pieces, the same the loader parses.
+    Made(std::sync::mpsc::Receiver<crate::triples::Piece>),
+}
+
+/// Writes the release's public dumps: `.nt.gz` (the N-Triples as they are loaded, compressed:
+/// what is downloaded is what is loaded), and the clean CSV with its metadata.
+pub fn write_release(dir: &Path, req: &PublishRequest, nt: Nt<'_>) -> Result<Vec<DumpFile>> {
     let (d, r) = (&req.dataset.id, &req.release);
-    let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| {
-        gzip_into(&req.ntriples, w)
+    let mut files = vec![write_file(dir, &format!("{d}/{r}.nt.gz"), |w| match nt {
+        Nt::File(path) => gzip_into(path, w),
+        Nt::Made(pieces) => {
+            let mut gz = GzEncoder::new(w, Compression::fast());
+            crate::triples::drain_into(pieces, &mut gz)
+                .and_then(|()| gz.finish().map(drop))
+                .map_err(io(&dir.join(format!("{d}/{r}.nt.gz"))))
+        }
     })?];
     if let Some((csv, metadata)) = &req.csv {
         files.push(write_file(dir, &format!("{d}/{r}.csv"), |w| {

@@ -23,6 +23,7 @@ pub mod guard;
 pub mod mirror;
 pub mod search;
 pub mod summary;
+mod triples;
 
 pub use backend::{Backend, BackendHealth, Form, EMPTY_GRAPH};
 pub use backup::{read_backup, restore, BackupInfo};
@@ -52,6 +53,7 @@ pub use catalog::{
 pub use dumps::change_file_names;
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
 pub use mirror::{Mirror, MirrorOutcome, MirrorPlan, PlannedGraph};
+pub use triples::{Made, Triples};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -113,18 +115,13 @@ pub struct Provenance {
 }
 
 /// A release to publish.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PublishRequest {
     pub dataset: DatasetInfo,
     /// A slug; releases sort by it (a timestamp such as `20241122T205000Z` does well).
     pub release: String,
-    /// The release's triples, as an N-Triples file.
-    pub ntriples: PathBuf,
-    /// Whether this process's csvw converter wrote `ntriples`. It writes no IRI, language tag
-    /// or datatype it has not checked, so the load then parses the file without checking them
-    /// again (Oxigraph's lenient mode: 2.5 times as fast on a 20 M-triple release). A file
-    /// from elsewhere, such as an admin API upload, is parsed strictly.
-    pub converted_here: bool,
+    /// The release's triples: an N-Triples file, or made while they load.
+    pub triples: Triples,
     /// The clean CSV and its CSVW metadata, published beside the RDF when a CSV was the source.
     pub csv: Option<(PathBuf, PathBuf)>,
     pub provenance: Provenance,
@@ -1325,18 +1322,23 @@ impl Store {
 }
 
 impl Store {
-    /// Loads a release's N-Triples into `graph` with the bulk loader (atomic: all or nothing),
-    /// parsing them once: each quad passes through `tap` (the N-Quads dump and the distinct
-    /// counts) on its way to the loader. A parse error stops the load before its commit.
+    /// Loads a release's N-Triples from `input` (`what` names it in errors; `lenient`: made
+    /// by this process's converter) into `graph` with the bulk loader (atomic: all or
+    /// nothing), parsing them once: each quad passes through `tap` (the N-Quads dump and the
+    /// distinct counts) on its way to the loader. A parse or read error stops the load before
+    /// its commit.
+    #[allow(clippy::too_many_arguments)]
     fn bulk_load(
         &self,
         req: &PublishRequest,
+        input: impl std::io::Read,
+        what: &str,
+        lenient: bool,
         graph: NamedNodeRef<'_>,
         tap: &mut dumps::Tap,
         summarizer: &mut summary::Summarizer,
         expected: Option<u64>,
     ) -> Result<()> {
-        let file = std::fs::File::open(&req.ntriples).map_err(io(&req.ntriples))?;
         let threads = self.settings.loader_threads.max(1);
         let memory_mb = match expected {
             Some(quads) => load_memory_mb(self.settings.loader_memory_mb, threads, quads),
@@ -1350,16 +1352,16 @@ impl Store {
         if let Some(LoadProgress(progress)) = req.progress.clone() {
             loader = loader.on_progress(move |n| progress(n));
         }
-        let path = &req.ntriples;
         let mut parser = RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph);
-        if req.converted_here {
+        if lenient {
             parser = parser.lenient();
         }
         let quads = parser
-            .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
+            .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
             .map(|quad| {
-                let quad = quad.map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-                tap.add(&quad).map_err(io(path))?;
+                let quad = quad.map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                tap.add(&quad)
+                    .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))?;
                 summarizer.add(quad.as_ref());
                 Ok::<_, Error>(quad)
             });
@@ -1412,21 +1414,71 @@ impl Publisher for Store {
             }
         }
         let dumps_dir = self.dumps_dir();
+        // Where the N-Triples come from: the file (read twice: parsed, and compressed as it
+        // is), or the maker's pieces (each piece to the parser and to the `.nt.gz` writer).
+        let (input, nt, maker, what, lenient, expected) = match &req.triples {
+            Triples::File {
+                path,
+                converted_here,
+            } => {
+                let file = std::fs::File::open(path).map_err(io(path))?;
+                let expected = estimate_lines(path).ok().flatten();
+                let input: Box<dyn std::io::Read + Send> = Box::new(file);
+                let what = path.display().to_string();
+                (
+                    input,
+                    dumps::Nt::File(path),
+                    None,
+                    what,
+                    *converted_here,
+                    expected,
+                )
+            }
+            Triples::Made(made) => {
+                let make = made
+                    .take()
+                    .ok_or_else(|| Error::Invalid("these triples were made already".into()))?;
+                let (to_load, load_rx) = std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
+                let (to_dump, dump_rx) = std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
+                let tee =
+                    triples::Tee::new(vec![(to_load, "the load"), (to_dump, "the .nt.gz dump")]);
+                let input: Box<dyn std::io::Read + Send> =
+                    Box::new(triples::PipeReader::new(load_rx));
+                let what = "the converted triples".to_string();
+                let nt = dumps::Nt::Made(dump_rx);
+                (input, nt, Some((tee, make)), what, true, made.expected)
+            }
+        };
         let (files, member, loaded) = std::thread::scope(|scope| {
+            let panicked = |what: &str| Error::Invalid(format!("{what} panicked"));
+            // The maker, on its own thread; it ends when the readers have all it made, or
+            // when one of them goes away.
+            let maker = maker.map(|(tee, make)| scope.spawn(move || tee.run(make)));
             let files = scope.spawn(|| {
                 let t = std::time::Instant::now();
-                dumps::write_release(&dumps_dir, req).map(|f| (f, t.elapsed()))
+                dumps::write_release(&dumps_dir, req, nt).map(|f| (f, t.elapsed()))
             });
             let (tx, rx) = std::sync::mpsc::sync_channel(8);
             let member = scope
                 .spawn(|| dumps::write_quads_member(&dumps_dir, &req.dataset.id, &req.release, rx));
             let t = std::time::Instant::now();
-            let expected = estimate_lines(&req.ntriples).ok().flatten();
             let mut tap = dumps::Tap::new(self.layout.base(), tx, expected.unwrap_or(0));
             let mut summarizer = summary::Summarizer::new(&req.summaries);
             let loaded = self
-                .bulk_load(req, graph.as_ref(), &mut tap, &mut summarizer, expected)
-                .and_then(|()| tap.finish().map_err(io(&req.ntriples)))
+                .bulk_load(
+                    req,
+                    input,
+                    &what,
+                    lenient,
+                    graph.as_ref(),
+                    &mut tap,
+                    &mut summarizer,
+                    expected,
+                )
+                .and_then(|()| {
+                    tap.finish()
+                        .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))
+                })
                 .and_then(|distinct| {
                     // The summaries, from what the load read, into their own graph.
                     let t = std::time::Instant::now();
@@ -1444,13 +1496,18 @@ impl Publisher for Store {
                 })
                 .map(|(distinct, summary_time)| (distinct, t.elapsed(), summary_time));
             // The tap is gone (finished or dropped): the member's input is closed.
-            let panicked = |what: &str| Error::Invalid(format!("{what} panicked"));
             let files = files
                 .join()
                 .unwrap_or_else(|_| Err(panicked("writing the dumps")));
             let member = member
                 .join()
                 .unwrap_or_else(|_| Err(panicked("writing the N-Quads dump")));
+            // A maker that panicked has already failed the load (its pieces stopped before
+            // their end); its panic is said as the error.
+            let loaded = match maker.map(|m| m.join()) {
+                Some(Err(_)) => Err(panicked("making the triples")),
+                _ => loaded,
+            };
             (files, member, loaded)
         });
         // Until the release is recorded, a failure must leave no trace: the graph is dropped,
@@ -1470,15 +1527,18 @@ impl Publisher for Store {
                 }
                 (files, member, loaded) => {
                     discard();
-                    // The N-Quads writer's own error first: the loader shows it only as a
-                    // stopped tap.
-                    return Err(match (member, loaded, files) {
+                    // The dump writers' own errors first: the loader shows them only as a
+                    // stopped tap or stopped triples (neither fails because the load did).
+                    return Err(match (member, files, loaded) {
                         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => e,
                         _ => Error::Invalid("publish failed".into()),
                     });
                 }
             };
-        lap("dumps and bulk load, side by side");
+        lap(match req.triples {
+            Triples::File { .. } => "dumps and bulk load, side by side",
+            Triples::Made(_) => "conversion, dumps and bulk load, side by side",
+        });
         // 3. The figures and search, and beside them what changed since the live release (from
         // its dumps, not the store). After the load rather than beside it: the load keeps both
         // cores busy. The VoID counts came from the load's own pass (the tap): counting the

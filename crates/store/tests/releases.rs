@@ -42,8 +42,7 @@ fn request(nt: PathBuf, release: &str) -> PublishRequest {
             licence: fivestar_store::OGL_V3.into(),
         },
         release: release.into(),
-        ntriples: nt,
-        converted_here: false,
+        triples: fivestar_store::Triples::file(nt),
         csv: None,
         provenance: Provenance {
             source: Some("http://council.example/spend.csv".into()),
@@ -831,15 +830,7 @@ fn a_kill_at_each_step_of_a_publish_leaves_consistent_files() {
         ("latest-written", "r2"),
     ] {
         let dir = tmp(&format!("step-{step}"));
-        {
-            let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
-            store
-                .publish(&with_csv(
-                    &dir,
-                    request(ntriples(&dir, "a.nt", 3, "before"), "r1"),
-                ))
-                .unwrap();
-        }
+        drop(store_with_r1(&dir));
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_step_child", "--nocapture"])
             .env("FIVESTAR_CRASH_STEP_DIR", &dir)
@@ -1033,9 +1024,118 @@ fn a_file_from_elsewhere_is_parsed_strictly_and_publishes_nothing_when_bad() {
     assert!(tags(&store).is_empty());
     assert!(store.datasets().unwrap().is_empty());
     // A file the converter wrote loads through the lenient parser.
-    let mut ours = request(ntriples(&dir, "ours.nt", 3, "two"), "r2");
-    ours.converted_here = true;
+    let mut ours = request(PathBuf::new(), "r2");
+    ours.triples = fivestar_store::Triples::File {
+        path: ntriples(&dir, "ours.nt", 3, "two"),
+        converted_here: true,
+    };
     assert_eq!(store.publish(&ours).unwrap().triples, 9);
     assert_eq!(tags(&store), ["\"two\""]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A new store under `dir` whose live release `r1` has three payments tagged "before", and
+/// a CSV.
+fn store_with_r1(dir: &Path) -> Store {
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    store
+        .publish(&with_csv(
+            dir,
+            request(ntriples(dir, "a.nt", 3, "before"), "r1"),
+        ))
+        .unwrap();
+    store
+}
+
+/// The releases of the dataset `spending` that have files under `dumps/`, by name.
+fn dumped(dir: &Path, release: &str) -> Vec<String> {
+    std::fs::read_dir(dir.join("store/dumps/spending"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(release))
+        .collect()
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves_no_trace() {
+    let dir = tmp("made");
+    let store = store_with_r1(&dir);
+    // Made as a converter makes them: writes of every size, no file.
+    let text = std::fs::read(ntriples(&dir, "b.nt", 20_000, "made")).unwrap();
+    let made = |text: Vec<u8>, end: Result<(), String>| {
+        fivestar_store::Made::new(Some(60_000), move |w| {
+            for chunk in text.chunks(65_537) {
+                w.write_all(chunk).map_err(|e| e.to_string())?;
+            }
+            end
+        })
+    };
+    let mut req = with_csv(&dir, request(PathBuf::new(), "r2"));
+    req.triples = fivestar_store::Triples::Made(made(text.clone(), Ok(())));
+    let info = store.publish(&req).unwrap();
+    assert_eq!(info.triples, 60_000);
+    assert_eq!(tags(&store), ["\"made\""]);
+    // What is downloaded is what was made and loaded, byte for byte.
+    let dumps = dir.join("store/dumps/spending");
+    assert_eq!(gunzip(&dumps.join("r2.nt.gz")), text);
+    check_sum(&dumps.join("r2.nt.gz"));
+    // The changes since r1 were read from the two releases' dumps: r1's three tags went,
+    // and all but r1's other six triples came.
+    let patch = String::from_utf8(gunzip(&dumps.join("r2.rdfp.gz"))).unwrap();
+    let count = |p: &str| patch.lines().filter(|l| l.starts_with(p)).count();
+    assert_eq!((count("A "), count("D ")), (59_994, 3));
+    assert!(
+        patch.contains("D <http://example.org/payment/0> <http://example.org/tag> \"before\" .")
+    );
+    catalogue_tells_the_truth(&store, &dir.join("store/dumps"));
+
+    // A maker that fails at its end (a table found invalid once converted), or that panics,
+    // publishes nothing: the load is given up before its commit and its files go.
+    let all_before = std::fs::read(dir.join("store/dumps/all.nq.gz")).unwrap();
+    let mut bad = request(PathBuf::new(), "r3");
+    bad.triples = fivestar_store::Triples::Made(made(
+        text.clone(),
+        Err("the clean table is not valid".into()),
+    ));
+    let e = store.publish(&bad).unwrap_err().to_string();
+    assert!(e.contains("the clean table is not valid"), "{e}");
+    let mut panics = request(PathBuf::new(), "r4");
+    panics.triples = fivestar_store::Triples::Made(fivestar_store::Made::new(None, |w| {
+        w.write_all(&[b'#'; 1 << 20]).map_err(|e| e.to_string())?;
+        panic!("a bug in the maker")
+    }));
+    let e = store.publish(&panics).unwrap_err().to_string();
+    assert!(e.contains("making the triples panicked"), "{e}");
+    // And a maker's triples are made once.
+    req.release = "r5".into();
+    let e = store.publish(&req).unwrap_err().to_string();
+    assert!(e.contains("made already"), "{e}");
+    for r in ["r3", "r4", "r5"] {
+        assert!(dumped(&dir, r).is_empty(), "{r}: {:?}", dumped(&dir, r));
+        assert!(
+            !store
+                .db()
+                .named_graphs()
+                .any(|g| g.unwrap().to_string().contains(&format!("/{r}"))),
+            "no graph for {r}"
+        );
+    }
+    assert_eq!(tags(&store), ["\"made\""]);
+    let ds = &store.datasets().unwrap()[0];
+    assert_eq!(ds.live.as_deref(), Some("r2"));
+    assert_eq!(ds.releases.len(), 2);
+    assert_eq!(
+        std::fs::read(dir.join("store/dumps/all.nq.gz")).unwrap(),
+        all_before
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,8 @@
 //! Convert: the clean table written as CSV with its CSVW metadata, then validated and
-//! converted to N-Triples (csv2rdf, minimal mode) in one pass of the csvw engine. Diagnostics
-//! are pointed back at the source's rows and headers; any error blocks publication.
+//! converted to N-Triples (csv2rdf, minimal mode) in one pass of the csvw engine, while the
+//! store loads them ([`made`]: no N-Triples file between the two). Diagnostics are pointed
+//! back at the source's rows and headers; any error blocks publication (the load is given up
+//! before its commit).
 
 use super::fail;
 use crate::mapping::Mapping;
@@ -17,7 +19,50 @@ pub struct Clean {
     pub csv: PathBuf,
     pub metadata: PathBuf,
     pub metadata_url: Url,
-    fetcher: WebFetcher,
+    /// About how many triples csv2rdf makes of it (minimal mode): a cell a triple, none for
+    /// an empty cell, one a row for each virtual column (`None` when the metadata's columns
+    /// do not match the table's).
+    pub expected_triples: Option<u64>,
+    /// The IRI folder the clean table stands for, and the local folder that holds it.
+    folder: (Url, PathBuf),
+}
+
+impl Clean {
+    /// What reads the clean table and its metadata (and nothing else) by their IRIs.
+    fn fetcher(&self) -> WebFetcher {
+        WebFetcher::new(None).with_folder(self.folder.0.clone(), self.folder.1.clone())
+    }
+}
+
+/// About how many triples csv2rdf (minimal mode) makes of `table` under the clean metadata
+/// `doc` (see [`Clean::expected_triples`]).
+fn expected_triples(table: &Table, doc: &serde_json::Value) -> Option<u64> {
+    let columns = doc.pointer("/tableSchema/columns")?.as_array()?;
+    let flag =
+        |c: &serde_json::Value, key: &str| c.get(key).and_then(|v| v.as_bool()) == Some(true);
+    let rows = table.rows.len() as u64;
+    let (mut k, mut triples) = (0, 0u64);
+    for c in columns {
+        if flag(c, "virtual") {
+            if !flag(c, "suppressOutput") {
+                triples += rows;
+            }
+            continue;
+        }
+        if k >= table.rows.width() {
+            return None;
+        }
+        if !flag(c, "suppressOutput") {
+            let empty = (0..table.rows.distinct(k) as u32)
+                .find(|&id| table.rows.value_of(k, id).is_empty());
+            let empties = empty.map_or(0, |e| {
+                table.rows.ids(k).iter().filter(|&&id| id == e).count()
+            });
+            triples += rows - empties as u64;
+        }
+        k += 1;
+    }
+    (k == table.rows.width()).then_some(triples)
 }
 
 /// Writes `{dataset}.csv` and `{dataset}.csv-metadata.json` into `dir`. `data_base` is the
@@ -40,6 +85,7 @@ pub fn write_clean(
         ))
         .map_err(|e| io_error(&csv, e))?;
     let doc = mapping.clean_metadata(&csv_name);
+    let expected_triples = expected_triples(table, &doc);
     std::fs::write(
         &metadata,
         serde_json::to_vec_pretty(&doc).map_err(|e| fail("io", e.to_string()))?,
@@ -53,7 +99,8 @@ pub fn write_clean(
         csv,
         metadata,
         metadata_url,
-        fetcher: WebFetcher::new(None).with_folder(base, dir.to_path_buf()),
+        expected_triples,
+        folder: (base, dir.to_path_buf()),
     })
 }
 
@@ -74,46 +121,126 @@ pub fn options(metadata: Option<Url>) -> csvw::Options {
     }
 }
 
-/// Where a validation's triples go.
-pub enum Output<'a> {
-    /// Into this N-Triples file (the one a publish loads).
-    File(&'a Path),
-    /// Into this sink, as csv2rdf makes them (a check's preview: nothing written, nothing
-    /// read back).
-    Sink(&'a mut (dyn csvw::rdf::TripleSink + Send)),
-}
-
-/// Validates the clean table against its metadata and converts it into `out` in the same
-/// pass. Diagnostics go to the report, pointed back at the source. `true`: valid (and
-/// converted); on `false` no N-Triples file is left.
-pub fn validate_and_convert(
+/// Validates the clean table against its metadata and converts it into `sink` in the same
+/// pass (a check's preview; a run whose gate has blocked it already, into [`Discard`]).
+/// Diagnostics go to the report, pointed back at the source. `true`: valid.
+pub fn validate_into(
     clean: &Clean,
     table: &Table,
     mapping: &Mapping,
     file: &str,
-    out: Output<'_>,
+    sink: &mut (dyn csvw::rdf::TripleSink + Send),
     report: &mut Report,
-) -> Result<bool, Box<Problem>> {
+) -> bool {
     let url = &clean.metadata_url;
-    let options = options(Some(url.clone()));
-    let ntriples = match &out {
-        Output::File(nt) => Some(*nt),
-        Output::Sink(_) => None,
+    let options = csvw::Options {
+        validate: true,
+        ..options(Some(url.clone()))
     };
-    let result = match out {
-        Output::File(nt) => match to_ntriples(url, &clean.fetcher, options, nt) {
-            Err(ConvertError::Io(e)) => return Err(fail("convert", e)),
-            Err(ConvertError::Table(e)) => Err(e.to_string()),
-            Ok(r) => Ok(r),
-        },
-        Output::Sink(sink) => {
-            let options = csvw::Options {
-                validate: true,
-                ..options
-            };
-            csvw::to_rdf(url, &clean.fetcher, options, true, sink).map_err(|e| e.to_string())
+    let result = csvw::to_rdf(url, &clean.fetcher(), options, true, sink);
+    record(
+        result.map_err(|e| e.to_string()),
+        table,
+        mapping,
+        file,
+        report,
+    )
+}
+
+/// A sink that keeps no triple: validation alone.
+pub struct Discard;
+
+impl csvw::rdf::TripleSink for Discard {
+    fn triple(&mut self, _: fivestar_store::rdf::TripleRef<'_>) -> csvw::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a conversion made while the store loaded it came to: taken by [`Verdict::take`] after
+/// the publish.
+#[derive(Clone, Default)]
+pub struct Verdict(std::sync::Arc<std::sync::Mutex<Option<Result<csvw::Report, ConvertError>>>>);
+
+impl Verdict {
+    /// The conversion's report (`None`: it never ran, the publish failed before it).
+    pub fn take(&self) -> Option<Result<csvw::Report, ConvertError>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The clean table's N-Triples, validated and converted (csv2rdf, minimal mode) while the
+/// store loads them. A table with an error fails the maker at its end, so the load is given
+/// up before its commit; its diagnostics are in the [`Verdict`], for [`record`].
+pub fn made(clean: &Clean) -> (fivestar_store::Made, Verdict) {
+    let verdict = Verdict::default();
+    let (url, fetcher) = (clean.metadata_url.clone(), clean.fetcher());
+    let said = verdict.clone();
+    let made = fivestar_store::Made::new(clean.expected_triples, move |w| {
+        let result = convert_into(&url, &fetcher, w);
+        let end = match &result {
+            Ok(r) if !r.has_errors() => Ok(()),
+            Ok(_) => Err("the clean table is not valid against its CSVW metadata".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        *said.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        end
+    });
+    (made, verdict)
+}
+
+/// csv2rdf (minimal mode, validating) of the table `url` into `w` as N-Triples. From the
+/// first error on, no triple is written (the load they feed will be given up), while
+/// validation goes on to list every problem.
+fn convert_into(
+    url: &Url,
+    fetcher: &dyn Fetcher,
+    w: &mut (dyn Write + Send),
+) -> Result<csvw::Report, ConvertError> {
+    /// Passes triples on until an error is seen.
+    struct UntilError<'a, S> {
+        sink: &'a mut S,
+        error: &'a std::sync::atomic::AtomicBool,
+    }
+    impl<S: csvw::rdf::TripleSink> csvw::rdf::TripleSink for UntilError<'_, S> {
+        fn triple(&mut self, t: fivestar_store::rdf::TripleRef<'_>) -> csvw::Result<()> {
+            if self.error.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
+            }
+            self.sink.triple(t)
         }
+    }
+    let error = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = csvw::Options {
+        validate: true,
+        error_seen: Some(error.clone()),
+        ..options(Some(url.clone()))
     };
+    let mut sink = csvw::rdf::SerializerSink::new(oxrdfio::RdfFormat::NTriples, w);
+    let mut until = UntilError {
+        sink: &mut sink,
+        error: &error,
+    };
+    match csvw::to_rdf(url, fetcher, options, true, &mut until) {
+        // The store stopped reading (its own error is the one to tell).
+        Err(csvw::Error::Io(e)) => Err(ConvertError::Io(e.to_string())),
+        Err(e) => Err(ConvertError::Table(e)),
+        Ok(r) if r.has_errors() => Ok(r),
+        Ok(r) => sink
+            .finish()
+            .map(|_| r)
+            .map_err(|e| ConvertError::Io(e.to_string())),
+    }
+}
+
+/// A validation's diagnostics (or why the metadata could not be used) into the report,
+/// pointed back at the source. `true`: the report has no error.
+pub fn record(
+    result: Result<csvw::Report, String>,
+    table: &Table,
+    mapping: &Mapping,
+    file: &str,
+    report: &mut Report,
+) -> bool {
     match result {
         Ok(r) => {
             // A required column the file lacks fails on every row: one problem, not one a row.
@@ -159,13 +286,7 @@ pub fn validate_and_convert(
             format!("the mapping's metadata is not usable: {e}"),
         )),
     }
-    let valid = !report.has_errors();
-    if !valid {
-        if let Some(nt) = ntriples {
-            let _ = std::fs::remove_file(nt);
-        }
-    }
-    Ok(valid)
+    !report.has_errors()
 }
 
 /// Why a conversion stopped.
@@ -244,6 +365,98 @@ pub fn from_csvw(d: csvw::Diagnostic, table: &Table, mapping: &Mapping, file: &s
 mod tests {
     use super::*;
 
+    /// Writes `t.csv` and its metadata (about `{#id}`, with these columns) into `dir`: the
+    /// fetcher that reads them as `http://example.org/data/`, and the metadata's URL.
+    fn table_files(dir: &Path, csv: &str, columns: &str) -> (WebFetcher, Url) {
+        std::fs::write(dir.join("t.csv"), csv).unwrap();
+        std::fs::write(
+            dir.join("t.csv-metadata.json"),
+            format!(
+                r#"{{"@context": "http://www.w3.org/ns/csvw", "url": "t.csv",
+                    "tableSchema": {{"aboutUrl": "{{#id}}", "columns": {columns}}}}}"#
+            ),
+        )
+        .unwrap();
+        let base = Url::parse("http://example.org/data/").unwrap();
+        let fetcher = WebFetcher::new(None).with_folder(base.clone(), dir.to_path_buf());
+        (fetcher, base.join("t.csv-metadata.json").unwrap())
+    }
+
+    /// The estimate that sizes the loader's batches is the count csv2rdf makes, for a table
+    /// with empty cells, a column kept out of the output and a virtual column.
+    #[test]
+    fn the_expected_triples_are_those_csv2rdf_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<Vec<String>> = (0..500)
+            .map(|i| {
+                let note = if i % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("n{i}")
+                };
+                vec![i.to_string(), note, format!("k{i}")]
+            })
+            .collect();
+        let table = Table::from_rows(vec!["id".into(), "note".into(), "key".into()], rows);
+        let mut csv = Vec::new();
+        table.write_csv(&mut csv).unwrap();
+        let columns = serde_json::json!([
+            {"name": "id", "titles": "id", "datatype": "integer"},
+            {"name": "note", "titles": "note"},
+            {"name": "key", "titles": "key", "suppressOutput": true},
+            {"virtual": true, "propertyUrl": "rdf:type", "valueUrl": "http://x/T"}]);
+        let (fetcher, url) = table_files(
+            dir.path(),
+            std::str::from_utf8(&csv).unwrap(),
+            &columns.to_string(),
+        );
+        let doc = serde_json::json!({"tableSchema": {"columns": columns}});
+        let nt = dir.path().join("t.nt");
+        to_ntriples(&url, &fetcher, options(Some(url.clone())), &nt).unwrap();
+        let made = std::fs::read_to_string(&nt).unwrap().lines().count() as u64;
+        assert_eq!(made, 500 + 333 + 500);
+        assert_eq!(expected_triples(&table, &doc), Some(made));
+        // Metadata for another table: no estimate.
+        let mut other = doc.clone();
+        other["tableSchema"]["columns"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        assert_eq!(expected_triples(&table, &other), None);
+    }
+
+    /// A table with an error early on: nothing more is written for the load from there,
+    /// and every error is still listed.
+    #[test]
+    fn from_the_first_error_nothing_more_is_made_and_every_error_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("id,amount\n");
+        for i in 0..5000 {
+            let amount = if i == 10 || i == 4000 {
+                "lots".to_string()
+            } else {
+                i.to_string()
+            };
+            csv.push_str(&format!("{i},{amount}\n"));
+        }
+        let columns = r#"[{"name": "id", "titles": "id", "datatype": "integer"},
+            {"name": "amount", "titles": "amount", "datatype": "integer"}]"#;
+        let (fetcher, url) = table_files(dir.path(), &csv, columns);
+        let mut out: Vec<u8> = Vec::new();
+        let report = convert_into(&url, &fetcher, &mut out).unwrap();
+        let rows: Vec<u64> = report.errors().filter_map(|d| d.row).collect();
+        assert_eq!(rows, [12, 4002], "{:?}", report.diagnostics);
+        // At most the rows before the first error (and those in flight between the two
+        // threads, a few batches of 256) were written: far fewer than the table's 10,000.
+        let lines = out.iter().filter(|&&b| b == b'\n').count();
+        assert!(lines < 4 * 1024, "{lines} triples written after the error");
+        // A valid table is written whole.
+        let (fetcher, url) = table_files(dir.path(), "id,amount\n1,2\n", columns);
+        let mut out: Vec<u8> = Vec::new();
+        assert!(!convert_into(&url, &fetcher, &mut out).unwrap().has_errors());
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
+    }
+
     /// A disk that fills while the triples are written is the run's failure, not the
     /// table's: `ConvertError::Io`, naming the file (a `Table` error would block the run and
     /// mark the source as processed, so the next run would skip it as unchanged).
@@ -254,18 +467,12 @@ mod tests {
         for i in 0..2000 {
             csv.push_str(&format!("{i},supplier number {i}\n"));
         }
-        std::fs::write(dir.path().join("t.csv"), csv).unwrap();
-        std::fs::write(
-            dir.path().join("t.csv-metadata.json"),
-            r#"{"@context": "http://www.w3.org/ns/csvw", "url": "t.csv",
-                "tableSchema": {"aboutUrl": "{#id}", "columns": [
-                  {"name": "id", "titles": "id", "datatype": "integer"},
-                  {"name": "name", "titles": "name"}]}}"#,
-        )
-        .unwrap();
-        let base = Url::parse("http://example.org/data/").unwrap();
-        let fetcher = WebFetcher::new(None).with_folder(base.clone(), dir.path().to_path_buf());
-        let url = base.join("t.csv-metadata.json").unwrap();
+        let (fetcher, url) = table_files(
+            dir.path(),
+            &csv,
+            r#"[{"name": "id", "titles": "id", "datatype": "integer"},
+                {"name": "name", "titles": "name"}]"#,
+        );
         // The table itself converts.
         let ok = dir.path().join("t.nt");
         let report = to_ntriples(&url, &fetcher, options(Some(url.clone())), &ok).unwrap();

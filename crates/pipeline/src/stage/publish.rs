@@ -1,10 +1,11 @@
-//! Publish: a converted release (N-Triples, the clean CSV and its metadata) with its
+//! Publish: a release (its N-Triples, made as they load or from a file, the clean CSV and its
+//! metadata) with its
 //! provenance, through a [`Publisher`], one at a time in this process.
 
 use super::fetch::Source;
 use crate::config::{Location, Pipeline};
 use fivestar_store::{
-    DatasetInfo, LoadProgress, Provenance, PublishRequest, Publisher, ReleaseInfo, Result,
+    DatasetInfo, LoadProgress, Provenance, PublishRequest, Publisher, ReleaseInfo, Result, Triples,
 };
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ pub fn request(
     pipeline: &Pipeline,
     run: &str,
     source: &Source,
-    ntriples: PathBuf,
+    triples: Triples,
     csv: (PathBuf, PathBuf),
     progress: Option<LoadProgress>,
     linked: Option<fivestar_store::Linked>,
@@ -35,8 +36,7 @@ pub fn request(
             licence: pipeline.licence.clone(),
         },
         release: run.to_string(),
-        ntriples,
-        converted_here: true,
+        triples,
         csv: Some(csv),
         provenance: Provenance {
             source: Some(source_iri),
