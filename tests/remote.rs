@@ -422,36 +422,45 @@ fn publish_cycle(engine: Engine) {
         assert!(running.try_wait().unwrap().is_none(), "the run ended first");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Bounded, so a withdraw that waits for the held upload fails the test instead of
-    // hanging it.
-    let mut withdraw = with_credentials(&mut Command::new(bin()))
-        .current_dir(&dir)
-        .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
-        .args(["withdraw", DATASET])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while withdraw.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            faulty.holding.store(false, Ordering::SeqCst);
-            let _ = withdraw.kill();
-            let _ = running.kill();
-            panic!("withdraw waited for the upload");
+    // A withdraw through the instance, bounded: one that waits for a held upload fails the
+    // test instead of hanging it (`stop` ends what else is running first). It must have
+    // taken the dataset off both targets' live view.
+    let withdraw_within = |why: &str, stop: &mut dyn FnMut()| -> String {
+        let mut withdraw = with_credentials(&mut Command::new(bin()))
+            .current_dir(&dir)
+            .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+            .args(["withdraw", DATASET])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while withdraw.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(120) {
+                faulty.holding.store(false, Ordering::SeqCst);
+                let _ = withdraw.kill();
+                stop();
+                panic!("{why}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = ok(withdraw.wait_with_output().unwrap());
+        let out = ok(withdraw.wait_with_output().unwrap());
+        assert!(
+            out.contains("publish_to behind: ok: withdrawn at once"),
+            "{out}"
+        );
+        for target in [&behind, &direct] {
+            assert!(remote_live(target).is_empty(), "{target}: {out}");
+        }
+        out
+    };
+    withdraw_within("withdraw waited for the upload", &mut || {
+        let _ = running.kill();
+    });
     assert!(
         faulty.held.load(Ordering::SeqCst) > 0,
         "the upload went through first"
     );
-    assert!(out.contains("publish_to behind: ok"), "{out}");
-    assert!(out.contains("the sync under way carries the rest"), "{out}");
-    for target in [&behind, &direct] {
-        assert!(remote_live(target).is_empty(), "{target}: {out}");
-    }
     faulty.holding.store(false, Ordering::SeqCst);
     let o = running.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -460,6 +469,24 @@ fn publish_cycle(engine: Engine) {
     for target in [&behind, &direct] {
         assert!(remote_live(target).is_empty(), "{target}: {}", text(&o));
     }
+    ok(s.run(&["rollback", DATASET, &r3]));
+
+    // 5b. Nor for the sync that follows it: with every upload to `behind` held and no other
+    // sync under way, a withdraw answers once the dataset is off the targets' live view;
+    // the rest of their catalogues follows in the instance's job, held here, without it.
+    faulty.holding.store(true, Ordering::SeqCst);
+    let out = withdraw_within("withdraw waited for the sync after it", &mut || {});
+    assert!(out.contains("follows in the instance's job"), "{out}");
+    // The job's upload reaches the held proxy (after the withdraw had answered).
+    let started = Instant::now();
+    while faulty.held.load(Ordering::SeqCst) == 0 {
+        if started.elapsed() > Duration::from_secs(120) {
+            faulty.holding.store(false, Ordering::SeqCst);
+            panic!("no sync followed the withdraw");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    faulty.holding.store(false, Ordering::SeqCst);
     ok(s.run(&["rollback", DATASET, &r3]));
 
     // 6. Removing a release here removes it there; two are still kept (r3 live, and the

@@ -611,16 +611,45 @@ fn seg(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Takes a dataset off the public view, here and on each `[[publish_to]]` target's live
+/// view, and says so at once; the rest of the targets' catalogues follows by a sync (the
+/// instance's job, or here after the withdrawal has been said).
 pub fn withdraw(dataset: &str, args: StoreArgs) -> Result<u8, Failure> {
-    let mirrors = match args.live("withdraw")? {
-        Some(client) => mirrored(&client.post(
-            &format!("datasets/{}/withdraw", seg(dataset)),
-            &serde_json::json!({}),
-        )?)?,
-        None => args.open()?.withdraw(dataset)?,
+    let (store, at_once) = match args.live("withdraw")? {
+        Some(client) => {
+            let answer = client.post(
+                &format!("datasets/{}/withdraw", seg(dataset)),
+                &serde_json::json!({}),
+            )?;
+            let job = answer["sync_job"].as_str().map(String::from);
+            (job.map(Err), mirrored(&answer)?)
+        }
+        None => {
+            let store = args.open()?;
+            let mirrors = store.withdraw(dataset)?;
+            (Some(Ok(store)), mirrors)
+        }
     };
     println!("withdrew {dataset}: it is no longer on the public view");
-    Ok(report_mirrors(&mirrors))
+    let code = report_mirrors(&at_once);
+    let then = match store {
+        // A target that did not take the withdrawal would hold the sync too: `fivestar sync`
+        // catches them all up once it answers.
+        Some(Ok(_)) if code != 0 => {
+            eprintln!("when every publish_to target answers again, `fivestar sync` brings their catalogues up to date");
+            0
+        }
+        Some(Ok(store)) if !store.mirrors().is_empty() => {
+            println!("bringing each publish_to target's catalogue up to date…");
+            report_mirrors(&store.sync_mirrors())
+        }
+        Some(Err(job)) => {
+            println!("each publish_to target's catalogue follows in the instance's job {job}");
+            0
+        }
+        _ => 0,
+    };
+    Ok(code.max(then))
 }
 
 pub fn rollback(dataset: &str, release: &str, args: StoreArgs) -> Result<u8, Failure> {

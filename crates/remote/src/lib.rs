@@ -485,17 +485,7 @@ impl Mirror for Remote {
     fn withdraw(&self, store: &Store, dataset: &str) -> Result<String, Failed> {
         // Its errors say "withdrawing: …" already.
         self.withdraw_at_once(store, dataset)?;
-        // The rest of the catalogue (its distributions) by a sync, unless one is under way:
-        // that one reads the catalogue after this and carries it.
-        match self.syncing.try_lock() {
-            Ok(one) => {
-                drop(one);
-                self.sync(store)
-                    .map(|s| format!("withdrawn at once; then {s}"))
-                    .map_err(|e| format!("withdrawn at once, but then: {e}"))
-            }
-            Err(_) => Ok("withdrawn at once; the sync under way carries the rest".into()),
-        }
+        Ok("withdrawn at once (the rest of its catalogue follows with the next sync)".into())
     }
 }
 

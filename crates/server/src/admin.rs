@@ -15,7 +15,7 @@
 //! | `GET runs`, `GET runs/{id}` | jobs: stage, progress, then the outcome and report |
 //! | `POST releases` | publish a release converted elsewhere (`fivestar publish`): multipart `request` (JSON), `ntriples` (may be gzipped), `csv`, `metadata`; 202 with the job |
 //! | `POST datasets/{id}/rollback` | `{"release": R}`: make R live |
-//! | `POST datasets/{id}/withdraw` | take the dataset off the public view, at once |
+//! | `POST datasets/{id}/withdraw` | take the dataset off the public view, here and on each `[[publish_to]]` target's live view, at once; the rest of the targets' catalogues follows in a sync job (`sync_job`) |
 //! | `DELETE datasets/{id}/releases/{r}` | delete a release that is not live |
 //! | `POST backup` | `{"dir": ABSOLUTE PATH}` (missing or empty): 202 with the job |
 //! | `POST publish-to/sync` | bring every `[[publish_to]]` target to the live state: 202 with the job |
@@ -884,7 +884,10 @@ async fn withdraw(State(st): State<Arc<AppState>>, Path(dataset): Path<String>) 
             e = e.release(r);
         }
         record(&st2, &e);
-        Ok(json!({ "dataset": dataset, "live": null, "publish_to": mirrors }))
+        // Off here and off each target's live view: the answer goes now, and the rest of
+        // the targets' catalogues follows in a sync job (which may wait for a slow target).
+        let sync_job = (!st2.store.mirrors().is_empty()).then(|| start_sync(&st2));
+        Ok(json!({ "dataset": dataset, "live": null, "publish_to": mirrors, "sync_job": sync_job }))
     })
     .await;
     done.map(|v| Json(v).into_response()).unwrap_or_else(|r| r)
@@ -958,16 +961,20 @@ async fn backup(
 /// Brings every `[[publish_to]]` target to the live state (after a target was down, or to
 /// check one): a job, since sending a large release takes a while.
 async fn sync_mirrors(State(st): State<Arc<AppState>>) -> Response {
+    accepted(&start_sync(&st))
+}
+
+/// Starts a job bringing every `[[publish_to]]` target to the live state; its id.
+pub(crate) fn start_sync(st: &Arc<AppState>) -> String {
     let st2 = st.clone();
-    let id = st.admin.jobs.start("publish-to sync", None, move |_| {
+    st.admin.jobs.start("publish-to sync", None, move |_| {
         let outcomes = st2.store.sync_mirrors();
         record(&st2, &Entry::now(TOKEN_USER, "publish_to sync"));
         Ok(Done {
             outcome: None,
             result: json!({ "publish_to": outcomes }),
         })
-    });
-    accepted(&id)
+    })
 }
 
 /// Receives a multipart upload into a new upload folder (removed unless handed over).

@@ -15,9 +15,11 @@ pub trait Mirror: Send + Sync {
     /// then its catalogue switched in one update, then the graphs no longer kept dropped.
     /// A failure before the switch leaves the target's live state as it was.
     fn sync(&self, store: &Store) -> std::result::Result<String, String>;
-    /// The emergency path: takes `dataset` off the target's live view in one update, whatever
-    /// else the target is waiting for; then syncs, unless a sync is under way (it will carry
-    /// the rest).
+    /// The emergency path: takes `dataset` off the target's live view in one update, checked,
+    /// whatever else the target is waiting for, and no more: the rest of the target's
+    /// catalogue (the dataset's distributions) follows with the next [`Mirror::sync`], which
+    /// the caller starts after answering (a live instance as a job; the command line after
+    /// it has said the dataset is off).
     fn withdraw(&self, store: &Store, dataset: &str) -> std::result::Result<String, String>;
 }
 

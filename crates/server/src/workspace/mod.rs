@@ -879,6 +879,10 @@ async fn withdraw(
                 return Err(format!("{id2:?} has never been published"));
             };
             let mirrors = st2.store.withdraw(&id2).map_err(|e| e.to_string())?;
+            // The rest of the targets' catalogues follows in a job, after the answer.
+            if !st2.store.mirrors().is_empty() {
+                crate::admin::start_sync(&st2);
+            }
             Ok((d.live, mirrors))
         },
     )
