@@ -487,6 +487,19 @@ fn publish_cycle(engine: Engine) {
         std::thread::sleep(Duration::from_millis(20));
     }
     faulty.holding.store(false, Ordering::SeqCst);
+    // Once it goes through, that sync drops the withdrawn dataset's graphs there: nothing of
+    // it is left to query on a target's own endpoint.
+    let started = Instant::now();
+    while [&behind, &direct]
+        .iter()
+        .any(|t| graph_count(t, &graph(&r3)) > 0 || graph_count(t, &graph(&r2)) > 0)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the withdrawn dataset's graphs are still on a target"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     ok(s.run(&["rollback", DATASET, &r3]));
 
     // 6. Removing a release here removes it there; two are still kept (r3 live, and the

@@ -125,7 +125,8 @@ impl Store {
         })
     }
 
-    /// What a mirror keeping `keep` releases of each dataset must hold now.
+    /// What a mirror keeping `keep` releases of each live dataset must hold now (nothing of
+    /// a withdrawn one).
     pub fn mirror_plan(&self, keep: usize) -> Result<MirrorPlan> {
         let layout = &self.layout;
         let mut graphs = Vec::new();
@@ -178,6 +179,12 @@ impl Store {
         }
         let datasets = self.datasets()?;
         for d in &datasets {
+            // A withdrawn dataset keeps nothing there: its graphs go with the sync after the
+            // withdraw (a store's own endpoint may be public, and may answer from the union
+            // of its graphs, as Virtuoso's does), and a rollback sends them again.
+            if d.live.is_none() {
+                continue;
+            }
             // The live release first, then the newest others, `keep` in all.
             let mut kept: Vec<&crate::ReleaseState> = Vec::new();
             kept.extend(
