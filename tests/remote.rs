@@ -135,6 +135,19 @@ fn forward(
 }
 
 /// The triples of `graph` on a store, by its query endpoint.
+/// Waits (up to 5 minutes) until an upload of the `running` run is held at the proxy.
+fn until_held(faulty: &Proxy, running: &mut std::process::Child) {
+    let started = Instant::now();
+    while faulty.held.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no upload reached the proxy"
+        );
+        assert!(running.try_wait().unwrap().is_none(), "the run ended first");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn graph_count(server: &str, graph: &str) -> u64 {
     count_query(
         server,
@@ -413,15 +426,7 @@ fn publish_cycle(engine: Engine) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while faulty.held.load(Ordering::SeqCst) == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "no upload reached the proxy"
-        );
-        assert!(running.try_wait().unwrap().is_none(), "the run ended first");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_held(&faulty, &mut running);
     // A withdraw through the instance, bounded: one that waits for a held upload fails the
     // test instead of hanging it (`stop` ends what else is running first). It must have
     // taken the dataset off both targets' live view.
@@ -516,6 +521,48 @@ fn publish_cycle(engine: Engine) {
             "{out}"
         );
     }
+
+    // 7. A slow target holds the run whose release it is taking, not the next publish: while
+    // a run's upload to `behind` is held, another dataset is published, and is live here.
+    faulty.holding.store(true, Ordering::SeqCst);
+    let spawn = |args: &[&str]| {
+        with_credentials(&mut Command::new(bin()))
+            .current_dir(&dir)
+            .env("FIVESTAR_ADMIN_TOKEN", TOKEN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut running = spawn(&["run", "--force"]);
+    until_held(&faulty, &mut running);
+    std::fs::write(dir.join("other.csv"), "id,name\n1,one\n2,two\n").unwrap();
+    let mut other = spawn(&["publish", "other.csv", "--dataset", "other"]);
+    let other_live = format!(
+        "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BASE}/graph/catalog> {{ \
+         <{BASE}/id/dataset/other> <{HAS_CURRENT}> ?r }} }}"
+    );
+    let started = Instant::now();
+    while s.local_n(&other_live) == 0 {
+        if started.elapsed() > Duration::from_secs(120) {
+            faulty.holding.store(false, Ordering::SeqCst);
+            let _ = other.kill();
+            let _ = running.kill();
+            panic!(
+                "the second publish waited for the first one's upload: {}",
+                text(&other.wait_with_output().unwrap())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        faulty.held.load(Ordering::SeqCst) > 0,
+        "the upload went first"
+    );
+    faulty.holding.store(false, Ordering::SeqCst);
+    ok(other.wait_with_output().unwrap());
+    ok(running.wait_with_output().unwrap());
 }
 
 /// `GET` on a read server: the status, the ETag and the body.

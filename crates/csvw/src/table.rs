@@ -327,15 +327,28 @@ impl<'a> Processor<'a> {
             "csv-metadata.json".to_string(),
         ];
         if let Ok(wk) = url.join("/.well-known/csvm") {
-            if let Some(res) = self.fetch(&wk)? {
-                let bytes = read_to_vec(res.body, METADATA_LIMIT)
-                    .map_err(|e| fetch_err(&wk, e.to_string()))?;
-                templates = String::from_utf8_lossy(&bytes)
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect();
+            match self.fetch(&wk) {
+                Ok(Some(res)) => {
+                    let bytes = read_to_vec(res.body, METADATA_LIMIT)
+                        .map_err(|e| fetch_err(&wk, e.to_string()))?;
+                    templates = String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(String::from)
+                        .collect();
+                }
+                Ok(None) => {}
+                // A site that cannot be reached has no configuration to be found (§5.3: the
+                // default locations are used then); said, not fatal: a local file processed
+                // as if published there, before the site is up, is still processed.
+                Err(e) => self.report.push(
+                    Diagnostic::warning(
+                        "site-wide-configuration",
+                        format!("{e}; the default metadata locations are used"),
+                    )
+                    .file(url.to_string()),
+                ),
             }
         }
         let mut plain = url.clone();
@@ -1658,6 +1671,60 @@ mod tests {
                 .find(|(p, _)| *p == url.path())
                 .map(|(_, b)| Resource::from_bytes(b.clone())))
         }
+    }
+
+    /// A site that cannot be reached has no site-wide configuration: the default metadata
+    /// locations are used, with a warning, and the table is processed; an answer that says
+    /// so (none there) needs no warning.
+    #[test]
+    fn an_unreachable_site_wide_configuration_is_not_found() {
+        struct Unreachable(Files);
+        impl Fetcher for Unreachable {
+            fn fetch(&self, url: &url::Url) -> Result<Option<Resource>, String> {
+                if url.path() == "/.well-known/csvm" {
+                    return Err("connection refused".into());
+                }
+                self.0.fetch(url)
+            }
+        }
+        let files = || {
+            Files(vec![
+                ("/d/t.csv", b"id,name\n1,one\n".to_vec()),
+                (
+                    "/d/t.csv-metadata.json",
+                    br#"{"@context": "http://www.w3.org/ns/csvw", "url": "t.csv",
+                        "tableSchema": {"columns": [{"name": "id", "titles": "id",
+                        "datatype": "integer"}, {"name": "name", "titles": "name"}]}}"#
+                        .to_vec(),
+                ),
+            ])
+        };
+        let url = url::Url::parse("http://example.org/d/t.csv").unwrap();
+        let mut triples: Vec<oxrdf::Triple> = Vec::new();
+        let report = crate::to_rdf(
+            &url,
+            &Unreachable(files()),
+            crate::Options::default(),
+            true,
+            &mut triples,
+        )
+        .unwrap();
+        assert_eq!(triples.len(), 2, "the metadata beside the file was found");
+        let warned: Vec<_> = report
+            .warnings()
+            .filter(|d| d.rule == "site-wide-configuration")
+            .collect();
+        assert_eq!(warned.len(), 1, "{:?}", report.diagnostics);
+        assert!(warned[0].message.contains("connection refused"));
+        let report = crate::to_rdf(
+            &url,
+            &files(),
+            crate::Options::default(),
+            true,
+            &mut triples,
+        )
+        .unwrap();
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     }
 
     /// A template taken the direct way gives what expanding and resolving it gives, for

@@ -67,7 +67,9 @@ impl WebFetcher {
             Some(b) => {
                 let iri =
                     Url::parse(b).map_err(|e| format!("--base {b} is not an absolute IRI: {e}"))?;
-                let dir = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
+                // A bare file name's parent is the empty path: the current folder.
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                let dir = std::path::absolute(parent.unwrap_or(Path::new(".")))
                     .map_err(|e| format!("{input}: {e}"))?;
                 let iri_dir = iri
                     .join(".")
@@ -213,6 +215,12 @@ mod tests {
             assert!(f.local_path(&url).is_none(), "{url}");
             assert!(f.fetch(&url).unwrap().is_none(), "{url}");
         }
+        // A file named without a folder (in the current one) stands for `base` too.
+        let base = "http://example.org/id/d/Cargo.toml";
+        let (here, url) =
+            WebFetcher::for_input("Cargo.toml", Some(base), FetchSettings::default()).unwrap();
+        assert_eq!(url.as_str(), base);
+        assert!(here.fetch(&url).unwrap().is_some());
         // Offline: nothing outside the folder is fetched.
         let other = Url::parse("http://127.0.0.1:9/x.csv").unwrap();
         assert!(f.fetch(&other).unwrap().is_none());

@@ -60,9 +60,22 @@ pub fn request(
 
 /// Publishes one release at a time in this process: runs of different datasets (scheduled,
 /// or asked for through the admin API) share the store, and a publish is load, statistics and
-/// a catalogue transaction, each wanting the machine to itself.
+/// a catalogue transaction, each wanting the machine to itself. Then, outside that one-at-a-
+/// time lock, the `[[publish_to]]` targets get the new live state: a slow target holds this
+/// run, not the next dataset's publish.
 pub fn publish_one(publisher: &dyn Publisher, request: &PublishRequest) -> Result<ReleaseInfo> {
     static PUBLISH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = PUBLISH.lock().unwrap_or_else(|e| e.into_inner());
-    publisher.publish(request)
+    let mut info = {
+        let _one = PUBLISH.lock().unwrap_or_else(|e| e.into_inner());
+        publisher.publish(request)?
+    };
+    let (t, cpu) = (std::time::Instant::now(), fivestar_store::cpu_time());
+    info.mirrors = publisher.sync();
+    if !info.mirrors.is_empty() {
+        info.phases.push(("publish_to targets", t.elapsed()));
+        if let (Some(a), Some(b)) = (cpu, fivestar_store::cpu_time()) {
+            info.cpu.push(("publish_to targets", b.saturating_sub(a)));
+        }
+    }
+    Ok(info)
 }
