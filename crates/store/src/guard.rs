@@ -317,7 +317,7 @@ const LOOKUP_MAX_BYTES: usize = 4096;
 
 /// A query that reads what a named resource says: short, shallow, without property paths,
 /// `UNION`, `OPTIONAL`, `MINUS`, `BIND` or `FILTER`, and one triple pattern with an IRI for
-/// subject (`SELECT ?p ?o WHERE { <x> ?p ?o }`: a linked-data lookup; see [`is_lookup`]). Its text is parsed here,
+/// subject (`SELECT ?p ?o WHERE { <x> ?p ?o }`: a linked-data lookup; see `is_lookup`). Its text is parsed here,
 /// on any thread: it is too short and too shallow for the parser's recursion to matter.
 /// `None` for any other query (and for one that does not parse: the query thread says why).
 pub fn lookup(text: &str) -> Option<Query> {
