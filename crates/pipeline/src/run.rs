@@ -346,7 +346,10 @@ fn execute(
     if !valid {
         return Ok(Outcome::Blocked);
     }
-    lap(report, "CSVW validation and csv2rdf, into the publish");
+    lap(
+        report,
+        "CSVW validation, csv2rdf and publish, in all (the publish: lines are its parts)",
+    );
     let info = published.map_err(|e| fail("publish", e.to_string()))?;
     report
         .facts
