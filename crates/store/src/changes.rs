@@ -141,12 +141,23 @@ fn open_gz(path: &Path) -> Result<impl BufRead> {
     ))
 }
 
-/// Writes the RDF Patch from the previous release's `.nt.gz` to the new release's `.nt.gz`
-/// into `out`; returns (triples added, triples removed). `id` and `prev` name the two releases
-/// in the patch's header.
+/// An N-Triples file's lines: decompressed when its name ends in `.gz`, else read as they are
+/// (a release published from a file still has it: reading it is cheaper than inflating its
+/// dump).
+fn open_lines(path: &Path) -> Result<Box<dyn BufRead>> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        return Ok(Box::new(open_gz(path)?));
+    }
+    let f = std::fs::File::open(path).map_err(io(path))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+}
+
+/// Writes the RDF Patch from the previous release's `.nt.gz` to the new release's N-Triples
+/// (`new`: its file, or its `.nt.gz` dump) into `out`; returns (triples added, triples
+/// removed). `id` and `prev` name the two releases in the patch's header.
 pub fn write_patch(
     previous_gz: &Path,
-    new_gz: &Path,
+    new: &Path,
     id: &str,
     prev: &str,
     out: &mut dyn Write,
@@ -155,12 +166,12 @@ pub fn write_patch(
     // Each release's distinct lines as (hash, offset), sorted by hash: a merge of the two
     // finds what only one has, reading memory in order (a hash map's random probes into
     // hundreds of megabytes cost twice as much).
-    let new = line_hashes(open_gz(new_gz)?, new_gz)?;
+    let new_lines = line_hashes(open_lines(new)?, new)?;
     let old = line_hashes(open_gz(previous_gz)?, previous_gz)?;
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
     loop {
-        match (new.get(i), old.get(j)) {
+        match (new_lines.get(i), old.get(j)) {
             (Some(a), Some(b)) if a.0 == b.0 => (i, j) = (i + 1, j + 1),
             (Some(a), Some(b)) if a.0 < b.0 => {
                 added.push(a.1);
@@ -177,28 +188,43 @@ pub fn write_patch(
             (None, None) => break,
         }
     }
-    drop((new, old));
+    drop((new_lines, old));
     added.sort_unstable();
     removed.sort_unstable();
     writeln!(out, "H id <{id}> .").map_err(w)?;
     writeln!(out, "H prev <{prev}> .").map_err(w)?;
     writeln!(out, "TX .").map_err(w)?;
-    // The removed lines, then the added ones: each release decompressed again (only when
-    // it has any), its lines at those offsets written in file order.
-    for (mark, gz, at) in [(b"D ", previous_gz, &removed), (b"A ", new_gz, &added)] {
+    // The removed lines, then the added ones, in file order: a release's dump decompressed
+    // again (only when it has any), a plain file read at those offsets.
+    for (mark, path, at) in [(b"D ", previous_gz, &removed), (b"A ", new, &added)] {
         if at.is_empty() {
             continue;
         }
-        let mut next = at.iter().peekable();
-        for_each_line(open_gz(gz)?, gz, |offset, l| {
-            if next.peek() == Some(&&offset) {
-                next.next();
-                out.write_all(mark).map_err(w)?;
-                out.write_all(l).map_err(w)?;
-                out.write_all(b"\n").map_err(w)?;
+        let mut write = |l: &[u8]| -> Result<()> {
+            out.write_all(mark).map_err(w)?;
+            out.write_all(l).map_err(w)?;
+            out.write_all(b"\n").map_err(w)
+        };
+        if path.extension().is_some_and(|e| e == "gz") {
+            let mut next = at.iter().peekable();
+            for_each_line(open_gz(path)?, path, |offset, l| {
+                if next.peek() == Some(&&offset) {
+                    next.next();
+                    write(l)?;
+                }
+                Ok(())
+            })?;
+        } else {
+            let f = std::fs::File::open(path).map_err(io(path))?;
+            let mut r = BufReader::with_capacity(1 << 16, f);
+            let (mut pos, mut buf) = (0u64, Vec::with_capacity(256));
+            for &offset in at.iter() {
+                r.seek_relative((offset - pos) as i64).map_err(io(path))?;
+                buf.clear();
+                pos = offset + r.read_until(b'\n', &mut buf).map_err(io(path))? as u64;
+                write(buf.trim_ascii())?;
             }
-            Ok(())
-        })?;
+        }
     }
     writeln!(out, "TC .").map_err(w)?;
     Ok((added.len() as u64, removed.len() as u64))
@@ -495,9 +521,14 @@ pub fn write_changes(
         let mut counts = (0, 0);
         let patch = crate::dumps::write_file(dumps, &format!("{d}/{patch_name}"), |w| {
             let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+            // The file the release was published from, when there is one; else its dump.
+            let new = match &req.triples {
+                crate::Triples::File { path, .. } => path.clone(),
+                crate::Triples::Made(_) => ds_dir.join(format!("{r}.nt.gz")),
+            };
             counts = write_patch(
                 &prev_nt,
-                &ds_dir.join(format!("{r}.nt.gz")),
+                &new,
                 &layout.release(d, r),
                 &layout.release(d, previous),
                 &mut gz,
@@ -566,22 +597,26 @@ mod tests {
     fn the_patch_holds_exactly_the_difference() {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old.nt.gz");
-        let new = dir.path().join("new.nt.gz");
         gz(
             &old,
             "<a> <p> \"1\" .\n<b> <p> \"2\" .\n<b> <p> \"2\" .\n<c> <p> \"3\" .\n",
         );
-        gz(
-            &new,
-            "<c> <p> \"3\" .\n<a> <p> \"1\" .\n<d> <p> \"4\" .\n<d> <p> \"4\" .\n",
-        );
-        let mut out = Vec::new();
-        let (a, d) = write_patch(&old, &new, "http://x/r2", "http://x/r1", &mut out).unwrap();
-        assert_eq!((a, d), (1, 1));
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "H id <http://x/r2> .\nH prev <http://x/r1> .\nTX .\nD <b> <p> \"2\" .\nA <d> <p> \"4\" .\nTC .\n"
-        );
+        // The new release as its file, or as its dump: the same patch.
+        let text = "<c> <p> \"3\" .\n<a> <p> \"1\" .\n<d> <p> \"4\" .\n<d> <p> \"4\" .\n";
+        let (plain, dump) = (dir.path().join("new.nt"), dir.path().join("new.nt.gz"));
+        std::fs::write(&plain, text).unwrap();
+        gz(&dump, text);
+        for new in [plain, dump] {
+            let mut out = Vec::new();
+            let (a, d) = write_patch(&old, &new, "http://x/r2", "http://x/r1", &mut out).unwrap();
+            assert_eq!((a, d), (1, 1));
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                "H id <http://x/r2> .\nH prev <http://x/r1> .\nTX .\nD <b> <p> \"2\" .\nA <d> <p> \"4\" .\nTC .\n",
+                "{}",
+                new.display()
+            );
+        }
     }
 
     #[test]
