@@ -154,6 +154,36 @@ impl Report {
             self.diagnostics.push(d);
         }
     }
+    /// How many diagnostics were pushed, kept or dropped.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.diagnostics.len() as u64 + self.dropped
+    }
+
+    /// Takes in what another thread found ([`Deferred`]), each where one thread would have
+    /// pushed it: a diagnostic at position `p` came after the first `p` pushed here. The limit
+    /// then keeps the same first diagnostics it would have kept.
+    pub(crate) fn merge(&mut self, other: Deferred) {
+        if other.found.is_empty() && other.dropped == 0 {
+            return;
+        }
+        let total = self.pushed() + other.found.len() as u64 + other.dropped;
+        let mine = std::mem::take(&mut self.diagnostics);
+        let mut merged = Vec::with_capacity(mine.len() + other.found.len());
+        let mut theirs = other.found.into_iter().peekable();
+        for (i, d) in mine.into_iter().enumerate() {
+            while let Some((_, d)) = theirs.next_if(|(p, _)| *p <= i as u64) {
+                merged.push(d);
+            }
+            merged.push(d);
+        }
+        merged.extend(theirs.map(|(_, d)| d));
+        if self.limit != 0 {
+            merged.truncate(self.limit);
+        }
+        self.dropped = total - merged.len() as u64;
+        self.diagnostics = merged;
+    }
+
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())
     }
@@ -165,5 +195,43 @@ impl Report {
     }
     pub fn has_warnings(&self) -> bool {
         self.diagnostics.iter().any(|d| !d.is_error())
+    }
+}
+
+/// Diagnostics found on another thread than the [`Report`]'s, each with its place in the
+/// report ([`Report::pushed`] when its row was read), for [`Report::merge`].
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    found: Vec<(u64, Diagnostic)>,
+    dropped: u64,
+    limit: usize,
+    /// Data problems are errors only when validating (as `Processor::data_diag` has it).
+    validate: bool,
+    error_seen: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Deferred {
+    pub(crate) fn new(report: &Report, validate: bool) -> Self {
+        Deferred {
+            limit: report.limit,
+            validate,
+            error_seen: report.error_seen.clone(),
+            ..Deferred::default()
+        }
+    }
+
+    /// A data problem found in a row whose place in the report is `at`; pushed in order.
+    pub(crate) fn push(&mut self, at: u64, mut d: Diagnostic) {
+        if !self.validate {
+            d.severity = Severity::Warning;
+        }
+        if let (true, Some(seen)) = (d.is_error(), &self.error_seen) {
+            seen.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if self.limit != 0 && self.found.len() >= self.limit {
+            self.dropped += 1;
+        } else {
+            self.found.push((at, d));
+        }
     }
 }

@@ -134,16 +134,17 @@ fn insert_merged(obj: &mut Map<String, Json>, key: String, value: Json) {
 /// The objects a row describes, nested by value URLs (csv2json §4.3–4.4).
 pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
     // Subjects in order of first appearance.
-    let mut subjects: Vec<Option<std::sync::Arc<str>>> = Vec::new();
+    let mut subjects: Vec<Option<&str>> = Vec::new();
     let mut cells_of: Vec<Vec<usize>> = Vec::new();
-    for (i, cell) in row.cells.iter().enumerate() {
+    for i in 0..row.cells.len() {
         if at.columns[i].suppress_output {
             continue;
         }
-        let idx = match subjects.iter().position(|s| *s == cell.about_url) {
+        let about = at.url(row, i, 0);
+        let idx = match subjects.iter().position(|s| *s == about) {
             Some(k) => k,
             None => {
-                subjects.push(cell.about_url.clone());
+                subjects.push(about);
                 cells_of.push(Vec::new());
                 subjects.len() - 1
             }
@@ -155,7 +156,7 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
     for (k, subject) in subjects.iter().enumerate() {
         let has_value = cells_of[k].iter().any(|&i| {
             let c = &row.cells[i];
-            c.value_url.is_some() || !matches!(c.value, CellValue::Null)
+            at.url(row, i, 2).is_some() || !matches!(c.value, CellValue::Null)
         });
         if !has_value {
             objects.push(None);
@@ -169,11 +170,11 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
         let mut my_links = Vec::new();
         for &i in &cells_of[k] {
             let cell = &row.cells[i];
-            let name = match &cell.property_url {
+            let name = match at.url(row, i, 1) {
                 Some(p) => compact(p),
                 None => percent_decode(&at.columns[i].name),
             };
-            if let Some(v) = &cell.value_url {
+            if let Some(v) = at.url(row, i, 2) {
                 let v = if name == "@type" {
                     compact(v)
                 } else {
@@ -199,9 +200,9 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
     }
     // Value URLs that occur once in the row.
     let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for c in &row.cells {
-        if let Some(v) = &c.value_url {
-            *counts.entry(&**v).or_default() += 1;
+    for i in 0..row.cells.len() {
+        if let Some(v) = at.url(row, i, 2) {
+            *counts.entry(v).or_default() += 1;
         }
     }
     let n = objects.len();
@@ -226,9 +227,9 @@ pub fn row_objects(at: &AnnotatedTable<'_>, row: &Row) -> Vec<Json> {
             if counts.get(vurl.as_str()) != Some(&1) {
                 continue;
             }
-            let Some(j) = (0..n).find(|&j| {
-                j != i && objects[j].is_some() && subjects[j].as_deref() == Some(vurl.as_str())
-            }) else {
+            let Some(j) = (0..n)
+                .find(|&j| j != i && objects[j].is_some() && subjects[j] == Some(vurl.as_str()))
+            else {
                 continue;
             };
             if root_of(&parent, i) == j || parent[j].is_some() {

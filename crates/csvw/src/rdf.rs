@@ -602,7 +602,8 @@ impl RdfConverter<'_> {
             .cells
             .iter()
             .zip(&at.columns)
-            .any(|(c, col)| !col.suppress_output && c.about_url.is_none())
+            .enumerate()
+            .any(|(i, (_, col))| !col.suppress_output && at.url(row, i, 0).is_none())
             .then(|| self.fresh());
         // The subjects the row is said to describe: mostly one, kept apart so that a row
         // allocates nothing for it.
@@ -613,7 +614,7 @@ impl RdfConverter<'_> {
             if col.suppress_output {
                 continue;
             }
-            let subject: NamedOrBlankNodeRef<'_> = match &cell.about_url {
+            let subject: NamedOrBlankNodeRef<'_> = match at.url(row, i, 0) {
                 Some(a) if cell.invalid_urls & 1 != 0 => {
                     self.bad_iri(a, file);
                     continue;
@@ -647,7 +648,7 @@ impl RdfConverter<'_> {
                     self.emit(r, CSVW_DESCRIBES, subject)?;
                 }
             }
-            let p: NamedNodeRef<'_> = match &cell.property_url {
+            let p: NamedNodeRef<'_> = match at.url(row, i, 1) {
                 Some(p) if cell.invalid_urls & 2 != 0 => {
                     self.bad_iri(p, file);
                     continue;
@@ -662,7 +663,7 @@ impl RdfConverter<'_> {
                     }
                 },
             };
-            if let Some(v) = &cell.value_url {
+            if let Some(v) = at.url(row, i, 2) {
                 if cell.invalid_urls & 4 != 0 {
                     self.bad_iri(v, file);
                 } else {

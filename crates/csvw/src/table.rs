@@ -3,7 +3,7 @@
 
 use crate::context::{expand_prefixed, RDF, XSD};
 use crate::datatype::{Base, Format};
-use crate::diag::{Diagnostic, Error, Report, Result};
+use crate::diag::{Deferred, Diagnostic, Error, Report, Result};
 use crate::dialect::{Line, RowReader};
 use crate::fetch::{parse_link_headers, read_to_vec, Fetcher, Resource};
 use crate::metadata::{self, encode_name, Column, Table, TableGroup, METADATA_LIMIT};
@@ -67,13 +67,29 @@ pub enum CellValue {
 pub struct Cell {
     pub raw: String,
     pub value: CellValue,
-    /// The expanded URLs: shared by the cells of a row, and by every row when the template
-    /// has no variables.
-    pub about_url: Option<Arc<str>>,
-    pub property_url: Option<Arc<str>>,
-    pub value_url: Option<Arc<str>>,
+    /// Where the cell's about, property and value URLs are, once expanded: read them with
+    /// [`AnnotatedTable::url`].
+    pub(crate) urls: [UrlSlot; 3],
     /// The URLs above that are not valid IRIs (bits: 1 about, 2 property, 4 value).
     pub invalid_urls: u8,
+    /// Only `raw` is set: the value is left to the receiving thread to parse (see
+    /// [`Row::parse_pending`]); `value` still holds an older row's, its buffers to reuse.
+    pub(crate) pending: bool,
+}
+
+/// Where a cell's expanded URL is. A URL is stored once, however many cells have it: a
+/// template without variables in the table, once for every row; any other in the row, once
+/// for all its cells that share the template. Counting references per cell instead (an `Arc`
+/// each) cost the two threads an atomic write for each, on counts both of them wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum UrlSlot {
+    /// No template.
+    #[default]
+    None,
+    /// The column's template without variables ([`AnnotatedTable::constant_urls`]).
+    Table,
+    /// The row's URL of this index ([`Row::urls`]).
+    Row(u32),
 }
 
 /// An annotated row.
@@ -86,6 +102,14 @@ pub struct Row {
     pub titles: Vec<(String, Option<Arc<str>>)>,
     /// The cells' URLs are set (they may be left to the receiving thread).
     pub(crate) urls_filled: bool,
+    /// The row's expanded URLs (valid or not), for the cells' [`UrlSlot::Row`].
+    pub(crate) urls: Vec<Arc<str>>,
+    /// Some cells are [`Cell::pending`]: a sink sees a row only once they are parsed
+    /// ([`parse_pending`]).
+    pub(crate) parse_pending: bool,
+    /// Where the problems of the pending cells go in the report: how many diagnostics had
+    /// been pushed when the row was read ([`Report::pushed`]).
+    pub(crate) report_at: u64,
 }
 
 /// A table as being processed: its description and its resolved columns.
@@ -140,10 +164,14 @@ pub struct Processor<'a> {
     /// Leave the rows' URLs unexpanded: whoever receives the rows expands them with a
     /// [`UrlTemplates`] of its own (csv2rdf does, on its writer's thread).
     pub(crate) defer_urls: bool,
+    /// Set when the rows go to another thread, which parses the cells this one leaves
+    /// ([`Cell::pending`]); the flag says that thread is behind. While it is not, only the
+    /// cells the keys and row titles read are parsed here: the rest is left to it.
+    pub(crate) writer_behind: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A cell's about, property and value URLs, and which of them are invalid (bits 0, 1, 2).
-type CellUrls = (Option<Arc<str>>, Option<Arc<str>>, Option<Arc<str>>, u8);
+type CellUrls = ([UrlSlot; 3], u8);
 
 /// Expands a table's URL templates for its rows (csv2rdf §4.2, tabular-metadata §5.1.3),
 /// remembering recent resolutions (see [`UrlMemo`]). Begin each table with [`UrlTemplates::clear`].
@@ -154,8 +182,9 @@ pub(crate) struct UrlTemplates {
     /// A row's URLs while they are expanded, and the templates shared by its columns:
     /// buffers kept from row to row.
     urls: Vec<CellUrls>,
-    /// By template address, as in `memo`.
-    shared: Vec<(usize, Resolved)>,
+    /// By template address, as in `memo`: the row's URL each expanded to, and whether it
+    /// is invalid.
+    shared: Vec<(usize, u32, bool)>,
 }
 
 /// What one URL template resolved to for recent inputs. Expanding a template and resolving
@@ -252,6 +281,7 @@ impl<'a> Processor<'a> {
             report,
             urls: UrlTemplates::default(),
             defer_urls: false,
+            writer_behind: None,
         }
     }
 
@@ -541,6 +571,19 @@ impl<'a> Processor<'a> {
             }
         }
         let mut at = AnnotatedTable::new(table, columns, comments);
+        // The cells this thread must parse itself even when the rest is left to the writer's:
+        // those the keys and the row titles read.
+        let mut read_here = vec![false; at.columns.len()];
+        for i in keys.columns_read(ti, &table.schema) {
+            if let Some(r) = read_here.get_mut(i) {
+                *r = true;
+            }
+        }
+        for &i in &table.schema.row_titles {
+            if let Some(r) = read_here.get_mut(i) {
+                *r = true;
+            }
+        }
         sink.start_table(&at)?;
         let mut row_number: u64 = 0;
         // The row the sink gave back, to be filled again.
@@ -599,7 +642,13 @@ impl<'a> Processor<'a> {
                 .spare_row()
                 .or_else(|| returned.take())
                 .unwrap_or_default();
-            let row = self.annotate_row(&at, row_number, src, &mut cells, &file, row);
+            let leave = match &self.writer_behind {
+                Some(behind) if !behind.load(std::sync::atomic::Ordering::Relaxed) => {
+                    Some(read_here.as_slice())
+                }
+                _ => None,
+            };
+            let row = self.annotate_row(&at, row_number, src, &mut cells, &file, row, leave);
             reader.recycle(cells);
             keys.row(ti, &at, &row, self);
             returned = sink.take_row(&at, row)?;
@@ -694,6 +743,7 @@ impl<'a> Processor<'a> {
 
     /// Parses the row's cells into `row` (a spare one, whose buffers are reused): each cell
     /// takes its string from `raw`, leaving the cell's old string in its place.
+    #[allow(clippy::too_many_arguments)]
     fn annotate_row(
         &mut self,
         at: &AnnotatedTable<'_>,
@@ -702,10 +752,15 @@ impl<'a> Processor<'a> {
         raw: &mut [String],
         file: &str,
         mut row: Row,
+        leave: Option<&[bool]>,
     ) -> Row {
         let n = at.columns.len();
         row.cells.truncate(n);
         row.cells.reserve_exact(n - row.cells.len());
+        let report_at = self.report.pushed();
+        // The row's problems, with their columns, pushed once it is read.
+        let mut found: Vec<(usize, (&'static str, String))> = Vec::new();
+        let mut pending = false;
         let mut raw = raw.iter_mut();
         for (i, col) in at.columns.iter().enumerate() {
             if row.cells.len() <= i {
@@ -718,25 +773,37 @@ impl<'a> Processor<'a> {
                     std::mem::swap(&mut cell.raw, s);
                 }
             }
-            let previous = std::mem::take(&mut cell.value);
-            let (value, errors) =
-                parse_cell_reusing(&cell.raw, col, &at.datatype_iris[i], &at.langs[i], previous);
-            cell.value = value;
-            cell.about_url = None;
-            cell.property_url = None;
-            cell.value_url = None;
+            cell.urls = [UrlSlot::None; 3];
             cell.invalid_urls = 0;
-            for (rule, msg) in errors {
-                let value = row.cells[i].raw.clone();
-                self.data_diag(
-                    Diagnostic::error(rule, msg)
-                        .file(file.to_string())
-                        .row(source_number)
-                        .column(col.name.clone())
-                        .value(value),
-                );
+            cell.pending = leave.is_some_and(|read| !read.get(i).copied().unwrap_or(false));
+            if cell.pending {
+                pending = true;
+                continue;
+            }
+            for e in parse_cell_of(at, i, cell) {
+                found.push((i, e));
             }
         }
+        // A problem in a cell parsed here: the whole row is parsed here, so that its problems
+        // are pushed in column order as on one thread (and the writer has none to find).
+        if pending && !found.is_empty() {
+            for (i, cell) in row.cells.iter_mut().enumerate() {
+                if cell.pending {
+                    cell.pending = false;
+                    for e in parse_cell_of(at, i, cell) {
+                        found.push((i, e));
+                    }
+                }
+            }
+            found.sort_by_key(|(i, _)| *i);
+            pending = false;
+        }
+        for (i, (rule, msg)) in found {
+            let d = cell_problem(at, i, &row.cells[i].raw, file, source_number, rule, msg);
+            self.data_diag(d);
+        }
+        row.parse_pending = pending;
+        row.report_at = report_at;
         let cells = &row.cells;
         let titles = at
             .table
@@ -768,6 +835,63 @@ impl<'a> Processor<'a> {
     }
 }
 
+/// Parses cell `i` of a row from its raw text into its value; returns its problems.
+fn parse_cell_of(
+    at: &AnnotatedTable<'_>,
+    i: usize,
+    cell: &mut Cell,
+) -> Vec<(&'static str, String)> {
+    let previous = std::mem::take(&mut cell.value);
+    let (value, errors) = parse_cell_reusing(
+        &cell.raw,
+        &at.columns[i],
+        &at.datatype_iris[i],
+        &at.langs[i],
+        previous,
+    );
+    cell.value = value;
+    errors
+}
+
+/// A problem of cell `i` of a row.
+fn cell_problem(
+    at: &AnnotatedTable<'_>,
+    i: usize,
+    raw: &str,
+    file: &str,
+    source_number: u64,
+    rule: &'static str,
+    message: String,
+) -> Diagnostic {
+    Diagnostic::error(rule, message)
+        .file(file.to_string())
+        .row(source_number)
+        .column(at.columns[i].name.clone())
+        .value(raw.to_string())
+}
+
+/// Parses the cells the reading thread left ([`Row::parse_pending`]), in column order;
+/// their problems go to `found`, at the row's place in the report.
+pub(crate) fn parse_pending(at: &AnnotatedTable<'_>, row: &mut Row, found: &mut Deferred) {
+    if !row.parse_pending {
+        return;
+    }
+    row.parse_pending = false;
+    let mut file = None;
+    for i in 0..row.cells.len().min(at.columns.len()) {
+        let cell = &mut row.cells[i];
+        if !cell.pending {
+            continue;
+        }
+        cell.pending = false;
+        for (rule, msg) in parse_cell_of(at, i, cell) {
+            let file: &str = file.get_or_insert_with(|| at.table.url.to_string());
+            let d = cell_problem(at, i, &cell.raw, file, row.source_number, rule, msg);
+            found.push(row.report_at, d);
+        }
+    }
+}
+
 impl UrlTemplates {
     /// Forgets the last table's resolutions.
     pub(crate) fn clear(&mut self) {
@@ -778,6 +902,8 @@ impl UrlTemplates {
     pub(crate) fn fill(&mut self, at: &AnnotatedTable<'_>, row: &mut Row) {
         let n = at.columns.len();
         let (number, source_number, cells) = (row.number, row.source_number, &row.cells);
+        let row_urls = &mut row.urls;
+        row_urls.clear();
         // URI templates see every cell of the row. A template shared by several columns
         // (an aboutUrl on the schema, say) is expanded once per row unless it uses a column
         // variable.
@@ -793,47 +919,50 @@ impl UrlTemplates {
             let constants = &at.constant_urls[i];
             let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, k: usize| {
                 let t = t.as_ref()?;
-                let result = match &constants[k] {
-                    Some(r) => r.clone(),
+                let mut keep = |r: Resolved| {
+                    let bad = r.is_err();
+                    let (Ok(u) | Err(u)) = r;
+                    row_urls.push(u);
+                    (UrlSlot::Row(row_urls.len() as u32 - 1), bad)
+                };
+                let (slot, bad) = match &constants[k] {
+                    Some(r) => (UrlSlot::Table, r.is_err()),
                     None => {
                         let key = Arc::as_ptr(t) as usize;
-                        match shared.iter().find(|(p, _)| *p == key) {
-                            Some((_, r)) => r.clone(),
+                        match shared.iter().find(|(p, _, _)| *p == key) {
+                            Some(&(_, u, bad)) => (UrlSlot::Row(u), bad),
                             None => {
                                 let m = memo.entry(key).or_insert_with(|| UrlMemo::new(t, at));
                                 if m.column_variables {
-                                    at.expand_and_resolve(t, lookup)
+                                    keep(at.expand_and_resolve(t, lookup))
                                 } else {
-                                    let r = memoised(m, t, &lookup, at);
-                                    shared.push((key, r.clone()));
-                                    r
+                                    let (slot, bad) = keep(memoised(m, t, &lookup, at));
+                                    if let UrlSlot::Row(u) = slot {
+                                        shared.push((key, u, bad));
+                                    }
+                                    (slot, bad)
                                 }
                             }
                         }
                     }
                 };
-                Some(match result {
-                    Ok(u) => u,
-                    Err(u) => {
-                        invalid |= 1 << k;
-                        u
-                    }
-                })
+                if bad {
+                    invalid |= 1 << k;
+                }
+                Some(slot)
             };
-            let about = expand(&col.props.about_url, 0);
-            let property = expand(&col.props.property_url, 1);
+            let about = expand(&col.props.about_url, 0).unwrap_or_default();
+            let property = expand(&col.props.property_url, 1).unwrap_or_default();
             let value = if matches!(cells[i].value, CellValue::Null) && !col.virtual_ {
-                None
+                UrlSlot::None
             } else {
-                expand(&col.props.value_url, 2)
+                expand(&col.props.value_url, 2).unwrap_or_default()
             };
-            urls.push((about, property, value, invalid));
+            urls.push(([about, property, value], invalid));
         }
         shared.clear();
-        for (cell, (a, p, v, bad)) in row.cells.iter_mut().zip(urls.drain(..)) {
-            cell.about_url = a;
-            cell.property_url = p;
-            cell.value_url = v;
+        for (cell, (slots, bad)) in row.cells.iter_mut().zip(urls.drain(..)) {
+            cell.urls = slots;
             cell.invalid_urls = bad;
         }
         row.urls_filled = true;
@@ -945,6 +1074,20 @@ impl<'t> AnnotatedTable<'t> {
             at.insert_column(n, c);
         }
         at
+    }
+
+    /// Cell `i`'s about (`k` 0), property (1) or value (2) URL, once the row's URLs are
+    /// expanded; `None` where the column has no such template (or, for a value URL, the
+    /// cell is empty). Whether it is a valid IRI is in [`Cell::invalid_urls`].
+    pub fn url<'s>(&'s self, row: &'s Row, i: usize, k: usize) -> Option<&'s str> {
+        match row.cells.get(i)?.urls.get(k)? {
+            UrlSlot::None => None,
+            UrlSlot::Table => match self.constant_urls.get(i)?.get(k)? {
+                Some(Ok(u) | Err(u)) => Some(u),
+                None => None,
+            },
+            UrlSlot::Row(u) => row.urls.get(*u as usize).map(|u| &**u),
+        }
     }
 
     /// The same table, described by `table` (an equal `Table` that lives elsewhere).
@@ -1552,6 +1695,30 @@ impl KeyCheck {
             hashers: Default::default(),
             text: String::new(),
         }
+    }
+
+    /// The columns of table `ti` whose values [`KeyCheck::row`] reads.
+    fn columns_read<'s>(
+        &'s self,
+        ti: usize,
+        schema: &'s metadata::Schema,
+    ) -> impl Iterator<Item = usize> + 's {
+        let enabled = self.enabled;
+        let referenced = self
+            .referenced_keys
+            .get(ti)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.target_columns.get(k))
+            .flatten();
+        let referencing = schema.foreign_keys.iter().flat_map(|fk| fk.columns.iter());
+        schema
+            .primary_key
+            .iter()
+            .chain(referenced)
+            .chain(referencing)
+            .copied()
+            .filter(move |_| enabled)
     }
 
     fn row(&mut self, ti: usize, at: &AnnotatedTable<'_>, row: &Row, p: &mut Processor<'_>) {

@@ -1,7 +1,15 @@
-//! Reading and writing on two threads. The [`Processor`] (decoding, splitting rows, parsing
-//! cells, keys) runs on the caller's thread; the [`Sink`] (csv2rdf and its serializer) runs on
-//! a second one, and so do the rows' URL templates, unless that thread falls behind. Rows cross in batches through a bounded channel, so memory
-//! stays bounded by a few batches of rows, never by the table.
+//! Reading and writing on two threads. The [`Processor`] (decoding, splitting rows, keys)
+//! runs on the caller's thread; the [`Sink`] (csv2rdf and its serializer) runs on a second
+//! one, and so do, while that thread keeps up, the parsing of the cells that no key or row
+//! title reads and the rows' URL templates: when it falls behind (half the batches it may
+//! hold are waiting), the reader does both itself until it catches up, so that the two
+//! threads share the work rather than one waiting on the other. Rows cross in batches
+//! through a bounded channel, so memory stays bounded by a few batches of rows, never by
+//! the table.
+//!
+//! Which thread parses a cell changes nothing in what comes out: the writer's problems are
+//! put into the report where one thread would have put them (each row's place is noted as it
+//! is read), and a row with a problem in a cell the reader parses is parsed whole there.
 //!
 //! The sink sees exactly the calls, in the order, that it would see on one thread: the group,
 //! each table, its rows (with the table's columns as they were when the row was read: a ragged
@@ -11,12 +19,13 @@
 //! allocated on one thread and freed on the other, which costs allocators dearly. They are
 //! filled again oldest first, once the writer's core has mostly let go of their memory.
 
-use crate::diag::{Error, Result};
+use crate::diag::{Deferred, Error, Result};
 use crate::metadata::TableGroup;
-use crate::table::{AnnotatedTable, CellValue, Processor, Row, Sink, UrlTemplates};
+use crate::table::{parse_pending, AnnotatedTable, CellValue, Processor, Row, Sink, UrlTemplates};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 /// Rows per batch: enough to make the hand-over cheap per row.
 const BATCH: usize = 256;
@@ -53,13 +62,23 @@ pub(crate) fn process(
     counted(p, group, sink).0
 }
 
-/// [`process`], and how many rows had their URLs set by the writer's thread.
+/// What the writer's thread did beyond writing: rows whose URLs it set, and rows whose
+/// cells it parsed (some or all).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    urls: usize,
+    parsed: usize,
+}
+
+/// [`process`], and what the writer's thread took over.
 fn counted(
     p: &mut Processor<'_>,
     group: &TableGroup,
     sink: &mut (dyn Sink + Send),
-) -> (Result<()>, usize) {
+) -> (Result<()>, Counts) {
     let in_flight = AtomicUsize::new(0);
+    let behind = Arc::new(AtomicBool::new(false));
+    let deferred = Deferred::new(&p.report, p.options.validate);
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(DEPTH);
         // Written batches come back to be dropped where they were allocated: freeing memory
@@ -67,10 +86,14 @@ fn counted(
         let (done_tx, done_rx) = sync_channel(DEPTH + 2);
         let writer = std::thread::Builder::new()
             .name("csvw-sink".into())
-            .spawn_scoped(scope, || replay(rx, done_tx, &in_flight, group, sink));
+            .spawn_scoped(scope, || {
+                let mut found = deferred;
+                let r = replay(rx, done_tx, &in_flight, group, sink, &mut found);
+                (r, found)
+            });
         let writer = match writer {
             Ok(w) => w,
-            Err(e) => return (Err(e.into()), 0),
+            Err(e) => return (Err(e.into()), Counts::default()),
         };
         let mut forward = Forward {
             group,
@@ -81,39 +104,44 @@ fn counted(
             columns: 0,
             in_flight: &in_flight,
             urls: UrlTemplates::default(),
-            writer_behind: false,
+            behind: behind.clone(),
         };
         p.defer_urls = true;
+        p.writer_behind = Some(behind.clone());
         let read = p
             .process(group, &mut forward)
             .and_then(|()| forward.flush());
         p.defer_urls = false;
+        p.writer_behind = None;
         // Closing the channel ends the writer's loop.
         drop(forward);
-        let written = match writer.join() {
+        let (written, found) = match writer.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
+        // The problems of the cells the writer parsed, each where one thread puts it.
+        p.report.merge(found);
         // When the writer failed, the reader's error is only that nobody was listening.
         match written {
-            Ok(filled) => (read, filled),
-            Err(e) => (Err(e), 0),
+            Ok(counts) => (read, counts),
+            Err(e) => (Err(e), Counts::default()),
         }
     })
 }
 
-/// Plays the events back into the sink, on the writer's thread; counts the rows whose URLs
-/// it set.
+/// Plays the events back into the sink, on the writer's thread, parsing the cells the reader
+/// left (their problems to `found`); counts what it took over.
 fn replay<'g>(
     rx: Receiver<Event<'g>>,
     done: SyncSender<Vec<Row>>,
     in_flight: &AtomicUsize,
     group: &'g TableGroup,
     sink: &mut (dyn Sink + Send),
-) -> Result<usize> {
+    found: &mut Deferred,
+) -> Result<Counts> {
     let mut current: Option<AnnotatedTable<'g>> = None;
     let mut urls = UrlTemplates::default();
-    let mut filled = 0;
+    let mut counts = Counts::default();
     for event in rx {
         match event {
             Event::StartGroup => sink.start_group(group)?,
@@ -133,20 +161,20 @@ fn replay<'g>(
                         warm(next);
                     }
                     let row = &mut rows[i];
+                    if row.parse_pending {
+                        parse_pending(at, row, found);
+                        counts.parsed += 1;
+                    }
                     if row.urls_filled {
                         sink.row(at, row)?;
                         continue;
                     }
                     urls.fill(at, row);
-                    filled += 1;
+                    counts.urls += 1;
                     sink.row(at, row)?;
                     // The URLs are shared (`Arc`) with this thread's memo: dropped here, so
                     // that their counts are not written from both threads.
-                    for cell in &mut row.cells {
-                        cell.about_url = None;
-                        cell.property_url = None;
-                        cell.value_url = None;
-                    }
+                    row.urls.clear();
                 }
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 // If the reader has stopped listening, the batch is dropped here.
@@ -159,7 +187,7 @@ fn replay<'g>(
             Event::EndGroup => sink.end_group(group)?,
         }
     }
-    Ok(filled)
+    Ok(counts)
 }
 
 /// Reads one byte of each of the row's values, so that the cache lines the reading thread
@@ -168,6 +196,10 @@ fn replay<'g>(
 fn warm(row: &Row) {
     let mut x = 0u8;
     for cell in &row.cells {
+        if cell.pending {
+            x ^= cell.raw.as_bytes().first().copied().unwrap_or(0);
+            continue;
+        }
         match &cell.value {
             CellValue::One(v) => x ^= v.lexical.as_bytes().first().copied().unwrap_or(0),
             CellValue::List(vs) => {
@@ -202,7 +234,8 @@ struct Forward<'g> {
     /// batches it may hold are waiting), the reader takes that work over until it catches
     /// up. Which thread expands a row's URLs changes nothing in them.
     urls: UrlTemplates,
-    writer_behind: bool,
+    /// Shared with the processor, which leaves cells unparsed while it is not set.
+    behind: Arc<AtomicBool>,
 }
 
 impl<'g> Forward<'g> {
@@ -229,7 +262,8 @@ impl<'g> Forward<'g> {
         let rows = std::mem::replace(&mut self.rows, next);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.send(Event::Rows(rows))?;
-        self.writer_behind = self.in_flight.load(Ordering::Relaxed) >= DEPTH / 2;
+        let behind = self.in_flight.load(Ordering::Relaxed) >= DEPTH / 2;
+        self.behind.store(behind, Ordering::Relaxed);
         Ok(())
     }
 
@@ -267,7 +301,9 @@ impl Sink for Forward<'_> {
     }
 
     fn take_row(&mut self, at: &AnnotatedTable<'_>, mut row: Row) -> Result<Option<Row>> {
-        if self.writer_behind {
+        // A row whose cells are not all parsed has its URLs set by the writer, after it
+        // parses them.
+        if self.behind.load(Ordering::Relaxed) && !row.parse_pending {
             self.urls.fill(at, &mut row);
         }
         if at.columns.len() != self.columns {
@@ -345,7 +381,8 @@ mod tests {
             let cells: Vec<String> = row
                 .cells
                 .iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(i, c)| {
                     let v = match &c.value {
                         CellValue::Null => "null".to_string(),
                         CellValue::One(v) => format!("{}:{:?}", v.lexical, v.kind),
@@ -353,7 +390,11 @@ mod tests {
                     };
                     format!(
                         "{}={v} {:?} {:?} {:?} {}",
-                        c.raw, c.about_url, c.property_url, c.value_url, c.invalid_urls
+                        c.raw,
+                        at.url(row, i, 0),
+                        at.url(row, i, 1),
+                        at.url(row, i, 2),
+                        c.invalid_urls
                     )
                 })
                 .collect();
@@ -378,7 +419,8 @@ mod tests {
     }
 
     /// Two tables: one of many rows with URL templates (a key that never repeats, a value that
-    /// does), comments, a blank row and, late, ragged rows that add columns; a small second one.
+    /// does), comments, a blank row, wrong values (in the key, elsewhere, both; a repeated
+    /// key) and, late, ragged rows that add columns; a small second one.
     fn files() -> (url::Url, Files) {
         let mut csv = String::from("id,kind,amount,tags\n");
         for i in 0..6_000 {
@@ -389,6 +431,12 @@ mod tests {
             }
             if i >= 4_000 && i % 1_000 == 0 {
                 csv.push_str(&format!("{i},k,1,a b,extra,{i}\n"));
+            } else if i % 997 == 5 {
+                csv.push_str(&format!("{i},k,x{i},a\n"));
+            } else if i % 1_499 == 7 {
+                csv.push_str("bad,k,1,a\n");
+            } else if i % 1_201 == 11 {
+                csv.push_str(&format!("-{i}-,k,y,a\n"));
             } else {
                 csv.push_str(&format!("{i},k{},\"1,{:03}.5\",a b c\n", i % 3, i % 1000));
             }
@@ -401,6 +449,7 @@ mod tests {
             "tableSchema": {
               "aboutUrl": "r/{id}",
               "rowTitles": "kind",
+              "primaryKey": "id",
               "columns": [
                 {"name": "id", "titles": "id", "datatype": "integer"},
                 {"name": "kind", "titles": "kind", "valueUrl": "k/{kind}"},
@@ -426,49 +475,76 @@ mod tests {
         )
     }
 
-    fn on_one_thread(log: &mut Log) -> (Result<()>, String) {
+    fn on_one_thread(log: &mut Log, options: &Options) -> (Result<()>, String) {
         let (url, files) = files();
-        let mut p = Processor::new(&files, Options::default());
+        let mut p = Processor::new(&files, options.clone());
         let group = p.locate(&url).unwrap();
         let r = p.process(&group, log);
-        (r, format!("{:?}", p.report.diagnostics))
+        let report = &p.report;
+        (r, format!("{:?} {}", report.diagnostics, report.dropped))
     }
 
-    /// The result, the report, and the rows whose URLs the writer's thread set.
-    fn on_two_threads(log: &mut Log) -> (Result<()>, String, usize) {
+    /// The result, the report, and what the writer's thread took over.
+    fn on_two_threads(log: &mut Log, options: &Options) -> (Result<()>, String, Counts) {
         let (url, files) = files();
-        let mut p = Processor::new(&files, Options::default());
+        let mut p = Processor::new(&files, options.clone());
         let group = p.locate(&url).unwrap();
         let (r, by_writer) = counted(&mut p, &group, log);
-        (r, format!("{:?}", p.report.diagnostics), by_writer)
+        let report = &p.report;
+        (
+            r,
+            format!("{:?} {}", report.diagnostics, report.dropped),
+            by_writer,
+        )
     }
 
     #[test]
     fn the_sink_sees_what_it_sees_on_one_thread() {
-        let mut one = Log::default();
-        let (r, one_report) = on_one_thread(&mut one);
-        r.unwrap();
-        assert!(one.lines.len() > 6_000, "{}", one.lines.len());
-        assert!(one.lines.iter().any(|l| l.starts_with("row 6 ")));
-        assert!(one_report.contains("ragged"), "{one_report}");
-
-        // A writer as fast as it can be, then one that falls behind at first: the reader
-        // then sets URLs itself, and nothing the sink sees changes.
-        for slow_rows in [0, 6] {
-            let mut two = Log {
-                slow_rows,
-                ..Log::default()
-            };
-            let (r, two_report, by_writer) = on_two_threads(&mut two);
+        let validating = Options {
+            validate: true,
+            ..Options::default()
+        };
+        let limited = Options {
+            diagnostic_limit: 9,
+            ..validating.clone()
+        };
+        for options in [Options::default(), validating, limited] {
+            let mut one = Log::default();
+            let (r, one_report) = on_one_thread(&mut one, &options);
             r.unwrap();
-            assert_eq!(two_report, one_report);
-            let first_difference = one.lines.iter().zip(&two.lines).position(|(a, b)| a != b);
-            assert_eq!(first_difference, None, "slow rows: {slow_rows}");
-            assert_eq!(one.lines.len(), two.lines.len());
-            // 6,000 rows and 3 in the second table.
-            assert!(by_writer > 0);
-            if slow_rows > 0 {
-                assert!(by_writer < 6_003, "the reader set no URLs");
+            assert!(one.lines.len() > 6_000, "{}", one.lines.len());
+            assert!(one.lines.iter().any(|l| l.starts_with("row 6 ")));
+            // Keys are checked when validating; the limit keeps the first nine problems (the ninth, a repeated key).
+            let rules: &[&str] = match (options.validate, options.diagnostic_limit) {
+                (false, _) => &["ragged", "datatype"],
+                (true, 0) => &["ragged", "datatype", "primaryKey"],
+                (true, _) => &["datatype", "primaryKey"],
+            };
+            for rule in rules {
+                assert!(one_report.contains(rule), "no {rule} in the report");
+            }
+
+            // A writer as fast as it can be, then one that falls behind at first: the reader
+            // then parses every cell and sets URLs itself, and nothing the sink sees, nor the
+            // report, changes.
+            for slow_rows in [0, 6] {
+                let mut two = Log {
+                    slow_rows,
+                    ..Log::default()
+                };
+                let (r, two_report, by_writer) = on_two_threads(&mut two, &options);
+                r.unwrap();
+                assert_eq!(two_report, one_report, "slow rows: {slow_rows}");
+                let first = one.lines.iter().zip(&two.lines).position(|(a, b)| a != b);
+                assert_eq!(first, None, "slow rows: {slow_rows}");
+                assert_eq!(one.lines.len(), two.lines.len());
+                // 6,000 rows and 3 in the second table.
+                assert!(by_writer.urls > 0);
+                assert!(by_writer.parsed > 0, "the writer parsed no cells");
+                if slow_rows > 0 {
+                    assert!(by_writer.urls < 6_003, "the reader set no URLs");
+                    assert!(by_writer.parsed < 6_003, "the reader left every row");
+                }
             }
         }
     }
@@ -479,7 +555,7 @@ mod tests {
             fail_at: Some(3_000),
             ..Log::default()
         };
-        let (r, _, _) = on_two_threads(&mut log);
+        let (r, _, _) = on_two_threads(&mut log, &Options::default());
         let e = r.unwrap_err().to_string();
         assert!(e.contains("the disk is full"), "{e}");
         assert!(log.lines.iter().all(|l| !l.starts_with("row 4 3000 ")));
