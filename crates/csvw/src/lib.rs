@@ -82,7 +82,7 @@ pub fn to_rdf(
         // Reading and parsing on this thread, generating and writing triples on another.
         let mut p = Processor::new(fetcher, options);
         let group = p.locate(url)?;
-        threaded::process(&mut p, &group, &mut conv)?;
+        threaded::process(&mut p, &group, &mut conv, true)?;
         p.report
     } else {
         run(url, fetcher, options, &mut conv)?
@@ -134,7 +134,12 @@ pub fn validate(url: &Url, fetcher: &dyn Fetcher, options: Options) -> Result<Re
     let group = p.locate(url)?;
     // Nothing here reads a cell's URLs, and an URL that is not a valid IRI is a warning of
     // the conversion, not of validation: the templates are left unexpanded.
-    p.defer_urls = true;
-    p.process(&group, &mut Nothing)?;
+    if threaded::worthwhile() {
+        // Reading on this thread; parsing the cells no key reads on another.
+        threaded::process(&mut p, &group, &mut Nothing, false)?;
+    } else {
+        p.defer_urls = true;
+        p.process(&group, &mut Nothing)?;
+    }
     Ok(p.report)
 }

@@ -54,12 +54,15 @@ pub(crate) fn worthwhile() -> bool {
 }
 
 /// `p.process(group, sink)`, with the sink on its own thread.
+/// `urls`: the sink reads the cells' URLs (csv2rdf does; validation does not, and then no
+/// template is expanded).
 pub(crate) fn process(
     p: &mut Processor<'_>,
     group: &TableGroup,
     sink: &mut (dyn Sink + Send),
+    urls: bool,
 ) -> Result<()> {
-    counted(p, group, sink).0
+    counted(p, group, sink, urls).0
 }
 
 /// What the writer's thread did beyond writing: rows whose URLs it set, and rows whose
@@ -75,6 +78,7 @@ fn counted(
     p: &mut Processor<'_>,
     group: &TableGroup,
     sink: &mut (dyn Sink + Send),
+    urls: bool,
 ) -> (Result<()>, Counts) {
     let in_flight = AtomicUsize::new(0);
     let behind = Arc::new(AtomicBool::new(false));
@@ -88,7 +92,7 @@ fn counted(
             .name("csvw-sink".into())
             .spawn_scoped(scope, || {
                 let mut found = deferred;
-                let r = replay(rx, done_tx, &in_flight, group, sink, &mut found);
+                let r = replay(rx, done_tx, &in_flight, group, sink, urls, &mut found);
                 (r, found)
             });
         let writer = match writer {
@@ -103,7 +107,7 @@ fn counted(
             rows: Vec::with_capacity(BATCH),
             columns: 0,
             in_flight: &in_flight,
-            urls: UrlTemplates::default(),
+            urls: urls.then(UrlTemplates::default),
             behind: behind.clone(),
         };
         p.defer_urls = true;
@@ -137,6 +141,7 @@ fn replay<'g>(
     in_flight: &AtomicUsize,
     group: &'g TableGroup,
     sink: &mut (dyn Sink + Send),
+    fill: bool,
     found: &mut Deferred,
 ) -> Result<Counts> {
     let mut current: Option<AnnotatedTable<'g>> = None;
@@ -165,7 +170,7 @@ fn replay<'g>(
                         parse_pending(at, row, found);
                         counts.parsed += 1;
                     }
-                    if row.urls_filled {
+                    if row.urls_filled || !fill {
                         sink.row(at, row)?;
                         continue;
                     }
@@ -232,8 +237,9 @@ struct Forward<'g> {
     in_flight: &'g AtomicUsize,
     /// For the rows whose URLs this thread expands: when the writer is behind (half the
     /// batches it may hold are waiting), the reader takes that work over until it catches
-    /// up. Which thread expands a row's URLs changes nothing in them.
-    urls: UrlTemplates,
+    /// up. Which thread expands a row's URLs changes nothing in them. `None` when the sink
+    /// reads no URLs.
+    urls: Option<UrlTemplates>,
     /// Shared with the processor, which leaves cells unparsed while it is not set.
     behind: Arc<AtomicBool>,
 }
@@ -286,7 +292,9 @@ impl Sink for Forward<'_> {
     }
 
     fn start_table(&mut self, at: &AnnotatedTable<'_>) -> Result<()> {
-        self.urls.clear();
+        if let Some(urls) = &mut self.urls {
+            urls.clear();
+        }
         self.columns = at.columns.len();
         let at = self.own(at)?;
         self.send(Event::StartTable(at))
@@ -303,8 +311,10 @@ impl Sink for Forward<'_> {
     fn take_row(&mut self, at: &AnnotatedTable<'_>, mut row: Row) -> Result<Option<Row>> {
         // A row whose cells are not all parsed has its URLs set by the writer, after it
         // parses them.
-        if self.behind.load(Ordering::Relaxed) && !row.parse_pending {
-            self.urls.fill(at, &mut row);
+        if let Some(urls) = &mut self.urls {
+            if self.behind.load(Ordering::Relaxed) && !row.parse_pending {
+                urls.fill(at, &mut row);
+            }
         }
         if at.columns.len() != self.columns {
             self.flush()?;
@@ -476,9 +486,15 @@ mod tests {
     }
 
     fn on_one_thread(log: &mut Log, options: &Options) -> (Result<()>, String) {
+        one_thread(log, options, true)
+    }
+
+    /// `urls`: false as `validate` runs, no template expanded.
+    fn one_thread(log: &mut Log, options: &Options, urls: bool) -> (Result<()>, String) {
         let (url, files) = files();
         let mut p = Processor::new(&files, options.clone());
         let group = p.locate(&url).unwrap();
+        p.defer_urls = !urls;
         let r = p.process(&group, log);
         let report = &p.report;
         (r, format!("{:?} {}", report.diagnostics, report.dropped))
@@ -486,10 +502,14 @@ mod tests {
 
     /// The result, the report, and what the writer's thread took over.
     fn on_two_threads(log: &mut Log, options: &Options) -> (Result<()>, String, Counts) {
+        two_threads(log, options, true)
+    }
+
+    fn two_threads(log: &mut Log, options: &Options, urls: bool) -> (Result<()>, String, Counts) {
         let (url, files) = files();
         let mut p = Processor::new(&files, options.clone());
         let group = p.locate(&url).unwrap();
-        let (r, by_writer) = counted(&mut p, &group, log);
+        let (r, by_writer) = counted(&mut p, &group, log, urls);
         let report = &p.report;
         (
             r,
@@ -498,8 +518,8 @@ mod tests {
         )
     }
 
-    #[test]
-    fn the_sink_sees_what_it_sees_on_one_thread() {
+    /// Validating, without and with a limit on the problems reported.
+    fn validating() -> [Options; 2] {
         let validating = Options {
             validate: true,
             ..Options::default()
@@ -508,6 +528,12 @@ mod tests {
             diagnostic_limit: 9,
             ..validating.clone()
         };
+        [validating, limited]
+    }
+
+    #[test]
+    fn the_sink_sees_what_it_sees_on_one_thread() {
+        let [validating, limited] = validating();
         for options in [Options::default(), validating, limited] {
             let mut one = Log::default();
             let (r, one_report) = on_one_thread(&mut one, &options);
@@ -545,6 +571,34 @@ mod tests {
                     assert!(by_writer.urls < 6_003, "the reader set no URLs");
                     assert!(by_writer.parsed < 6_003, "the reader left every row");
                 }
+            }
+        }
+    }
+
+    /// Validation leaves the templates unexpanded, on one thread and on two, and its report is
+    /// the same either way.
+    #[test]
+    fn validation_on_two_threads_reports_as_on_one() {
+        for options in validating() {
+            let mut one = Log::default();
+            let (r, one_report) = one_thread(&mut one, &options, false);
+            r.unwrap();
+            assert!(one_report.contains("primaryKey"), "{one_report}");
+            assert!(
+                one.lines.iter().all(|l| !l.contains("Some(")),
+                "a URL was expanded"
+            );
+            for slow_rows in [0, 6] {
+                let mut two = Log {
+                    slow_rows,
+                    ..Log::default()
+                };
+                let (r, two_report, by_writer) = two_threads(&mut two, &options, false);
+                r.unwrap();
+                assert_eq!(two_report, one_report, "slow rows: {slow_rows}");
+                assert_eq!(one.lines, two.lines, "slow rows: {slow_rows}");
+                assert_eq!(by_writer.urls, 0, "the writer set URLs");
+                assert!(by_writer.parsed > 0, "the writer parsed no cells");
             }
         }
     }
