@@ -103,13 +103,50 @@ pub struct Row {
     /// The cells' URLs are set (they may be left to the receiving thread).
     pub(crate) urls_filled: bool,
     /// The row's expanded URLs (valid or not), for the cells' [`UrlSlot::Row`].
-    pub(crate) urls: Vec<Arc<str>>,
+    pub(crate) urls: RowUrls,
     /// Some cells are [`Cell::pending`]: a sink sees a row only once they are parsed
     /// ([`parse_pending`]).
     pub(crate) parse_pending: bool,
     /// Where the problems of the pending cells go in the report: how many diagnostics had
     /// been pushed when the row was read ([`Report::pushed`]).
     pub(crate) report_at: u64,
+}
+
+/// A row's expanded URLs, one after another in one text kept from row to row: a row
+/// allocates nothing for them, and no count is shared between the threads that read them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RowUrls {
+    text: String,
+    /// Where each URL ends in `text` (it starts where the one before ends).
+    ends: Vec<u32>,
+}
+
+impl RowUrls {
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// The `k`th URL.
+    fn get(&self, k: usize) -> Option<&str> {
+        let end = *self.ends.get(k)? as usize;
+        let start = match k {
+            0 => 0,
+            _ => self.ends[k - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    /// Ends the URL written to `text` since the last one; its slot.
+    fn finish(&mut self) -> UrlSlot {
+        self.ends.push(self.text.len() as u32);
+        UrlSlot::Row(self.ends.len() as u32 - 1)
+    }
+
+    fn push(&mut self, url: &str) -> UrlSlot {
+        self.text.push_str(url);
+        self.finish()
+    }
 }
 
 /// A table as being processed: its description and its resolved columns.
@@ -919,11 +956,10 @@ impl UrlTemplates {
             let constants = &at.constant_urls[i];
             let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, k: usize| {
                 let t = t.as_ref()?;
-                let mut keep = |r: Resolved| {
+                let keep = |row_urls: &mut RowUrls, r: Resolved| {
                     let bad = r.is_err();
                     let (Ok(u) | Err(u)) = r;
-                    row_urls.push(u);
-                    (UrlSlot::Row(row_urls.len() as u32 - 1), bad)
+                    (row_urls.push(&u), bad)
                 };
                 let (slot, bad) = match &constants[k] {
                     Some(r) => (UrlSlot::Table, r.is_err()),
@@ -934,9 +970,12 @@ impl UrlTemplates {
                             None => {
                                 let m = memo.entry(key).or_insert_with(|| UrlMemo::new(t, at));
                                 if m.column_variables {
-                                    keep(at.expand_and_resolve(t, lookup))
+                                    keep(row_urls, at.expand_and_resolve(t, lookup))
                                 } else {
-                                    let (slot, bad) = keep(memoised(m, t, &lookup, at));
+                                    let (slot, bad) = match direct(m, &lookup, row_urls) {
+                                        Some(slot) => (slot, false),
+                                        None => keep(row_urls, memoised(m, t, &lookup, at)),
+                                    };
                                     if let UrlSlot::Row(u) = slot {
                                         shared.push((key, u, bad));
                                     }
@@ -969,6 +1008,43 @@ impl UrlTemplates {
     }
 }
 
+/// The template of memo `m` expanded and resolved straight into the row's URLs, when it goes
+/// the direct way (see [`Direct`]) for this row's value (always valid then); its slot.
+fn direct<'c>(
+    m: &UrlMemo,
+    lookup: &impl Fn(&str) -> Var<'c>,
+    row_urls: &mut RowUrls,
+) -> Option<UrlSlot> {
+    let d = m.direct.as_ref()?;
+    let Var::Str(v) = lookup(&d.var) else {
+        return None;
+    };
+    let out = &mut row_urls.text;
+    let start = out.len();
+    out.push_str(&d.prefix);
+    let ok = if d.reserved {
+        // `{+var}` keeps a `/`: each piece between them must be a segment of its own
+        // making, not empty (`//` could start an authority) and not dots.
+        let plain = |b: u8| crate::uritemplate::UriTemplate::is_unreserved_byte(b);
+        let ok = v
+            .split('/')
+            .all(|piece| piece.bytes().all(plain) && piece.bytes().any(|b| b != b'.'));
+        if ok {
+            out.push_str(&v);
+        }
+        ok
+    } else {
+        crate::uritemplate::encode_unreserved(out, &v);
+        out.bytes().skip(start + d.prefix.len()).any(|b| b != b'.')
+    };
+    if !ok {
+        out.truncate(start);
+        return None;
+    }
+    out.push_str(&d.suffix);
+    Some(row_urls.finish())
+}
+
 /// `t` expanded with `lookup` and resolved, through its memo `m`.
 fn memoised<'c>(
     m: &mut UrlMemo,
@@ -976,32 +1052,6 @@ fn memoised<'c>(
     lookup: &impl Fn(&str) -> Var<'c>,
     at: &AnnotatedTable<'_>,
 ) -> Resolved {
-    if let Some(d) = &m.direct {
-        if let Var::Str(v) = lookup(&d.var) {
-            let out = &mut m.key;
-            out.clear();
-            out.push_str(&d.prefix);
-            let direct = if d.reserved {
-                // `{+var}` keeps a `/`: each piece between them must be a segment of its own
-                // making, not empty (`//` could start an authority) and not dots.
-                let plain = |b: u8| crate::uritemplate::UriTemplate::is_unreserved_byte(b);
-                let ok = v
-                    .split('/')
-                    .all(|piece| piece.bytes().all(plain) && piece.bytes().any(|b| b != b'.'));
-                if ok {
-                    out.push_str(&v);
-                }
-                ok
-            } else {
-                crate::uritemplate::encode_unreserved(out, &v);
-                out.bytes().skip(d.prefix.len()).any(|b| b != b'.')
-            };
-            if direct {
-                out.push_str(&d.suffix);
-                return Ok(Arc::from(out.as_str()));
-            }
-        }
-    }
     if m.off {
         return at.expand_and_resolve(t, lookup);
     }
@@ -1086,7 +1136,7 @@ impl<'t> AnnotatedTable<'t> {
                 Some(Ok(u) | Err(u)) => Some(u),
                 None => None,
             },
-            UrlSlot::Row(u) => row.urls.get(*u as usize).map(|u| &**u),
+            UrlSlot::Row(u) => row.urls.get(*u as usize),
         }
     }
 
@@ -1995,18 +2045,32 @@ mod tests {
                 direct.contains(template),
                 "{template} direct"
             );
+            let mut taken = 0;
             for v in values {
                 let lookup = |name: &str| match name {
                     "_row" => Var::Str("7".into()),
                     _ => Var::Str(v.into()),
                 };
                 let want = at.expand_and_resolve(&t, lookup);
-                assert_eq!(
-                    super::memoised(&mut m, &t, &lookup, &at),
-                    want,
-                    "{template} {v:?}"
-                );
+                // As a row's URLs are filled: after another, straight into the row's text
+                // where the direct way goes, else through the memo.
+                let mut urls = super::RowUrls::default();
+                urls.push("before");
+                let got = match super::direct(&m, &lookup, &mut urls) {
+                    Some(super::UrlSlot::Row(1)) => {
+                        taken += 1;
+                        Ok(std::sync::Arc::from(urls.get(1).unwrap()))
+                    }
+                    Some(other) => panic!("{template} {v:?}: {other:?}"),
+                    None => {
+                        assert_eq!(urls.text, "before", "{template} {v:?}: text left");
+                        super::memoised(&mut m, &t, &lookup, &at)
+                    }
+                };
+                assert_eq!(got, want, "{template} {v:?}");
+                assert_eq!(urls.get(0), Some("before"));
             }
+            assert_eq!(taken > 0, direct.contains(template), "{template}: {taken}");
             let undefined = |_: &str| Var::Undefined;
             assert_eq!(
                 super::memoised(&mut m, &t, &undefined, &at),

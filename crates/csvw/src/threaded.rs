@@ -177,9 +177,6 @@ fn replay<'g>(
                     urls.fill(at, row);
                     counts.urls += 1;
                     sink.row(at, row)?;
-                    // The URLs are shared (`Arc`) with this thread's memo: dropped here, so
-                    // that their counts are not written from both threads.
-                    row.urls.clear();
                 }
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 // If the reader has stopped listening, the batch is dropped here.
