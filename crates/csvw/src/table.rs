@@ -798,6 +798,7 @@ impl<'a> Processor<'a> {
         // The row's problems, with their columns, pushed once it is read.
         let mut found: Vec<(usize, (&'static str, String))> = Vec::new();
         let mut pending = false;
+        let mut errors = Vec::new();
         let mut raw = raw.iter_mut();
         for (i, col) in at.columns.iter().enumerate() {
             if row.cells.len() <= i {
@@ -817,9 +818,8 @@ impl<'a> Processor<'a> {
                 pending = true;
                 continue;
             }
-            for e in parse_cell_of(at, i, cell) {
-                found.push((i, e));
-            }
+            parse_cell_of(at, i, cell, &mut errors);
+            found.extend(errors.drain(..).map(|e| (i, e)));
         }
         // A problem in a cell parsed here: the whole row is parsed here, so that its problems
         // are pushed in column order as on one thread (and the writer has none to find).
@@ -827,9 +827,8 @@ impl<'a> Processor<'a> {
             for (i, cell) in row.cells.iter_mut().enumerate() {
                 if cell.pending {
                     cell.pending = false;
-                    for e in parse_cell_of(at, i, cell) {
-                        found.push((i, e));
-                    }
+                    parse_cell_of(at, i, cell, &mut errors);
+                    found.extend(errors.drain(..).map(|e| (i, e)));
                 }
             }
             found.sort_by_key(|(i, _)| *i);
@@ -872,22 +871,21 @@ impl<'a> Processor<'a> {
     }
 }
 
-/// Parses cell `i` of a row from its raw text into its value; returns its problems.
+/// Parses cell `i` of a row from its raw text into its value; its problems to `errors`.
 fn parse_cell_of(
     at: &AnnotatedTable<'_>,
     i: usize,
     cell: &mut Cell,
-) -> Vec<(&'static str, String)> {
-    let previous = std::mem::take(&mut cell.value);
-    let (value, errors) = parse_cell_reusing(
+    errors: &mut Vec<(&'static str, String)>,
+) {
+    parse_cell_reusing(
         &cell.raw,
         &at.columns[i],
         &at.datatype_iris[i],
         &at.langs[i],
-        previous,
+        &mut cell.value,
+        errors,
     );
-    cell.value = value;
-    errors
 }
 
 /// A problem of cell `i` of a row.
@@ -915,13 +913,15 @@ pub(crate) fn parse_pending(at: &AnnotatedTable<'_>, row: &mut Row, found: &mut 
     }
     row.parse_pending = false;
     let mut file = None;
+    let mut errors = Vec::new();
     for i in 0..row.cells.len().min(at.columns.len()) {
         let cell = &mut row.cells[i];
         if !cell.pending {
             continue;
         }
         cell.pending = false;
-        for (rule, msg) in parse_cell_of(at, i, cell) {
+        parse_cell_of(at, i, cell, &mut errors);
+        for (rule, msg) in errors.drain(..) {
             let file: &str = file.get_or_insert_with(|| at.table.url.to_string());
             let d = cell_problem(at, i, &cell.raw, file, row.source_number, rule, msg);
             found.push(row.report_at, d);
@@ -1469,7 +1469,9 @@ pub fn parse_cell(
     iri: &Arc<str>,
     lang: &Option<Arc<str>>,
 ) -> (CellValue, Vec<(&'static str, String)>) {
-    parse_cell_reusing(raw, col, iri, lang, CellValue::Null)
+    let (mut value, mut errors) = (CellValue::Null, Vec::new());
+    parse_cell_reusing(raw, col, iri, lang, &mut value, &mut errors);
+    (value, errors)
 }
 
 /// Whether `s` is one of the column's null values. Empty text is decided by its length alone:
@@ -1481,23 +1483,25 @@ fn is_null(null: &[String], s: &str) -> bool {
         .any(|n| n.len() == s.len() && (s.is_empty() || n.as_bytes() == s.as_bytes()))
 }
 
-/// [`parse_cell`], making the value in the memory of `previous` (this cell's value in the
-/// row read before) where it can; the value is the same either way.
+/// [`parse_cell`] into `value`, made in the memory of the value it holds (this cell's value
+/// in the row read before) where it can; the value is the same either way. The problems are
+/// pushed to `errors`. (Written in place rather than returned: a returned value and its
+/// problems went through the stack, and reading them back stalled on each cell.)
 fn parse_cell_reusing(
     raw: &str,
     col: &Column,
     iri: &Arc<str>,
     lang: &Option<Arc<str>>,
-    previous: CellValue,
-) -> (CellValue, Vec<(&'static str, String)>) {
-    let mut spare = match previous {
+    value: &mut CellValue,
+    errors: &mut Vec<(&'static str, String)>,
+) {
+    let mut spare = match std::mem::take(value) {
         CellValue::One(v) => Some(v),
         _ => None,
     };
     let p = &col.props;
     let dt = &p.datatype;
     let base = dt.base;
-    let mut errors = Vec::new();
     let normalized: std::borrow::Cow<'_, str> = if base.keeps_whitespace() || is_clean(raw) {
         raw.into()
     } else {
@@ -1595,7 +1599,7 @@ fn parse_cell_reusing(
             }
         }
     };
-    let value = match &p.separator {
+    *value = match &p.separator {
         Some(sep) => {
             if s.is_empty() {
                 if p.required {
@@ -1615,14 +1619,14 @@ fn parse_cell_reusing(
                     } else {
                         item.trim()
                     };
-                    if let Some(v) = one(item, &mut errors) {
+                    if let Some(v) = one(item, errors) {
                         items.push(v);
                     }
                 }
                 CellValue::List(items)
             }
         }
-        None => match one(s, &mut errors) {
+        None => match one(s, errors) {
             Some(v) => CellValue::One(v),
             None => {
                 if p.required {
@@ -1635,7 +1639,6 @@ fn parse_cell_reusing(
             }
         },
     };
-    (value, errors)
 }
 
 /// A referencing key: its hash, source row and text.
