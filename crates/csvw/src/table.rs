@@ -954,34 +954,17 @@ impl UrlTemplates {
                 |name: &str| -> Var<'_> { at.variable(name, i, number, source_number, cells) };
             let mut invalid = 0u8;
             let constants = &at.constant_urls[i];
+            // The usual cases (no template, one without variables, one already expanded for
+            // this row) decided here; a template's first expansion in the row out of line.
             let mut expand = |t: &Option<Arc<crate::uritemplate::UriTemplate>>, k: usize| {
                 let t = t.as_ref()?;
-                let keep = |row_urls: &mut RowUrls, r: Resolved| {
-                    let bad = r.is_err();
-                    let (Ok(u) | Err(u)) = r;
-                    (row_urls.push(&u), bad)
-                };
                 let (slot, bad) = match &constants[k] {
                     Some(r) => (UrlSlot::Table, r.is_err()),
                     None => {
                         let key = Arc::as_ptr(t) as usize;
                         match shared.iter().find(|(p, _, _)| *p == key) {
                             Some(&(_, u, bad)) => (UrlSlot::Row(u), bad),
-                            None => {
-                                let m = memo.entry(key).or_insert_with(|| UrlMemo::new(t, at));
-                                if m.column_variables {
-                                    keep(row_urls, at.expand_and_resolve(t, lookup))
-                                } else {
-                                    let (slot, bad) = match direct(m, &lookup, row_urls) {
-                                        Some(slot) => (slot, false),
-                                        None => keep(row_urls, memoised(m, t, &lookup, at)),
-                                    };
-                                    if let UrlSlot::Row(u) = slot {
-                                        shared.push((key, u, bad));
-                                    }
-                                    (slot, bad)
-                                }
-                            }
+                            None => expand_first(memo, shared, row_urls, at, t, &lookup),
                         }
                     }
                 };
@@ -1006,6 +989,38 @@ impl UrlTemplates {
         }
         row.urls_filled = true;
     }
+}
+
+/// Template `t`'s first expansion in a row, into the row's URLs: its slot, and whether the URL
+/// is not a valid IRI. Unless it uses a column variable, the row's other cells that share it
+/// find it in `shared`.
+#[inline(never)]
+fn expand_first<'c>(
+    memo: &mut FastMap<usize, UrlMemo>,
+    shared: &mut Vec<(usize, u32, bool)>,
+    row_urls: &mut RowUrls,
+    at: &AnnotatedTable<'_>,
+    t: &Arc<crate::uritemplate::UriTemplate>,
+    lookup: &impl Fn(&str) -> Var<'c>,
+) -> (UrlSlot, bool) {
+    let keep = |row_urls: &mut RowUrls, r: Resolved| {
+        let bad = r.is_err();
+        let (Ok(u) | Err(u)) = r;
+        (row_urls.push(&u), bad)
+    };
+    let key = Arc::as_ptr(t) as usize;
+    let m = memo.entry(key).or_insert_with(|| UrlMemo::new(t, at));
+    if m.column_variables {
+        return keep(row_urls, at.expand_and_resolve(t, lookup));
+    }
+    let (slot, bad) = match direct(m, lookup, row_urls) {
+        Some(slot) => (slot, false),
+        None => keep(row_urls, memoised(m, t, lookup, at)),
+    };
+    if let UrlSlot::Row(u) = slot {
+        shared.push((key, u, bad));
+    }
+    (slot, bad)
 }
 
 /// The template of memo `m` expanded and resolved straight into the row's URLs, when it goes
