@@ -40,6 +40,16 @@ pub struct Value {
     pub kind: ValueKind,
 }
 
+impl Value {
+    /// An empty string without a language: a value to be made in place.
+    fn empty() -> Self {
+        Value {
+            lexical: String::new(),
+            kind: ValueKind::String(None),
+        }
+    }
+}
+
 /// How a value is typed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
@@ -1401,22 +1411,18 @@ enum Lexical<'a> {
     Owned(String),
 }
 
-/// A value of the given lexical form and kind, made in `spare` (the value this cell held in
-/// the row read before) when there is one: its text buffer is filled again, and its kind is
+/// `v` made the value of the given lexical form and kind, in place (it holds the value this
+/// cell held in the row read before, or an empty one): its text buffer is filled again, and its kind is
 /// kept when it names the same datatype and language. The datatype IRI and the language are
 /// shared (`Arc`) between all the cells of a column, and the rows cross to the writer's
 /// thread and back: counting a new reference for each cell writes to memory the other thread
 /// has just read, which costs a miss between the cores on every typed cell.
 fn make_value(
-    spare: &mut Option<Value>,
+    v: &mut Value,
     lexical: Lexical<'_>,
     lang: Option<&Option<Arc<str>>>,
     typed: Option<(&Arc<str>, Base, Option<bool>)>,
-) -> Value {
-    let mut v = spare.take().unwrap_or_else(|| Value {
-        lexical: String::new(),
-        kind: ValueKind::String(None),
-    });
+) {
     match lexical {
         Lexical::Borrowed(s) => {
             v.lexical.clear();
@@ -1451,7 +1457,6 @@ fn make_value(
         (None, ValueKind::String(old)) if same(old, lang.unwrap_or(&None)) => {}
         (None, kind) => *kind = ValueKind::String(lang.and_then(Clone::clone)),
     }
-    v
 }
 
 /// Whether whitespace normalization leaves `s` as it is: no leading, trailing or doubled
@@ -1510,10 +1515,6 @@ fn parse_cell_reusing(
     value: &mut CellValue,
     errors: &mut Vec<(&'static str, String)>,
 ) {
-    let mut spare = match std::mem::take(value) {
-        CellValue::One(v) => Some(v),
-        _ => None,
-    };
     let p = &col.props;
     let dt = &p.datatype;
     let base = dt.base;
@@ -1557,10 +1558,12 @@ fn parse_cell_reusing(
         && dt.max_inclusive.is_none()
         && dt.min_exclusive.is_none()
         && dt.max_exclusive.is_none();
-    let mut one = |s: &str, errors: &mut Vec<(&'static str, String)>| -> Option<Value> {
+    // Makes `v` the value of `s` (in place: a value made and returned went through the stack,
+    // and reading it back stalled on each cell); `false` for a null.
+    let one = |s: &str, v: &mut Value, errors: &mut Vec<(&'static str, String)>| -> bool {
         let s = if s.is_empty() { p.default.as_str() } else { s };
         if is_null(&p.null, s) {
-            return None;
+            return false;
         }
         let string_lang = if base == Base::String || !p.datatype_given {
             Some(lang)
@@ -1568,55 +1571,36 @@ fn parse_cell_reusing(
             None
         };
         if !p.datatype_given || plain_string {
-            return Some(make_value(
-                &mut spare,
-                Lexical::Borrowed(s),
-                string_lang,
-                None,
-            ));
+            make_value(v, Lexical::Borrowed(s), string_lang, None);
+            return true;
         }
         // The last value's buffer takes the new lexical form.
-        let buf = spare
-            .as_mut()
-            .map(|v| std::mem::take(&mut v.lexical))
-            .unwrap_or_default();
+        let buf = std::mem::take(&mut v.lexical);
         match dt.parse_reusing(s, buf) {
             Ok(parsed) => {
                 if let Some((rule, msg)) = dt.check_constraints(s, &parsed) {
                     errors.push((rule, describe(s, raw, &msg)));
-                    return Some(make_value(
-                        &mut spare,
-                        Lexical::Borrowed(s),
-                        string_lang,
-                        None,
-                    ));
+                    make_value(v, Lexical::Borrowed(s), string_lang, None);
+                    return true;
                 }
                 let typed = if base == Base::String && dt.id.is_none() {
                     None
                 } else {
                     Some((iri, base, parsed.boolean))
                 };
-                Some(make_value(
-                    &mut spare,
-                    Lexical::Owned(parsed.lexical),
-                    string_lang,
-                    typed,
-                ))
+                make_value(v, Lexical::Owned(parsed.lexical), string_lang, typed);
+                true
             }
             Err(msg) => {
                 errors.push(("datatype", describe(s, raw, &msg)));
-                Some(make_value(
-                    &mut spare,
-                    Lexical::Borrowed(s),
-                    string_lang,
-                    None,
-                ))
+                make_value(v, Lexical::Borrowed(s), string_lang, None);
+                true
             }
         }
     };
-    *value = match &p.separator {
+    match &p.separator {
         Some(sep) => {
-            if s.is_empty() {
+            *value = if s.is_empty() {
                 if p.required {
                     errors.push((
                         "required",
@@ -1634,26 +1618,34 @@ fn parse_cell_reusing(
                     } else {
                         item.trim()
                     };
-                    if let Some(v) = one(item, errors) {
+                    let mut v = Value::empty();
+                    if one(item, &mut v, errors) {
                         items.push(v);
                     }
                 }
                 CellValue::List(items)
             }
         }
-        None => match one(s, errors) {
-            Some(v) => CellValue::One(v),
-            None => {
+        None => {
+            // The last row's value of this cell is made again where it is.
+            if !matches!(value, CellValue::One(_)) {
+                *value = CellValue::One(Value::empty());
+            }
+            let made = match value {
+                CellValue::One(v) => one(s, v, errors),
+                _ => false,
+            };
+            if !made {
                 if p.required {
                     errors.push((
                         "required",
                         "the column is required but the cell is null".into(),
                     ));
                 }
-                CellValue::Null
+                *value = CellValue::Null;
             }
-        },
-    };
+        }
+    }
 }
 
 /// A referencing key: its hash, source row and text.
