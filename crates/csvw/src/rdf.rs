@@ -95,7 +95,12 @@ impl<W: Write> TripleSink for SerializerSink<W> {
     fn triple(&mut self, t: TripleRef<'_>) -> Result<()> {
         match &mut self.inner {
             Inner::NTriples { block, writer } => {
-                push_term(block, t.subject.into());
+                // The subject written from its parts: converted into a term first, it was
+                // copied whole through the stack, a load stalled on the stores just made.
+                match t.subject {
+                    NamedOrBlankNodeRef::NamedNode(n) => push_iri(block, n),
+                    NamedOrBlankNodeRef::BlankNode(b) => push_blank(block, b),
+                }
                 block.push(' ');
                 push_iri(block, t.predicate);
                 block.push(' ');
@@ -178,13 +183,15 @@ fn may_need_escape(bytes: &[u8]) -> bool {
     flagged(w)
 }
 
+fn push_blank(block: &mut String, b: BlankNodeRef<'_>) {
+    block.push_str("_:");
+    block.push_str(b.as_str());
+}
+
 fn push_term(block: &mut String, o: TermRef<'_>) {
     match o {
         TermRef::NamedNode(n) => push_iri(block, n),
-        TermRef::BlankNode(b) => {
-            block.push_str("_:");
-            block.push_str(b.as_str());
-        }
+        TermRef::BlankNode(b) => push_blank(block, b),
         TermRef::Literal(l) if needs_no_escape(l.value()) => {
             block.push('"');
             block.push_str(l.value());
