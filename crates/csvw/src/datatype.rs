@@ -340,7 +340,10 @@ impl Datatype {
     }
 
     /// [`Self::parse`], writing the lexical form into `buf` (cleared first) where it can: a
-    /// row after row caller passes the last value's buffer and allocates nothing.
+    /// row after row caller passes the last value's buffer and allocates nothing. Inlined,
+    /// with the parsers it calls on every cell: a `Parsed` returned through the stack was
+    /// read back with a stall at each step.
+    #[inline]
     pub fn parse_reusing(&self, s: &str, mut buf: String) -> Result<Parsed, String> {
         let parsed = match &self.format {
             Format::Number(nf) if self.base.is_numeric() => nf
@@ -903,6 +906,7 @@ fn parse_lexical_owned(s: String, base: Base) -> Result<Parsed, String> {
 }
 
 /// [`parse_lexical`], an integer or decimal (a copy of `s`) written into `buf`.
+#[inline]
 fn parse_lexical_reusing(s: &str, base: Base, mut buf: String) -> Result<Parsed, String> {
     if base.is_integer() || base == Base::Integer || base == Base::Decimal {
         buf.clear();
@@ -1284,6 +1288,7 @@ impl NumberFormat {
     /// parses or rejects with its message; where both apply they agree, as a test holds.
     /// Without `ordinal`, a decimal's ordinal is left out (`None`): it is only compared with
     /// bounds, and reading the digits again as a float cost a few percent of conversion.
+    #[inline]
     fn parse_plain(
         &self,
         s: &str,
@@ -1687,6 +1692,7 @@ impl DatePattern {
     }
 
     /// [`Self::parse_value`], writing the lexical form into `buf`.
+    #[inline]
     pub fn parse_value_reusing(
         &self,
         s: &str,
