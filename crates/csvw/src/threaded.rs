@@ -1,7 +1,7 @@
-//! Reading and writing on two threads. The [`Processor`] (decoding, splitting rows, keys)
-//! runs on the caller's thread; the [`Sink`] (csv2rdf and its serializer) runs on a second
-//! one, and so do, while that thread keeps up, the parsing of the cells that no key or row
-//! title reads and the rows' URL templates: when it falls behind (half the batches it may
+//! Reading and writing on two threads, for csv2rdf and for validation. The [`Processor`]
+//! (decoding, splitting rows, keys) runs on the caller's thread; the [`Sink`] (csv2rdf and its
+//! serializer, or nothing when validating) runs on a second one, and so do, while that thread keeps up, the parsing of the cells that no key or row
+//! title reads and the rows' URL templates (never expanded when validating): when it falls behind (half the batches it may
 //! hold are waiting), the reader does both itself until it catches up, so that the two
 //! threads share the work rather than one waiting on the other. Rows cross in batches
 //! through a bounded channel, so memory stays bounded by a few batches of rows, never by
