@@ -128,7 +128,7 @@ pub struct Row {
 pub(crate) struct RowUrls {
     text: String,
     /// Where each URL ends in `text` (it starts where the one before ends).
-    ends: Vec<u32>,
+    ends: Vec<usize>,
 }
 
 impl RowUrls {
@@ -139,17 +139,17 @@ impl RowUrls {
 
     /// The `k`th URL.
     fn get(&self, k: usize) -> Option<&str> {
-        let end = *self.ends.get(k)? as usize;
+        let end = *self.ends.get(k)?;
         let start = match k {
             0 => 0,
-            _ => self.ends[k - 1] as usize,
+            _ => self.ends[k - 1],
         };
         self.text.get(start..end)
     }
 
     /// Ends the URL written to `text` since the last one; its slot.
     fn finish(&mut self) -> UrlSlot {
-        self.ends.push(self.text.len() as u32);
+        self.ends.push(self.text.len());
         UrlSlot::Row(self.ends.len() as u32 - 1)
     }
 
@@ -1412,8 +1412,8 @@ enum Lexical<'a> {
 }
 
 /// `v` made the value of the given lexical form and kind, in place (it holds the value this
-/// cell held in the row read before, or an empty one): its text buffer is filled again, and its kind is
-/// kept when it names the same datatype and language. The datatype IRI and the language are
+/// cell held in the row read before, or an empty one): its text buffer is filled again, and
+/// its kind is kept when it names the same datatype and language. The datatype IRI and the language are
 /// shared (`Arc`) between all the cells of a column, and the rows cross to the writer's
 /// thread and back: counting a new reference for each cell writes to memory the other thread
 /// has just read, which costs a miss between the cores on every typed cell.
