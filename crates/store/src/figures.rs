@@ -125,16 +125,24 @@ pub fn holes(query: &str, graph: &str, summary: &str) -> String {
 
 /// Computes each figure with `select` (a SELECT query's rows, as name → term) over `graph`,
 /// on two threads (the figures are independent; the store answers queries side by side).
+/// `select` is told whether the query reads nothing but the summary graph (see
+/// [`reads_only`]): such a query can be answered from the summary's quads in memory, not
+/// the store.
 pub fn compute(
     graph: &str,
     summary: &str,
     queries: &[FigureQuery],
-    select: impl Fn(&str) -> Result<Vec<Vec<(String, oxigraph::model::Term)>>> + Sync,
+    select: impl Fn(&str, bool) -> Result<Vec<Vec<(String, oxigraph::model::Term)>>> + Sync,
 ) -> Vec<Figure> {
     let one = |q: &FigureQuery| -> Option<Figure> {
         let text = holes(&q.query, graph, summary);
-        let rows = match select(&text) {
-            Ok(rows) => rows,
+        let t = std::time::Instant::now();
+        let in_summary = reads_only(&text, summary);
+        let rows = match select(&text, in_summary) {
+            Ok(rows) => {
+                tracing::debug!(figure = %q.id, rows = rows.len(), in_summary, seconds = t.elapsed().as_secs_f64(), "figure computed");
+                rows
+            }
             Err(e) => {
                 tracing::warn!(figure = %q.id, error = %e, "figure not computed");
                 return None;
@@ -152,17 +160,24 @@ pub fn compute(
                 .collect(),
         })
     };
+    // Each worker takes the next figure when it is free: one slow query does not hold back
+    // the figures dealt to its thread.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Figure)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..2)
-            .map(|w| {
-                let one = &one;
+            .map(|_| {
+                let (one, next) = (&one, &next);
                 scope.spawn(move || {
-                    queries
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % 2 == w)
-                        .filter_map(|(i, q)| one(q).map(|f| (i, f)))
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(q) = queries.get(i) else {
+                            return done;
+                        };
+                        if let Some(f) = one(q) {
+                            done.push((i, f));
+                        }
+                    }
                 })
             })
             .collect();
@@ -173,6 +188,68 @@ pub fn compute(
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Whether `query` (a SELECT or ASK, its holes filled) reads no graph but `graph`: every
+/// triple and path pattern inside `GRAPH <graph>`, no dataset clause, no SERVICE, no
+/// EXISTS. A query that cannot be parsed, or that is unsure, is said to read more.
+pub fn reads_only(query: &str, graph: &str) -> bool {
+    use spargebra::algebra::GraphPattern as P;
+    use spargebra::term::NamedNodePattern;
+    fn inside(p: &P, graph: &str, within: bool) -> bool {
+        let exists = |e: &dyn std::fmt::Display| e.to_string().contains("EXISTS");
+        match p {
+            P::Bgp { patterns } => within || patterns.is_empty(),
+            P::Path { .. } => within,
+            P::Graph { name, inner } => match name {
+                NamedNodePattern::NamedNode(n) if n.as_str() == graph => inside(inner, graph, true),
+                _ => false,
+            },
+            P::Join { left, right } | P::Union { left, right } | P::Minus { left, right } => {
+                inside(left, graph, within) && inside(right, graph, within)
+            }
+            P::LeftJoin {
+                left,
+                right,
+                expression,
+            } => {
+                expression.as_ref().is_none_or(|e| !exists(e))
+                    && inside(left, graph, within)
+                    && inside(right, graph, within)
+            }
+            P::Filter { expr, inner } => !exists(expr) && inside(inner, graph, within),
+            P::Extend {
+                inner, expression, ..
+            } => !exists(expression) && inside(inner, graph, within),
+            P::OrderBy { inner, expression } => {
+                expression.iter().all(|e| !exists(e)) && inside(inner, graph, within)
+            }
+            P::Group {
+                inner, aggregates, ..
+            } => aggregates.iter().all(|(_, a)| !exists(a)) && inside(inner, graph, within),
+            P::Project { inner, .. }
+            | P::Distinct { inner }
+            | P::Reduced { inner }
+            | P::Slice { inner, .. } => inside(inner, graph, within),
+            P::Values { .. } => true,
+            // SERVICE, and whatever else the algebra grows.
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    match spargebra::SparqlParser::new().parse_query(query) {
+        Ok(spargebra::Query::Select {
+            dataset: None,
+            pattern,
+            ..
+        })
+        | Ok(spargebra::Query::Ask {
+            dataset: None,
+            pattern,
+            ..
+        }) => inside(&pattern, graph, false),
+        _ => false,
+    }
 }
 
 fn figure_row(row: &[(String, oxigraph::model::Term)]) -> Option<FigureRow> {
@@ -228,6 +305,44 @@ mod tests {
     use oxigraph::model::{Literal, NamedNode, Term};
 
     #[test]
+    fn a_query_reads_only_the_summary_when_every_pattern_is_inside_its_graph() {
+        let s = "http://x/g/summary";
+        let only = |q: &str| {
+            reads_only(
+                &format!("PREFIX qb: <http://purl.org/linked-data/cube#>\n{q}"),
+                s,
+            )
+        };
+        // The spending template's shapes: grouped, ordered, optional, a subquery.
+        assert!(only("SELECT ?key ?value WHERE { GRAPH <http://x/g/summary> { ?o qb:dataSet <http://x/g/summary#m> ; <http://x/p> ?key . OPTIONAL { ?o <http://x/t> ?value } } } ORDER BY ?key LIMIT 600"));
+        assert!(only("SELECT ?key WHERE { { SELECT ?key WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } } LIMIT 10 } VALUES ?x { 1 } } "));
+        assert!(only(
+            "ASK { GRAPH <http://x/g/summary> { ?s <http://x/p>+ ?o FILTER(?o > 1) } }"
+        ));
+        // Anything that reads elsewhere, or might.
+        for q in [
+            // The release's graph, for labels.
+            "SELECT ?key ?label WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } OPTIONAL { GRAPH <http://x/g> { ?key <http://x/l> ?label } } }",
+            // The default graph.
+            "SELECT ?key WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } ?key <http://x/l> ?l }",
+            "SELECT ?key WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } ?key <http://x/l>* ?l }",
+            // A graph named by a variable, or another graph.
+            "SELECT ?key WHERE { GRAPH ?g { ?o <http://x/p> ?key } }",
+            "SELECT ?key WHERE { GRAPH <http://x/g/summary2> { ?o <http://x/p> ?key } }",
+            // A dataset clause, EXISTS, SERVICE.
+            "SELECT ?key FROM <http://x/g> WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } }",
+            "SELECT ?key WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key FILTER EXISTS { ?key ?p ?v } } }",
+            "SELECT ?key WHERE { GRAPH <http://x/g/summary> { ?o <http://x/p> ?key } FILTER NOT EXISTS { ?key ?p ?v } }",
+            "SELECT ?key WHERE { SERVICE <http://x/sparql> { ?o <http://x/p> ?key } }",
+            // Not a query that can be read, or not a SELECT.
+            "SELECT WHERE {",
+            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <http://x/g/summary> { ?s ?p ?o } }",
+        ] {
+            assert!(!only(q), "{q}");
+        }
+    }
+
+    #[test]
     fn rows_become_bars_and_a_failing_query_is_left_out() {
         let queries = vec![
             FigureQuery {
@@ -246,7 +361,7 @@ mod tests {
             },
         ];
         let seen = std::sync::Mutex::new(Vec::new());
-        let figures = compute("http://x/g", "http://x/g/summary", &queries, |q| {
+        let figures = compute("http://x/g", "http://x/g/summary", &queries, |q, _| {
             seen.lock().unwrap().push(q.to_string());
             if q == "nonsense" {
                 return Err(Error::Invalid("parse".into()));

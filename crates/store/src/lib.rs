@@ -328,6 +328,27 @@ fn load_memory_mb(budget_mb: usize, threads: usize, quads: u64) -> usize {
     needed.clamp(budget_mb, budget_mb.saturating_mul(4))
 }
 
+/// A SELECT query's rows over `db` (all of it, not the public view), as name → term.
+fn select_in(db: &oxigraph::store::Store, query: &str) -> Result<Vec<Vec<(String, Term)>>> {
+    let results = SparqlEvaluator::new()
+        .parse_query(query)?
+        .on_store(db)
+        .execute()?;
+    let QueryResults::Solutions(solutions) = results else {
+        return Err(Error::Invalid("a figure's query must be a SELECT".into()));
+    };
+    let mut rows = Vec::new();
+    for s in solutions.take(figures::MAX_ROWS) {
+        let s = s?;
+        rows.push(
+            s.iter()
+                .map(|(v, t)| (v.as_str().to_string(), t.clone()))
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
 /// About how many lines an N-Triples file holds: its size over the mean length of the lines
 /// in its first MiB (`None` for an empty file or one without a line end there).
 fn estimate_lines(path: &Path) -> std::io::Result<Option<u64>> {
@@ -890,6 +911,13 @@ impl Store {
                 );
             }
         }
+        // No vocabulary is named loaded (nor its member trusted) until it is, whole.
+        match std::fs::remove_file(&marker) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&marker)(e)),
+        }
+        dumps::remove_vocab_members(&self.dir, None)?;
         let mut tx = self.db.start_transaction()?;
         let old: Vec<oxigraph::model::Quad> = tx
             .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(g.as_ref())))
@@ -901,6 +929,7 @@ impl Store {
             tx.insert(q);
         }
         tx.commit()?;
+        dumps::write_vocab_member(&self.dir, &self.dumps_dir(), &sum, &quads)?;
         std::fs::write(&marker, &sum).map_err(io(&marker))?;
         Ok(true)
     }
@@ -1235,27 +1264,6 @@ impl Store {
             .collect())
     }
 
-    /// A SELECT query's rows over the whole store (not the public view), as name → term.
-    fn select(&self, query: &str) -> Result<Vec<Vec<(String, Term)>>> {
-        let results = SparqlEvaluator::new()
-            .parse_query(query)?
-            .on_store(&self.db)
-            .execute()?;
-        let QueryResults::Solutions(solutions) = results else {
-            return Err(Error::Invalid("a figure's query must be a SELECT".into()));
-        };
-        let mut rows = Vec::new();
-        for s in solutions.take(figures::MAX_ROWS) {
-            let s = s?;
-            rows.push(
-                s.iter()
-                    .map(|(v, t)| (v.as_str().to_string(), t.clone()))
-                    .collect(),
-            );
-        }
-        Ok(rows)
-    }
-
     fn count(&self, query: &str) -> Result<u64> {
         let results = SparqlEvaluator::new()
             .parse_query(query)?
@@ -1486,21 +1494,31 @@ impl Publisher for Store {
                         .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))
                 })
                 .and_then(|distinct| {
-                    // The summaries, from what the load read, into their own graph.
+                    // The summaries, from what the load read, into their own graph; and into
+                    // memory, where the figures that read nothing else are computed (the
+                    // store's new files are cold, and RocksDB is compacting them).
                     let t = std::time::Instant::now();
+                    let mut in_memory = None;
                     if !summarizer.is_empty() {
                         let quads = summarizer.finish(
                             summary_graph.as_ref(),
                             graph.as_ref(),
                             &self.layout.own_terms(),
                         );
+                        let memory = oxigraph::store::Store::new()?;
+                        let mut loader = memory.bulk_loader();
+                        loader.load_quads(quads.iter().cloned())?;
+                        loader.commit()?;
+                        in_memory = Some(memory);
                         let mut loader = self.db.bulk_loader();
                         loader.load_quads(quads)?;
                         loader.commit()?;
                     }
-                    Ok((distinct, t.elapsed()))
+                    Ok((distinct, in_memory, t.elapsed()))
                 })
-                .map(|(distinct, summary_time)| (distinct, t.elapsed(), summary_time));
+                .map(|(distinct, in_memory, summary_time)| {
+                    (distinct, in_memory, t.elapsed(), summary_time)
+                });
             // The tap is gone (finished or dropped): the member's input is closed.
             let files = files
                 .join()
@@ -1526,11 +1544,20 @@ impl Publisher for Store {
             let _ = dumps::remove_release(&dumps_dir, &req.dataset.id, &req.release);
             let _ = std::fs::remove_dir_all(self.layout.search(&req.dataset.id, &req.release));
         };
-        let (mut files, dump_time, distinct, load_time, summary_time) =
+        let (mut files, dump_time, distinct, summaries, load_time, summary_time) =
             match (files, member, loaded) {
-                (Ok((files, dump_time)), Ok(()), Ok((distinct, load_time, summary_time))) => {
-                    (files, dump_time, distinct, load_time, summary_time)
-                }
+                (
+                    Ok((files, dump_time)),
+                    Ok(()),
+                    Ok((distinct, summaries, load_time, summary_time)),
+                ) => (
+                    files,
+                    dump_time,
+                    distinct,
+                    summaries,
+                    load_time,
+                    summary_time,
+                ),
                 (files, member, loaded) => {
                     discard();
                     // The dump writers' own errors first: the loader shows them only as a
@@ -1562,8 +1589,15 @@ impl Publisher for Store {
             });
             // The figures the dataset's page charts, and its search index.
             let triples = {
-                let computed =
-                    figures::compute(g, summary_graph.as_str(), &req.figures, |q| self.select(q));
+                let computed = figures::compute(
+                    g,
+                    summary_graph.as_str(),
+                    &req.figures,
+                    |q, in_summary| match (&summaries, in_summary) {
+                        (Some(memory), true) => select_in(memory, q),
+                        _ => select_in(&self.db, q),
+                    },
+                );
                 // Figures drawn as "search" are the names the release's search index holds.
                 let (names, drawn): (Vec<_>, Vec<_>) =
                     computed.into_iter().partition(|f| f.chart == "search");

@@ -923,6 +923,69 @@ fn a_crash_mid_load_leaves_the_live_release() {
 }
 
 #[test]
+fn all_nq_gz_holds_the_vocabulary_loaded_now() {
+    let dir = tmp("vocab-member");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    let doc = |label: &str| {
+        format!(
+            "<http://example.org/v> <http://www.w3.org/2000/01/rdf-schema#label> \"{label}\" .\n"
+        )
+        .into_bytes()
+    };
+    let all = || {
+        let mut text = String::new();
+        use std::io::Read;
+        flate2::read::MultiGzDecoder::new(
+            std::fs::File::open(dir.join("store/dumps/all.nq.gz")).unwrap(),
+        )
+        .read_to_string(&mut text)
+        .unwrap();
+        text
+    };
+    let members = || {
+        let mut m: Vec<String> = std::fs::read_dir(dir.join("store"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("vocab-") && n.ends_with(".nq.gz"))
+            .collect();
+        m.sort();
+        m
+    };
+    let vocab_quad = |label: &str| {
+        format!("<http://example.org/v> <http://www.w3.org/2000/01/rdf-schema#label> \"{label}\" <{BASE}/graph/vocab> .")
+    };
+    assert!(store.load_vocabulary(&[doc("first")]).unwrap());
+    assert_eq!(members().len(), 1, "made with the vocabulary");
+    store
+        .publish(&request(ntriples(&dir, "a.nt", 3, "one"), "r1"))
+        .unwrap();
+    assert!(all().contains(&vocab_quad("first")), "{}", all());
+    // Another vocabulary: its member replaces the first.
+    let first = members();
+    assert!(store.load_vocabulary(&[doc("second")]).unwrap());
+    assert_eq!(members().len(), 1);
+    assert_ne!(members(), first);
+    store
+        .publish(&request(ntriples(&dir, "b.nt", 2, "two"), "r2"))
+        .unwrap();
+    let text = all();
+    assert!(text.contains(&vocab_quad("second")) && !text.contains("\"first\""));
+    assert!(text.contains("\"two\"") && !text.contains("\"one\""));
+    // A store without the member (restored from a backup, or older) reads the graph once.
+    let made = members();
+    std::fs::remove_file(dir.join("store").join(&made[0])).unwrap();
+    store.rollback("spending", "r1").unwrap();
+    let text = all();
+    assert!(text.contains(&vocab_quad("second")) && text.contains("\"one\""));
+    assert_eq!(members(), made, "made again from the store");
+    // A load that stops half way names no vocabulary: its graph is read from the store.
+    std::fs::remove_file(dir.join("store/vocab.sha256")).unwrap();
+    store.withdraw("spending").unwrap();
+    assert!(all().contains(&vocab_quad("second")));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn summaries_are_read_by_name_follow_the_live_release_and_feed_the_figures() {
     let dir = tmp("summaries");
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
