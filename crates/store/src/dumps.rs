@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 /// A dump file, described for the catalogue.
 #[derive(Debug, Clone)]
@@ -226,20 +226,24 @@ impl Write for ChunkSender {
     }
 }
 
-/// Watches each quad of a release on its way to the bulk loader: serializes it into the
-/// release's N-Quads member (compressed by [`write_quads_member`] on another thread) and counts
-/// distinct subjects, properties, classes and links to outside data.
+/// Watches each quad of a release on its way to the bulk loader: counts distinct subjects,
+/// properties, classes and links to outside data; and, for a file, serializes each quad into
+/// the release's N-Quads member (compressed by [`write_quads_member`] on another thread) and
+/// hashes it to count distinct triples. Triples made by this process's converter come as
+/// lines the member's writer turns into N-Quads itself, counting them there
+/// ([`write_member_from_lines`]): the tap then only counts.
 pub struct Tap {
     own: String,
     /// Each triple's hash, in file order; sorted and deduplicated at the end. A sorted
     /// vector rather than a set: 8 bytes a triple, no rehashing as it grows, and no random
-    /// memory access on the thread that feeds the loader.
+    /// memory access on the thread that feeds the loader. Empty when the member's writer
+    /// counts the triples.
     triples: Vec<u64>,
     subjects: HashSet<u64, BuildHasherDefault<Prehashed>>,
     properties: HashSet<u64, BuildHasherDefault<Prehashed>>,
     classes: HashSet<u64, BuildHasherDefault<Prehashed>>,
     outside_links: u64,
-    ser: oxigraph::io::WriterQuadSerializer<ChunkSender>,
+    ser: Option<oxigraph::io::WriterQuadSerializer<ChunkSender>>,
 }
 
 /// The hasher of a set or map whose keys are hashes already: the key (its low 64 bits) is its
@@ -318,28 +322,43 @@ impl Tap {
         // An estimate a little short should not double the vector at the end.
         let room = usize::try_from(expected.saturating_add(expected / 16)).unwrap_or(0);
         Tap {
-            own: format!("{base}/"),
             triples: Vec::with_capacity(room.min(1 << 28)),
+            ser: Some(RdfSerializer::from_format(RdfFormat::NQuads).for_writer(sink)),
+            ..Tap::counting(base)
+        }
+    }
+
+    /// A tap that only counts subjects, properties, classes and outside links: the member
+    /// and the distinct triples are [`write_member_from_lines`]'s.
+    pub fn counting(base: &str) -> Self {
+        Tap {
+            own: format!("{base}/"),
+            triples: Vec::new(),
             subjects: Default::default(),
             properties: Default::default(),
             classes: Default::default(),
             outside_links: 0,
-            ser: RdfSerializer::from_format(RdfFormat::NQuads).for_writer(sink),
+            ser: None,
         }
     }
 
     pub fn add(&mut self, quad: &oxigraph::model::Quad) -> std::io::Result<()> {
         use oxigraph::model::{NamedOrBlankNode, Term};
-        let mut h = Xxh3::new();
-        hash_term(&mut h, quad.subject.as_ref().into());
-        hash_term(&mut h, quad.predicate.as_ref().into());
-        hash_term(&mut h, quad.object.as_ref());
-        self.triples.push(h.digest());
+        if let Some(ser) = &mut self.ser {
+            let mut h = Xxh3::new();
+            hash_term(&mut h, quad.subject.as_ref().into());
+            hash_term(&mut h, quad.predicate.as_ref().into());
+            hash_term(&mut h, quad.object.as_ref());
+            self.triples.push(h.digest());
+            ser.serialize_quad(quad)?;
+        }
+        // IRIs only, each hashed in one call (a set of one kind of term: no kind or length
+        // is needed to tell them apart).
         if let NamedOrBlankNode::NamedNode(n) = &quad.subject {
-            self.subjects.insert(hash_one(n.as_ref().into()));
+            self.subjects.insert(xxh3_64(n.as_str().as_bytes()));
         }
         self.properties
-            .insert(hash_one(quad.predicate.as_ref().into()));
+            .insert(xxh3_64(quad.predicate.as_str().as_bytes()));
         if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
             self.classes.insert(hash_one(quad.object.as_ref()));
         } else if let Term::NamedNode(o) = &quad.object {
@@ -347,14 +366,17 @@ impl Tap {
                 self.outside_links += 1;
             }
         }
-        self.ser.serialize_quad(quad)
+        Ok(())
     }
 
-    /// Sends the last chunk (closing the member's input) and returns the counts.
+    /// Sends the last chunk (closing the member's input) and returns the counts. Distinct
+    /// triples are 0 when the member's writer counts them.
     pub fn finish(self) -> std::io::Result<Distinct> {
-        let mut sink = self.ser.finish()?;
-        if !sink.buf.is_empty() {
-            sink.send()?;
+        if let Some(ser) = self.ser {
+            let mut sink = ser.finish()?;
+            if !sink.buf.is_empty() {
+                sink.send()?;
+            }
         }
         let mut triples = self.triples;
         triples.sort_unstable();
@@ -388,6 +410,133 @@ pub fn write_quads_member(
         Ok(())
     })?;
     Ok(())
+}
+
+/// Writes the release's hidden N-Quads member from the N-Triples this process's converter
+/// made (the pieces the loader parses), and returns how many distinct triples they hold.
+/// Each line `S P O .` becomes `S P O <graph> .`, and `S P O` is hashed for the count: the
+/// converter writes one triple a line, each term always the same way, so equal triples are
+/// equal lines. Blank lines and comments are passed over; a line of any other shape is an
+/// error (the publish fails: nothing is published from triples this writer cannot vouch
+/// for). A maker that failed or stopped is not this writer's error (the load fails with it,
+/// and the release's files go): it stops and says `Ok`.
+pub fn write_member_from_lines(
+    dir: &Path,
+    dataset: &str,
+    release: &str,
+    graph: &str,
+    pieces: std::sync::mpsc::Receiver<crate::triples::Piece>,
+    expected: u64,
+) -> Result<u64> {
+    let rel = format!("{dataset}/{}", quads_name(release));
+    let mut distinct = 0;
+    write_file(dir, &rel, |w| {
+        use crate::triples::Piece;
+        let gz = GzEncoder::new(w, Compression::fast());
+        let mut lines = QuadLines::new(graph, gz, expected);
+        for piece in pieces {
+            match piece {
+                Piece::Bytes(p) => lines.write_all(&p).map_err(io(dir))?,
+                Piece::End => {
+                    let (gz, hashes) = lines.finish().map_err(io(dir))?;
+                    gz.finish().map_err(io(dir))?;
+                    distinct = hashes;
+                    return Ok(());
+                }
+                Piece::Failed(_) => break,
+            }
+        }
+        // The maker failed or stopped: the load fails with it.
+        Ok(())
+    })?;
+    Ok(distinct)
+}
+
+/// N-Triples lines in, N-Quads lines in one graph out (see [`write_member_from_lines`]).
+struct QuadLines<W: Write> {
+    out: W,
+    /// ` <graph> .\n`
+    tail: Vec<u8>,
+    /// A line cut by the end of a piece.
+    carry: Vec<u8>,
+    /// What is written, gathered into blocks (the compressor pays per call).
+    buf: Vec<u8>,
+    hashes: Vec<u64>,
+    line: u64,
+}
+
+impl<W: Write> QuadLines<W> {
+    fn new(graph: &str, out: W, expected: u64) -> Self {
+        let room = usize::try_from(expected.saturating_add(expected / 16)).unwrap_or(0);
+        QuadLines {
+            out,
+            tail: format!(" <{graph}> .\n").into_bytes(),
+            carry: Vec::new(),
+            buf: Vec::with_capacity(CHUNK + 4096),
+            hashes: Vec::with_capacity(room.min(1 << 28)),
+            line: 0,
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.line += 1;
+        let text = line.trim_ascii();
+        if text.is_empty() || text[0] == b'#' {
+            return Ok(());
+        }
+        let Some(triple) = text.strip_suffix(b".").map(<[u8]>::trim_ascii_end) else {
+            return Err(std::io::Error::other(format!(
+                "the converted triples, line {}: not one triple a line ending with \" .\"",
+                self.line
+            )));
+        };
+        self.hashes.push(xxh3_64(triple));
+        self.buf.extend_from_slice(triple);
+        self.buf.extend_from_slice(&self.tail);
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The last line, if it had no end; the writer and the distinct triples.
+    fn finish(mut self) -> std::io::Result<(W, u64)> {
+        let carry = std::mem::take(&mut self.carry);
+        self.line(&carry)?;
+        self.out.write_all(&self.buf)?;
+        let mut hashes = self.hashes;
+        hashes.sort_unstable();
+        hashes.dedup();
+        Ok((self.out, hashes.len() as u64))
+    }
+}
+
+impl<W: Write> Write for QuadLines<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let mut rest = data;
+        if !self.carry.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                self.carry.extend_from_slice(rest);
+                return Ok(data.len());
+            };
+            let mut carry = std::mem::take(&mut self.carry);
+            carry.extend_from_slice(&rest[..end]);
+            self.line(&carry)?;
+            carry.clear();
+            self.carry = carry;
+            rest = &rest[end + 1..];
+        }
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            self.line(&rest[..end])?;
+            rest = &rest[end + 1..];
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where the `.nt.gz` dump's N-Triples come from.
@@ -732,4 +881,43 @@ fn write_member_file(
         return Err(io(path)(e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quads(text: &[u8], cuts: usize) -> std::io::Result<(String, u64)> {
+        let mut lines = QuadLines::new("http://x/g", Vec::new(), 0);
+        for piece in text.chunks(cuts) {
+            lines.write_all(piece)?;
+        }
+        let (out, distinct) = lines.finish()?;
+        Ok((String::from_utf8(out).unwrap(), distinct))
+    }
+
+    #[test]
+    fn converted_lines_become_quads_in_the_graph_and_equal_triples_count_once() {
+        let text = b"<http://x/a> <http://x/p> \"a . b\" .\n\n# a comment .\n<http://x/a> <http://x/p> <http://x/o#1> .\r\n<http://x/a> <http://x/p> \"a . b\" .\n_:b <http://x/p> \"1\"^^<http://x/t>.";
+        let want = "<http://x/a> <http://x/p> \"a . b\" <http://x/g> .\n<http://x/a> <http://x/p> <http://x/o#1> <http://x/g> .\n<http://x/a> <http://x/p> \"a . b\" <http://x/g> .\n_:b <http://x/p> \"1\"^^<http://x/t> <http://x/g> .\n";
+        // Cut anywhere by the pieces: within a line, at its end, one byte at a time.
+        for cuts in [1, 2, 7, 40, 1 << 20] {
+            assert_eq!(quads(text, cuts).unwrap(), (want.to_string(), 3), "{cuts}");
+        }
+        // What a parser makes of the member: the same quads.
+        let parsed: Vec<_> = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads)
+            .for_slice(want.as_bytes())
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        assert_eq!(parsed.len(), 4);
+        assert!(parsed
+            .iter()
+            .all(|q| q.graph_name.to_string() == "<http://x/g>"));
+    }
+
+    #[test]
+    fn a_line_not_of_one_triple_is_an_error_with_its_number() {
+        let e = quads(b"<http://x/a> <http://x/p> <http://x/o> .\n<http://x/a> <http://x/p> <http://x/o> . # note\n", 5).unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+    }
 }

@@ -1454,29 +1454,69 @@ impl Publisher for Store {
                     .ok_or_else(|| Error::Invalid("these triples were made already".into()))?;
                 let (to_load, load_rx) = std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
                 let (to_dump, dump_rx) = std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
-                let tee =
-                    triples::Tee::new(vec![(to_load, "the load"), (to_dump, "the .nt.gz dump")]);
+                let (to_member, member_rx) =
+                    std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
+                let tee = triples::Tee::new(vec![
+                    (to_load, "the load"),
+                    (to_dump, "the .nt.gz dump"),
+                    (to_member, "the N-Quads dump"),
+                ]);
                 let input: Box<dyn std::io::Read + Send> =
                     Box::new(triples::PipeReader::new(load_rx));
                 let what = "the converted triples".to_string();
                 let nt = dumps::Nt::Made(dump_rx);
-                (input, nt, Some((tee, make)), what, true, made.expected)
+                (
+                    input,
+                    nt,
+                    Some((tee, make, member_rx)),
+                    what,
+                    true,
+                    made.expected,
+                )
             }
         };
         let (files, member, loaded) = std::thread::scope(|scope| {
             let panicked = |what: &str| Error::Invalid(format!("{what} panicked"));
             // The maker, on its own thread; it ends when the readers have all it made, or
             // when one of them goes away.
-            let maker = maker.map(|(tee, make)| scope.spawn(move || tee.run(make)));
             let files = scope.spawn(|| {
                 let t = std::time::Instant::now();
                 dumps::write_release(&dumps_dir, req, nt).map(|f| (f, t.elapsed()))
             });
-            let (tx, rx) = std::sync::mpsc::sync_channel(8);
-            let member = scope
-                .spawn(|| dumps::write_quads_member(&dumps_dir, &req.dataset.id, &req.release, rx));
+            // The N-Quads member: from the converter's lines, on its own thread, which counts
+            // the distinct triples too (the thread that feeds the loader only parses and
+            // counts terms); or from the file's quads as parsed, through the tap.
+            let (maker, member, mut tap) = match maker {
+                Some((tee, make, lines)) => {
+                    let maker = scope.spawn(move || tee.run(make));
+                    let member = scope.spawn(|| {
+                        dumps::write_member_from_lines(
+                            &dumps_dir,
+                            &req.dataset.id,
+                            &req.release,
+                            graph.as_str(),
+                            lines,
+                            expected.unwrap_or(0),
+                        )
+                        .map(Some)
+                    });
+                    (
+                        Some(maker),
+                        member,
+                        dumps::Tap::counting(self.layout.base()),
+                    )
+                }
+                None => {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(8);
+                    let member = scope.spawn(|| {
+                        dumps::write_quads_member(&dumps_dir, &req.dataset.id, &req.release, rx)
+                            .map(|()| None)
+                    });
+                    let tap = dumps::Tap::new(self.layout.base(), tx, expected.unwrap_or(0));
+                    (None, member, tap)
+                }
+            };
             let t = std::time::Instant::now();
-            let mut tap = dumps::Tap::new(self.layout.base(), tx, expected.unwrap_or(0));
             let mut summarizer = summary::Summarizer::new(&req.summaries);
             let loaded = self
                 .bulk_load(
@@ -1548,16 +1588,21 @@ impl Publisher for Store {
             match (files, member, loaded) {
                 (
                     Ok((files, dump_time)),
-                    Ok(()),
-                    Ok((distinct, summaries, load_time, summary_time)),
-                ) => (
-                    files,
-                    dump_time,
-                    distinct,
-                    summaries,
-                    load_time,
-                    summary_time,
-                ),
+                    Ok(counted),
+                    Ok((mut distinct, summaries, load_time, summary_time)),
+                ) => {
+                    if let Some(triples) = counted {
+                        distinct.triples = triples;
+                    }
+                    (
+                        files,
+                        dump_time,
+                        distinct,
+                        summaries,
+                        load_time,
+                        summary_time,
+                    )
+                }
                 (files, member, loaded) => {
                     discard();
                     // The dump writers' own errors first: the loader shows them only as a

@@ -2,7 +2,9 @@
 //!
 //! A run converts its clean table straight into the publish ([`Triples::Made`]): the
 //! converter writes N-Triples into a [`Tee`] on a thread of its own, which hands blocks of
-//! them to the bulk loader's parser and to the `.nt.gz` writer, through bounded channels. No
+//! them to the bulk loader's parser, to the `.nt.gz` writer and to the writer of the N-Quads
+//! member of `all.nq.gz` (which turns each line into a quad itself), through bounded
+//! channels. No
 //! file lies between conversion and load (3 GB of scratch space for a million-row run; in
 //! time, measured on 2 cores, no gain to claim: README), and the conversion runs beside the
 //! load. Any side that stops stops the others: the maker's error reaches the parser, which
@@ -55,7 +57,10 @@ impl std::fmt::Debug for Triples {
 }
 
 /// What makes a release's N-Triples: it writes them all into the writer it is given and says
-/// `Ok`, or says why not (after any amount written). On `Err` nothing is published.
+/// `Ok`, or says why not (after any amount written). On `Err` nothing is published. One
+/// triple a line, `S P O .`, each term always written the same way (as the csvw converter
+/// writes them): the N-Quads member is made from the lines, and equal lines are counted as
+/// one triple.
 pub type Make = Box<dyn FnOnce(&mut (dyn Write + Send)) -> Result<(), String> + Send>;
 
 /// N-Triples made while they load: the maker runs once, on a thread of the publish.

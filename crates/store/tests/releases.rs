@@ -1151,6 +1151,33 @@ fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves
     let dumps = dir.join("store/dumps/spending");
     assert_eq!(gunzip(&dumps.join("r2.nt.gz")), text);
     check_sum(&dumps.join("r2.nt.gz"));
+    // And all.nq.gz holds the release's graph as the store does, quad for quad (through an
+    // in-memory store, which keeps "0.50" as "0.5" as the store does).
+    let graph = format!("{BASE}/graph/spending/r2");
+    let mem = oxigraph::store::Store::new().unwrap();
+    mem.load_from_slice(
+        RdfParser::from_format(RdfFormat::NQuads),
+        &gunzip(&dir.join("store/dumps/all.nq.gz")),
+    )
+    .unwrap();
+    let in_dump: BTreeSet<String> = mem
+        .iter()
+        .map(|q| q.unwrap())
+        .filter(|q| q.graph_name.to_string() == format!("<{graph}>"))
+        .map(|q| q.to_string())
+        .collect();
+    let in_store: BTreeSet<String> = store
+        .db()
+        .quads_for_pattern(
+            None,
+            None,
+            None,
+            Some(fivestar_store::rdf::NamedNodeRef::new_unchecked(&graph).into()),
+        )
+        .map(|q| q.unwrap().to_string())
+        .collect();
+    assert_eq!(in_dump.len(), 60_000);
+    assert_eq!(in_dump, in_store);
     // The changes since r1 were read from the two releases' dumps: r1's three tags went,
     // and all but r1's other six triples came.
     let patch = String::from_utf8(gunzip(&dumps.join("r2.rdfp.gz"))).unwrap();
