@@ -278,6 +278,11 @@ pub struct SummarySpec {
     /// Those of `dimensions` a row may lack: it is then counted without them.
     #[serde(default)]
     pub optional: Vec<String>,
+    /// Properties whose literal values on a dimension's values (IRIs) are copied into the
+    /// summary graph beside the observations, such as the names of the suppliers paid:
+    /// figures and SPARQL users read a summary's members and their names in one graph.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 /// A council dataset template.

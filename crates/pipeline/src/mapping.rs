@@ -594,6 +594,7 @@ pub fn summaries_of(
             measure: expand(&s.measure),
             dimensions: s.dimensions.iter().map(expand).collect(),
             optional: s.optional.iter().map(expand).collect(),
+            labels: s.labels.iter().map(expand).collect(),
         })
         .collect()
 }
@@ -638,7 +639,10 @@ mod tests {
                 assert!(q.contains("LIMIT"), "{}/{}: no LIMIT", t.id, f.id);
             }
             for s in &t.summaries {
-                for p in std::iter::once(&s.measure).chain(&s.dimensions) {
+                for p in std::iter::once(&s.measure)
+                    .chain(&s.dimensions)
+                    .chain(&s.labels)
+                {
                     let iri = template::expand(p, "http://x.org");
                     assert!(iri.starts_with("http"), "{}/{}: {p}", t.id, s.id);
                 }

@@ -24,10 +24,19 @@
 //! lines). Deviation from the Data Cube's well-formedness rule IC-11 (every dimension has a
 //! value): a dimension listed as optional is left out of an observation whose lines have no
 //! value for it, as the SPARQL `OPTIONAL` above leaves it unbound.
+//!
+//! A summary may copy its members' names into its graph (`labels`, such as `rdfs:label`):
+//! each literal value of those properties on a dimension's value (an IRI) is kept, so that
+//! "the ten largest suppliers, by name" reads one small graph. Names are matched to members
+//! in the same pass: a name stated after its member was first grouped by is kept, and so is
+//! one stated shortly before (within the last 64 names of subjects not yet grouped by, which
+//! holds for csv2rdf output, where a row's statements come together). A name stated far
+//! before its member's first line is missed.
 
 use oxigraph::model::{
     vocab::{rdf, rdfs, xsd},
-    GraphNameRef, Literal, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, QuadRef, Term, TermRef,
+    GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, NamedOrBlankNode,
+    NamedOrBlankNodeRef, Quad, QuadRef, Term, TermRef,
 };
 use oxsdatatypes::Decimal;
 use std::collections::{HashMap, VecDeque};
@@ -46,6 +55,10 @@ pub struct SummarySpec {
     /// Those of `dimensions` a line may lack (it is then counted without them).
     #[serde(default)]
     pub optional: Vec<String>,
+    /// Properties whose literal values on the dimensions' values (IRIs) are copied into the
+    /// summary's graph (see the module's notes).
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 const QB: &str = "http://purl.org/linked-data/cube#";
@@ -57,6 +70,10 @@ const WINDOW: usize = 16;
 
 /// Stands for a missing optional dimension in a group's key.
 const NONE: u32 = u32::MAX;
+
+/// How many names of subjects not grouped by (yet) are kept, for a member whose name comes
+/// shortly before its first line (see the module's notes).
+const NAMES_WINDOW: usize = 64;
 
 /// One subject's values of the properties some summary reads, by property: grouped-by
 /// values as interned ids, summed values as their term (to keep a statement once) and number.
@@ -91,8 +108,8 @@ struct Interner {
 
 impl Interner {
     /// IRIs are looked up as they are, other terms by their N-Triples form (which no IRI
-    /// can be confused with).
-    fn id(&mut self, term: TermRef<'_>) -> u32 {
+    /// can be confused with). Says whether the term is new.
+    fn id(&mut self, term: TermRef<'_>) -> (u32, bool) {
         let text;
         let key = match term {
             TermRef::NamedNode(n) => n.as_str(),
@@ -102,12 +119,12 @@ impl Interner {
             }
         };
         if let Some(&id) = self.ids.get(key) {
-            return id;
+            return (id, false);
         }
         let id = self.terms.len() as u32;
         self.ids.insert(key.into(), id);
         self.terms.push(term.into_owned());
-        id
+        (id, true)
     }
 }
 
@@ -118,6 +135,15 @@ pub struct Summarizer {
     properties: Vec<(String, bool, bool)>,
     /// For each spec: the measure's slot, each dimension's slot and whether it is optional.
     plans: Vec<(usize, Vec<(usize, bool)>)>,
+    /// The name properties some summary copies; for each property slot, its index there.
+    names: Vec<String>,
+    name_of: Vec<Option<usize>>,
+    /// For each spec, the names it copies (indexes into `names`).
+    spec_names: Vec<Vec<usize>>,
+    /// The names of grouped-by values, by their id: (name property, literal), each once.
+    named: HashMap<u32, Vec<(usize, Literal)>>,
+    /// The last names of subjects not grouped by (yet).
+    recent: VecDeque<(NamedNode, usize, Literal)>,
     open: VecDeque<Open>,
     spare: Vec<Open>,
     terms: Interner,
@@ -157,11 +183,41 @@ impl Summarizer {
                 (m, dims)
             })
             .collect();
+        let mut names: Vec<String> = Vec::new();
+        let spec_names = specs
+            .iter()
+            .map(|s| {
+                s.labels
+                    .iter()
+                    .map(|l| match names.iter().position(|n| n == l) {
+                        Some(k) => k,
+                        None => {
+                            names.push(l.clone());
+                            names.len() - 1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for n in &names {
+            if !properties.iter().any(|(p, _, _)| p == n) {
+                properties.push((n.clone(), false, false));
+            }
+        }
+        let name_of = properties
+            .iter()
+            .map(|(p, _, _)| names.iter().position(|n| n == p))
+            .collect();
         Summarizer {
             groups: specs.iter().map(|_| HashMap::new()).collect(),
             specs: specs.to_vec(),
             properties,
             plans,
+            names,
+            name_of,
+            spec_names,
+            named: HashMap::new(),
+            recent: VecDeque::new(),
             open: VecDeque::new(),
             spare: Vec::new(),
             terms: Interner::default(),
@@ -183,6 +239,23 @@ impl Summarizer {
         };
         let (_, grouped, summed) = self.properties[slot];
         let subject = quad.subject;
+        if let (Some(name), NamedOrBlankNodeRef::NamedNode(s), TermRef::Literal(l)) =
+            (self.name_of[slot], subject, quad.object)
+        {
+            match self.terms.ids.get(s.as_str()) {
+                Some(&id) => add_name(&mut self.named, id, name, l),
+                None => {
+                    if self.recent.len() == NAMES_WINDOW {
+                        self.recent.pop_front();
+                    }
+                    self.recent
+                        .push_back((s.into_owned(), name, l.into_owned()));
+                }
+            }
+        }
+        if !grouped && !summed {
+            return;
+        }
         let at = match self
             .open
             .iter()
@@ -210,9 +283,20 @@ impl Summarizer {
         let open = &mut self.open[at];
         // A graph holds a statement once.
         if grouped {
-            let id = self.terms.id(quad.object);
+            let (id, new) = self.terms.id(quad.object);
             if !open.ids[slot].contains(&id) {
                 open.ids[slot].push(id);
+            }
+            // A member's names stated just before its first line.
+            if let (true, TermRef::NamedNode(n)) = (new, quad.object) {
+                let named = &mut self.named;
+                self.recent.retain(|(s, name, l)| {
+                    let mine = s.as_ref() == n;
+                    if mine {
+                        add_name(named, id, *name, l.as_ref());
+                    }
+                    !mine
+                });
             }
         }
         if summed
@@ -309,7 +393,14 @@ impl Summarizer {
         let mut add = |s: &NamedNode, p: NamedNodeRef<'_>, o: TermRef<'_>| {
             out.push(QuadRef::new(s, p, o, g).into_owned());
         };
-        for (spec, groups) in self.specs.iter().zip(std::mem::take(&mut self.groups)) {
+        // The members whose names are copied, and which names.
+        let mut wanted: HashMap<u32, Vec<usize>> = HashMap::new();
+        for ((spec, groups), names) in self
+            .specs
+            .iter()
+            .zip(std::mem::take(&mut self.groups))
+            .zip(&self.spec_names)
+        {
             let hash = |local: &str| {
                 NamedNode::new_unchecked(format!("{graph}#{local}", graph = graph.as_str()))
             };
@@ -364,6 +455,16 @@ impl Summarizer {
                 .collect();
             groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (n, (_, key, acc)) in groups.into_iter().enumerate() {
+                if !names.is_empty() {
+                    for &id in key.iter().filter(|&&id| id != NONE) {
+                        let w = wanted.entry(id).or_default();
+                        for k in names {
+                            if !w.contains(k) {
+                                w.push(*k);
+                            }
+                        }
+                    }
+                }
                 let obs = hash(&format!("{}-{}", spec.id, n + 1));
                 add(&obs, rdf::TYPE, qb("Observation").as_ref().into());
                 add(&obs, qb("dataSet").as_ref(), data_set.as_ref().into());
@@ -380,7 +481,41 @@ impl Summarizer {
                 add(&obs, lines.as_ref(), n.as_ref().into());
             }
         }
+        // Their names, in the order of the members' IRIs and then as they came.
+        // A member, the names wanted of it, and those it has.
+        type Member<'a> = (&'a NamedNode, &'a Vec<usize>, &'a Vec<(usize, Literal)>);
+        let mut members: Vec<Member<'_>> = wanted
+            .iter()
+            .filter_map(|(id, w)| match (term(*id), self.named.get(id)) {
+                (Some(Term::NamedNode(n)), Some(named)) => Some((n, w, named)),
+                _ => None,
+            })
+            .collect();
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let names: Vec<NamedNode> = self
+            .names
+            .iter()
+            .map(|n| NamedNode::new_unchecked(n.as_str()))
+            .collect();
+        for (member, w, named) in members {
+            for (k, l) in named.iter().filter(|(k, _)| w.contains(k)) {
+                add(member, names[*k].as_ref(), l.as_ref().into());
+            }
+        }
         out
+    }
+}
+
+/// Keeps `name` (a literal of the name property `k`) for the member `id`, once.
+fn add_name(
+    named: &mut HashMap<u32, Vec<(usize, Literal)>>,
+    id: u32,
+    k: usize,
+    name: LiteralRef<'_>,
+) {
+    let names = named.entry(id).or_default();
+    if !names.iter().any(|(j, l)| *j == k && l.as_ref() == name) {
+        names.push((k, name.into_owned()));
     }
 }
 
@@ -429,6 +564,7 @@ mod tests {
             measure: format!("{EX}amount"),
             dimensions: dims.iter().map(|d| format!("{EX}{d}")).collect(),
             optional: optional.iter().map(|d| format!("{EX}{d}")).collect(),
+            labels: Vec::new(),
         }
     }
 
@@ -526,6 +662,70 @@ mod tests {
         rows(&store, &q, s.dimensions.len())
     }
 
+    /// The summaries of the Turtle `lines` (in the release `{EX}graph/d/r1`), and their graph.
+    fn summarise(specs: &[SummarySpec], lines: &str) -> (Vec<Quad>, NamedNode) {
+        let release = NamedNode::new_unchecked(format!("{EX}graph/d/r1"));
+        let mut summarizer = Summarizer::new(specs);
+        for q in RdfParser::from_format(RdfFormat::Turtle)
+            .with_default_graph(release.as_ref())
+            .for_slice(lines.as_bytes())
+        {
+            summarizer.add(q.unwrap().as_ref());
+        }
+        let graph = NamedNode::new_unchecked(format!("{EX}graph/d/r1/summary"));
+        let quads = summarizer.finish(
+            graph.as_ref(),
+            release.as_ref(),
+            &format!("{EX}def/fivestar"),
+        );
+        (quads, graph)
+    }
+
+    #[test]
+    fn a_summary_copies_its_members_names_stated_after_or_shortly_before_their_lines() {
+        let mut text = String::from(
+            "@prefix : <http://example.org/> .\n@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n",
+        );
+        // Far before its first line: more than the window of other names comes between.
+        text.push_str(":far :name \"Far Ltd\" .\n");
+        for i in 0..NAMES_WINDOW {
+            text.push_str(&format!(":line{i} :name \"line {i}\" .\n"));
+        }
+        // Just before its line (as csv2rdf writes a row), after it, twice, in another
+        // property; a name that is not a literal; a member of a summary that copies none.
+        text.push_str(
+            r#":acme :name "Acme Ltd" ; :pref "Acme" .
+:l1 :amount "1"^^xsd:integer ; :payee :acme ; :payer :leeds ; :name "line one" .
+:l2 :amount "2"^^xsd:integer ; :payee :bolt ; :payer :leeds .
+:bolt :name "Bolt plc" , "Bolt"@en ; :pref :notALiteral .
+:acme :name "Acme Ltd" .
+:l3 :amount "3"^^xsd:integer ; :payee :far .
+:leeds :name "Leeds" .
+"#,
+        );
+        let mut by_payee = spec("payees", &["payee"], &[]);
+        by_payee.labels = vec![format!("{EX}name"), format!("{EX}pref")];
+        let by_payer = spec("payers", &["payer"], &[]);
+        let (quads, graph) = summarise(&[by_payee, by_payer], &text);
+        let names: Vec<String> = quads
+            .iter()
+            .filter(|q| {
+                q.predicate.as_str().ends_with("name") || q.predicate.as_str().ends_with("pref")
+            })
+            .map(|q| format!("{} {} {}", q.subject, q.predicate, q.object))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "<http://example.org/acme> <http://example.org/name> \"Acme Ltd\"",
+                "<http://example.org/acme> <http://example.org/pref> \"Acme\"",
+                "<http://example.org/bolt> <http://example.org/name> \"Bolt plc\"",
+                "<http://example.org/bolt> <http://example.org/name> \"Bolt\"@en",
+            ]
+        );
+        assert!(quads.iter().all(|q| q.graph_name == graph.as_ref().into()));
+    }
+
     #[test]
     fn summaries_equal_the_sparql_aggregates_they_stand_for() {
         let specs = [
@@ -592,20 +792,7 @@ mod tests {
     #[test]
     fn a_summary_is_a_well_formed_data_cube() {
         let specs = [spec("payees", &["payee"], &[])];
-        let mut summarizer = Summarizer::new(&specs);
-        let release = NamedNode::new_unchecked(format!("{EX}graph/d/r1"));
-        for q in RdfParser::from_format(RdfFormat::Turtle)
-            .with_default_graph(release.as_ref())
-            .for_slice(LINES.as_bytes())
-        {
-            summarizer.add(q.unwrap().as_ref());
-        }
-        let graph = NamedNode::new_unchecked(format!("{EX}graph/d/r1/summary"));
-        let quads = summarizer.finish(
-            graph.as_ref(),
-            release.as_ref(),
-            &format!("{EX}def/fivestar"),
-        );
+        let (quads, _) = summarise(&specs, LINES);
         let store = oxigraph::store::Store::new().unwrap();
         store.extend(quads).unwrap();
         let ask = |q: &str| {

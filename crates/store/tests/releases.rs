@@ -995,6 +995,7 @@ fn summaries_are_read_by_name_follow_the_live_release_and_feed_the_figures() {
         measure: "http://reference.data.gov.uk/def/payment#netAmount".into(),
         dimensions: vec!["http://www.w3.org/1999/02/22-rdf-syntax-ns#type".into()],
         optional: Vec::new(),
+        labels: Vec::new(),
     };
     let figure = fivestar_store::figures::FigureQuery {
         id: "total".into(),
