@@ -129,7 +129,13 @@ pub(crate) fn write_file(
         .map_err(|e| io(&tmp)(e.into_error()))?
         .sync_all()
         .map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    put_in_place(dir, rel, &tmp, sha, bytes)
+}
+
+/// Renames the finished `tmp` to `rel` under `dir` and writes its `.sha256` beside it.
+fn put_in_place(dir: &Path, rel: &str, tmp: &Path, sha: String, bytes: u64) -> Result<DumpFile> {
+    let path = dir.join(rel);
+    std::fs::rename(tmp, &path).map_err(io(&path))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -157,6 +163,40 @@ fn gzip_into(src: &Path, w: &mut dyn Write) -> Result<()> {
     copy_into(src, &mut gz)?;
     gz.finish().map_err(io(src))?;
     Ok(())
+}
+
+/// `rel` under `dir` as a second name of the file `src` (a hard link, where the file system
+/// allows one; else a copy), synced, with its `.sha256` beside it: what [`write_file`] gives
+/// for a copy, without copying a file that can be gigabytes. For files nothing changes once
+/// written (a run's clean CSV).
+fn link_file(dir: &Path, rel: &str, src: &Path) -> Result<DumpFile> {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let tmp = tmp_path(dir, &path)?;
+    if std::fs::hard_link(src, &tmp).is_err() {
+        return write_file(dir, rel, |w| copy_into(src, w));
+    }
+    let described = (|| {
+        let mut h = Hashing {
+            inner: std::io::sink(),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        let mut f = std::fs::File::open(&tmp)?;
+        std::io::copy(&mut f, &mut h)?;
+        f.sync_all()?;
+        Ok::<_, std::io::Error>((hex::encode(h.hash.finalize()), h.bytes))
+    })();
+    let (sha, bytes) = match described {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
+    };
+    put_in_place(dir, rel, &tmp, sha, bytes)
 }
 
 /// A CSVW metadata document pointing at `csv_name` instead of its original file.
@@ -240,6 +280,8 @@ pub struct Tap {
     /// counts the triples.
     triples: Vec<u64>,
     subjects: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    /// The last two subjects counted, the latest first.
+    last_subjects: [String; 2],
     properties: HashSet<u64, BuildHasherDefault<Prehashed>>,
     classes: HashSet<u64, BuildHasherDefault<Prehashed>>,
     outside_links: u64,
@@ -335,6 +377,7 @@ impl Tap {
             own: format!("{base}/"),
             triples: Vec::new(),
             subjects: Default::default(),
+            last_subjects: Default::default(),
             properties: Default::default(),
             classes: Default::default(),
             outside_links: 0,
@@ -355,7 +398,16 @@ impl Tap {
         // IRIs only, each hashed in one call (a set of one kind of term: no kind or length
         // is needed to tell them apart).
         if let NamedOrBlankNode::NamedNode(n) = &quad.subject {
-            self.subjects.insert(xxh3_64(n.as_str().as_bytes()));
+            // A subject's statements come together, two subjects taking turns at most (a
+            // row's and its supplier's): the last two are not counted again.
+            let n = n.as_str();
+            if !self.last_subjects.iter().any(|l| l == n) {
+                self.subjects.insert(xxh3_64(n.as_bytes()));
+                let oldest = &mut self.last_subjects[1];
+                oldest.clear();
+                oldest.push_str(n);
+                self.last_subjects.swap(0, 1);
+            }
         }
         self.properties
             .insert(xxh3_64(quad.predicate.as_str().as_bytes()));
@@ -560,9 +612,14 @@ pub fn write_release(dir: &Path, req: &PublishRequest, nt: Nt<'_>) -> Result<Vec
         }
     })?];
     if let Some((csv, metadata)) = &req.csv {
-        files.push(write_file(dir, &format!("{d}/{r}.csv"), |w| {
-            copy_into(csv, w)
-        })?);
+        let rel = format!("{d}/{r}.csv");
+        // The clean CSV a run wrote in the store's `runs/` (never changed once written)
+        // gets a second name; a file from elsewhere is copied, as its owner may change it.
+        let runs = dir.parent().map(|store| store.join("runs"));
+        files.push(match runs {
+            Some(runs) if csv.starts_with(&runs) => link_file(dir, &rel, csv)?,
+            _ => write_file(dir, &rel, |w| copy_into(csv, w))?,
+        });
         let meta = retarget_metadata(metadata, &format!("{r}.csv"))?;
         files.push(write_file(dir, &format!("{d}/{r}-metadata.json"), |w| {
             w.write_all(&meta).map_err(io(metadata))

@@ -923,6 +923,35 @@ fn a_crash_mid_load_leaves_the_live_release() {
 }
 
 #[test]
+fn a_runs_clean_csv_is_published_as_a_second_name_and_a_file_from_elsewhere_as_a_copy() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tmp("csv-link");
+    let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
+    // A run's clean CSV, in the store's runs/.
+    let run = dir.join("store/runs/spending/run1");
+    std::fs::create_dir_all(&run).unwrap();
+    let mut req = with_csv(&run, request(ntriples(&dir, "a.nt", 3, "one"), "r1"));
+    store.publish(&req).unwrap();
+    let (csv, _) = req.csv.take().unwrap();
+    let published = dir.join("store/dumps/spending/r1.csv");
+    let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    assert_eq!(inode(&published), inode(&csv), "not copied");
+    check_sum(&published);
+    assert_eq!(std::fs::read(&published).unwrap(), b"a,b\n1,2\n");
+    // The run's folder may go (runs are pruned): the published file stays whole.
+    std::fs::remove_dir_all(&run).unwrap();
+    assert_eq!(std::fs::read(&published).unwrap(), b"a,b\n1,2\n");
+    // A CSV from elsewhere is copied: its owner may change it after.
+    let req = with_csv(&dir, request(ntriples(&dir, "b.nt", 2, "two"), "r2"));
+    store.publish(&req).unwrap();
+    let other = dir.join("store/dumps/spending/r2.csv");
+    assert_ne!(inode(&other), inode(&req.csv.as_ref().unwrap().0));
+    check_sum(&other);
+    catalogue_tells_the_truth(&store, &dir.join("store/dumps"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn all_nq_gz_holds_the_vocabulary_loaded_now() {
     let dir = tmp("vocab-member");
     let store = Store::open(dir.join("store"), Settings::new(BASE)).unwrap();
