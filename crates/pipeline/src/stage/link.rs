@@ -335,7 +335,10 @@ fn link_values(
     let mut unlinked = 0usize;
     let mut linked = 0usize;
     let mut values = Vec::with_capacity(table.rows.len());
-    let mut cache: HashMap<&str, Option<String>> = HashMap::default();
+    // Values repeat (one council, a few hundred suppliers and days): each is linked once, by
+    // its id in the column (equal values, equal ids: no hashing a row).
+    let ids = table.rows.ids(k);
+    let mut cache: Vec<Option<Option<String>>> = vec![None; table.rows.distinct(k)];
     // A council rule falls back to the pipeline's publisher, reported once.
     let fallback = mapping
         .publisher
@@ -352,11 +355,11 @@ fn link_values(
             let own = if v.is_empty() || v == REDACTED {
                 None
             } else {
-                match cache.get(v) {
+                match &cache[ids[i] as usize] {
                     Some(f) => f.clone(),
                     None => {
                         let f = linker.link(kind, v).map_err(|e| fail("link", e))?;
-                        cache.insert(v, f.clone());
+                        cache[ids[i] as usize] = Some(f.clone());
                         f
                     }
                 }
@@ -403,8 +406,7 @@ fn link_values(
             });
             continue;
         }
-        // Values repeat (one council, a few hundred suppliers and days): link each once.
-        let found = match cache.get(v) {
+        let found = match &cache[ids[i] as usize] {
             Some(f) => f.clone(),
             None => {
                 let found = linker.link(kind, v).map_err(|e| fail("link", e))?;
@@ -414,7 +416,7 @@ fn link_values(
                     }
                     _ => found,
                 };
-                cache.insert(v, found.clone());
+                cache[ids[i] as usize] = Some(found.clone());
                 found
             }
         };
