@@ -1338,8 +1338,8 @@ impl Store {
 impl Store {
     /// Loads a release's N-Triples from `input` (`what` names it in errors; `lenient`: made
     /// by this process's converter) into `graph` with the bulk loader (atomic: all or
-    /// nothing), parsing them once: each quad passes through `tap` (the N-Quads dump and the
-    /// distinct counts) on its way to the loader. A parse or read error stops the load before
+    /// nothing), parsing them once: each quad passes through `tap` (the distinct counts, and
+    /// for a file the N-Quads dump) on its way to the loader. A parse or read error stops the load before
     /// its commit.
     #[allow(clippy::too_many_arguments)]
     fn bulk_load(
@@ -1413,8 +1413,8 @@ impl Publisher for Store {
         };
         // 1 and 2, side by side. One parse of the release's N-Triples feeds the bulk loader
         // (into the release's own graph: atomic, invisible until the switch) and, through the
-        // tap, the N-Quads member of `all.nq.gz` (compressed on its own thread) and the
-        // distinct counts. The public `.nt.gz`, CSV and metadata are copied on a third thread:
+        // tap, the distinct counts (and for a file, the N-Quads member of `all.nq.gz`,
+        // compressed on its own thread; a run's member is made from the converter's lines). The public `.nt.gz`, CSV and metadata are copied on a third thread:
         // what is downloaded is what is loaded.
         let graph = NamedNode::new_unchecked(self.graph_iri(&req.dataset.id, &req.release));
         let summary_graph =
@@ -1477,8 +1477,6 @@ impl Publisher for Store {
         };
         let (files, member, loaded) = std::thread::scope(|scope| {
             let panicked = |what: &str| Error::Invalid(format!("{what} panicked"));
-            // The maker, on its own thread; it ends when the readers have all it made, or
-            // when one of them goes away.
             let files = scope.spawn(|| {
                 let t = std::time::Instant::now();
                 dumps::write_release(&dumps_dir, req, nt).map(|f| (f, t.elapsed()))
@@ -1488,6 +1486,8 @@ impl Publisher for Store {
             // counts terms); or from the file's quads as parsed, through the tap.
             let (maker, member, mut tap) = match maker {
                 Some((tee, make, lines)) => {
+                    // The maker, on its own thread; it ends when the readers have all it made,
+                    // or when one of them goes away.
                     let maker = scope.spawn(move || tee.run(make));
                     let member = scope.spawn(|| {
                         dumps::write_member_from_lines(
