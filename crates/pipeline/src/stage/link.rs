@@ -279,41 +279,57 @@ fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) 
         c.rule.kind == fivestar_tidy::ValueKind::Date
             && table.source_columns.get(j).is_some_and(|s| s.is_some())
     });
-    // resource → spelling → (rows, latest (date, row)).
-    type Uses<'a> = HashMap<&'a str, (usize, (&'a str, usize))>;
-    let mut groups: HashMap<Vec<&str>, Uses<'_>> = HashMap::default();
-    let mut keys: Vec<Option<Vec<&str>>> = Vec::with_capacity(table.rows.len());
-    for (i, row) in table.rows.iter().enumerate() {
-        let key: Vec<&str> = vars.iter().map(|&j| row.cell(j)).collect();
-        let v = row.cell(k);
-        if vars.is_empty() || key.iter().any(|s| s.is_empty()) || v.is_empty() || v == REDACTED {
-            keys.push(None);
+    // By the columns' value ids (equal values, equal ids): a resource is its `about` columns'
+    // ids, a spelling its id in `column`; no text is hashed or kept a row.
+    let cells = &table.rows;
+    let names = cells.ids(k);
+    let about_ids: Vec<&[u32]> = vars.iter().map(|&j| cells.ids(j)).collect();
+    let redacted: Vec<bool> = (0..cells.distinct(k))
+        .map(|id| cells.value_of(k, id as u32) == REDACTED)
+        .collect();
+    // resource → its index; for each, spelling → (rows, latest (date, row)).
+    type Uses<'a> = HashMap<u32, (usize, (&'a str, usize))>;
+    let mut index: HashMap<Box<[u32]>, u32> = HashMap::default();
+    let mut groups: Vec<Uses<'_>> = Vec::new();
+    const NO_GROUP: u32 = u32::MAX;
+    let mut of_row: Vec<u32> = Vec::with_capacity(cells.len());
+    let mut key: Vec<u32> = Vec::with_capacity(vars.len());
+    for (i, &v) in names.iter().enumerate() {
+        key.clear();
+        key.extend(about_ids.iter().map(|ids| ids[i]));
+        // Id 0 is the empty value.
+        if vars.is_empty() || key.contains(&0) || v == 0 || redacted[v as usize] {
+            of_row.push(NO_GROUP);
             continue;
         }
-        let when = (date.map(|d| row.cell(d)).unwrap_or(""), i);
-        let e = groups
-            .entry(key.clone())
-            .or_default()
-            .entry(v)
-            .or_insert((0, when));
+        let g = match index.get(key.as_slice()) {
+            Some(&g) => g,
+            None => {
+                let g = groups.len() as u32;
+                index.insert(key.clone().into_boxed_slice(), g);
+                groups.push(HashMap::default());
+                g
+            }
+        };
+        let when = (date.map(|d| cells.get(i, d)).unwrap_or(""), i);
+        let e = groups[g as usize].entry(v).or_insert((0, when));
         e.0 += 1;
         e.1 = e.1.max(when);
-        keys.push(Some(key));
+        of_row.push(g);
     }
-    let best: HashMap<&Vec<&str>, &str> = groups
+    let best: Vec<&str> = groups
         .iter()
-        .filter_map(|(g, uses)| {
+        .map(|uses| {
             uses.iter()
                 .max_by(|a, b| a.1.cmp(b.1))
-                .map(|(v, _)| (g, *v))
+                .map_or("", |(&v, _)| cells.value_of(k, v))
         })
         .collect();
-    keys.iter()
-        .map(|k| {
-            k.as_ref()
-                .and_then(|k| best.get(k))
-                .map(|v| v.to_string())
-                .unwrap_or_default()
+    of_row
+        .iter()
+        .map(|&g| match g {
+            NO_GROUP => String::new(),
+            g => best[g as usize].to_string(),
         })
         .collect()
 }
