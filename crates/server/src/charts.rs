@@ -117,6 +117,37 @@ fn key_href(r: &FigureRow, store: &Store) -> Option<String> {
     Some(crate::resource::href_of(&r.key, store.layout()))
 }
 
+/// About how wide `c` is at 12 px in a sans-serif face (DejaVu Sans and Arial are close):
+/// capitals and `m`/`w` wider than most letters, `i`, `l`, spaces and stops narrower.
+fn glyph_px(c: char) -> f64 {
+    match c {
+        'M' | 'W' | 'm' | 'w' | '@' | '%' => 10.5,
+        'I' | 'J' | 'i' | 'j' | 'l' | '|' | '!' | '.' | ',' | ':' | ';' | '\'' | ' ' => 3.8,
+        'f' | 't' | 'r' | '(' | ')' | '-' => 4.8,
+        c if c.is_uppercase() => 8.4,
+        _ => 7.0,
+    }
+}
+
+/// `s` cut (with `…`) to about `px` pixels at 12 px: a label anchored at its end must not run
+/// past the chart's left edge, which a cut by characters lets a name in capitals do.
+fn fit(s: &str, px: f64) -> String {
+    let total: f64 = s.chars().map(glyph_px).sum();
+    if total <= px {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = glyph_px('…');
+    for c in s.chars() {
+        used += glyph_px(c);
+        if used > px {
+            break;
+        }
+        out.push(c);
+    }
+    format!("{}…", out.trim_end())
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -195,7 +226,7 @@ fn bars_svg(f: &Figure) -> String {
 <text x=\"{vx:.1}\" y=\"{ty:.1}\" font-size=\"12\" fill=\"#1b1b1b\">{short}</text>",
             lx = label_w - 6.0,
             ty = y + row * 0.6,
-            k = esc(&truncate(&key_text(r), 30)),
+            k = esc(&fit(&key_text(r), label_w - 12.0)),
             bh = row - 8.0,
             full = esc(&key_text(r)),
             val = esc(&number(r.value.as_deref().unwrap_or(""), f.money)),
@@ -514,6 +545,27 @@ pub fn first_rows_html(store: &Store, dataset: &str, release: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bar_label_is_cut_to_its_width_not_its_letters() {
+        let room = 218.0;
+        // Short names stay whole.
+        assert_eq!(fit("Greenleaf Grounds Ltd", room), "Greenleaf Grounds Ltd");
+        // The same letters in capitals take more room: cut sooner, and within the room.
+        let lower = fit("Meadowbank Waste Solutions Limited and Partners", room);
+        let upper = fit("MEADOWBANK WASTE SOLUTIONS LIMITED AND PARTNERS", room);
+        assert!(
+            lower.ends_with('…') && upper.ends_with('…'),
+            "{lower} / {upper}"
+        );
+        assert!(
+            upper.chars().count() < lower.chars().count(),
+            "{lower} / {upper}"
+        );
+        for cut in [&lower, &upper] {
+            assert!(cut.chars().map(glyph_px).sum::<f64>() <= room, "{cut}");
+        }
+    }
 
     #[test]
     fn compact_values() {
