@@ -167,6 +167,22 @@ impl Cells {
         self.columns.push(col);
     }
 
+    /// Adds a column given as its values once each and a code a row: row `i`'s value is
+    /// `values[codes[i]]` (a code past the values, and a missing row, are empty). For a column
+    /// worked out from another's value ids, whose values repeat: each value is looked up once,
+    /// not once a row, and no row's value is made as a `String` of its own.
+    pub fn push_coded<S: AsRef<str>>(&mut self, values: &[S], mut codes: Vec<u32>) {
+        let mut col = Column::default();
+        let ids: Vec<u32> = values.iter().map(|v| col.intern(v.as_ref())).collect();
+        codes.truncate(self.rows);
+        for c in &mut codes {
+            *c = ids.get(*c as usize).copied().unwrap_or(0);
+        }
+        codes.resize(self.rows, 0);
+        col.ids = codes;
+        self.columns.push(col);
+    }
+
     /// The cell of row `i`, column `k`.
     ///
     /// # Panics
@@ -340,6 +356,25 @@ mod tests {
         assert_eq!(c.value_of(0, ids[4]), "council 1");
         assert_eq!(c.distinct(0), 4);
         assert!(c.ids(2).iter().all(|&id| id == 0));
+    }
+
+    /// A coded column reads as the same column pushed value by value: values given twice, or
+    /// empty, are one id; a code past the values is empty; short codes are padded, long ones cut.
+    #[test]
+    fn a_coded_column_is_the_column_its_codes_spell() {
+        let mut c = Cells::from_rows(1, (0..6).map(|i| [format!("r{i}")]));
+        let values = ["", "x", "y", "x", ""];
+        c.push_coded(&values, vec![1, 2, 3, 4, 9]);
+        c.push_coded(&values, vec![2, 2, 1, 0, 3, 1, 2, 2]);
+        let mut plain = Cells::from_rows(1, (0..6).map(|i| [format!("r{i}")]));
+        plain.push_column(["x", "y", "x", "", ""]);
+        plain.push_column(["y", "y", "x", "", "x", "x"]);
+        let rows = |c: &Cells| c.iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+        assert_eq!(rows(&c), rows(&plain));
+        assert_eq!(c.ids(1), plain.ids(1));
+        assert_eq!(c.distinct(1), 3);
+        assert_eq!(c.ids(1)[0], c.ids(1)[2]);
+        assert_eq!(c.distinct(2), 3);
     }
 
     #[test]

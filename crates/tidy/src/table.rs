@@ -114,6 +114,20 @@ impl Table {
         self.rows.push_column(values);
     }
 
+    /// Adds a column as [`Table::push_column`] does, its values given as
+    /// [`Cells::push_coded`] takes them: each value once, and a code a row.
+    pub fn push_coded_column<S: AsRef<str>>(
+        &mut self,
+        header: String,
+        source: Option<String>,
+        values: &[S],
+        codes: Vec<u32>,
+    ) {
+        self.header.push(header);
+        self.source_columns.push(source);
+        self.rows.push_coded(values, codes);
+    }
+
     /// The source row of the clean CSV's line `line` (the header is line 1).
     pub fn source_row_of_line(&self, line: u64) -> Option<u64> {
         match line {

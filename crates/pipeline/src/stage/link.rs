@@ -17,6 +17,14 @@ use foldhash::HashMap;
 /// A row's point: latitude, longitude and WKT.
 type Point = Option<[String; 3]>;
 
+/// A computed column's values: one a row, or (for a column worked out from another's values,
+/// whose values repeat) each value once and a code a row, row `i`'s value `values[codes[i]]`
+/// (see [`fivestar_tidy::Cells::push_coded`]).
+enum Values {
+    Each(Vec<String>),
+    Coded(Vec<String>, Vec<u32>),
+}
+
 /// Appends every computed column of `mapping` to `table`. Returns how well the identifying
 /// values linked: for each link rule of a column the file has, the share of its values (empty
 /// and redacted ones aside) that linked; with no such rule, `None`.
@@ -34,7 +42,7 @@ pub fn link(
     for computed in &mapping.computed {
         let (values, source) = match &computed.what {
             Computed::Key => (
-                super::identity::row_keys(mapping, table, file, report),
+                Values::Each(super::identity::row_keys(mapping, table, file, report)),
                 None,
             ),
             Computed::Link { column, link } => {
@@ -45,35 +53,36 @@ pub fn link(
                     .ok_or_else(|| fail("link", format!("no column {column:?} to link")))?;
                 let shown = mapping.source_header(table, k);
                 let present = table.source_columns.get(k).is_some_and(|s| s.is_some());
-                let (values, tried) =
+                let (values, codes, tried) =
                     link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
                 // An absent column is reported by tidy already (with the optional columns the
                 // file lacks); a present one with nothing to link is noted with the others.
                 if tried == 0 && present {
                     idle.push(format!("{} ({shown})", link.kind.name()));
                 }
-                let considered: Vec<&String> = table
-                    .rows
-                    .column(k)
-                    .zip(&values)
-                    .filter(|(v, _)| !v.is_empty() && *v != REDACTED)
-                    .map(|(_, linked)| linked)
+                // Of the values to link (not empty, not redacted), how many linked.
+                let (mut considered, mut linked) = (0usize, 0usize);
+                let redacted: Vec<bool> = (0..table.rows.distinct(k))
+                    .map(|id| table.rows.value_of(k, id as u32) == REDACTED)
                     .collect();
+                for (&id, &code) in table.rows.ids(k).iter().zip(&codes) {
+                    if id != 0 && !redacted[id as usize] {
+                        considered += 1;
+                        linked += usize::from(code != 0);
+                    }
+                }
                 // Months, quarters and years follow from the day: the day's share stands.
-                // Normalised identifiers published as literals (VAT numbers, UPRNs) link to no
-                // one else's data: they are not counted.
                 let derived = matches!(
                     link.kind,
                     LinkKind::Month | LinkKind::Quarter | LinkKind::GovernmentYear
                 ) || link.kind.output() != fivestar_council::links::Output::Iri;
-                if present && !derived && !considered.is_empty() {
-                    let linked = considered.iter().filter(|v| !v.is_empty()).count();
+                if present && !derived && considered > 0 {
                     let name = format!("{} ({shown})", link.kind.name());
                     if !shares.iter().any(|(n, _)| *n == name) {
-                        shares.push((name, linked as f64 / considered.len() as f64));
+                        shares.push((name, linked as f64 / considered as f64));
                     }
                 }
-                (values, Some(shown))
+                (Values::Coded(values, codes), Some(shown))
             }
             Computed::Statement(st) => {
                 let vars: Vec<usize> = st
@@ -90,53 +99,55 @@ pub fn link(
                             .or_else(|| mapping.columns.iter().position(|c| c.name == v))
                     })
                     .collect();
-                let values = table
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        let whole = vars.iter().all(|&j| !row[j].is_empty());
-                        if whole { "yes" } else { "" }.to_string()
-                    })
+                // Id 0 is the empty value.
+                let ids: Vec<&[u32]> = vars.iter().map(|&j| table.rows.ids(j)).collect();
+                let codes = (0..table.rows.len())
+                    .map(|i| u32::from(ids.iter().all(|ids| ids[i] != 0)))
                     .collect();
-                (values, None)
+                (
+                    Values::Coded(vec![String::new(), "yes".into()], codes),
+                    None,
+                )
             }
-            Computed::Label(pattern) => (row_labels(mapping, table, pattern), None),
-            Computed::Preferred { column, about } | Computed::Alternative { column, about } => {
-                let preferred = preferred_names(mapping, table, column, about);
-                let values = if matches!(computed.what, Computed::Preferred { .. }) {
-                    preferred
-                } else {
-                    let k = column_index(mapping, table, column);
-                    table
-                        .rows
-                        .iter()
-                        .zip(preferred)
-                        .map(|(row, p)| match k.map(|k| row.cell(k)) {
-                            Some(v) if !p.is_empty() && v != p && v != REDACTED => v.to_string(),
-                            _ => String::new(),
-                        })
-                        .collect()
-                };
-                (values, None)
+            Computed::Label(pattern) => (Values::Each(row_labels(mapping, table, pattern)), None),
+            Computed::Preferred { column, about } => {
+                (preferred_names(mapping, table, column, about, false), None)
+            }
+            Computed::Alternative { column, about } => {
+                (preferred_names(mapping, table, column, about, true), None)
             }
             geo => {
                 let (points, shown) =
                     points.get_or_insert_with(|| place(mapping, table, file, report));
-                let values = points
-                    .iter()
-                    .map(|p| match (p, geo) {
-                        (None, _) => String::new(),
-                        (Some([lat, _, _]), Computed::Latitude) => lat.clone(),
-                        (Some([_, long, _]), Computed::Longitude) => long.clone(),
-                        (Some([_, _, wkt]), Computed::Wkt) => wkt.clone(),
-                        // The markers that give a placed row its geometry node.
-                        (Some(_), _) => "point".to_string(),
-                    })
-                    .collect();
+                let values = match geo {
+                    Computed::Latitude | Computed::Longitude | Computed::Wkt => {
+                        let at = match geo {
+                            Computed::Latitude => 0,
+                            Computed::Longitude => 1,
+                            _ => 2,
+                        };
+                        Values::Each(
+                            points
+                                .iter()
+                                .map(|p| p.as_ref().map_or(String::new(), |p| p[at].clone()))
+                                .collect(),
+                        )
+                    }
+                    // The markers that give a placed row its geometry node.
+                    _ => Values::Coded(
+                        vec![String::new(), "point".into()],
+                        points.iter().map(|p| u32::from(p.is_some())).collect(),
+                    ),
+                };
                 (values, Some(shown.clone()))
             }
         };
-        table.push_column(computed.name.clone(), source, values);
+        match values {
+            Values::Each(values) => table.push_column(computed.name.clone(), source, values),
+            Values::Coded(values, codes) => {
+                table.push_coded_column(computed.name.clone(), source, &values, codes)
+            }
+        }
     }
     if !idle.is_empty() {
         report.problems.push(
@@ -266,10 +277,17 @@ fn row_labels(mapping: &Mapping, table: &Table, pattern: &str) -> Vec<String> {
 
 /// For each row, the preferred spelling of `column` among the rows about the same resource
 /// (the rows whose `about` template's values are the same): the one most rows use; on a tie,
-/// the most recent (by the first date column the file has, else the later row).
-fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) -> Vec<String> {
+/// the most recent (by the first date column the file has, else the later row). With
+/// `alternative`, the row's own spelling instead, where it is not the preferred one.
+fn preferred_names(
+    mapping: &Mapping,
+    table: &Table,
+    column: &str,
+    about: &str,
+    alternative: bool,
+) -> Values {
     let Some(k) = column_index(mapping, table, column) else {
-        return vec![String::new(); table.rows.len()];
+        return Values::Coded(Vec::new(), Vec::new());
     };
     let vars: Vec<usize> = template_variables(about)
         .iter()
@@ -317,25 +335,45 @@ fn preferred_names(mapping: &Mapping, table: &Table, column: &str, about: &str) 
         e.1 = e.1.max(when);
         of_row.push(g);
     }
-    let best: Vec<&str> = groups
+    // Each group's preferred spelling, by its id in `column` (0: none).
+    let best: Vec<u32> = groups
         .iter()
         .map(|uses| {
             uses.iter()
                 .max_by(|a, b| a.1.cmp(b.1))
-                .map_or("", |(&v, _)| cells.value_of(k, v))
+                .map_or(0, |(&v, _)| v)
         })
         .collect();
-    of_row
-        .iter()
-        .map(|&g| match g {
-            NO_GROUP => String::new(),
-            g => best[g as usize].to_string(),
-        })
-        .collect()
+    let preferred = |g: u32| match g {
+        NO_GROUP => 0,
+        g => best[g as usize],
+    };
+    // The codes are `column`'s own value ids.
+    let spellings = (0..cells.distinct(k))
+        .map(|id| cells.value_of(k, id as u32).to_string())
+        .collect();
+    let codes = if alternative {
+        of_row
+            .iter()
+            .zip(names)
+            .map(|(&g, &v)| {
+                let p = preferred(g);
+                if p != 0 && v != p && !redacted[v as usize] {
+                    v
+                } else {
+                    0
+                }
+            })
+            .collect()
+    } else {
+        of_row.iter().map(|&g| preferred(g)).collect()
+    };
+    Values::Coded(spellings, codes)
 }
 
-/// The values of one link rule of column `k`, and how many of them it tried to link (linked or
-/// not; empty, redacted and publisher-filled values aside).
+/// The values of one link rule of column `k` (each once, and a code a row: see [`Values`];
+/// code 0 is no link), and how many of them it tried to link (linked or not; empty, redacted and publisher-filled
+/// values aside).
 #[allow(clippy::too_many_arguments)]
 fn link_values(
     mapping: &Mapping,
@@ -346,84 +384,94 @@ fn link_values(
     shown: &str,
     file: &str,
     report: &mut Report,
-) -> Result<(Vec<String>, usize), Box<Problem>> {
+) -> Result<(Vec<String>, Vec<u32>, usize), Box<Problem>> {
     let kind = rule.kind;
     let mut unlinked = 0usize;
     let mut linked = 0usize;
-    let mut values = Vec::with_capacity(table.rows.len());
+    // Code 0 is the empty value (no link).
+    let mut values: Vec<String> = vec![String::new()];
+    let mut codes: Vec<u32> = Vec::with_capacity(table.rows.len());
     // Values repeat (one council, a few hundred suppliers and days): each is linked once, by
-    // its id in the column (equal values, equal ids: no hashing a row).
+    // its id in the column (equal values, equal ids: no hashing a row), and each link is kept
+    // once, as a code.
     let ids = table.rows.ids(k);
-    let mut cache: Vec<Option<Option<String>>> = vec![None; table.rows.distinct(k)];
+    let mut cache: Vec<Option<u32>> = vec![None; table.rows.distinct(k)];
+    let code_of = |values: &mut Vec<String>, found: Option<String>| match found {
+        Some(u) if !u.is_empty() => {
+            values.push(u);
+            (values.len() - 1) as u32
+        }
+        _ => 0,
+    };
     // A council rule falls back to the pipeline's publisher, reported once.
     let fallback = mapping
         .publisher
         .as_deref()
         .filter(|_| kind == LinkKind::Council);
+    let publisher = fallback.map(|p| code_of(&mut values, Some(p.to_string())));
     let (mut fell_back, mut examples): (usize, Vec<&str>) = (0, Vec::new());
     let row_key = table
         .header
         .iter()
         .position(|h| h == fivestar_council::template::ROW_KEY);
-    for (i, row) in table.rows.iter().enumerate() {
-        let v = row.cell(k);
-        if let Some(p) = fallback {
+    for (i, &id) in ids.iter().enumerate() {
+        let v = table.rows.value_of(k, id);
+        if let Some(p) = publisher {
             let own = if v.is_empty() || v == REDACTED {
-                None
+                0
             } else {
-                match &cache[ids[i] as usize] {
-                    Some(f) => f.clone(),
+                match cache[id as usize] {
+                    Some(c) => c,
                     None => {
                         let f = linker.link(kind, v).map_err(|e| fail("link", e))?;
-                        cache[ids[i] as usize] = Some(f.clone());
-                        f
+                        let c = code_of(&mut values, f);
+                        cache[id as usize] = Some(c);
+                        c
                     }
                 }
             };
-            match own {
-                Some(u) => {
-                    linked += 1;
-                    values.push(u);
+            if own != 0 {
+                linked += 1;
+                codes.push(own);
+            } else {
+                fell_back += 1;
+                if !v.is_empty() && examples.len() < 3 && !examples.contains(&v) {
+                    examples.push(v);
                 }
-                None => {
-                    fell_back += 1;
-                    if !v.is_empty() && examples.len() < 3 && !examples.contains(&v) {
-                        examples.push(v);
-                    }
-                    values.push(p.to_string());
-                }
+                codes.push(p);
             }
             continue;
         }
         if v.is_empty() {
-            values.push(String::new());
+            codes.push(0);
             continue;
         }
         if v == REDACTED {
             // A redacted supplier is nobody in particular: one per row, never one supplier
             // "[redacted]" receiving every redacted payment.
-            values.push(if kind == LinkKind::Supplier {
+            if kind == LinkKind::Supplier {
                 // Named by the row's key where it has one, so that it too survives
                 // republishing.
-                match row_key {
+                let own = match row_key {
                     Some(j) => format!(
                         "{}redacted-{}-{}",
                         mapping.supplier_base,
                         mapping.dataset,
-                        row[j].replace('/', "-")
+                        table.rows.get(i, j).replace('/', "-")
                     ),
                     None => format!(
                         "{}redacted-{}-row-{}",
                         mapping.supplier_base, mapping.dataset, table.source_rows[i]
                     ),
-                }
+                };
+                codes.push(code_of(&mut values, Some(own)));
             } else {
-                String::new()
-            });
+                codes.push(0);
+            }
             continue;
         }
-        let found = match &cache[ids[i] as usize] {
-            Some(f) => f.clone(),
+        let code = match cache[id as usize] {
+            Some(c) => c,
             None => {
                 let found = linker.link(kind, v).map_err(|e| fail("link", e))?;
                 let found = match kind {
@@ -432,31 +480,28 @@ fn link_values(
                     }
                     _ => found,
                 };
-                cache[ids[i] as usize] = Some(found.clone());
-                found
+                let c = code_of(&mut values, found);
+                cache[id as usize] = Some(c);
+                c
             }
         };
-        match found {
-            Some(u) => {
-                linked += 1;
-                values.push(u);
-            }
-            None => {
-                unlinked += 1;
-                if unlinked <= LISTED_PER_RULE {
-                    report.problems.push(
-                        Problem::new(
-                            Severity::Warning,
-                            format!("link:{}", kind.name()),
-                            format!("links to no {}; left unlinked", kind.name()),
-                        )
-                        .file(file)
-                        .row(table.source_rows[i])
-                        .column(shown)
-                        .value(v),
-                    );
-                }
-                values.push(String::new());
+        codes.push(code);
+        if code != 0 {
+            linked += 1;
+        } else {
+            unlinked += 1;
+            if unlinked <= LISTED_PER_RULE {
+                report.problems.push(
+                    Problem::new(
+                        Severity::Warning,
+                        format!("link:{}", kind.name()),
+                        format!("links to no {}; left unlinked", kind.name()),
+                    )
+                    .file(file)
+                    .row(table.source_rows[i])
+                    .column(shown)
+                    .value(v),
+                );
             }
         }
     }
@@ -513,7 +558,7 @@ fn link_values(
             .column(shown),
         );
     }
-    Ok((values, linked + unlinked))
+    Ok((values, codes, linked + unlinked))
 }
 
 /// How a row's coordinates are written.
@@ -704,8 +749,25 @@ mod tests {
             ["a", "a", "a", "b", "b", ""],
         );
         let about = "{+supplier_name_supplier}";
+        // A coded column read row by row.
+        let spelled = |t: &Table, alternative| match preferred_names(
+            &m,
+            t,
+            "supplier_name",
+            about,
+            alternative,
+        ) {
+            Values::Coded(values, codes) => {
+                assert_eq!(codes.len(), t.rows.len());
+                codes
+                    .iter()
+                    .map(|&c| values[c as usize].clone())
+                    .collect::<Vec<_>>()
+            }
+            Values::Each(values) => values,
+        };
         assert_eq!(
-            preferred_names(&m, &t, "supplier_name", about),
+            spelled(&t, false),
             [
                 "Acme Ltd",
                 "Acme Ltd",
@@ -715,13 +777,14 @@ mod tests {
                 ""
             ]
         );
+        assert_eq!(spelled(&t, true), ["ACME LTD", "", "", "", "Beta Ltd", ""]);
         // Only the others are alternatives; the order of the rows does not matter.
         t.rows = fivestar_tidy::Cells::from_rows(
             t.header.len(),
             t.rows.iter().rev().map(|r| r.to_vec()),
         );
         assert_eq!(
-            preferred_names(&m, &t, "supplier_name", about),
+            spelled(&t, false),
             [
                 "",
                 "Beta Limited",
