@@ -24,16 +24,22 @@ pub fn row_keys(mapping: &Mapping, table: &Table, file: &str, report: &mut Repor
     let present = |k: &usize| table.source_columns.get(*k).is_some_and(|s| s.is_some());
     // Of the alternatives the file has, the first with a value in every row; failing that, the
     // one that identifies most rows (a column can be there and mostly blank, like UPRN).
-    let filled = |alt: &Vec<usize>| {
-        table
-            .rows
-            .iter()
-            .filter(|row| {
-                alt.iter().all(|&k| {
-                    let v = row[k].trim();
-                    !v.is_empty() && v != REDACTED
-                })
+    // Whether a value identifies (not empty, not redacted), worked out once by its id.
+    let identifies = |k: usize| -> Vec<bool> {
+        (0..table.rows.distinct(k))
+            .map(|id| {
+                let v = table.rows.value_of(k, id as u32).trim();
+                !v.is_empty() && v != REDACTED
             })
+            .collect()
+    };
+    let filled = |alt: &Vec<usize>| {
+        let columns: Vec<(&[u32], Vec<bool>)> = alt
+            .iter()
+            .map(|&k| (table.rows.ids(k), identifies(k)))
+            .collect();
+        (0..table.rows.len())
+            .filter(|&i| columns.iter().all(|(ids, ok)| ok[ids[i] as usize]))
             .count()
     };
     let mut chosen: Option<&Vec<usize>> = None;
@@ -60,35 +66,72 @@ pub fn row_keys(mapping: &Mapping, table: &Table, file: &str, report: &mut Repor
                 .join(" and ")
         })
         .unwrap_or_default();
-    // The readable key of each row, when every identifying value is there.
-    let readable: Vec<Option<String>> = table
-        .rows
+    // The identifying columns' values, each worked out once by its id: its key segment
+    // (`None`: empty or redacted), and a number for each distinct segment (values equal once
+    // trimmed are one), so that rows are compared by numbers, not by their keys' text.
+    let alt: &[usize] = chosen.map_or(&[], |a| a.as_slice());
+    let encoded: Vec<(Vec<Option<String>>, Vec<u32>)> = alt
         .iter()
-        .map(|row| {
-            let alt = chosen?;
+        .map(|&k| {
+            let segments: Vec<Option<String>> = (0..table.rows.distinct(k))
+                .map(|id| {
+                    let v = table.rows.value_of(k, id as u32).trim();
+                    (!v.is_empty() && v != REDACTED).then(|| {
+                        let mut segment = String::new();
+                        encode_segment(&mut segment, v);
+                        segment
+                    })
+                })
+                .collect();
+            let mut number: HashMap<&str, u32> = HashMap::default();
+            let numbers = segments
+                .iter()
+                .map(|s| {
+                    let next = number.len() as u32;
+                    s.as_deref()
+                        .map_or(u32::MAX, |s| *number.entry(s).or_insert(next))
+                })
+                .collect();
+            (segments, numbers)
+        })
+        .collect();
+    // Each row's segment numbers, one after the other (`u32::MAX`: no segment).
+    let width = alt.len();
+    let mut tuples: Vec<u32> = Vec::with_capacity(table.rows.len() * width);
+    for i in 0..table.rows.len() {
+        for (&k, (_, numbers)) in alt.iter().zip(&encoded) {
+            tuples.push(numbers[table.rows.ids(k)[i] as usize]);
+        }
+    }
+    // The row's identifying values, when every one is there (and some column identifies).
+    let tuple = |i: usize| {
+        let t = &tuples[i * width..(i + 1) * width];
+        (width > 0 && !t.contains(&u32::MAX)).then_some(t)
+    };
+    // The readable key of each row, when every identifying value is there.
+    let readable: Vec<Option<String>> = (0..table.rows.len())
+        .map(|i| {
+            tuple(i)?;
             let mut key = String::new();
-            for &k in alt {
-                let v = row[k].trim();
-                if v.is_empty() || v == REDACTED {
-                    return None;
-                }
+            for (&k, (segments, _)) in alt.iter().zip(&encoded) {
                 if !key.is_empty() {
                     key.push('/');
                 }
-                encode_segment(&mut key, v);
+                key.push_str(segments[table.rows.ids(k)[i] as usize].as_deref()?);
             }
             Some(key)
         })
         .collect();
-    let mut first_row: HashMap<&str, usize> = HashMap::default();
+    let mut first_row: HashMap<&[u32], usize> = HashMap::default();
+    first_row.reserve(table.rows.len());
     let mut shared = vec![false; table.rows.len()];
-    for (i, k) in readable.iter().enumerate() {
-        if let Some(k) = k {
-            if let Some(&j) = first_row.get(k.as_str()) {
+    for i in 0..table.rows.len() {
+        if let Some(t) = tuple(i) {
+            if let Some(&j) = first_row.get(t) {
                 shared[i] = true;
                 shared[j] = true;
             } else {
-                first_row.insert(k, i);
+                first_row.insert(t, i);
             }
         }
     }
@@ -104,14 +147,17 @@ pub fn row_keys(mapping: &Mapping, table: &Table, file: &str, report: &mut Repor
                     "rules:key",
                     format!("the row has no value in {names}, the pipeline's key"),
                 ),
-                Some(k) if shared[i] && first_row[k.as_str()] != i => Problem::error(
-                    "rules:key",
-                    format!(
-                        "row {} has the same key ({names}); each row's key must be its own",
-                        table.source_rows[first_row[k.as_str()]]
-                    ),
-                )
-                .value(decode_for_report(k)),
+                Some(k) if shared[i] && tuple(i).map(|t| first_row[t]) != Some(i) => {
+                    let first = tuple(i).map_or(i, |t| first_row[t]);
+                    Problem::error(
+                        "rules:key",
+                        format!(
+                            "row {} has the same key ({names}); each row's key must be its own",
+                            table.source_rows[first]
+                        ),
+                    )
+                    .value(decode_for_report(k))
+                }
                 _ => continue,
             };
             listed += 1;
@@ -429,6 +475,32 @@ pub(crate) mod tests {
             errors[1].message
         );
         assert_eq!(errors[1].value.as_deref(), Some("Park"));
+        // Values equal once trimmed are one key; two columns are one key only together, and
+        // a slash in a value is not the segments' slash.
+        let m = toilets(dir.path(), "[rules]\nkey = [\"location\", \"toilet_id\"]\n");
+        let t = table(
+            &m,
+            &["location", "toilet_id"],
+            &[
+                &[("location", "Park"), ("toilet_id", "1")],
+                &[("location", " Park "), ("toilet_id", "1")],
+                &[("location", "Park"), ("toilet_id", "2")],
+                &[("location", "A/B"), ("toilet_id", "C")],
+                &[("location", "A"), ("toilet_id", "B/C")],
+            ],
+        );
+        let mut report = Report::empty("d");
+        let keys = row_keys(&m, &t, "f.csv", &mut report);
+        let errors: Vec<_> = report
+            .problems
+            .iter()
+            .filter(|p| p.rule == "rules:key")
+            .map(|p| (p.row, p.message.as_str()))
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].0, Some(3));
+        assert!(errors[0].1.contains("row 2 has the same key"), "{errors:?}");
+        assert_eq!(keys[2..], ["Park/2", "A%2FB/C", "A/B%2FC"]);
     }
 
     #[test]
