@@ -74,11 +74,17 @@ pub fn summarise(
         rows: table.rows.len(),
         ..DataSummary::default()
     };
-    out.redacted_rows = table
-        .rows
-        .iter()
-        .filter(|r| r.iter().any(|v| v == REDACTED))
-        .count();
+    // By value ids: a column's redacted value has one id.
+    let mut redacted = vec![false; table.rows.len()];
+    for k in 0..table.rows.width() {
+        let Some(id) = table.rows.id_of(k, REDACTED) else {
+            continue;
+        };
+        for (r, &v) in redacted.iter_mut().zip(table.rows.ids(k)) {
+            *r |= v == id;
+        }
+    }
+    out.redacted_rows = redacted.iter().filter(|&&r| r).count();
     for (k, col) in columns.iter().enumerate() {
         if table.source_columns.get(k).is_none_or(|s| s.is_none()) {
             continue;

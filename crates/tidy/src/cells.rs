@@ -60,25 +60,36 @@ impl Column {
         value(&self.text, &self.ends, self.ids[i])
     }
 
+    /// The id of `v` by its hash `h` (see `spread`), when the column has it.
+    fn lookup(&self, v: &str, h: u64) -> Option<u32> {
+        let (text, ends) = (&self.text, &self.ends);
+        self.index
+            .find(spread(h), |&e| {
+                e >> 32 == h && value(text, ends, e as u32) == v
+            })
+            .map(|&e| e as u32)
+    }
+
+    /// The id of `v`, when the column has it.
+    fn find(&self, v: &str) -> Option<u32> {
+        if v.is_empty() {
+            return Some(0);
+        }
+        self.lookup(v, self.hasher.hash_one(v) >> 32)
+    }
+
     /// The id of `v`, added when it is new.
     fn intern(&mut self, v: &str) -> u32 {
         if v.is_empty() {
             return 0;
         }
-        let Column {
-            text,
-            ends,
-            index,
-            hasher,
-            ..
-        } = self;
-        let h = hasher.hash_one(v) >> 32;
-        let found = index.find(spread(h), |&e| {
-            e >> 32 == h && value(text, ends, e as u32) == v
-        });
-        if let Some(&e) = found {
-            return e as u32;
+        let h = self.hasher.hash_one(v) >> 32;
+        if let Some(id) = self.lookup(v, h) {
+            return id;
         }
+        let Column {
+            text, ends, index, ..
+        } = self;
         // Below `u32::MAX`: see `MAX_ROWS`.
         let id = u32::try_from(ends.len()).unwrap_or(u32::MAX);
         text.push_str(v);
@@ -221,6 +232,12 @@ impl Cells {
         self.columns[k].ends.len()
     }
 
+    /// The id of value `v` in column `k`, when the column has it (panics past the last
+    /// column).
+    pub fn id_of(&self, k: usize, v: &str) -> Option<u32> {
+        self.columns[k].find(v)
+    }
+
     /// The value of id `id` in column `k` (panics for an id that column has not given).
     pub fn value_of(&self, k: usize, id: u32) -> &str {
         let col = &self.columns[k];
@@ -355,6 +372,9 @@ mod tests {
         assert_ne!(ids[1], ids[2]);
         assert_eq!(c.value_of(0, ids[4]), "council 1");
         assert_eq!(c.distinct(0), 4);
+        assert_eq!(c.id_of(0, "council 1"), Some(ids[4]));
+        assert_eq!(c.id_of(0, "council 3"), None);
+        assert_eq!(c.id_of(2, ""), Some(0));
         assert!(c.ids(2).iter().all(|&id| id == 0));
     }
 
