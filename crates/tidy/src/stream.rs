@@ -103,9 +103,7 @@ pub fn tidy_to_csv<R: Read + Seek, W: Write>(
     let n = read_chunk(&mut reader, &mut head).map_err(read_failed)?;
     let format = format_of(&head[..n], read, notes)?;
     let mut sink = CsvSink {
-        out: csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(out),
+        out: crate::table::csv_writer(out),
         lines: LineMap::default(),
     };
     let (shape, encoding, delimiter, sheet) = if format == Format::Csv {
