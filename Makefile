@@ -95,10 +95,13 @@ conformance:
 ## summary queries; the loader alone on them; `fivestar serve` ÷ Oxigraph's server on that store.
 BENCH_DIR ?= $(abspath $(TARGET_DIR))/bench
 BENCH_VENV := $(abspath $(TARGET_DIR))/bench-deps/venv
+# The summaries' bench is built as `make build` builds (the release profile, the whole workspace's
+# features): the bench profile, or its package alone, would compile RocksDB again.
 bench: build bench-deps
 	$(BIN) bench --rows 1000000
 	$(BIN) bench-run --rows 1000000 --oxigraph $(BENCH_VENV)/bin/oxigraph
 	$(CARGO) bench -p fivestar-tidy --bench tidy -- --rows=200000 --stream-rows=5000000
+	$(CARGO) bench --profile release --workspace --bench summary -- --rows=300000
 	$(BIN) bench-store --triples 12000000 --dir $(BENCH_DIR) --keep
 	$(BIN) bench-store --triples 12000000 --loader-only
 	$(BIN) bench-serve --store $(BENCH_DIR)/store --oxigraph $(BENCH_VENV)/bin/oxigraph

@@ -39,7 +39,9 @@ use oxigraph::model::{
     NamedOrBlankNodeRef, Quad, QuadRef, Term, TermRef,
 };
 use oxsdatatypes::Decimal;
-use std::collections::{HashMap, VecDeque};
+// Not SipHash: these maps are looked up for every quad of a release.
+use foldhash::{HashMap, HashMapExt};
+use std::collections::VecDeque;
 use std::str::FromStr;
 
 /// A summary to compute: full IRIs.
@@ -133,6 +135,9 @@ pub struct Summarizer {
     specs: Vec<SummarySpec>,
     /// The properties read (a few): IRI, its slot, whether it is grouped by and summed.
     properties: Vec<(String, bool, bool)>,
+    /// Each property's slot, by its IRI: most quads' predicates are none of them, and are
+    /// told so by one lookup, not by comparing them with each.
+    slots: HashMap<Box<str>, usize>,
     /// For each spec: the measure's slot, each dimension's slot and whether it is optional.
     plans: Vec<(usize, Vec<(usize, bool)>)>,
     /// The name properties some summary copies; for each property slot, its index there.
@@ -209,6 +214,11 @@ impl Summarizer {
             .map(|(p, _, _)| names.iter().position(|n| n == p))
             .collect();
         Summarizer {
+            slots: properties
+                .iter()
+                .enumerate()
+                .map(|(k, (p, _, _))| (p.as_str().into(), k))
+                .collect(),
             groups: specs.iter().map(|_| HashMap::new()).collect(),
             specs: specs.to_vec(),
             properties,
@@ -234,7 +244,7 @@ impl Summarizer {
     /// Reads one quad (its graph is not looked at).
     pub fn add(&mut self, quad: QuadRef<'_>) {
         let predicate = quad.predicate.as_str();
-        let Some(slot) = self.properties.iter().position(|(p, _, _)| p == predicate) else {
+        let Some(&slot) = self.slots.get(predicate) else {
             return;
         };
         let (_, grouped, summed) = self.properties[slot];
