@@ -62,11 +62,9 @@ pub fn link(
                 }
                 // Of the values to link (not empty, not redacted), how many linked.
                 let (mut considered, mut linked) = (0usize, 0usize);
-                let redacted: Vec<bool> = (0..table.rows.distinct(k))
-                    .map(|id| table.rows.value_of(k, id as u32) == REDACTED)
-                    .collect();
+                let redacted = table.rows.id_of(k, REDACTED);
                 for (&id, &code) in table.rows.ids(k).iter().zip(&codes) {
-                    if id != 0 && !redacted[id as usize] {
+                    if id != 0 && Some(id) != redacted {
                         considered += 1;
                         linked += usize::from(code != 0);
                     }
@@ -302,9 +300,7 @@ fn preferred_names(
     let cells = &table.rows;
     let names = cells.ids(k);
     let about_ids: Vec<&[u32]> = vars.iter().map(|&j| cells.ids(j)).collect();
-    let redacted: Vec<bool> = (0..cells.distinct(k))
-        .map(|id| cells.value_of(k, id as u32) == REDACTED)
-        .collect();
+    let redacted = cells.id_of(k, REDACTED);
     // resource → its index; for each, spelling → (rows, latest (date, row)).
     type Uses<'a> = HashMap<u32, (usize, (&'a str, usize))>;
     let mut index: HashMap<Box<[u32]>, u32> = HashMap::default();
@@ -316,7 +312,7 @@ fn preferred_names(
         key.clear();
         key.extend(about_ids.iter().map(|ids| ids[i]));
         // Id 0 is the empty value.
-        if vars.is_empty() || key.contains(&0) || v == 0 || redacted[v as usize] {
+        if vars.is_empty() || key.contains(&0) || v == 0 || Some(v) == redacted {
             of_row.push(NO_GROUP);
             continue;
         }
@@ -358,7 +354,7 @@ fn preferred_names(
             .zip(names)
             .map(|(&g, &v)| {
                 let p = preferred(g);
-                if p != 0 && v != p && !redacted[v as usize] {
+                if p != 0 && v != p && Some(v) != redacted {
                     v
                 } else {
                     0
@@ -372,8 +368,8 @@ fn preferred_names(
 }
 
 /// The values of one link rule of column `k` (each once, and a code a row: see [`Values`];
-/// code 0 is no link), and how many of them it tried to link (linked or not; empty, redacted and publisher-filled
-/// values aside).
+/// code 0 is no link), and how many of them it tried to link (linked or not; empty, redacted
+/// and publisher-filled values aside).
 #[allow(clippy::too_many_arguments)]
 fn link_values(
     mapping: &Mapping,
