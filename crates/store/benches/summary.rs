@@ -1,4 +1,4 @@
-//! `cargo bench -p fivestar-store --bench summary`: how fast the summaries read a release's
+//! `cargo bench --profile release --workspace --bench summary` (not `-p fivestar-store`: its features would build RocksDB again): how fast the summaries read a release's
 //! quads as they are loaded (`Summarizer::add`), on quads shaped as the spending template's
 //! csv2rdf makes them (twenty a payment, the supplier's names among them) and the five
 //! summaries of `vocab/templates/spend.toml`. Not a timed test: it prints what it measured.
@@ -158,19 +158,31 @@ fn main() {
             &[],
         ),
     ];
-    let mut quads = Vec::with_capacity(rows as usize * 20);
-    for i in 0..rows {
-        payment(i, &mut quads);
-    }
+    // The quads are made a thousand payments at a time, and only their reading is timed: a
+    // loader's parser hands each quad over just made, still in the cache, not read back from
+    // gigabytes of memory.
+    const CHUNK: u64 = 1_000;
+    let mut quads = Vec::with_capacity(CHUNK as usize * 20);
     let graph = iri("http://bench.invalid/graph/bench/1/summary");
     let release = iri("http://bench.invalid/graph/bench/1");
-    let (mut best, mut made) = (f64::MAX, 0);
+    let (mut best, mut made, mut read) = (f64::MAX, 0, 0);
     for _ in 0..3 {
-        let started = std::time::Instant::now();
+        let mut spent = std::time::Duration::ZERO;
+        read = 0;
         let mut summarizer = Summarizer::new(&specs);
-        for q in &quads {
-            summarizer.add(q.as_ref());
+        for from in (0..rows).step_by(CHUNK as usize) {
+            quads.clear();
+            for i in from..rows.min(from + CHUNK) {
+                payment(i, &mut quads);
+            }
+            read += quads.len();
+            let started = std::time::Instant::now();
+            for q in &quads {
+                summarizer.add(q.as_ref());
+            }
+            spent += started.elapsed();
         }
+        let started = std::time::Instant::now();
         made = summarizer
             .finish(
                 graph.as_ref(),
@@ -178,11 +190,11 @@ fn main() {
                 "http://bench.invalid/def/fivestar",
             )
             .len();
-        best = best.min(started.elapsed().as_secs_f64());
+        spent += started.elapsed();
+        best = best.min(spent.as_secs_f64());
     }
     println!(
-        "summaries of {rows} payments ({} quads): best of 3 runs {best:.3} s, {:.0} quads/s; {made} summary quads",
-        quads.len(),
-        quads.len() as f64 / best
+        "summaries of {rows} payments ({read} quads): best of 3 runs {best:.3} s, {:.0} quads/s; {made} summary quads",
+        read as f64 / best
     );
 }

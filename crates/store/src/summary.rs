@@ -42,6 +42,7 @@ use oxsdatatypes::Decimal;
 // Not SipHash: these maps are looked up for every quad of a release.
 use foldhash::{HashMap, HashMapExt};
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::str::FromStr;
 
 /// A summary to compute: full IRIs.
@@ -82,6 +83,8 @@ const NAMES_WINDOW: usize = 64;
 #[derive(Default)]
 struct Open {
     subject: Option<NamedOrBlankNode>,
+    /// The subject's [`fingerprint`], compared before the subject itself.
+    print: u64,
     ids: Vec<Vec<u32>>,
     numbers: Vec<Vec<(Term, Option<Decimal>)>>,
 }
@@ -89,6 +92,7 @@ struct Open {
 impl Open {
     fn clear(&mut self) {
         self.subject = None;
+        self.print = 0;
         self.ids.iter_mut().for_each(Vec::clear);
         self.numbers.iter_mut().for_each(Vec::clear);
     }
@@ -101,23 +105,137 @@ struct Acc {
     lines: u64,
 }
 
+/// One summary's groups: each group's key (its dimensions' ids) kept in one vector, found
+/// through a table of group numbers, or for a key of one id through a vector by that id (the
+/// ids are numbered from 0 as terms first appear). Not a map of boxed keys: a subject's
+/// lookups then read one table and one vector, not a key on the heap each.
+#[derive(Default)]
+struct Groups {
+    width: usize,
+    keys: Vec<u32>,
+    accs: Vec<Acc>,
+    table: hashbrown::HashTable<u32>,
+    /// For a key of one id (not [`NONE`]): its group's number plus one, by that id; 0 for none.
+    by_id: Vec<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Groups {
+    fn new(width: usize) -> Self {
+        Groups {
+            width,
+            ..Groups::default()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.accs.len()
+    }
+
+    /// The key of group `g`.
+    fn key(&self, g: usize) -> &[u32] {
+        &self.keys[g * self.width..][..self.width]
+    }
+
+    /// The running total of the group keyed `key` (of `width` ids), added if new.
+    fn acc(&mut self, key: &[u32]) -> &mut Acc {
+        let g = match key {
+            [id] if *id != NONE => {
+                let at = *id as usize;
+                if self.by_id.len() <= at {
+                    self.by_id.resize(at + 1, 0);
+                }
+                match self.by_id[at] {
+                    0 => {
+                        let g = self.push(key);
+                        self.by_id[at] = g as u32 + 1;
+                        g
+                    }
+                    n => n as usize - 1,
+                }
+            }
+            _ => {
+                let hash = self.hasher.hash_one(key);
+                let (keys, width) = (&self.keys, self.width);
+                match self
+                    .table
+                    .find(hash, |&g| &keys[g as usize * width..][..width] == key)
+                {
+                    Some(&g) => g as usize,
+                    None => {
+                        let g = self.push(key);
+                        let Groups {
+                            keys,
+                            table,
+                            hasher,
+                            ..
+                        } = self;
+                        table.insert_unique(hash, g as u32, |&g| {
+                            hasher.hash_one(&keys[g as usize * width..][..width])
+                        });
+                        g
+                    }
+                }
+            }
+        };
+        &mut self.accs[g]
+    }
+
+    fn push(&mut self, key: &[u32]) -> usize {
+        self.keys.extend_from_slice(key);
+        self.accs.push(Acc {
+            total: Some(Decimal::from(0)),
+            lines: 0,
+        });
+        self.accs.len() - 1
+    }
+}
+
+/// A string's length and last eight bytes in one number: two IRIs of a release mostly differ
+/// in their last bytes (the row's id comes last), so most comparisons of different ones end
+/// here, without reading their long shared beginnings.
+fn fingerprint(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let tail = match b
+        .len()
+        .checked_sub(8)
+        .map(|from| <[u8; 8]>::try_from(&b[from..]))
+    {
+        Some(Ok(last)) => u64::from_le_bytes(last),
+        _ => b.iter().fold(0, |t, &c| t << 8 | u64::from(c)),
+    };
+    tail ^ (b.len() as u64).rotate_right(16)
+}
+
+/// A subject's [`fingerprint`], blank nodes told from IRIs.
+fn subject_print(s: NamedOrBlankNodeRef<'_>) -> u64 {
+    match s {
+        NamedOrBlankNodeRef::NamedNode(n) => fingerprint(n.as_str()),
+        NamedOrBlankNodeRef::BlankNode(b) => fingerprint(b.as_str()) ^ (1 << 63),
+    }
+}
+
 /// The terms groups are keyed by, each stored once.
 #[derive(Default)]
 struct Interner {
     ids: HashMap<Box<str>, u32>,
     terms: Vec<Term>,
+    /// A term's N-Triples form, written again for each term that is not an IRI.
+    text: String,
 }
 
 impl Interner {
     /// IRIs are looked up as they are, other terms by their N-Triples form (which no IRI
     /// can be confused with). Says whether the term is new.
     fn id(&mut self, term: TermRef<'_>) -> (u32, bool) {
-        let text;
         let key = match term {
             TermRef::NamedNode(n) => n.as_str(),
             other => {
-                text = other.to_string();
-                text.as_str()
+                use std::fmt::Write;
+                self.text.clear();
+                // Writing to a String cannot fail.
+                let _ = write!(self.text, "{other}");
+                self.text.as_str()
             }
         };
         if let Some(&id) = self.ids.get(key) {
@@ -135,9 +253,10 @@ pub struct Summarizer {
     specs: Vec<SummarySpec>,
     /// The properties read (a few): IRI, its slot, whether it is grouped by and summed.
     properties: Vec<(String, bool, bool)>,
-    /// Each property's slot, by its IRI: most quads' predicates are none of them, and are
-    /// told so by one lookup, not by comparing them with each.
-    slots: HashMap<Box<str>, usize>,
+    /// Each property read, as its IRI's [`fingerprint`], its IRI and its slot: most quads'
+    /// predicates are none of them, and are told so by comparing a number with a few, without
+    /// hashing or reading the predicate's text.
+    slots: Vec<(u64, Box<str>, usize)>,
     /// For each spec: the measure's slot, each dimension's slot and whether it is optional.
     plans: Vec<(usize, Vec<(usize, bool)>)>,
     /// The name properties some summary copies; for each property slot, its index there.
@@ -152,7 +271,9 @@ pub struct Summarizer {
     open: VecDeque<Open>,
     spare: Vec<Open>,
     terms: Interner,
-    groups: Vec<HashMap<Box<[u32]>, Acc>>,
+    /// For each property slot, the id of the value it was last seen with ([`NONE`]: none).
+    last_ids: Vec<u32>,
+    groups: Vec<Groups>,
     /// Scratch for a key and the odometer over a subject's combinations of values.
     key: Vec<u32>,
     at: Vec<usize>,
@@ -217,9 +338,13 @@ impl Summarizer {
             slots: properties
                 .iter()
                 .enumerate()
-                .map(|(k, (p, _, _))| (p.as_str().into(), k))
+                .map(|(k, (p, _, _))| (fingerprint(p), p.as_str().into(), k))
                 .collect(),
-            groups: specs.iter().map(|_| HashMap::new()).collect(),
+            groups: specs
+                .iter()
+                .map(|s| Groups::new(s.dimensions.len()))
+                .collect(),
+            last_ids: vec![NONE; properties.len()],
             specs: specs.to_vec(),
             properties,
             plans,
@@ -244,7 +369,12 @@ impl Summarizer {
     /// Reads one quad (its graph is not looked at).
     pub fn add(&mut self, quad: QuadRef<'_>) {
         let predicate = quad.predicate.as_str();
-        let Some(&slot) = self.slots.get(predicate) else {
+        let print = fingerprint(predicate);
+        let Some(&(_, _, slot)) = self
+            .slots
+            .iter()
+            .find(|(p, iri, _)| *p == print && **iri == *predicate)
+        else {
             return;
         };
         let (_, grouped, summed) = self.properties[slot];
@@ -266,11 +396,10 @@ impl Summarizer {
         if !grouped && !summed {
             return;
         }
-        let at = match self
-            .open
-            .iter()
-            .rposition(|o| o.subject.as_ref().is_some_and(|s| s.as_ref() == subject))
-        {
+        let print = subject_print(subject);
+        let at = match self.open.iter().rposition(|o| {
+            o.print == print && o.subject.as_ref().is_some_and(|s| s.as_ref() == subject)
+        }) {
             Some(at) => at,
             None => {
                 if self.open.len() == WINDOW {
@@ -282,10 +411,12 @@ impl Summarizer {
                 }
                 let mut open = self.spare.pop().unwrap_or_else(|| Open {
                     subject: None,
+                    print: 0,
                     ids: vec![Vec::new(); self.properties.len()],
                     numbers: vec![Vec::new(); self.properties.len()],
                 });
                 open.subject = Some(subject.into_owned());
+                open.print = print;
                 self.open.push_back(open);
                 self.open.len() - 1
             }
@@ -293,7 +424,16 @@ impl Summarizer {
         let open = &mut self.open[at];
         // A graph holds a statement once.
         if grouped {
-            let (id, new) = self.terms.id(quad.object);
+            // A property often has the same value as on the line before (the council paying).
+            let (id, new) = match self.last_ids[slot] {
+                last if self.terms.terms.get(last as usize).map(Term::as_ref)
+                    == Some(quad.object) =>
+                {
+                    (last, false)
+                }
+                _ => self.terms.id(quad.object),
+            };
+            self.last_ids[slot] = id;
             if !open.ids[slot].contains(&id) {
                 open.ids[slot].push(id);
             }
@@ -324,55 +464,50 @@ impl Summarizer {
     /// measure's and dimensions' values (as a SPARQL join would give).
     fn count(&mut self, open: &Open) {
         const ABSENT: &[u32] = &[NONE];
-        for (k, (measure, dims)) in self.plans.iter().enumerate() {
+        let Summarizer {
+            plans,
+            groups,
+            key,
+            at,
+            ..
+        } = self;
+        for ((measure, dims), groups) in plans.iter().zip(groups.iter_mut()) {
             let measures = &open.numbers[*measure];
-            if measures.is_empty() {
+            if measures.is_empty()
+                || dims
+                    .iter()
+                    .any(|&(slot, optional)| !optional && open.ids[slot].is_empty())
+            {
                 continue;
             }
-            let mut lists: Vec<&[u32]> = Vec::with_capacity(dims.len());
-            for (slot, optional) in dims {
-                match (open.ids[*slot].as_slice(), optional) {
-                    ([], false) => break,
-                    ([], true) => lists.push(ABSENT),
-                    (ids, _) => lists.push(ids),
-                }
-            }
-            if lists.len() < dims.len() {
-                continue;
-            }
+            let list = |d: usize| match open.ids[dims[d].0].as_slice() {
+                [] => ABSENT,
+                ids => ids,
+            };
             // Every combination, the last dimension turning fastest.
-            self.at.clear();
-            self.at.resize(lists.len(), 0);
+            at.clear();
+            at.resize(dims.len(), 0);
             loop {
-                self.key.clear();
-                self.key
-                    .extend(lists.iter().zip(&self.at).map(|(l, &i)| l[i]));
-                let acc = match self.groups[k].get_mut(self.key.as_slice()) {
-                    Some(acc) => acc,
-                    None => self.groups[k]
-                        .entry(self.key.clone().into_boxed_slice())
-                        .or_insert(Acc {
-                            total: Some(Decimal::from(0)),
-                            lines: 0,
-                        }),
-                };
+                key.clear();
+                key.extend(at.iter().enumerate().map(|(d, &i)| list(d)[i]));
+                let acc = groups.acc(key);
                 for (_, n) in measures {
                     acc.lines += 1;
                     acc.total = acc.total.zip(*n).and_then(|(t, v)| t.checked_add(v));
                 }
-                let mut d = lists.len();
+                let mut d = dims.len();
                 loop {
                     if d == 0 {
                         break;
                     }
                     d -= 1;
-                    self.at[d] += 1;
-                    if self.at[d] < lists[d].len() {
+                    at[d] += 1;
+                    if at[d] < list(d).len() {
                         break;
                     }
-                    self.at[d] = 0;
+                    at[d] = 0;
                 }
-                if self.at.iter().all(|&i| i == 0) {
+                if at.iter().all(|&i| i == 0) {
                     break;
                 }
             }
@@ -453,18 +588,19 @@ impl Summarizer {
                 add(&component, qb("order").as_ref(), order.as_ref().into());
             }
             // In the order of their keys, so that the same release gives the same graph.
-            let mut groups: Vec<(Vec<String>, Box<[u32]>, Acc)> = groups
-                .into_iter()
-                .map(|(key, acc)| {
-                    let text = key
+            let mut order: Vec<(Vec<String>, usize)> = (0..groups.len())
+                .map(|g| {
+                    let text = groups
+                        .key(g)
                         .iter()
                         .map(|&id| term(id).map(Term::to_string).unwrap_or_default())
                         .collect();
-                    (text, key, acc)
+                    (text, g)
                 })
                 .collect();
-            groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (n, (_, key, acc)) in groups.into_iter().enumerate() {
+            order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (n, (_, g)) in order.into_iter().enumerate() {
+                let (key, acc) = (groups.key(g), &groups.accs[g]);
                 if !names.is_empty() {
                     for &id in key.iter().filter(|&&id| id != NONE) {
                         let w = wanted.entry(id).or_default();
@@ -737,6 +873,63 @@ mod tests {
     }
 
     #[test]
+    fn groups_find_each_key_again_however_they_are_kept() {
+        // Keys of no id, of one id (by id, or NONE by the table) and of three ids, enough of
+        // them for the table to grow several times; each key's lines counted once per time
+        // it was asked for, as a map of keys counts them.
+        for width in [0, 1, 3] {
+            let mut groups = Groups::new(width);
+            let mut expected: std::collections::HashMap<Vec<u32>, u64> = Default::default();
+            for round in 0..3u32 {
+                for n in 0..5_000u32 {
+                    let key: Vec<u32> = (0..width as u32)
+                        .map(|d| match (n + d) % 7 {
+                            0 => NONE,
+                            _ => (n * 31 + d * 7 + round % 2) % 4_001,
+                        })
+                        .collect();
+                    groups.acc(&key).lines += 1;
+                    *expected.entry(key).or_default() += 1;
+                }
+            }
+            assert_eq!(groups.len(), expected.len(), "width {width}");
+            for g in 0..groups.len() {
+                assert_eq!(
+                    Some(&groups.accs[g].lines),
+                    expected.get(groups.key(g)),
+                    "width {width}, group {g}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprints_tell_apart_what_they_are_meant_to() {
+        // Lengths under, at and over eight bytes; the same tail at two lengths; a blank node
+        // and an IRI of the same text.
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "xabcdefgh",
+            "http://e.org/1",
+        ];
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert_ne!(fingerprint(a), fingerprint(b), "{a:?} {b:?}");
+            }
+        }
+        let iri = NamedNode::new_unchecked("b1");
+        let blank = oxigraph::model::BlankNode::new_unchecked("b1");
+        assert_ne!(
+            subject_print(iri.as_ref().into()),
+            subject_print(blank.as_ref().into())
+        );
+    }
+
+    #[test]
     fn summaries_equal_the_sparql_aggregates_they_stand_for() {
         let specs = [
             spec("payees", &["payee"], &[]),
@@ -747,6 +940,9 @@ mod tests {
                 &["payer", "month"],
             ),
             spec("everything", &[], &[]),
+            // One dimension that a line may lack: its groups are found by id, and the lines
+            // without it by the table.
+            spec("payers", &["payer"], &["payer"]),
         ];
         let release = NamedNode::new_unchecked(format!("{EX}graph/d/r1"));
         let store = oxigraph::store::Store::new().unwrap();
