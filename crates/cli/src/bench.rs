@@ -463,11 +463,12 @@ fn summary_figures(
         Ok(t.elapsed().as_secs_f64())
     };
     let (without, with) = (pass(false)?, pass(true)?);
-    let writing = info
+    let writing: f64 = info
         .phases
         .iter()
-        .find(|(name, _)| name.contains("writing the summaries"))
-        .map_or(0.0, |(_, d)| d.as_secs_f64());
+        .filter(|(name, _)| name.contains("writing the summaries"))
+        .map(|(_, d)| d.as_secs_f64())
+        .sum();
     let summing = (with - without).max(0.0);
     println!(
         "summaries: summing {summing:.1}s (a pass over the quads with the summarizer {with:.1}s, without {without:.1}s) + writing {writing:.1}s = {:.1}% of the publish",

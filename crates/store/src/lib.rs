@@ -1349,10 +1349,11 @@ impl Store {
         what: &str,
         lenient: bool,
         graph: NamedNodeRef<'_>,
+        summary_graph: NamedNodeRef<'_>,
         tap: &mut dumps::Tap,
-        summarizer: &mut summary::Summarizer,
+        summarizer: summary::Summarizer,
         expected: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<(Vec<oxigraph::model::Quad>, std::time::Duration)> {
         let threads = self.settings.loader_threads.max(1);
         let memory_mb = match expected {
             Some(quads) => load_memory_mb(self.settings.loader_memory_mb, threads, quads),
@@ -1370,18 +1371,39 @@ impl Store {
         if lenient {
             parser = parser.lenient();
         }
+        // The summaries are known once the last quad is read: they go into the same load (in
+        // their own graph), not into a second one after it, which cost a second set of files
+        // ingested while the first were compacted (about a second on the critical path).
+        let summarizer = std::cell::RefCell::new(Some(summarizer));
+        let summaries = std::cell::RefCell::new((Vec::new(), std::time::Duration::ZERO));
         let quads = parser
             .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
             .map(|quad| {
                 let quad = quad.map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
                 tap.add(&quad)
                     .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))?;
-                summarizer.add(quad.as_ref());
+                if let Some(s) = summarizer.borrow_mut().as_mut() {
+                    s.add(quad.as_ref());
+                }
                 Ok::<_, Error>(quad)
-            });
+            })
+            .chain(
+                std::iter::once_with(|| {
+                    let t = std::time::Instant::now();
+                    let made = match summarizer.borrow_mut().take() {
+                        Some(s) if !s.is_empty() => {
+                            s.finish(summary_graph, graph, &self.layout.own_terms())
+                        }
+                        _ => Vec::new(),
+                    };
+                    *summaries.borrow_mut() = (made.clone(), t.elapsed());
+                    made.into_iter().map(Ok)
+                })
+                .flatten(),
+            );
         loader.load_ok_quads::<Error, Error>(quads)?;
         loader.commit()?;
-        Ok(())
+        Ok(summaries.into_inner())
     }
 }
 
@@ -1517,7 +1539,7 @@ impl Publisher for Store {
                 }
             };
             let t = std::time::Instant::now();
-            let mut summarizer = summary::Summarizer::new(&req.summaries);
+            let summarizer = summary::Summarizer::new(&req.summaries);
             let loaded = self
                 .bulk_load(
                     req,
@@ -1525,36 +1547,30 @@ impl Publisher for Store {
                     &what,
                     lenient,
                     graph.as_ref(),
+                    summary_graph.as_ref(),
                     &mut tap,
-                    &mut summarizer,
+                    summarizer,
                     expected,
                 )
-                .and_then(|()| {
+                .and_then(|(summaries, made)| {
                     tap.finish()
+                        .map(|distinct| (distinct, summaries, made))
                         .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))
                 })
-                .and_then(|distinct| {
-                    // The summaries, from what the load read, into their own graph; and into
-                    // memory, where the figures that read nothing else are computed (the
+                .and_then(|(distinct, summaries, made)| {
+                    // The summaries (loaded with the release, into their own graph) into
+                    // memory too, where the figures that read nothing else are computed (the
                     // store's new files are cold, and RocksDB is compacting them).
                     let t = std::time::Instant::now();
                     let mut in_memory = None;
-                    if !summarizer.is_empty() {
-                        let quads = summarizer.finish(
-                            summary_graph.as_ref(),
-                            graph.as_ref(),
-                            &self.layout.own_terms(),
-                        );
+                    if !summaries.is_empty() {
                         let memory = oxigraph::store::Store::new()?;
                         let mut loader = memory.bulk_loader();
-                        loader.load_quads(quads.iter().cloned())?;
+                        loader.load_quads(summaries)?;
                         loader.commit()?;
                         in_memory = Some(memory);
-                        let mut loader = self.db.bulk_loader();
-                        loader.load_quads(quads)?;
-                        loader.commit()?;
                     }
-                    Ok((distinct, in_memory, t.elapsed()))
+                    Ok((distinct, in_memory, (made, t.elapsed())))
                 })
                 .map(|(distinct, in_memory, summary_time)| {
                     (distinct, in_memory, t.elapsed(), summary_time)
@@ -1724,7 +1740,14 @@ impl Publisher for Store {
             load_time,
         ));
         if !req.summaries.is_empty() {
-            phases.push(("  of which: writing the summaries", summary_time));
+            phases.push((
+                "  of which: writing the summaries (made, then loaded with the release)",
+                summary_time.0,
+            ));
+            phases.push((
+                "  of which: writing the summaries into memory, for the figures",
+                summary_time.1,
+            ));
         }
         if changed.is_some() {
             phases.push((
