@@ -307,6 +307,10 @@ pub fn bulk_load_alone(
     Ok(())
 }
 
+/// The summaries' copy in an in-memory store, being made on a thread of its own (none when
+/// there are no summaries).
+type InMemory = Option<std::thread::JoinHandle<Result<oxigraph::store::Store>>>;
+
 /// The most batches one load is cut into. Each batch of Oxigraph's bulk loader becomes one
 /// level-0 file per column family, all ingested at its commit. RocksDB slows writes while a
 /// column family holds 20 level-0 files and stops them at 36 (its `level0_slowdown_writes_trigger`
@@ -1353,7 +1357,7 @@ impl Store {
         tap: &mut dumps::Tap,
         summarizer: summary::Summarizer,
         expected: Option<u64>,
-    ) -> Result<(Vec<oxigraph::model::Quad>, std::time::Duration)> {
+    ) -> Result<(InMemory, std::time::Duration)> {
         let threads = self.settings.loader_threads.max(1);
         let memory_mb = match expected {
             Some(quads) => load_memory_mb(self.settings.loader_memory_mb, threads, quads),
@@ -1375,7 +1379,7 @@ impl Store {
         // their own graph), not into a second one after it, which cost a second set of files
         // ingested while the first were compacted (about a second on the critical path).
         let summarizer = std::cell::RefCell::new(Some(summarizer));
-        let summaries = std::cell::RefCell::new((Vec::new(), std::time::Duration::ZERO));
+        let summaries = std::cell::RefCell::new((None, std::time::Duration::ZERO));
         let quads = parser
             .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
             .map(|quad| {
@@ -1396,7 +1400,18 @@ impl Store {
                         }
                         _ => Vec::new(),
                     };
-                    *summaries.borrow_mut() = (made.clone(), t.elapsed());
+                    // Their copy in memory, for the figures, is made while the load ends.
+                    let copy = (!made.is_empty()).then(|| {
+                        let copy = made.clone();
+                        std::thread::spawn(move || -> Result<oxigraph::store::Store> {
+                            let memory = oxigraph::store::Store::new()?;
+                            let mut loader = memory.bulk_loader();
+                            loader.load_quads(copy)?;
+                            loader.commit()?;
+                            Ok(memory)
+                        })
+                    });
+                    *summaries.borrow_mut() = (copy, t.elapsed());
                     made.into_iter().map(Ok)
                 })
                 .flatten(),
@@ -1557,19 +1572,16 @@ impl Publisher for Store {
                         .map(|distinct| (distinct, summaries, made))
                         .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))
                 })
-                .and_then(|(distinct, summaries, made)| {
-                    // The summaries (loaded with the release, into their own graph) into
-                    // memory too, where the figures that read nothing else are computed (the
-                    // store's new files are cold, and RocksDB is compacting them).
+                .and_then(|(distinct, copy, made)| {
+                    // The summaries (loaded with the release, into their own graph) in memory
+                    // too, where the figures that read nothing else are computed (the store's
+                    // new files are cold, and RocksDB is compacting them): waited for here.
                     let t = std::time::Instant::now();
-                    let mut in_memory = None;
-                    if !summaries.is_empty() {
-                        let memory = oxigraph::store::Store::new()?;
-                        let mut loader = memory.bulk_loader();
-                        loader.load_quads(summaries)?;
-                        loader.commit()?;
-                        in_memory = Some(memory);
-                    }
+                    let in_memory = match copy.map(|c| c.join()) {
+                        None => None,
+                        Some(Ok(memory)) => Some(memory?),
+                        Some(Err(_)) => return Err(panicked("keeping the summaries in memory")),
+                    };
                     Ok((distinct, in_memory, (made, t.elapsed())))
                 })
                 .map(|(distinct, in_memory, summary_time)| {
@@ -1745,7 +1757,7 @@ impl Publisher for Store {
                 summary_time.0,
             ));
             phases.push((
-                "  of which: writing the summaries into memory, for the figures",
+                "  of which: writing the summaries into memory, for the figures (waited for after the load)",
                 summary_time.1,
             ));
         }
