@@ -1,7 +1,8 @@
-//! `cargo bench --profile release --workspace --bench summary` (not `-p fivestar-store`: its features would build RocksDB again): how fast the summaries read a release's
-//! quads as they are loaded (`Summarizer::add`), on quads shaped as the spending template's
-//! csv2rdf makes them (twenty a payment, the supplier's names among them) and the five
-//! summaries of `vocab/templates/spend.toml`. Not a timed test: it prints what it measured.
+//! `cargo bench --profile release --workspace --bench summary` (not `-p fivestar-store`, whose
+//! features would build RocksDB again): how fast the summaries read a release's quads as they
+//! are loaded (`Summarizer::add`), on quads shaped as the spending template's csv2rdf makes
+//! them (twenty a payment, the supplier's names among them) and the five summaries of
+//! `vocab/templates/spend.toml`. Not a timed test: it prints what it measured.
 
 use fivestar_store::summary::{Summarizer, SummarySpec};
 use oxigraph::model::{Literal, NamedNode, Quad, Term};
