@@ -304,6 +304,8 @@ fn bench_run_runs_a_pipeline_and_measures_the_loaders_alone_on_what_it_published
         &d,
         "--oxigraph",
         &oxigraph,
+        "--pairs",
+        "2",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -318,9 +320,24 @@ fn bench_run_runs_a_pipeline_and_measures_the_loaders_alone_on_what_it_published
         "run ÷ loader alone (this binary's): ",
         "oxigraph 0.5.13's `oxigraph load`, the same triples: ",
         "run ÷ `oxigraph load` (as released): ",
+        "pair 2 of 2:",
+        "run ÷ loader alone (this binary's), by pair: ",
+        "; median of 2: ",
     ] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
+    // Two runs, each with the loader alone after it; Oxigraph's released tool once.
+    assert_eq!(out.matches("fivestar run: 500 rows, ").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("run ÷ loader alone (this binary's): ").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("`oxigraph load`, the same triples").count(),
+        1,
+        "{out}"
+    );
     // The loader read what the run published: the triple counts agree.
     let triples = |prefix: &str| -> u64 {
         let line = out.lines().find(|l| l.starts_with(prefix)).unwrap();

@@ -869,6 +869,11 @@ pub struct RunBench {
     /// built into this binary (whose sort fivestar patches: vendor/oxigraph/PATCHED.md).
     #[arg(long)]
     pub oxigraph: Option<PathBuf>,
+    /// How many times to run and then load alone, in turn (the file generated once; Oxigraph's
+    /// released tool timed in the first pair only): on a host whose speed changes from one
+    /// minute to the next, the median of the pairs' ratios is printed too.
+    #[arg(long, default_value_t = 1)]
+    pub pairs: usize,
 }
 
 /// `fivestar bench-run`: a whole `fivestar run` of a generated spending file (the `spend`
@@ -900,121 +905,146 @@ pub fn whole_run(bench: RunBench) -> Result<()> {
         bench.rows,
         bytes as f64 / 1e6
     );
-    let store = dir.join("store");
-    let t = Instant::now();
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args(["run", "--store"])
-        .arg(&store)
-        .args(["--base-iri", BENCH_BASE])
-        .arg(dir.join("pipelines/bench.toml"))
-        .output()?;
-    let run_secs = t.elapsed().as_secs_f64();
-    if !out.status.success() {
-        anyhow::bail!(
-            "the run failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let run_rss = children_peak_rss();
-    let run_cpu = children_cpu_seconds();
-    // The run's own stage times, from its report.
-    let runs = store.join("runs/bench");
-    let report = std::fs::read_dir(&runs)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("report.json"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| anyhow::anyhow!("no report under {}", runs.display()))?;
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
-    let release = report["release"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("the run published no release"))?
-        .to_string();
-    // The published triples, as the loader alone will read them.
+    let pairs = bench.pairs.max(1);
+    let mut ratios = Vec::with_capacity(pairs);
     let nt = dir.join("release.nt");
-    {
-        let gz = store.join(format!("dumps/bench/{release}.nt.gz"));
-        let mut d = flate2::read::GzDecoder::new(std::fs::File::open(&gz)?);
-        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&nt)?);
-        std::io::copy(&mut d, &mut w)?;
-        w.flush()?;
-    }
-    let triples = memchr_lines(&nt)?;
-    println!(
-        "fivestar run: {} rows, {triples} triples in {run_secs:.1}s ({:.0} rows/s, {:.1} CPU s){}",
-        bench.rows,
-        bench.rows as f64 / run_secs,
-        run_cpu,
-        run_rss.map_or(String::new(), |r| format!(
-            ", peak RSS {:.0} MB",
-            r as f64 / 1e6
-        ))
-    );
-    // Each stage's seconds, and the CPU seconds of all the run's threads in it: on this
-    // machine's cores, what bounds the stage.
-    if let Some(facts) = report["facts"].as_array() {
-        let fact = |key: &str| {
-            facts
-                .iter()
-                .find(|f| f[0].as_str() == Some(key))
-                .and_then(|f| f[1].as_str())
-        };
-        for f in facts {
-            if let (Some(k), Some(v)) = (f[0].as_str(), f[1].as_str()) {
-                if let Some(stage) = k.strip_prefix("seconds: ") {
-                    match fact(&format!("cpu seconds: {stage}")) {
-                        Some(cpu) => println!("  {stage}: {v}s ({cpu} CPU s)"),
-                        None => println!("  {stage}: {v}s"),
+    let mut release = String::new();
+    let mut triples = 0;
+    for pair in 1..=pairs {
+        if pairs > 1 {
+            println!("pair {pair} of {pairs}:");
+        }
+        let store = dir.join("store");
+        let _ = std::fs::remove_dir_all(&store);
+        let (t, cpu) = (Instant::now(), children_cpu_seconds());
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(["run", "--store"])
+            .arg(&store)
+            .args(["--base-iri", BENCH_BASE])
+            .arg(dir.join("pipelines/bench.toml"))
+            .output()?;
+        let run_secs = t.elapsed().as_secs_f64();
+        if !out.status.success() {
+            anyhow::bail!(
+                "the run failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // A child's peak counts the memory this process had when it started the child (see
+        // below): only the first run's is its own.
+        let run_rss = if pair == 1 { children_peak_rss() } else { None };
+        let run_cpu = children_cpu_seconds() - cpu;
+        // The run's own stage times, from its report.
+        let runs = store.join("runs/bench");
+        let report = std::fs::read_dir(&runs)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("report.json"))
+            .find(|p| p.is_file())
+            .ok_or_else(|| anyhow::anyhow!("no report under {}", runs.display()))?;
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
+        if pair == 1 {
+            release = report["release"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("the run published no release"))?
+                .to_string();
+            // The published triples, as the loader alone will read them (each run publishes
+            // the same).
+            let gz = store.join(format!("dumps/bench/{release}.nt.gz"));
+            let mut d = flate2::read::GzDecoder::new(std::fs::File::open(&gz)?);
+            let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&nt)?);
+            std::io::copy(&mut d, &mut w)?;
+            w.flush()?;
+            triples = memchr_lines(&nt)?;
+        }
+        println!(
+            "fivestar run: {} rows, {triples} triples in {run_secs:.1}s ({:.0} rows/s, {:.1} CPU s){}",
+            bench.rows,
+            bench.rows as f64 / run_secs,
+            run_cpu,
+            run_rss.map_or(String::new(), |r| format!(
+                ", peak RSS {:.0} MB",
+                r as f64 / 1e6
+            ))
+        );
+        // Each stage's seconds, and the CPU seconds of all the run's threads in it: on this
+        // machine's cores, what bounds the stage.
+        if let Some(facts) = report["facts"].as_array() {
+            let fact = |key: &str| {
+                facts
+                    .iter()
+                    .find(|f| f[0].as_str() == Some(key))
+                    .and_then(|f| f[1].as_str())
+            };
+            for f in facts {
+                if let (Some(k), Some(v)) = (f[0].as_str(), f[1].as_str()) {
+                    if let Some(stage) = k.strip_prefix("seconds: ") {
+                        match fact(&format!("cpu seconds: {stage}")) {
+                            Some(cpu) => println!("  {stage}: {v}s ({cpu} CPU s)"),
+                            None => println!("  {stage}: {v}s"),
+                        }
                     }
                 }
             }
         }
-    }
-    // Oxigraph's released tool first: Linux counts the memory this process has used by the
-    // time it starts a child into that child's peak (`ru_maxrss`), so it goes before the
-    // loader built in here, while this process is still small.
-    let released = match &bench.oxigraph {
-        Some(oxigraph) => Some(released_load(
-            oxigraph,
-            &dir,
+        // Oxigraph's released tool first: Linux counts the memory this process has used by
+        // the time it starts a child into that child's peak (`ru_maxrss`), so it goes before
+        // the loader built in here, while this process is still small.
+        let released = match (&bench.oxigraph, pair) {
+            (Some(oxigraph), 1) => Some(released_load(
+                oxigraph,
+                &dir,
+                &nt,
+                &format!("{BENCH_BASE}/graph/bench/{release}"),
+            )?),
+            _ => None,
+        };
+        let alone = dir.join("oxigraph-alone");
+        let _ = std::fs::remove_dir_all(&alone);
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        fivestar_store::bulk_load_alone(
+            &alone,
             &nt,
             &format!("{BENCH_BASE}/graph/bench/{release}"),
-        )?),
-        None => None,
-    };
-    let (t, cpu) = (Instant::now(), cpu_seconds());
-    fivestar_store::bulk_load_alone(
-        &dir.join("oxigraph-alone"),
-        &nt,
-        &format!("{BENCH_BASE}/graph/bench/{release}"),
-        None,
-        None,
-    )?;
-    let load_secs = t.elapsed().as_secs_f64();
-    println!(
-        "Oxigraph's bulk loader alone, built into this binary (its sort patched), the same {triples} triples: {load_secs:.1}s ({:.1} CPU s){}",
-        cpu_seconds() - cpu,
-        peak_rss().map_or(String::new(), |r| format!(
-            ", peak RSS {:.0} MB",
-            r as f64 / 1e6
-        ))
-    );
-    println!(
-        "run ÷ loader alone (this binary's): {:.2} (target ≤ 1.25)",
-        run_secs / load_secs
-    );
-    if let Some(released) = released {
+            None,
+            None,
+        )?;
+        let load_secs = t.elapsed().as_secs_f64();
         println!(
-            "{}'s `oxigraph load`, the same triples: {:.1}s ({:.1} CPU s, peak RSS {:.0} MB)",
-            released.version,
-            released.secs,
-            released.cpu,
-            released.rss as f64 / 1e6
+            "Oxigraph's bulk loader alone, built into this binary (its sort patched), the same {triples} triples: {load_secs:.1}s ({:.1} CPU s){}",
+            cpu_seconds() - cpu,
+            // This process's peak: the first load's own, then the largest so far.
+            peak_rss().filter(|_| pair == 1).map_or(String::new(), |r| format!(
+                ", peak RSS {:.0} MB",
+                r as f64 / 1e6
+            ))
         );
+        ratios.push(run_secs / load_secs);
         println!(
-            "run ÷ `oxigraph load` (as released): {:.2} (target ≤ 1.25)",
-            run_secs / released.secs
+            "run ÷ loader alone (this binary's): {:.2} (target ≤ 1.25)",
+            run_secs / load_secs
+        );
+        if let Some(released) = released {
+            println!(
+                "{}'s `oxigraph load`, the same triples: {:.1}s ({:.1} CPU s, peak RSS {:.0} MB)",
+                released.version,
+                released.secs,
+                released.cpu,
+                released.rss as f64 / 1e6
+            );
+            println!(
+                "run ÷ `oxigraph load` (as released): {:.2} (target ≤ 1.25)",
+                run_secs / released.secs
+            );
+        }
+    }
+    if pairs > 1 {
+        let list: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "run ÷ loader alone (this binary's), by pair: {}; median of {pairs}: {:.2} (target ≤ 1.25)",
+            list.join(", "),
+            median(ratios).unwrap_or(f64::NAN)
         );
     }
     if temporary {
