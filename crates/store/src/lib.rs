@@ -1376,8 +1376,9 @@ impl Store {
             parser = parser.lenient();
         }
         // The summaries are known once the last quad is read: they go into the same load (in
-        // their own graph), not into a second one after it, which cost a second set of files
-        // ingested while the first were compacted (about a second on the critical path).
+        // their own graph), not into a second one after its commit, whose files were ingested
+        // while the first load's were compacted (with the copy in memory, 1.0-1.2 s after the
+        // load of 1 M rows).
         let summarizer = std::cell::RefCell::new(Some(summarizer));
         let summaries = std::cell::RefCell::new((None, std::time::Duration::ZERO));
         let quads = parser
