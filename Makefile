@@ -91,8 +91,9 @@ conformance:
 
 ## bench: every figure issue 19 asks for, in one run, each with its ratio: csvw to-rdf ÷ the
 ## csv → N-Triples floor (1,000,000 rows); a whole `fivestar run` ÷ Oxigraph's bulk loader alone
-## on its triples (three pairs in turn: each ratio and their median); tidy (rows/s, peak RSS); a publish of 12M triples with its summaries and the
-## summary queries; the loader alone on them; `fivestar serve` ÷ Oxigraph's server on that store.
+## on its triples (three pairs in turn: each ratio and their median); tidy (rows/s, peak RSS);
+## a publish of 12M triples with its summaries and the summary queries; the loader alone on
+## them; `fivestar serve` ÷ Oxigraph's server on that store.
 BENCH_DIR ?= $(abspath $(TARGET_DIR))/bench
 BENCH_VENV := $(abspath $(TARGET_DIR))/bench-deps/venv
 # The summaries' bench is built as `make build` builds (the release profile, the whole workspace's
