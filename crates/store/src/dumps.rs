@@ -487,9 +487,9 @@ pub fn write_member_from_lines(
     graph: &str,
     pieces: std::sync::mpsc::Receiver<crate::triples::Piece>,
     expected: u64,
-) -> Result<u64> {
+) -> Result<Counted> {
     let rel = format!("{dataset}/{}", quads_name(release));
-    let mut distinct = 0;
+    let mut counted = Counted::default();
     write_file(dir, &rel, |w| {
         use crate::triples::Piece;
         let gz = GzEncoder::new(w, Compression::fast());
@@ -498,18 +498,27 @@ pub fn write_member_from_lines(
             match piece {
                 Piece::Bytes(p) => lines.write_all(&p).map_err(io(dir))?,
                 Piece::End => {
-                    let (gz, hashes) = lines.finish().map_err(io(dir))?;
+                    let (gz, c) = lines.finish().map_err(io(dir))?;
                     gz.finish().map_err(io(dir))?;
-                    distinct = hashes;
+                    counted = c;
                     return Ok(());
                 }
-                Piece::Failed(_) => break,
+                Piece::Failed => break,
             }
         }
         // The maker failed or stopped: the load fails with it.
         Ok(())
     })?;
-    Ok(distinct)
+    Ok(counted)
+}
+
+/// The triples [`write_member_from_lines`] wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counted {
+    /// Every triple line.
+    pub lines: u64,
+    /// The distinct ones.
+    pub distinct: u64,
 }
 
 /// N-Triples lines in, N-Quads lines in one graph out (see [`write_member_from_lines`]).
@@ -560,15 +569,22 @@ impl<W: Write> QuadLines<W> {
         Ok(())
     }
 
-    /// The last line, if it had no end; the writer and the distinct triples.
-    fn finish(mut self) -> std::io::Result<(W, u64)> {
+    /// The last line, if it had no end; the writer and the triples it was given.
+    fn finish(mut self) -> std::io::Result<(W, Counted)> {
         let carry = std::mem::take(&mut self.carry);
         self.line(&carry)?;
         self.out.write_all(&self.buf)?;
         let mut hashes = self.hashes;
+        let lines = hashes.len() as u64;
         hashes.sort_unstable();
         hashes.dedup();
-        Ok((self.out, hashes.len() as u64))
+        Ok((
+            self.out,
+            Counted {
+                lines,
+                distinct: hashes.len() as u64,
+            },
+        ))
     }
 }
 
@@ -952,13 +968,13 @@ fn write_member_file(
 mod tests {
     use super::*;
 
-    fn quads(text: &[u8], cuts: usize) -> std::io::Result<(String, u64)> {
+    fn quads(text: &[u8], cuts: usize) -> std::io::Result<(String, Counted)> {
         let mut lines = QuadLines::new("http://x/g", Vec::new(), 0);
         for piece in text.chunks(cuts) {
             lines.write_all(piece)?;
         }
-        let (out, distinct) = lines.finish()?;
-        Ok((String::from_utf8(out).unwrap(), distinct))
+        let (out, counted) = lines.finish()?;
+        Ok((String::from_utf8(out).unwrap(), counted))
     }
 
     #[test]
@@ -986,7 +1002,15 @@ mod tests {
         let want = "<http://x/a> <http://x/p> \"a . b\" <http://x/g> .\n<http://x/a> <http://x/p> <http://x/o#1> <http://x/g> .\n<http://x/a> <http://x/p> \"a . b\" <http://x/g> .\n_:b <http://x/p> \"1\"^^<http://x/t> <http://x/g> .\n";
         // Cut anywhere by the pieces: within a line, at its end, one byte at a time.
         for cuts in [1, 2, 7, 40, 1 << 20] {
-            assert_eq!(quads(text, cuts).unwrap(), (want.to_string(), 3), "{cuts}");
+            let counted = Counted {
+                lines: 4,
+                distinct: 3,
+            };
+            assert_eq!(
+                quads(text, cuts).unwrap(),
+                (want.to_string(), counted),
+                "{cuts}"
+            );
         }
         // What a parser makes of the member: the same quads.
         let parsed: Vec<_> = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads)

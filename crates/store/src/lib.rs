@@ -42,7 +42,9 @@ pub mod rdf {
 }
 
 use oxigraph::io::{RdfFormat, RdfParser};
-use oxigraph::model::{GraphName, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Term};
+use oxigraph::model::{
+    GraphName, GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNode, Quad, Term,
+};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +55,7 @@ pub use catalog::{
 pub use dumps::change_file_names;
 pub use fivestar_site::{normalise_base, Layout, DEFAULT_LOADER_MEMORY_MB, OGL_V3};
 pub use mirror::{Mirror, MirrorOutcome, MirrorPlan, PlannedGraph};
-pub use triples::{Made, Triples};
+pub use triples::{Made, Quads, Triples};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -401,7 +403,7 @@ fn remove_graph_in_batches(
     let mut removed = 0u64;
     let mut quads = db.quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(graph)));
     loop {
-        let batch: Vec<oxigraph::model::Quad> = quads
+        let batch: Vec<Quad> = quads
             .by_ref()
             .take(10_000)
             .collect::<std::result::Result<_, _>>()?;
@@ -923,7 +925,7 @@ impl Store {
         }
         dumps::remove_vocab_members(&self.dir, None)?;
         let mut tx = self.db.start_transaction()?;
-        let old: Vec<oxigraph::model::Quad> = tx
+        let old: Vec<Quad> = tx
             .quads_for_pattern(None, None, None, Some(GraphNameRef::NamedNode(g.as_ref())))
             .collect::<std::result::Result<_, _>>()?;
         for q in &old {
@@ -1339,25 +1341,35 @@ impl Store {
     }
 }
 
+/// What a load reads.
+enum Input {
+    /// N-Triples to parse (`lenient`: made by this process's converter).
+    Parse {
+        from: Box<dyn std::io::Read + Send>,
+        lenient: bool,
+    },
+    /// The maker's quads, parsed by no one.
+    Quads(triples::QuadFeed),
+}
+
 impl Store {
-    /// Loads a release's N-Triples from `input` (`what` names it in errors; `lenient`: made
-    /// by this process's converter) into `graph` with the bulk loader (atomic: all or
-    /// nothing), parsing them once: each quad passes through `tap` (the distinct counts, and
-    /// for a file the N-Quads dump) on its way to the loader. A parse or read error stops the load before
-    /// its commit.
+    /// Loads a release's triples from `input` (`what` names it in errors) into `graph` with
+    /// the bulk loader (atomic: all or nothing), reading them once: each quad passes through
+    /// `tap` (the distinct counts, and for a file the N-Quads dump) and the summaries on its
+    /// way to the loader. A parse or read error, or a maker's, stops the load before its
+    /// commit. Also says how many quads `input` gave.
     #[allow(clippy::too_many_arguments)]
     fn bulk_load(
         &self,
         req: &PublishRequest,
-        input: impl std::io::Read,
+        input: Input,
         what: &str,
-        lenient: bool,
         graph: NamedNodeRef<'_>,
         summary_graph: NamedNodeRef<'_>,
         tap: &mut dumps::Tap,
         summarizer: summary::Summarizer,
         expected: Option<u64>,
-    ) -> Result<(InMemory, std::time::Duration)> {
+    ) -> Result<(InMemory, std::time::Duration, u64)> {
         let threads = self.settings.loader_threads.max(1);
         let memory_mb = match expected {
             Some(quads) => load_memory_mb(self.settings.loader_memory_mb, threads, quads),
@@ -1371,20 +1383,34 @@ impl Store {
         if let Some(LoadProgress(progress)) = req.progress.clone() {
             loader = loader.on_progress(move |n| progress(n));
         }
-        let mut parser = RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph);
-        if lenient {
-            parser = parser.lenient();
-        }
+        let read: Box<dyn Iterator<Item = Result<Quad>>> = match input {
+            Input::Parse { from, lenient } => {
+                let mut parser =
+                    RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph);
+                if lenient {
+                    parser = parser.lenient();
+                }
+                Box::new(
+                    parser
+                        .for_reader(std::io::BufReader::with_capacity(1 << 20, from))
+                        .map(|q| q.map_err(|e| Error::Invalid(format!("{what}: {e}")))),
+                )
+            }
+            Input::Quads(feed) => {
+                Box::new(feed.map(|q| q.map_err(|e| Error::Invalid(format!("{what}: {e}")))))
+            }
+        };
         // The summaries are known once the last quad is read: they go into the same load (in
         // their own graph), not into a second one after its commit, whose files were ingested
         // while the first load's were compacted (with the copy in memory, 1.0-1.2 s after the
         // load of 1 M rows).
         let summarizer = std::cell::RefCell::new(Some(summarizer));
         let summaries = std::cell::RefCell::new((None, std::time::Duration::ZERO));
-        let quads = parser
-            .for_reader(std::io::BufReader::with_capacity(1 << 20, input))
+        let mut count = 0u64;
+        let quads = read
             .map(|quad| {
-                let quad = quad.map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                let quad = quad?;
+                count += 1;
                 tap.add(&quad)
                     .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))?;
                 if let Some(s) = summarizer.borrow_mut().as_mut() {
@@ -1419,7 +1445,8 @@ impl Store {
             );
         loader.load_ok_quads::<Error, Error>(quads)?;
         loader.commit()?;
-        Ok(summaries.into_inner())
+        let (copy, time) = summaries.into_inner();
+        Ok((copy, time, count))
     }
 }
 
@@ -1449,11 +1476,12 @@ impl Publisher for Store {
             }
             clock = now;
         };
-        // 1 and 2, side by side. One parse of the release's N-Triples feeds the bulk loader
-        // (into the release's own graph: atomic, invisible until the switch) and, through the
-        // tap, the distinct counts (and for a file, the N-Quads member of `all.nq.gz`,
-        // compressed on its own thread; a run's member is made from the converter's lines). The public `.nt.gz`, CSV and metadata are copied on a third thread:
-        // what is downloaded is what is loaded.
+        // 1 and 2, side by side. One parse of a file's N-Triples, or the converter's quads,
+        // feed the bulk loader (into the release's own graph: atomic, invisible until the
+        // switch) and, through the tap, the distinct counts (and for a file, the N-Quads
+        // member of `all.nq.gz`, compressed on its own thread; a run's member is made from the
+        // converter's lines). The public `.nt.gz`, CSV and metadata are copied on a third
+        // thread: what is downloaded is what is loaded.
         let graph = NamedNode::new_unchecked(self.graph_iri(&req.dataset.id, &req.release));
         let summary_graph =
             NamedNode::new_unchecked(self.layout.summary_graph(&req.dataset.id, &req.release));
@@ -1466,25 +1494,21 @@ impl Publisher for Store {
             }
         }
         let dumps_dir = self.dumps_dir();
-        // Where the N-Triples come from: the file (read twice: parsed, and compressed as it
-        // is), or the maker's pieces (each piece to the parser and to the `.nt.gz` writer).
-        let (input, nt, maker, what, lenient, expected) = match &req.triples {
+        // Where the triples come from: the file (read twice: parsed, and compressed as it
+        // is), or the maker (its quads to the loader, its lines to the two dumps' writers).
+        let (input, nt, maker, what, expected) = match &req.triples {
             Triples::File {
                 path,
                 converted_here,
             } => {
                 let file = std::fs::File::open(path).map_err(io(path))?;
                 let expected = estimate_lines(path).ok().flatten();
-                let input: Box<dyn std::io::Read + Send> = Box::new(file);
                 let what = path.display().to_string();
-                (
-                    input,
-                    dumps::Nt::File(path),
-                    None,
-                    what,
-                    *converted_here,
-                    expected,
-                )
+                let input = Input::Parse {
+                    from: Box::new(file),
+                    lenient: *converted_here,
+                };
+                (input, dumps::Nt::File(path), None, what, expected)
             }
             Triples::Made(made) => {
                 let make = made
@@ -1495,20 +1519,17 @@ impl Publisher for Store {
                 let (to_member, member_rx) =
                     std::sync::mpsc::sync_channel(triples::PIECES_IN_FLIGHT);
                 let tee = triples::Tee::new(vec![
-                    (to_load, "the load"),
                     (to_dump, "the .nt.gz dump"),
                     (to_member, "the N-Quads dump"),
                 ]);
-                let input: Box<dyn std::io::Read + Send> =
-                    Box::new(triples::PipeReader::new(load_rx));
+                let quads = Quads::new(graph.clone(), to_load);
                 let what = "the converted triples".to_string();
                 let nt = dumps::Nt::Made(dump_rx);
                 (
-                    input,
+                    Input::Quads(triples::QuadFeed::new(load_rx)),
                     nt,
-                    Some((tee, make, member_rx)),
+                    Some((tee, quads, make, member_rx)),
                     what,
-                    true,
                     made.expected,
                 )
             }
@@ -1523,10 +1544,10 @@ impl Publisher for Store {
             // the distinct triples too (the thread that feeds the loader only parses and
             // counts terms); or from the file's quads as parsed, through the tap.
             let (maker, member, mut tap) = match maker {
-                Some((tee, make, lines)) => {
+                Some((tee, quads, make, lines)) => {
                     // The maker, on its own thread; it ends when the readers have all it made,
                     // or when one of them goes away.
-                    let maker = scope.spawn(move || tee.run(make));
+                    let maker = scope.spawn(move || tee.run(make, quads));
                     let member = scope.spawn(|| {
                         dumps::write_member_from_lines(
                             &dumps_dir,
@@ -1561,19 +1582,18 @@ impl Publisher for Store {
                     req,
                     input,
                     &what,
-                    lenient,
                     graph.as_ref(),
                     summary_graph.as_ref(),
                     &mut tap,
                     summarizer,
                     expected,
                 )
-                .and_then(|(summaries, made)| {
+                .and_then(|(summaries, made, quads)| {
                     tap.finish()
-                        .map(|distinct| (distinct, summaries, made))
+                        .map(|distinct| (distinct, summaries, made, quads))
                         .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))
                 })
-                .and_then(|(distinct, copy, made)| {
+                .and_then(|(distinct, copy, made, quads)| {
                     // The summaries (loaded with the release, into their own graph) in memory
                     // too, where the figures that read nothing else are computed (the store's
                     // new files are cold, and RocksDB is compacting them): waited for here.
@@ -1583,10 +1603,10 @@ impl Publisher for Store {
                         Some(Ok(memory)) => Some(memory?),
                         Some(Err(_)) => return Err(panicked("keeping the summaries in memory")),
                     };
-                    Ok((distinct, in_memory, (made, t.elapsed())))
+                    Ok((distinct, in_memory, (made, t.elapsed()), quads))
                 })
-                .map(|(distinct, in_memory, summary_time)| {
-                    (distinct, in_memory, t.elapsed(), summary_time)
+                .map(|(distinct, in_memory, summary_time, quads)| {
+                    (distinct, in_memory, t.elapsed(), summary_time, quads)
                 });
             // The tap is gone (finished or dropped): the member's input is closed.
             let files = files
@@ -1618,10 +1638,20 @@ impl Publisher for Store {
                 (
                     Ok((files, dump_time)),
                     Ok(counted),
-                    Ok((mut distinct, summaries, load_time, summary_time)),
+                    Ok((mut distinct, summaries, load_time, summary_time, quads)),
                 ) => {
-                    if let Some(triples) = counted {
-                        distinct.triples = triples;
+                    if let Some(counted) = counted {
+                        // The dumps were made from the maker's lines, the store from its
+                        // quads: a maker that gave more of one than of the other is a bug
+                        // that must not be published.
+                        if counted.lines != quads {
+                            discard();
+                            return Err(Error::Invalid(format!(
+                                "{what}: {} lines for the dumps but {quads} quads for the store",
+                                counted.lines
+                            )));
+                        }
+                        distinct.triples = counted.distinct;
                     }
                     (
                         files,
@@ -1749,7 +1779,10 @@ impl Publisher for Store {
         // Within the side-by-side phase: how long each half took.
         phases.push(("  of which: .nt.gz, CSV and metadata dumps", dump_time));
         phases.push((
-            "  of which: parse, N-Quads dump, summaries and bulk load",
+            match req.triples {
+                Triples::File { .. } => "  of which: parse, N-Quads dump, summaries and bulk load",
+                Triples::Made(_) => "  of which: the converter's quads, summaries and bulk load",
+            },
             load_time,
         ));
         if !req.summaries.is_empty() {

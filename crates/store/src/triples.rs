@@ -1,21 +1,25 @@
-//! Where a release's N-Triples come from: a file, or a writer that makes them while they load.
+//! Where a release's triples come from: an N-Triples file, or a maker that makes them while
+//! they load.
 //!
 //! A run converts its clean table straight into the publish ([`Triples::Made`]): the
-//! converter writes N-Triples into a [`Tee`] on a thread of its own, which hands blocks of
-//! them to the bulk loader's parser, to the `.nt.gz` writer and to the writer of the N-Quads
-//! member of `all.nq.gz` (which turns each line into a quad itself), through bounded
-//! channels. No
-//! file lies between conversion and load (3 GB of scratch space for a million-row run; in
-//! time, measured on 2 cores, no gain to claim: README), and the conversion runs beside the
-//! load. Any side that stops stops the others: the maker's error reaches the parser, which
-//! fails the load before its commit, and a reader that goes away fails the maker's next write.
+//! converter, on a thread of its own, hands each triple twice. As a quad ([`Quads`]), in
+//! batches, to the thread that feeds the bulk loader: no N-Triples are parsed for the load
+//! (the loader alone pays that parse; in a profile of a million-row run it was 10 of the
+//! run's 120 CPU s). And as an N-Triples line, into a [`Tee`] that hands blocks of lines to
+//! the `.nt.gz` writer and to the writer of the N-Quads member of `all.nq.gz` (which turns
+//! each line into a quad itself), through bounded channels. No file lies between conversion
+//! and load (3 GB of scratch space for a million-row run), and the conversion runs beside the
+//! load. Any side that stops stops the others: the maker's error reaches the loader's feed,
+//! which fails the load before its commit, and a reader that goes away fails the maker's
+//! next write. The publish checks that the lines and the quads were as many.
 
-use std::io::{Read, Write};
+use oxigraph::model::{NamedNode, Quad, TripleRef};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-/// The N-Triples of a release to publish.
+/// The triples of a release to publish.
 pub enum Triples {
     /// An N-Triples file. `converted_here`: this process's csvw converter wrote it. It writes
     /// no IRI, language tag or datatype it has not checked, so the load then parses the file
@@ -23,7 +27,8 @@ pub enum Triples {
     /// 20 M-triple release). A file from elsewhere, such as an admin API upload, is parsed
     /// strictly.
     File { path: PathBuf, converted_here: bool },
-    /// Made while they load, by this process's converter (parsed leniently, as above).
+    /// Made while they load, by this process's converter (its terms are not checked again,
+    /// as above).
     Made(Made),
 }
 
@@ -56,14 +61,16 @@ impl std::fmt::Debug for Triples {
     }
 }
 
-/// What makes a release's N-Triples: it writes them all into the writer it is given and says
-/// `Ok`, or says why not (after any amount written). On `Err` nothing is published. One
-/// triple a line, `S P O .`, each term always written the same way (as the csvw converter
-/// writes them): the N-Quads member is made from the lines, and equal lines are counted as
-/// one triple.
-pub type Make = Box<dyn FnOnce(&mut (dyn Write + Send)) -> Result<(), String> + Send>;
+/// What makes a release's triples: it hands each one both ways, as an N-Triples line into the
+/// writer and as a quad into the [`Quads`], in the same order, and says `Ok`; or says why not
+/// (after any amount made). On `Err` nothing is published. The lines are one triple a line,
+/// `S P O .`, each term always written the same way (as the csvw converter writes them): the
+/// dumps are made from the lines (the N-Quads member too, and equal lines are counted as one
+/// triple), the store from the quads, and a publish whose lines and quads were not as many
+/// fails.
+pub type Make = Box<dyn FnOnce(&mut (dyn Write + Send), &mut Quads) -> Result<(), String> + Send>;
 
-/// N-Triples made while they load: the maker runs once, on a thread of the publish.
+/// Triples made while they load: the maker runs once, on a thread of the publish.
 pub struct Made {
     make: Mutex<Option<Make>>,
     /// About how many triples it makes, when known: it sizes the loader's batches (see
@@ -74,7 +81,7 @@ pub struct Made {
 impl Made {
     pub fn new(
         expected: Option<u64>,
-        make: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), String> + Send + 'static,
+        make: impl FnOnce(&mut (dyn Write + Send), &mut Quads) -> Result<(), String> + Send + 'static,
     ) -> Self {
         Made {
             make: Mutex::new(Some(Box::new(make))),
@@ -93,8 +100,8 @@ pub(crate) enum Piece {
     Bytes(Arc<Vec<u8>>),
     /// All made.
     End,
-    /// The maker failed: why.
-    Failed(String),
+    /// The maker failed (the load says why).
+    Failed,
 }
 
 /// How many bytes a piece holds (the last may hold fewer).
@@ -133,15 +140,123 @@ impl Tee {
         Ok(())
     }
 
-    /// Runs `make` into this writer and tells every reader how it ended.
-    pub(crate) fn run(mut self, make: Make) {
-        let made = make(&mut self).and_then(|()| self.send().map_err(|e| e.to_string()));
+    /// Runs `make` into this writer and `quads`, and tells every reader how it ended.
+    pub(crate) fn run(mut self, make: Make, mut quads: Quads) {
+        let made = make(&mut self, &mut quads)
+            .and_then(|()| self.send().map_err(|e| e.to_string()))
+            .and_then(|()| quads.send().map_err(|e| e.to_string()));
         for (tx, _) in &self.to {
             // A reader that has gone away needs no word.
             let _ = tx.send(match &made {
                 Ok(()) => Piece::End,
-                Err(e) => Piece::Failed(e.clone()),
+                Err(_) => Piece::Failed,
             });
+        }
+        let _ = quads.to.send(match made {
+            Ok(()) => Batch::End,
+            Err(e) => Batch::Failed(e),
+        });
+    }
+}
+
+/// How many quads a batch to the loader's feed holds.
+const QUADS: usize = 4096;
+
+/// A batch of quads between the maker and the loader's feed.
+pub(crate) enum Batch {
+    Quads(Vec<Quad>),
+    /// All made.
+    End,
+    /// The maker failed: why.
+    Failed(String),
+}
+
+/// The maker's quads, into the release's graph, to the thread that feeds the bulk loader, in
+/// batches.
+pub struct Quads {
+    graph: NamedNode,
+    batch: Vec<Quad>,
+    to: SyncSender<Batch>,
+}
+
+impl Quads {
+    pub(crate) fn new(graph: NamedNode, to: SyncSender<Batch>) -> Self {
+        Quads {
+            graph,
+            batch: Vec::with_capacity(QUADS),
+            to,
+        }
+    }
+
+    /// `t`, in the release's graph.
+    pub fn triple(&mut self, t: TripleRef<'_>) -> std::io::Result<()> {
+        self.batch.push(Quad::new(
+            t.subject.into_owned(),
+            t.predicate.into_owned(),
+            t.object.into_owned(),
+            self.graph.clone(),
+        ));
+        if self.batch.len() >= QUADS {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(QUADS));
+        self.to
+            .send(Batch::Quads(batch))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the load stopped"))
+    }
+}
+
+/// The loader's side of [`Quads`]: each quad, then the end; or an error when the maker
+/// failed or stopped without saying how it ended (a panic). Counts what it yields.
+pub(crate) struct QuadFeed {
+    rx: Receiver<Batch>,
+    batch: std::vec::IntoIter<Quad>,
+    ended: bool,
+    pub(crate) count: u64,
+}
+
+impl QuadFeed {
+    pub(crate) fn new(rx: Receiver<Batch>) -> Self {
+        QuadFeed {
+            rx,
+            batch: Vec::new().into_iter(),
+            ended: false,
+            count: 0,
+        }
+    }
+}
+
+impl Iterator for QuadFeed {
+    type Item = Result<Quad, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(q) = self.batch.next() {
+                self.count += 1;
+                return Some(Ok(q));
+            }
+            if self.ended {
+                return None;
+            }
+            match self.rx.recv() {
+                Ok(Batch::Quads(b)) => self.batch = b.into_iter(),
+                Ok(Batch::End) => self.ended = true,
+                Ok(Batch::Failed(e)) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+                Err(_) => {
+                    self.ended = true;
+                    return Some(Err("the triples stopped before their end".into()));
+                }
+            }
         }
     }
 }
@@ -162,50 +277,6 @@ impl Write for Tee {
     }
 }
 
-/// A reader of the maker's pieces: its bytes, then the end of the stream, or an error when
-/// the maker failed or stopped without saying how it ended (a panic).
-pub(crate) struct PipeReader {
-    rx: Receiver<Piece>,
-    piece: Arc<Vec<u8>>,
-    at: usize,
-    ended: bool,
-}
-
-impl PipeReader {
-    pub(crate) fn new(rx: Receiver<Piece>) -> Self {
-        PipeReader {
-            rx,
-            piece: Arc::new(Vec::new()),
-            at: 0,
-            ended: false,
-        }
-    }
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.at == self.piece.len() {
-            if self.ended || out.is_empty() {
-                return Ok(0);
-            }
-            match self.rx.recv() {
-                Ok(Piece::Bytes(p)) => (self.piece, self.at) = (p, 0),
-                Ok(Piece::End) => self.ended = true,
-                Ok(Piece::Failed(e)) => return Err(std::io::Error::other(e)),
-                Err(_) => {
-                    return Err(std::io::Error::other(
-                        "the triples stopped before their end",
-                    ))
-                }
-            }
-        }
-        let n = out.len().min(self.piece.len() - self.at);
-        out[..n].copy_from_slice(&self.piece[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
 /// Every byte a reader's channel brings until the maker's last word, into `w`. A maker
 /// that failed or stopped is not this writer's error (the load fails with it, and the
 /// release's files go): it stops writing and says `Ok`.
@@ -213,7 +284,7 @@ pub(crate) fn drain_into(rx: Receiver<Piece>, w: &mut dyn Write) -> std::io::Res
     for piece in rx {
         match piece {
             Piece::Bytes(p) => w.write_all(&p)?,
-            Piece::End | Piece::Failed(_) => break,
+            Piece::End | Piece::Failed => break,
         }
     }
     Ok(())
@@ -222,89 +293,133 @@ pub(crate) fn drain_into(rx: Receiver<Piece>, w: &mut dyn Write) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oxigraph::model::{Literal, NamedNodeRef};
     use std::sync::mpsc::sync_channel;
 
-    fn pipe(make: Make) -> (Result<Vec<u8>, String>, Vec<u8>) {
-        let (tx1, rx1) = sync_channel(PIECES_IN_FLIGHT);
-        let (tx2, rx2) = sync_channel(PIECES_IN_FLIGHT);
+    /// What the maker made: the load's quads (or its error), and the lines a dump got.
+    fn pipe(make: Make) -> (Result<Vec<Quad>, String>, Vec<u8>) {
+        let (tx, rx) = sync_channel(PIECES_IN_FLIGHT);
+        let (to_load, load) = sync_channel(PIECES_IN_FLIGHT);
+        let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
         std::thread::scope(|s| {
-            s.spawn(|| Tee::new(vec![(tx1, "the load"), (tx2, "the dump")]).run(make));
+            s.spawn(|| Tee::new(vec![(tx, "the dump")]).run(make, quads));
             let copy = s.spawn(|| {
                 let mut v = Vec::new();
-                drain_into(rx2, &mut v).map(|()| v)
+                drain_into(rx, &mut v).map(|()| v)
             });
-            let mut read = Vec::new();
-            let got = PipeReader::new(rx1)
-                .read_to_end(&mut read)
-                .map(|_| read)
-                .map_err(|e| e.to_string());
-            (got, copy.join().unwrap().unwrap())
+            let loaded = QuadFeed::new(load).collect::<Result<Vec<_>, _>>();
+            (loaded, copy.join().unwrap().unwrap())
         })
     }
 
-    fn lines(n: usize) -> Vec<u8> {
-        (0..n)
-            .flat_map(|i| format!("<http://x/{i}> <http://x/p> \"{i}\" .\n").into_bytes())
-            .collect()
+    /// Triple `i`, as a line and as a quad's parts.
+    fn triple(i: usize) -> (String, NamedNode, Literal) {
+        let s = NamedNode::new_unchecked(format!("http://x/{i}"));
+        (
+            format!("<http://x/{i}> <http://x/p> \"{i}\" .\n"),
+            s,
+            Literal::new_simple_literal(i.to_string()),
+        )
     }
 
-    #[test]
-    fn every_reader_gets_every_byte_in_order() {
-        let data = lines(100_000);
-        assert!(data.len() > 8 * PIECE);
-        let sent = data.clone();
-        let (read, copy) = pipe(Box::new(move |w| {
-            // Writes of every size, as a serializer makes them.
-            for chunk in sent.chunks(70_001) {
-                w.write_all(chunk).map_err(|e| e.to_string())?;
+    /// Makes `n` triples both ways, the lines in writes of every size (as a serializer makes
+    /// them).
+    fn make_both(n: usize, w: &mut (dyn Write + Send), quads: &mut Quads) -> Result<(), String> {
+        let p = NamedNodeRef::new_unchecked("http://x/p");
+        let mut text = String::new();
+        for i in 0..n {
+            let (line, s, o) = triple(i);
+            text.push_str(&line);
+            quads
+                .triple(TripleRef::new(&s, p, &o))
+                .map_err(|e| e.to_string())?;
+            if text.len() > 70_001 {
+                w.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+                text.clear();
             }
-            Ok(())
-        }));
-        assert_eq!(read.unwrap(), data);
-        assert_eq!(copy, data);
+        }
+        w.write_all(text.as_bytes()).map_err(|e| e.to_string())
     }
 
     #[test]
-    fn a_maker_that_fails_late_fails_the_reader() {
-        let (read, _) = pipe(Box::new(|w| {
-            w.write_all(&lines(50_000)).map_err(|e| e.to_string())?;
+    fn the_load_gets_every_quad_and_every_reader_every_byte_in_order() {
+        let n = 100_000;
+        let (loaded, copy) = pipe(Box::new(move |w, q| make_both(n, w, q)));
+        let loaded = loaded.unwrap();
+        assert_eq!(loaded.len(), n);
+        for (i, q) in loaded.iter().enumerate() {
+            let (_, s, o) = triple(i);
+            assert_eq!(q.subject, s.into());
+            assert_eq!(q.object, o.into());
+            assert_eq!(q.graph_name.to_string(), "<http://x/g>");
+        }
+        let want: String = (0..n).map(|i| triple(i).0).collect();
+        assert!(want.len() > 8 * PIECE);
+        assert_eq!(copy, want.into_bytes());
+    }
+
+    #[test]
+    fn a_maker_that_fails_late_fails_the_load_with_its_reason() {
+        let (loaded, _) = pipe(Box::new(|w, q| {
+            make_both(50_000, w, q)?;
             Err("the table is not valid".into())
         }));
-        assert_eq!(read.unwrap_err(), "the table is not valid");
+        assert_eq!(loaded.unwrap_err(), "the table is not valid");
     }
 
     #[test]
     fn a_maker_that_panics_is_not_an_end() {
-        let (tx, rx) = sync_channel(PIECES_IN_FLIGHT);
+        let (to_load, rx) = sync_channel(PIECES_IN_FLIGHT);
+        let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
         let maker = std::thread::spawn(move || {
-            Tee::new(vec![(tx, "the load")]).run(Box::new(|w| {
-                w.write_all(b"<http://x/a> <http://x/p> \"1\" .\n").unwrap();
-                panic!("a bug");
-            }))
+            Tee::new(vec![]).run(
+                Box::new(|w, q| {
+                    make_both(10_000, w, q).unwrap();
+                    panic!("a bug");
+                }),
+                quads,
+            )
         });
-        let mut read = Vec::new();
-        let e = PipeReader::new(rx).read_to_end(&mut read).unwrap_err();
-        assert_eq!(e.to_string(), "the triples stopped before their end");
+        let loaded = QuadFeed::new(rx).collect::<Result<Vec<_>, _>>();
+        assert_eq!(loaded.unwrap_err(), "the triples stopped before their end");
         assert!(maker.join().is_err());
     }
 
     #[test]
     fn a_reader_that_goes_away_stops_the_maker() {
-        let (tx1, rx1) = sync_channel(PIECES_IN_FLIGHT);
-        let (tx2, rx2) = sync_channel(PIECES_IN_FLIGHT);
-        drop(rx2);
-        let (said_tx, said) = std::sync::mpsc::channel();
-        let maker = std::thread::spawn(move || {
-            Tee::new(vec![(tx1, "the load"), (tx2, "the .nt.gz dump")]).run(Box::new(move |w| {
-                let r = w.write_all(&lines(100_000)).map_err(|e| e.to_string());
-                said_tx.send(r.clone()).unwrap();
-                r
-            }))
-        });
-        let mut read = Vec::new();
-        let e = PipeReader::new(rx1).read_to_end(&mut read).unwrap_err();
-        assert_eq!(e.to_string(), "the .nt.gz dump stopped");
-        assert_eq!(said.recv().unwrap().unwrap_err(), "the .nt.gz dump stopped");
-        maker.join().unwrap();
+        for gone in ["the .nt.gz dump", "the load"] {
+            let (tx, rx) = sync_channel(PIECES_IN_FLIGHT);
+            let (to_load, load) = sync_channel(PIECES_IN_FLIGHT);
+            let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
+            let (said_tx, said) = std::sync::mpsc::channel();
+            let maker = std::thread::spawn(move || {
+                Tee::new(vec![(tx, "the .nt.gz dump")]).run(
+                    Box::new(move |w, q| {
+                        let r = make_both(100_000, w, q);
+                        said_tx.send(r.clone()).unwrap();
+                        r
+                    }),
+                    quads,
+                )
+            });
+            let e = if gone == "the load" {
+                drop(load);
+                drain_into(rx, &mut Vec::new()).unwrap();
+                said.recv().unwrap().unwrap_err()
+            } else {
+                drop(rx);
+                let loaded = QuadFeed::new(load).collect::<Result<Vec<_>, _>>();
+                let e = said.recv().unwrap().unwrap_err();
+                assert_eq!(loaded.unwrap_err(), e);
+                e
+            };
+            let want = if gone == "the load" {
+                "the load stopped"
+            } else {
+                "the .nt.gz dump stopped"
+            };
+            assert_eq!(e, want);
+            maker.join().unwrap();
+        }
     }
 }

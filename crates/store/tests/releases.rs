@@ -1164,16 +1164,31 @@ fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves
     let store = store_with_r1(&dir);
     // Made as a converter makes them: writes of every size, no file.
     let text = std::fs::read(ntriples(&dir, "b.nt", 20_000, "made")).unwrap();
-    let made = |text: Vec<u8>, end: Result<(), String>| {
-        fivestar_store::Made::new(Some(60_000), move |w| {
+    // Each triple both ways, as the converter gives them: its line, and as a quad (`skip`:
+    // that many quads left out, a maker whose lines and quads disagree).
+    let made = |text: Vec<u8>, end: Result<(), String>, skip: usize| {
+        fivestar_store::Made::new(Some(60_000), move |w, quads| {
             for chunk in text.chunks(65_537) {
                 w.write_all(chunk).map_err(|e| e.to_string())?;
+            }
+            for t in RdfParser::from_format(RdfFormat::NTriples)
+                .for_slice(&text)
+                .skip(skip)
+            {
+                let t = t.map_err(|e| e.to_string())?;
+                quads
+                    .triple(fivestar_store::rdf::TripleRef::new(
+                        &t.subject,
+                        &t.predicate,
+                        &t.object,
+                    ))
+                    .map_err(|e| e.to_string())?;
             }
             end
         })
     };
     let mut req = with_csv(&dir, request(PathBuf::new(), "r2"));
-    req.triples = fivestar_store::Triples::Made(made(text.clone(), Ok(())));
+    req.triples = fivestar_store::Triples::Made(made(text.clone(), Ok(()), 0));
     let info = store.publish(&req).unwrap();
     assert_eq!(info.triples, 60_000);
     assert_eq!(tags(&store), ["\"made\""]);
@@ -1225,11 +1240,12 @@ fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves
     bad.triples = fivestar_store::Triples::Made(made(
         text.clone(),
         Err("the clean table is not valid".into()),
+        0,
     ));
     let e = store.publish(&bad).unwrap_err().to_string();
     assert!(e.contains("the clean table is not valid"), "{e}");
     let mut panics = request(PathBuf::new(), "r4");
-    panics.triples = fivestar_store::Triples::Made(fivestar_store::Made::new(None, |w| {
+    panics.triples = fivestar_store::Triples::Made(fivestar_store::Made::new(None, |w, _| {
         w.write_all(&[b'#'; 1 << 20]).map_err(|e| e.to_string())?;
         panic!("a bug in the maker")
     }));
@@ -1239,7 +1255,15 @@ fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves
     req.release = "r5".into();
     let e = store.publish(&req).unwrap_err().to_string();
     assert!(e.contains("made already"), "{e}");
-    for r in ["r3", "r4", "r5"] {
+    // A maker whose dumps would not hold what the store does: one quad fewer than lines.
+    let mut unequal = request(PathBuf::new(), "r6");
+    unequal.triples = fivestar_store::Triples::Made(made(text.clone(), Ok(()), 1));
+    let e = store.publish(&unequal).unwrap_err().to_string();
+    assert!(
+        e.contains("60000 lines for the dumps but 59999 quads for the store"),
+        "{e}"
+    );
+    for r in ["r3", "r4", "r5", "r6"] {
         assert!(dumped(&dir, r).is_empty(), "{r}: {:?}", dumped(&dir, r));
         assert!(
             !store

@@ -168,15 +168,15 @@ impl Verdict {
     }
 }
 
-/// The clean table's N-Triples, validated and converted (csv2rdf, minimal mode) while the
+/// The clean table's triples, validated and converted (csv2rdf, minimal mode) while the
 /// store loads them. A table with an error fails the maker at its end, so the load is given
 /// up before its commit; its diagnostics are in the [`Verdict`], for [`record`].
 pub fn made(clean: &Clean) -> (fivestar_store::Made, Verdict) {
     let verdict = Verdict::default();
     let (url, fetcher) = (clean.metadata_url.clone(), clean.fetcher());
     let said = verdict.clone();
-    let made = fivestar_store::Made::new(clean.expected_triples, move |w| {
-        let result = convert_into(&url, &fetcher, w);
+    let made = fivestar_store::Made::new(clean.expected_triples, move |lines, quads| {
+        let result = convert_into(&url, &fetcher, lines, &mut StoreQuads(quads));
         let end = match &result {
             Ok(r) if !r.has_errors() => Ok(()),
             Ok(_) => Err("the clean table is not valid against its CSVW metadata".to_string()),
@@ -188,25 +188,39 @@ pub fn made(clean: &Clean) -> (fivestar_store::Made, Verdict) {
     (made, verdict)
 }
 
-/// csv2rdf (minimal mode, validating) of the table `url` into `w` as N-Triples. From the
-/// first error on, no triple is written (the load they feed will be given up), while
-/// validation goes on to list every problem.
+/// The store's quads, as a csvw sink.
+struct StoreQuads<'a>(&'a mut fivestar_store::Quads);
+
+impl csvw::rdf::TripleSink for StoreQuads<'_> {
+    fn triple(&mut self, t: fivestar_store::rdf::TripleRef<'_>) -> csvw::Result<()> {
+        Ok(self.0.triple(t)?)
+    }
+}
+
+/// csv2rdf (minimal mode, validating) of the table `url`, each triple into `lines` as
+/// N-Triples and into `quads`. From the first error on, no triple is given to either (the
+/// load they feed will be given up), while validation goes on to list every problem.
 fn convert_into(
     url: &Url,
     fetcher: &dyn Fetcher,
-    w: &mut (dyn Write + Send),
+    lines: &mut (dyn Write + Send),
+    quads: &mut (impl csvw::rdf::TripleSink + Send),
 ) -> Result<csvw::Report, ConvertError> {
-    /// Passes triples on until an error is seen.
-    struct UntilError<'a, S> {
-        sink: &'a mut S,
+    /// Gives each triple to both sinks until an error is seen.
+    struct UntilError<'a, S, Q> {
+        lines: &'a mut S,
+        quads: &'a mut Q,
         error: &'a std::sync::atomic::AtomicBool,
     }
-    impl<S: csvw::rdf::TripleSink> csvw::rdf::TripleSink for UntilError<'_, S> {
+    impl<S: csvw::rdf::TripleSink, Q: csvw::rdf::TripleSink> csvw::rdf::TripleSink
+        for UntilError<'_, S, Q>
+    {
         fn triple(&mut self, t: fivestar_store::rdf::TripleRef<'_>) -> csvw::Result<()> {
             if self.error.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(());
             }
-            self.sink.triple(t)
+            self.lines.triple(t)?;
+            self.quads.triple(t)
         }
     }
     let error = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -215,9 +229,10 @@ fn convert_into(
         error_seen: Some(error.clone()),
         ..options(Some(url.clone()))
     };
-    let mut sink = csvw::rdf::SerializerSink::new(oxrdfio::RdfFormat::NTriples, w);
+    let mut sink = csvw::rdf::SerializerSink::new(oxrdfio::RdfFormat::NTriples, lines);
     let mut until = UntilError {
-        sink: &mut sink,
+        lines: &mut sink,
+        quads,
         error: &error,
     };
     match csvw::to_rdf(url, fetcher, options, true, &mut until) {
@@ -442,19 +457,28 @@ mod tests {
         let columns = r#"[{"name": "id", "titles": "id", "datatype": "integer"},
             {"name": "amount", "titles": "amount", "datatype": "integer"}]"#;
         let (fetcher, url) = table_files(dir.path(), &csv, columns);
-        let mut out: Vec<u8> = Vec::new();
-        let report = convert_into(&url, &fetcher, &mut out).unwrap();
+        let (mut out, mut quads) = (Vec::<u8>::new(), Vec::<fivestar_store::rdf::Triple>::new());
+        let report = convert_into(&url, &fetcher, &mut out, &mut quads).unwrap();
         let rows: Vec<u64> = report.errors().filter_map(|d| d.row).collect();
         assert_eq!(rows, [12, 4002], "{:?}", report.diagnostics);
         // At most the rows before the first error (and those in flight between the two
         // threads, a few batches of 256) were written: far fewer than the table's 10,000.
         let lines = out.iter().filter(|&&b| b == b'\n').count();
         assert!(lines < 4 * 1024, "{lines} triples written after the error");
-        // A valid table is written whole.
+        assert!(
+            quads.len() < 4 * 1024,
+            "{} quads made after the error",
+            quads.len()
+        );
+        // A valid table is made whole, the same triples both ways.
         let (fetcher, url) = table_files(dir.path(), "id,amount\n1,2\n", columns);
-        let mut out: Vec<u8> = Vec::new();
-        assert!(!convert_into(&url, &fetcher, &mut out).unwrap().has_errors());
-        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 2);
+        let (mut out, mut quads) = (Vec::<u8>::new(), Vec::<fivestar_store::rdf::Triple>::new());
+        assert!(!convert_into(&url, &fetcher, &mut out, &mut quads)
+            .unwrap()
+            .has_errors());
+        let lines: Vec<String> = quads.iter().map(|t| format!("{t} .\n")).collect();
+        assert_eq!(String::from_utf8(out).unwrap(), lines.concat());
+        assert_eq!(quads.len(), 2);
     }
 
     /// A disk that fills while the triples are written is the run's failure, not the
