@@ -483,8 +483,9 @@ fn is_integer_lexical(s: &str) -> bool {
 /// `[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)`
 fn is_decimal_lexical(s: &str) -> bool {
     let d = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let (int, frac) = match d.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
+    // By the byte: `split_once('.')` compared each match through `memcmp`.
+    let (int, frac) = match d.bytes().position(|b| b == b'.') {
+        Some(i) => (&d[..i], Some(&d[i + 1..])),
         None => (d, None),
     };
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());

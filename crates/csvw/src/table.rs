@@ -1050,10 +1050,7 @@ fn direct<'c>(
     let ok = if d.reserved {
         // `{+var}` keeps a `/`: each piece between them must be a segment of its own
         // making, not empty (`//` could start an authority) and not dots.
-        let plain = |b: u8| crate::uritemplate::UriTemplate::is_unreserved_byte(b);
-        let ok = v
-            .split('/')
-            .all(|piece| piece.bytes().all(plain) && piece.bytes().any(|b| b != b'.'));
+        let ok = plain_segments(&v);
         if ok {
             out.push_str(&v);
         }
@@ -1068,6 +1065,26 @@ fn direct<'c>(
     }
     out.push_str(&d.suffix);
     Some(row_urls.finish())
+}
+
+/// Whether each piece of `v` between `/`s is made of unreserved characters, and is neither
+/// empty nor dots alone. One pass over the bytes: splitting at `'/'` compared each match
+/// through `memcmp` (5 % of a conversion whose row keys are `{+row_key}`).
+fn plain_segments(v: &str) -> bool {
+    let mut undotted = false;
+    for b in v.bytes() {
+        if b == b'/' {
+            if !undotted {
+                return false;
+            }
+            undotted = false;
+        } else if !crate::uritemplate::UriTemplate::is_unreserved_byte(b) {
+            return false;
+        } else if b != b'.' {
+            undotted = true;
+        }
+    }
+    undotted
 }
 
 /// `t` expanded with `lookup` and resolved, through its memo `m`.
@@ -1886,6 +1903,47 @@ pub fn rdf_lang_string() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::plain_segments;
+
+    #[test]
+    fn plain_segments_are_those_of_splitting_at_slashes() {
+        let split = |v: &str| {
+            v.split('/').all(|piece| {
+                piece
+                    .bytes()
+                    .all(crate::uritemplate::UriTemplate::is_unreserved_byte)
+                    && piece.bytes().any(|b| b != b'.')
+            })
+        };
+        for v in [
+            "",
+            "/",
+            "a",
+            "a/b",
+            "a//b",
+            "/a",
+            "a/",
+            ".",
+            "..",
+            "a/./b",
+            "a/../b",
+            "a/.b/c",
+            ".a",
+            "a.",
+            "E08000035/2024-01-05/TX-1",
+            "a b",
+            "a/b c",
+            "é",
+            "a/é",
+            "~_-.",
+            "a%20",
+            "a?b",
+            "a#b",
+            "a:b",
+        ] {
+            assert_eq!(plain_segments(v), split(v), "{v:?}");
+        }
+    }
     use crate::fetch::{Fetcher, Resource};
 
     struct Files(Vec<(&'static str, Vec<u8>)>);
