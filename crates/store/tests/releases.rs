@@ -1283,3 +1283,25 @@ fn triples_made_while_they_load_publish_as_their_file_would_and_a_failure_leaves
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_database_loaded_in_batches_is_compacted_whole_and_keeps_every_quad() {
+    let dir = tmp("compact");
+    let nt = ntriples(&dir, "a.nt", 30_000, "t");
+    let db = dir.join("db");
+    let graph = "http://example.org/graph";
+    // Small batches, as a large release's load makes many level-0 files.
+    fivestar_store::bulk_load_alone(&db, &nt, graph, Some(1), Some(10)).unwrap();
+    let files = |db: &Path| {
+        std::fs::read_dir(db)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("sst".as_ref()))
+            .count()
+    };
+    let before = files(&db);
+    fivestar_store::compact_alone(&db).unwrap();
+    assert!(files(&db) < before, "{} files, {before} before", files(&db));
+    let store = oxigraph::store::Store::open(&db).unwrap();
+    assert_eq!(store.len().unwrap(), 90_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
