@@ -1233,7 +1233,8 @@ fn sync_to_remote(bench: &ServeBench) -> Result<()> {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeBench {
-    /// A store made by `fivestar bench-store --keep` (its payments are looked up).
+    /// A store made by `fivestar bench-store --keep` (its payments are looked up). Its
+    /// database is compacted first, so it must not be one a live instance holds.
     #[arg(long)]
     pub store: PathBuf,
     /// Oxigraph's server (`oxigraph` from the PyPI wheel): it serves the same database

@@ -1904,6 +1904,7 @@ pub fn rdf_lang_string() -> String {
 #[cfg(test)]
 mod tests {
     use super::plain_segments;
+    use crate::fetch::{Fetcher, Resource};
 
     #[test]
     fn plain_segments_are_those_of_splitting_at_slashes() {
@@ -1944,7 +1945,6 @@ mod tests {
             assert_eq!(plain_segments(v), split(v), "{v:?}");
         }
     }
-    use crate::fetch::{Fetcher, Resource};
 
     struct Files(Vec<(&'static str, Vec<u8>)>);
 
