@@ -285,11 +285,16 @@ fn execute(
     progress.stage(dataset, Stage::Convert, Some(table.rows.len() as u64));
     let run_dir = layout.run(dataset, &report.run);
     let data_base = layout.data_folder(dataset);
+    let publisher = publisher.filter(|_| !report.has_errors());
+    if let Some(publisher) = publisher {
+        let parts = (pipeline, &mapping, table, source, linked);
+        return publish(ctx, publisher, parts, report, lap);
+    }
     let clean = stage::convert::write_clean(&table, &mapping, &run_dir, &data_base)?;
     lap(report, "clean CSV");
     // A check converts too, into its preview: the officer sees resources as their pages will
     // show them, and the stars the release would earn.
-    let Some(publisher) = publisher else {
+    if options.validate_only {
         let mut collector =
             crate::preview::Collector::new(&data_base, &format!("{}/", layout.base()));
         if !stage::convert::validate_into(&clean, &table, &mapping, file, &mut collector, report) {
@@ -297,24 +302,45 @@ fn execute(
         }
         report.preview = Some(collector.finish(&pipeline.licence, linked.as_ref()));
         return Ok(Outcome::Valid);
-    };
+    }
     // Blocked already (by the gate): validated all the same, so that the report lists
     // everything wrong at once, and nothing is converted.
-    if report.has_errors() {
-        let mut discard = stage::convert::Discard;
-        stage::convert::validate_into(&clean, &table, &mapping, file, &mut discard, report);
-        return Ok(Outcome::Blocked);
-    }
+    let mut discard = stage::convert::Discard;
+    stage::convert::validate_into(&clean, &table, &mapping, file, &mut discard, report);
+    Ok(Outcome::Blocked)
+}
 
-    // The cells are in the clean CSV now: the load gets their memory. (What points a
-    // diagnostic back at the source, its rows and headers, stays.)
-    let width = table.rows.width();
-    drop(std::mem::replace(
-        &mut table.rows,
-        fivestar_tidy::Cells::new(width),
-    ));
-    // CSVW validation and csv2rdf in one pass, into the store's bulk loader as they are
-    // made: a table with an error fails the load before its commit.
+/// What the stages before the conversion made of a source, for [`publish`].
+type Tidied<'a> = (
+    &'a Pipeline,
+    &'a Mapping,
+    fivestar_tidy::Table,
+    stage::fetch::Source,
+    Option<fivestar_store::Linked>,
+);
+
+/// The publishing end of a run whose gate passed: the clean CSV written on a thread of its
+/// own while CSVW validation and csv2rdf read it, in one pass, into the store's bulk loader
+/// as they are made (a table with an error fails the load before its commit).
+fn publish(
+    ctx: &Context<'_>,
+    publisher: &dyn Publisher,
+    (pipeline, mapping, mut table, source, linked): Tidied<'_>,
+    report: &mut Report,
+    mut lap: impl FnMut(&mut Report, &str),
+) -> Result<Outcome, Box<Problem>> {
+    let (layout, progress) = (ctx.layout, &*ctx.progress);
+    let dataset = pipeline.id.as_str();
+    let file = source.name.as_str();
+    let run_dir = layout.run(dataset, &report.run);
+    let data_base = layout.data_folder(dataset);
+    // The cells go to the CSV's writer, which frees them when it is done. (What points a
+    // diagnostic back at the source, its rows and headers, stays here.)
+    let mut clean = stage::convert::write_clean_behind(&mut table, mapping, &run_dir, &data_base)?;
+    lap(
+        report,
+        "clean CSV's metadata (the CSV is written beside the conversion)",
+    );
     progress.stage(dataset, Stage::Load, None);
     let load_progress = LoadProgress({
         let (progress, dataset) = (ctx.progress.clone(), dataset.to_string());
@@ -335,13 +361,18 @@ fn execute(
     request.summaries = mapping.summaries();
     let published = publish_one(publisher, &request);
     drop(request);
+    if published.is_err() {
+        clean.abandon();
+    }
+    // A writer that failed on its own (a full disk) is why the conversion stopped.
+    clean.finish()?;
     let valid = match verdict.take() {
         // The store stopped reading them, or never started: its error says why.
         None | Some(Err(stage::convert::ConvertError::Io(_))) => true,
         Some(Err(stage::convert::ConvertError::Table(e))) => {
-            stage::convert::record(Err(e.to_string()), &table, &mapping, file, report)
+            stage::convert::record(Err(e.to_string()), &table, mapping, file, report)
         }
-        Some(Ok(r)) => stage::convert::record(Ok(r), &table, &mapping, file, report),
+        Some(Ok(r)) => stage::convert::record(Ok(r), &table, mapping, file, report),
     };
     if !valid {
         return Ok(Outcome::Blocked);

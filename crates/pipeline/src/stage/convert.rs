@@ -5,6 +5,7 @@
 //! before its commit).
 
 use super::fail;
+use super::growing::Growing;
 use crate::mapping::Mapping;
 use crate::report::{Problem, Report, Severity};
 use crate::web::WebFetcher;
@@ -12,6 +13,7 @@ use csvw::Fetcher;
 use fivestar_tidy::Table;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use url::Url;
 
 /// The clean table on disk, readable as if published at `{base}/id/{dataset}/`.
@@ -25,12 +27,86 @@ pub struct Clean {
     pub expected_triples: Option<u64>,
     /// The IRI folder the clean table stands for, and the local folder that holds it.
     folder: (Url, PathBuf),
+    /// The CSV's writer, while it may still be writing ([`write_clean_behind`]).
+    behind: Option<Behind>,
+}
+
+/// The thread writing the clean CSV, and how far it is.
+struct Behind {
+    growing: Arc<Growing>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Clean {
-    /// What reads the clean table and its metadata (and nothing else) by their IRIs.
-    fn fetcher(&self) -> WebFetcher {
-        WebFetcher::new(None).with_folder(self.folder.0.clone(), self.folder.1.clone())
+    /// What reads the clean table and its metadata (and nothing else) by their IRIs: the CSV
+    /// as far as it is written.
+    fn fetcher(&self) -> CleanFetcher {
+        CleanFetcher {
+            web: WebFetcher::new(None).with_folder(self.folder.0.clone(), self.folder.1.clone()),
+            csv: self.csv.clone(),
+            growing: self.behind.as_ref().map(|b| b.growing.clone()),
+        }
+    }
+
+    /// Nothing will read the CSV any more (the publish failed): its writer stops early.
+    pub fn abandon(&self) {
+        if let Some(b) = &self.behind {
+            b.growing.abandon();
+        }
+    }
+
+    /// Waits for the CSV's writer, if it is still writing: `Err` when it failed (a full
+    /// disk), not when it was abandoned.
+    pub fn finish(&mut self) -> Result<(), Box<Problem>> {
+        let Some(b) = &mut self.behind else {
+            return Ok(());
+        };
+        let failure = b.growing.failure();
+        if let Some(t) = b.thread.take() {
+            let _ = t.join();
+        }
+        match failure {
+            Some(e) => Err(fail("io", format!("{}: {e}", self.csv.display()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Clean {
+    fn drop(&mut self) {
+        if let Some(b) = &mut self.behind {
+            b.growing.abandon();
+            if let Some(t) = b.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+/// The clean table's fetcher: its CSV, while it is still being written, read as far as it is
+/// written; everything else from its folder.
+struct CleanFetcher {
+    web: WebFetcher,
+    csv: PathBuf,
+    growing: Option<Arc<Growing>>,
+}
+
+impl Fetcher for CleanFetcher {
+    fn fetch(&self, url: &Url) -> Result<Option<csvw::fetch::Resource>, String> {
+        match &self.growing {
+            Some(growing) if self.web.local_path(url).as_deref() == Some(self.csv.as_path()) => {
+                let reader = growing
+                    .reader(&self.csv)
+                    .map_err(|e| format!("{}: {e}", self.csv.display()))?;
+                Ok(Some(csvw::fetch::Resource {
+                    body: Box::new(std::io::BufReader::with_capacity(1 << 16, reader)),
+                    content_type: None,
+                    links: Vec::new(),
+                    content_language: None,
+                }))
+            }
+            _ => self.web.fetch(url),
+        }
     }
 }
 
@@ -73,17 +149,71 @@ pub fn write_clean(
     dir: &Path,
     data_base: &str,
 ) -> Result<Clean, Box<Problem>> {
+    let (clean, file) = start_clean(table, mapping, dir, data_base)?;
+    table
+        .write_csv(std::io::BufWriter::new(file))
+        .map_err(|e| io_error(&clean.csv, e))?;
+    Ok(clean)
+}
+
+/// [`write_clean`], the CSV written on a thread of its own while the caller goes on: the
+/// table's cells go to that thread (`table` keeps its rows' count of none, and what points
+/// back at the source). A conversion of the returned [`Clean`] reads the CSV as far as it is
+/// written, so it need not wait for the whole; [`Clean::finish`] waits for it.
+pub fn write_clean_behind(
+    table: &mut Table,
+    mapping: &Mapping,
+    dir: &Path,
+    data_base: &str,
+) -> Result<Clean, Box<Problem>> {
+    let (mut clean, file) = start_clean(table, mapping, dir, data_base)?;
+    let width = table.rows.width();
+    let cells = Table {
+        header: table.header.clone(),
+        rows: std::mem::replace(&mut table.rows, fivestar_tidy::Cells::new(width)),
+        ..Table::default()
+    };
+    let growing = Growing::new();
+    let writer = growing.writer(file);
+    let ended = growing.clone();
+    let thread = std::thread::Builder::new()
+        .name("clean-csv".into())
+        .spawn(move || {
+            /// Ends the file as failed if the writing panics, so no reader waits for ever.
+            struct Ends(Arc<Growing>);
+            impl Drop for Ends {
+                fn drop(&mut self) {
+                    self.0
+                        .end(Err("the clean CSV's writer stopped before its end".into()));
+                }
+            }
+            let ends = Ends(ended);
+            let result = cells.write_csv(std::io::BufWriter::with_capacity(1 << 20, writer));
+            ends.0.end(result.map_err(|e| e.to_string()));
+            // The cells are freed here, off the caller's thread.
+            drop(cells);
+        })
+        .map_err(|e| fail("io", format!("cannot start the clean CSV's writer: {e}")))?;
+    clean.behind = Some(Behind {
+        growing,
+        thread: Some(thread),
+    });
+    Ok(clean)
+}
+
+/// The metadata written and the CSV created (empty) for [`write_clean`].
+fn start_clean(
+    table: &Table,
+    mapping: &Mapping,
+    dir: &Path,
+    data_base: &str,
+) -> Result<(Clean, std::fs::File), Box<Problem>> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let dataset = &mapping.dataset;
     let csv_name = format!("{dataset}.csv");
     let meta_name = format!("{dataset}.csv-metadata.json");
     let csv = dir.join(&csv_name);
     let metadata = dir.join(&meta_name);
-    table
-        .write_csv(std::io::BufWriter::new(
-            std::fs::File::create(&csv).map_err(|e| io_error(&csv, e))?,
-        ))
-        .map_err(|e| io_error(&csv, e))?;
     let doc = mapping.clean_metadata(&csv_name);
     let expected_triples = expected_triples(table, &doc);
     std::fs::write(
@@ -95,13 +225,18 @@ pub fn write_clean(
     let metadata_url = base
         .join(&meta_name)
         .map_err(|e| fail("base-iri", e.to_string()))?;
-    Ok(Clean {
-        csv,
-        metadata,
-        metadata_url,
-        expected_triples,
-        folder: (base, dir.to_path_buf()),
-    })
+    let file = std::fs::File::create(&csv).map_err(|e| io_error(&csv, e))?;
+    Ok((
+        Clean {
+            csv,
+            metadata,
+            metadata_url,
+            expected_triples,
+            folder: (base, dir.to_path_buf()),
+            behind: None,
+        },
+        file,
+    ))
 }
 
 /// A file of the run that could not be written (a full disk, say), named in the report.
@@ -159,7 +294,7 @@ impl csvw::rdf::TripleSink for Discard {
 /// What a conversion made while the store loaded it came to: taken by [`Verdict::take`] after
 /// the publish.
 #[derive(Clone, Default)]
-pub struct Verdict(std::sync::Arc<std::sync::Mutex<Option<Result<csvw::Report, ConvertError>>>>);
+pub struct Verdict(Arc<std::sync::Mutex<Option<Result<csvw::Report, ConvertError>>>>);
 
 impl Verdict {
     /// The conversion's report (`None`: it never ran, the publish failed before it).
@@ -177,10 +312,20 @@ pub fn made(clean: &Clean) -> (fivestar_store::Made, Verdict) {
     let said = verdict.clone();
     let made = fivestar_store::Made::new(clean.expected_triples, move |lines, quads| {
         let result = convert_into(&url, &fetcher, lines, &mut StoreQuads(quads));
-        let end = match &result {
-            Ok(r) if !r.has_errors() => Ok(()),
-            Ok(_) => Err("the clean table is not valid against its CSVW metadata".to_string()),
-            Err(e) => Err(e.to_string()),
+        // The CSV whole on disk before the maker ends, so before the publish names it a dump
+        // (a conversion reads it to its end, so this waits for no more than the writer's last
+        // word).
+        let written = match (&result, &fetcher.growing) {
+            (Ok(_), Some(g)) => g.wait(),
+            _ => Ok(()),
+        };
+        let end = match (&result, written) {
+            (Ok(_), Err(e)) => Err(format!("the clean CSV was not written whole: {e}")),
+            (Ok(r), Ok(())) if !r.has_errors() => Ok(()),
+            (Ok(_), Ok(())) => {
+                Err("the clean table is not valid against its CSVW metadata".to_string())
+            }
+            (Err(e), _) => Err(e.to_string()),
         };
         *said.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         end
@@ -223,7 +368,7 @@ fn convert_into(
             self.quads.triple(t)
         }
     }
-    let error = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let error = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = csvw::Options {
         validate: true,
         error_seen: Some(error.clone()),
@@ -481,22 +626,97 @@ mod tests {
         assert_eq!(quads.len(), 2);
     }
 
+    /// A table of `rows` suppliers (an integer id and a name) written by [`table_files`]: its
+    /// CSV, the fetcher and the metadata's URL.
+    fn suppliers(dir: &Path, rows: usize) -> (String, WebFetcher, Url) {
+        let mut csv = String::from("id,name\n");
+        for i in 0..rows {
+            csv.push_str(&format!("{i},supplier number {i}\n"));
+        }
+        let (fetcher, url) = table_files(
+            dir,
+            &csv,
+            r#"[{"name": "id", "titles": "id", "datatype": "integer"},
+                {"name": "name", "titles": "name"}]"#,
+        );
+        (csv, fetcher, url)
+    }
+
+    /// A clean CSV still being written converts whole: the same N-Triples as the finished
+    /// file, though the reader catches up with the writer again and again. A writer that
+    /// fails part way fails the conversion with its reason; it never converts as a shorter
+    /// table.
+    #[test]
+    fn a_csv_still_being_written_converts_whole_and_its_writers_failure_fails_it() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, fetcher, url) = suppliers(dir.path(), 20_000);
+        let mut whole = Vec::new();
+        let report = convert_into(&url, &fetcher, &mut whole, &mut Discard).unwrap();
+        assert!(!report.has_errors());
+        for fails in [false, true] {
+            let path = dir.path().join("t.csv");
+            let growing = Growing::new();
+            let mut out = std::io::BufWriter::with_capacity(
+                4096,
+                growing.writer(std::fs::File::create(&path).unwrap()),
+            );
+            let (bytes, ends) = (csv.clone().into_bytes(), growing.clone());
+            let thread = std::thread::spawn(move || {
+                for (n, chunk) in bytes.chunks(16 * 1024).enumerate() {
+                    if fails && n == 10 {
+                        ends.end(Err("No space left on device".into()));
+                        return;
+                    }
+                    out.write_all(chunk).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                out.flush().unwrap();
+                ends.end(Ok(()));
+            });
+            let mut clean = Clean {
+                csv: path,
+                metadata: dir.path().join("t.csv-metadata.json"),
+                metadata_url: url.clone(),
+                expected_triples: None,
+                folder: (
+                    Url::parse("http://example.org/data/").unwrap(),
+                    dir.path().to_path_buf(),
+                ),
+                behind: Some(Behind {
+                    growing,
+                    thread: Some(thread),
+                }),
+            };
+            let mut lines = Vec::new();
+            let result = convert_into(&url, &clean.fetcher(), &mut lines, &mut Discard);
+            match (fails, result) {
+                (false, Ok(r)) => {
+                    assert!(!r.has_errors());
+                    assert!(lines == whole, "the triples differ from the whole file's");
+                    assert!(clean.finish().is_ok());
+                }
+                (true, Err(e)) => {
+                    assert!(e.to_string().contains("No space left on device"), "{e}");
+                    let e = clean.finish().unwrap_err();
+                    assert!(
+                        e.message.contains("No space left on device"),
+                        "{}",
+                        e.message
+                    );
+                }
+                (fails, other) => panic!("writer fails: {fails}; conversion: {other:?}"),
+            }
+        }
+    }
+
     /// A disk that fills while the triples are written is the run's failure, not the
     /// table's: `ConvertError::Io`, naming the file (a `Table` error would block the run and
     /// mark the source as processed, so the next run would skip it as unchanged).
     #[test]
     fn a_full_disk_while_converting_is_an_output_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut csv = String::from("id,name\n");
-        for i in 0..2000 {
-            csv.push_str(&format!("{i},supplier number {i}\n"));
-        }
-        let (fetcher, url) = table_files(
-            dir.path(),
-            &csv,
-            r#"[{"name": "id", "titles": "id", "datatype": "integer"},
-                {"name": "name", "titles": "name"}]"#,
-        );
+        let (_, fetcher, url) = suppliers(dir.path(), 2000);
         // The table itself converts.
         let ok = dir.path().join("t.nt");
         let report = to_ntriples(&url, &fetcher, options(Some(url.clone())), &ok).unwrap();

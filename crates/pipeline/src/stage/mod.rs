@@ -16,6 +16,7 @@
 pub mod convert;
 pub mod fetch;
 pub mod gate;
+pub mod growing;
 pub mod identity;
 pub mod link;
 pub mod publish;
