@@ -99,6 +99,9 @@ impl Column {
     }
 }
 
+/// A column built apart from its table ([`Cells::build_column`]), to be added to it.
+pub struct BuiltColumn(Column);
+
 /// The cells of a table: `rows` rows of `columns` cells.
 #[derive(Clone, Default)]
 pub struct Cells {
@@ -168,12 +171,29 @@ impl Cells {
 
     /// Adds a column, its values in row order (missing ones are empty, extra ones left out).
     pub fn push_column<S: AsRef<str>>(&mut self, values: impl IntoIterator<Item = S>) {
+        let col = Cells::build_column(self.rows, values);
+        self.push_built(col);
+    }
+
+    /// A column of `rows` rows, its values in row order, built apart from any table (on
+    /// another thread, say, while the table is read) for [`Cells::push_built`].
+    pub fn build_column<S: AsRef<str>>(
+        rows: usize,
+        values: impl IntoIterator<Item = S>,
+    ) -> BuiltColumn {
         let mut col = Column::default();
-        col.ids.reserve_exact(self.rows);
-        for v in values.into_iter().take(self.rows) {
+        col.ids.reserve_exact(rows);
+        for v in values.into_iter().take(rows) {
             let id = col.intern(v.as_ref());
             col.ids.push(id);
         }
+        BuiltColumn(col)
+    }
+
+    /// Adds a column [`Cells::build_column`] built: missing rows are empty, extra ones left
+    /// out.
+    pub fn push_built(&mut self, col: BuiltColumn) {
+        let BuiltColumn(mut col) = col;
         col.ids.resize(self.rows, 0);
         self.columns.push(col);
     }
@@ -423,6 +443,27 @@ mod tests {
             [["1", "x", "p"], ["2", "y", "q"], ["3", "", "r"]]
         );
         assert_eq!(&c.row(1)[2], "q");
+    }
+
+    #[test]
+    fn a_column_built_apart_is_the_column_pushed() {
+        let mut pushed = Cells::from_rows(1, [["1"], ["2"], ["3"]]);
+        let mut built = pushed.clone();
+        pushed.push_column(["x", "", "x"]);
+        pushed.push_column(["p"]);
+        let apart = std::thread::spawn(|| {
+            (
+                Cells::build_column(3, ["x", "", "x"]),
+                Cells::build_column(3, ["p"]),
+            )
+        })
+        .join()
+        .unwrap();
+        built.push_built(apart.0);
+        built.push_built(apart.1);
+        assert_eq!(built, pushed);
+        assert_eq!(built.distinct(1), 2, "the empty value and x, once");
+        assert_eq!(built.id_of(1, "x"), Some(1));
     }
 
     #[test]

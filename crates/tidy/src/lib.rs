@@ -26,7 +26,7 @@ mod table;
 pub mod values;
 pub mod workbook;
 
-pub use cells::{Cells, Row, MAX_ROWS};
+pub use cells::{BuiltColumn, Cells, Row, MAX_ROWS};
 pub use decode::{decode, Decoded};
 pub use grid::{sniff_format, Format, Grid, ReadOptions};
 pub use read::read;

@@ -177,6 +177,18 @@ impl Table {
         self.rows.push_column(values);
     }
 
+    /// Adds a column as [`Table::push_column`] does, built apart ([`Cells::build_column`]).
+    pub fn push_built_column(
+        &mut self,
+        header: String,
+        source: Option<String>,
+        col: crate::BuiltColumn,
+    ) {
+        self.header.push(header);
+        self.source_columns.push(source);
+        self.rows.push_built(col);
+    }
+
     /// Adds a column as [`Table::push_column`] does, its values given as
     /// [`Cells::push_coded`] takes them: each value once, and a code a row.
     pub fn push_coded_column<S: AsRef<str>>(

@@ -23,6 +23,72 @@ type Point = Option<[String; 3]>;
 enum Values {
     Each(Vec<String>),
     Coded(Vec<String>, Vec<u32>),
+    /// Interned already, apart from the table (see [`ahead`]).
+    Built(fivestar_tidy::BuiltColumn),
+}
+
+/// A link rule's values (see [`link_values`]), or why they could not be worked out.
+type Linked = Result<(Vec<String>, Vec<u32>, usize), Box<Problem>>;
+
+/// A computed column worked out before any computed column is appended ([`ahead`]), and the
+/// problems found on the way (told in the mapping's order, as if worked out in turn).
+enum Ahead {
+    Column(Values, Vec<Problem>),
+    Link(Linked, Vec<Problem>),
+}
+
+/// The computed columns that read the source columns alone, worked out before any is
+/// appended to `table`, on two threads: the row keys (the costliest) on one, the row titles
+/// and the link rules' values on this one. (The others may read computed columns: they are
+/// worked out in turn, as they are appended.) By the computed column's index.
+fn ahead(mapping: &Mapping, table: &Table, linker: &mut Linker, file: &str) -> Vec<Option<Ahead>> {
+    let scratch = || Report::empty(&mapping.dataset);
+    let rows = table.rows.len();
+    let mut ready: Vec<Option<Ahead>> = mapping.computed.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let keys = mapping
+            .computed
+            .iter()
+            .position(|c| matches!(c.what, Computed::Key))
+            .map(|i| {
+                let thread = scope.spawn(move || {
+                    let mut report = scratch();
+                    let keys = super::identity::row_keys(mapping, table, file, &mut report);
+                    let built = fivestar_tidy::Cells::build_column(rows, &keys);
+                    Ahead::Column(Values::Built(built), report.problems)
+                });
+                (i, thread)
+            });
+        for (i, computed) in mapping.computed.iter().enumerate() {
+            ready[i] = match &computed.what {
+                Computed::Label(pattern) => {
+                    let labels = row_labels(mapping, table, pattern);
+                    let built = fivestar_tidy::Cells::build_column(rows, &labels);
+                    Some(Ahead::Column(Values::Built(built), Vec::new()))
+                }
+                Computed::Link { column, link } => {
+                    let Some(k) = mapping.columns.iter().position(|c| &c.name == column) else {
+                        continue;
+                    };
+                    let shown = mapping.source_header(table, k);
+                    let mut report = scratch();
+                    let linked =
+                        link_values(mapping, table, k, link, linker, &shown, file, &mut report);
+                    Some(Ahead::Link(linked, report.problems))
+                }
+                _ => None,
+            };
+        }
+        if let Some((i, thread)) = keys {
+            // A panic there is one here, as it was before the keys had a thread.
+            ready[i] = Some(
+                thread
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+    });
+    ready
 }
 
 /// Appends every computed column of `mapping` to `table`. Returns how well the identifying
@@ -39,13 +105,18 @@ pub fn link(
     let mut points: Option<(Vec<Point>, String)> = None;
     // Link rules whose column the file has but leaves empty (or redacted): one note for all.
     let mut idle: Vec<String> = Vec::new();
-    for computed in &mapping.computed {
-        let (values, source) = match &computed.what {
-            Computed::Key => (
+    let mut ahead = ahead(mapping, table, &mut linker, file);
+    for (computed, ahead) in mapping.computed.iter().zip(&mut ahead) {
+        let (values, source) = match (&computed.what, ahead.take()) {
+            (_, Some(Ahead::Column(values, problems))) => {
+                report.problems.extend(problems);
+                (values, None)
+            }
+            (Computed::Key, _) => (
                 Values::Each(super::identity::row_keys(mapping, table, file, report)),
                 None,
             ),
-            Computed::Link { column, link } => {
+            (Computed::Link { column, link }, ahead) => {
                 let k = mapping
                     .columns
                     .iter()
@@ -53,8 +124,13 @@ pub fn link(
                     .ok_or_else(|| fail("link", format!("no column {column:?} to link")))?;
                 let shown = mapping.source_header(table, k);
                 let present = table.source_columns.get(k).is_some_and(|s| s.is_some());
-                let (values, codes, tried) =
-                    link_values(mapping, table, k, link, &mut linker, &shown, file, report)?;
+                let (values, codes, tried) = match ahead {
+                    Some(Ahead::Link(linked, problems)) => {
+                        report.problems.extend(problems);
+                        linked?
+                    }
+                    _ => link_values(mapping, table, k, link, &mut linker, &shown, file, report)?,
+                };
                 // An absent column is reported by tidy already (with the optional columns the
                 // file lacks); a present one with nothing to link is noted with the others.
                 if tried == 0 && present {
@@ -82,7 +158,7 @@ pub fn link(
                 }
                 (Values::Coded(values, codes), Some(shown))
             }
-            Computed::Statement(st) => {
+            (Computed::Statement(st), _) => {
                 let vars: Vec<usize> = st
                     .about
                     .iter()
@@ -107,14 +183,16 @@ pub fn link(
                     None,
                 )
             }
-            Computed::Label(pattern) => (Values::Each(row_labels(mapping, table, pattern)), None),
-            Computed::Preferred { column, about } => {
+            (Computed::Label(pattern), _) => {
+                (Values::Each(row_labels(mapping, table, pattern)), None)
+            }
+            (Computed::Preferred { column, about }, _) => {
                 (preferred_names(mapping, table, column, about, false), None)
             }
-            Computed::Alternative { column, about } => {
+            (Computed::Alternative { column, about }, _) => {
                 (preferred_names(mapping, table, column, about, true), None)
             }
-            geo => {
+            (geo, _) => {
                 let (points, shown) =
                     points.get_or_insert_with(|| place(mapping, table, file, report));
                 let values = match geo {
@@ -145,6 +223,7 @@ pub fn link(
             Values::Coded(values, codes) => {
                 table.push_coded_column(computed.name.clone(), source, &values, codes)
             }
+            Values::Built(col) => table.push_built_column(computed.name.clone(), source, col),
         }
     }
     if !idle.is_empty() {
@@ -761,6 +840,7 @@ mod tests {
                     .collect::<Vec<_>>()
             }
             Values::Each(values) => values,
+            Values::Built(_) => panic!("preferred names are given coded"),
         };
         assert_eq!(
             spelled(&t, false),
