@@ -91,6 +91,9 @@ pub struct CsvRows<R> {
     stops_quoted: [bool; 256],
     line: u64,
     cells: Vec<String>,
+    /// The last row's cells, emptied, for this row's: a cell's text is copied into a buffer
+    /// that has held the same column's, not into a new allocation a cell.
+    spare: Vec<String>,
 }
 
 impl<R: Read + Seek> CsvRows<R> {
@@ -172,6 +175,7 @@ impl<R: Read + Seek> CsvRows<R> {
             stops_quoted,
             line: 1,
             cells: Vec::new(),
+            spare: Vec::new(),
         })
     }
 
@@ -193,8 +197,16 @@ impl<R: Read + Seek> CsvRows<R> {
             return Ok(None);
         }
         let start = self.line;
-        self.cells.clear();
-        let mut cell = String::new();
+        // Last row's buffers, the first column's on top (a caller that took the cells leaves
+        // none, and new ones are made).
+        self.spare.extend(self.cells.drain(..).rev());
+        let spare = &mut self.spare;
+        let mut next = || {
+            let mut s = spare.pop().unwrap_or_default();
+            s.clear();
+            s
+        };
+        let mut cell = next();
         let mut quoted = false;
         let mut was_quoted = false;
         loop {
@@ -248,7 +260,7 @@ impl<R: Read + Seek> CsvRows<R> {
             } else if b == b'"' {
                 cell.push('"');
             } else {
-                self.cells.push(std::mem::take(&mut cell));
+                self.cells.push(std::mem::replace(&mut cell, next()));
                 was_quoted = false;
             }
         }
