@@ -390,19 +390,19 @@ impl Tap {
         }
     }
 
-    pub fn add(&mut self, quad: &oxigraph::model::Quad) -> std::io::Result<()> {
-        use oxigraph::model::{NamedOrBlankNode, Term};
+    pub fn add(&mut self, quad: oxigraph::model::QuadRef<'_>) -> std::io::Result<()> {
+        use oxigraph::model::{NamedOrBlankNodeRef, TermRef};
         if let Some(ser) = &mut self.ser {
             let mut h = Xxh3::new();
-            hash_term(&mut h, quad.subject.as_ref().into());
-            hash_term(&mut h, quad.predicate.as_ref().into());
-            hash_term(&mut h, quad.object.as_ref());
+            hash_term(&mut h, quad.subject.into());
+            hash_term(&mut h, quad.predicate.into());
+            hash_term(&mut h, quad.object);
             self.triples.push(h.digest());
             ser.serialize_quad(quad)?;
         }
         // IRIs only, each hashed in one call (a set of one kind of term: no kind or length
         // is needed to tell them apart).
-        if let NamedOrBlankNode::NamedNode(n) = &quad.subject {
+        if let NamedOrBlankNodeRef::NamedNode(n) = quad.subject {
             // A subject's statements come together, two subjects taking turns at most (a
             // row's and its supplier's): the last two are not counted again.
             let n = n.as_str();
@@ -417,8 +417,8 @@ impl Tap {
         self.properties
             .insert(xxh3_64(quad.predicate.as_str().as_bytes()));
         if quad.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" {
-            self.classes.insert(hash_one(quad.object.as_ref()));
-        } else if let Term::NamedNode(o) = &quad.object {
+            self.classes.insert(hash_one(quad.object));
+        } else if let TermRef::NamedNode(o) = quad.object {
             if !o.as_str().starts_with(&self.own) {
                 self.outside_links += 1;
             }
@@ -986,10 +986,10 @@ mod tests {
         // A row and its supplier taking turns, then subjects coming back after others, and a
         // blank node (not counted: VoID's entities are IRIs here).
         for s in ["a", "s", "a", "s", "b", "c", "a", "s", "d", "b", "a"] {
-            tap.add(&Quad::new(iri(s), iri("p"), iri("o"), g.clone()))
+            tap.add(Quad::new(iri(s), iri("p"), iri("o"), g.clone()).as_ref())
                 .unwrap();
         }
-        tap.add(&Quad::new(BlankNode::default(), iri("p"), iri("o"), g))
+        tap.add(Quad::new(BlankNode::default(), iri("p"), iri("o"), g).as_ref())
             .unwrap();
         let counted = tap.finish().unwrap();
         assert_eq!(counted.subjects, 5);

@@ -1395,69 +1395,73 @@ impl Store {
         if let Some(LoadProgress(progress)) = req.progress.clone() {
             loader = loader.on_progress(move |n| progress(n));
         }
-        let read: Box<dyn Iterator<Item = Result<Quad>>> = match input {
+        let mut count = 0u64;
+        // Each quad through the tap and the summaries, on its way to the loader.
+        let mut summarizer = Some(summarizer);
+        let mut pass = |quad: oxigraph::model::QuadRef<'_>| -> Result<()> {
+            count += 1;
+            tap.add(quad)
+                .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))?;
+            if let Some(s) = summarizer.as_mut() {
+                s.add(quad);
+            }
+            Ok(())
+        };
+        match input {
             Input::Parse { from, lenient } => {
                 let mut parser =
                     RdfParser::from_format(RdfFormat::NTriples).with_default_graph(graph);
                 if lenient {
                     parser = parser.lenient();
                 }
-                Box::new(
-                    parser
-                        .for_reader(std::io::BufReader::with_capacity(1 << 20, from))
-                        .map(|q| q.map_err(|e| Error::Invalid(format!("{what}: {e}")))),
-                )
+                let quads = parser
+                    .for_reader(std::io::BufReader::with_capacity(1 << 20, from))
+                    .map(|q| {
+                        let q = q.map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                        pass(q.as_ref())?;
+                        Ok::<_, Error>(q)
+                    });
+                loader.load_ok_quads::<Error, Error>(quads)?;
             }
+            // The maker's triples, all in the release's graph: given to the loader once.
             Input::Quads(feed) => {
-                Box::new(feed.map(|q| q.map_err(|e| Error::Invalid(format!("{what}: {e}")))))
+                let triples = feed.map(|t| {
+                    let t = t.map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                    pass(oxigraph::model::QuadRef::new(
+                        &t.subject,
+                        &t.predicate,
+                        &t.object,
+                        graph,
+                    ))?;
+                    Ok::<_, Error>(t)
+                });
+                loader.load_ok_triples_in_graph::<Error, Error>(graph.into_owned(), triples)?;
             }
-        };
+        }
         // The summaries are known once the last quad is read: they go into the same load (in
         // their own graph), not into a second one after its commit, whose files were ingested
         // while the first load's were compacted (with the copy in memory, 1.0-1.2 s after the
         // load of 1 M rows).
-        let summarizer = std::cell::RefCell::new(Some(summarizer));
-        let summaries = std::cell::RefCell::new((None, std::time::Duration::ZERO));
-        let mut count = 0u64;
-        let quads = read
-            .map(|quad| {
-                let quad = quad?;
-                count += 1;
-                tap.add(&quad)
-                    .map_err(|e| Error::Invalid(format!("{what}: the N-Quads dump: {e}")))?;
-                if let Some(s) = summarizer.borrow_mut().as_mut() {
-                    s.add(quad.as_ref());
-                }
-                Ok::<_, Error>(quad)
+        let t = std::time::Instant::now();
+        let made = match summarizer.take() {
+            Some(s) if !s.is_empty() => s.finish(summary_graph, graph, &self.layout.own_terms()),
+            _ => Vec::new(),
+        };
+        // Their copy in memory, for the figures, is made while the load ends.
+        let copy = (!made.is_empty()).then(|| {
+            let copy = made.clone();
+            std::thread::spawn(move || -> Result<oxigraph::store::Store> {
+                let memory = oxigraph::store::Store::new()?;
+                let mut loader = memory.bulk_loader();
+                loader.load_quads(copy)?;
+                loader.commit()?;
+                Ok(memory)
             })
-            .chain(
-                std::iter::once_with(|| {
-                    let t = std::time::Instant::now();
-                    let made = match summarizer.borrow_mut().take() {
-                        Some(s) if !s.is_empty() => {
-                            s.finish(summary_graph, graph, &self.layout.own_terms())
-                        }
-                        _ => Vec::new(),
-                    };
-                    // Their copy in memory, for the figures, is made while the load ends.
-                    let copy = (!made.is_empty()).then(|| {
-                        let copy = made.clone();
-                        std::thread::spawn(move || -> Result<oxigraph::store::Store> {
-                            let memory = oxigraph::store::Store::new()?;
-                            let mut loader = memory.bulk_loader();
-                            loader.load_quads(copy)?;
-                            loader.commit()?;
-                            Ok(memory)
-                        })
-                    });
-                    *summaries.borrow_mut() = (copy, t.elapsed());
-                    made.into_iter().map(Ok)
-                })
-                .flatten(),
-            );
-        loader.load_ok_quads::<Error, Error>(quads)?;
+        });
+        let summaries = (copy, t.elapsed());
+        loader.load_quads(made)?;
         loader.commit()?;
-        let (copy, time) = summaries.into_inner();
+        let (copy, time) = summaries;
         Ok((copy, time, count))
     }
 }
@@ -1534,7 +1538,7 @@ impl Publisher for Store {
                     (to_dump, "the .nt.gz dump"),
                     (to_member, "the N-Quads dump"),
                 ]);
-                let quads = Quads::new(graph.clone(), to_load);
+                let quads = Quads::new(to_load);
                 let what = "the converted triples".to_string();
                 let nt = dumps::Nt::Made(dump_rx);
                 (
@@ -1905,6 +1909,70 @@ pub fn now_utc() -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    /// The vendored bulk loader takes triples all in one graph, its name given once
+    /// (`load_ok_triples_in_graph`, vendor/oxigraph/PATCHED.md): on disk, in a named graph and
+    /// in the default graph, over several batches, they are the quads an in-memory store
+    /// loads, found through every index.
+    #[test]
+    fn triples_bulk_loaded_in_a_graph_are_those_quads() {
+        use oxigraph::model::*;
+        use oxigraph::store::Store as Db;
+        let triples: Vec<Triple> = (0..2500)
+            .map(|i| {
+                Triple::new(
+                    NamedNode::new_unchecked(format!("http://example.org/s{}", i % 700)),
+                    NamedNode::new_unchecked(format!("http://example.org/p{}", i % 3)),
+                    Literal::from(i),
+                )
+            })
+            .collect();
+        for graph in [
+            GraphName::from(NamedNode::new_unchecked("http://example.org/g")),
+            GraphName::DefaultGraph,
+        ] {
+            let quads: Vec<Quad> = triples
+                .iter()
+                .map(|t| t.clone().in_graph(graph.clone()))
+                .collect();
+            let memory = Db::new().unwrap();
+            let mut in_memory = memory.bulk_loader();
+            in_memory.load_quads(quads.clone()).unwrap();
+            in_memory.commit().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let disk = Db::open(dir.path()).unwrap();
+            // About 500 triples a batch: five batches, the graph given to each.
+            let mut loader = disk
+                .bulk_loader()
+                .with_num_threads(2)
+                .with_max_memory_size_in_megabytes(1);
+            loader
+                .load_ok_triples_in_graph::<oxigraph::store::StorageError, oxigraph::store::StorageError>(
+                    graph.clone(),
+                    triples.iter().cloned().map(Ok),
+                )
+                .unwrap();
+            loader.commit().unwrap();
+            let sorted = |db: &Db| {
+                let mut v: Vec<String> = db.iter().map(|q| q.unwrap().to_string()).collect();
+                v.sort();
+                v
+            };
+            let (got, want) = (sorted(&disk), sorted(&memory));
+            assert_eq!((got.len(), want.len()), (2500, 2500));
+            assert!(
+                got == want,
+                "the triples loaded in {graph} differ from the quads"
+            );
+            for q in &quads {
+                assert!(disk.contains(q).unwrap(), "{q}");
+            }
+            assert_eq!(
+                disk.named_graphs().count(),
+                usize::from(!graph.is_default_graph())
+            );
+        }
+    }
+
     /// The vendored bulk loader sorts each index's keys by their first 48 bytes, kept inline,
     /// then by the rest (vendor/oxigraph/PATCHED.md). Quads whose keys are shorter than, as
     /// long as and longer than that head, in every index, must be found through every index as

@@ -13,7 +13,7 @@
 //! which fails the load before its commit, and a reader that goes away fails the maker's
 //! next write. The publish checks that the lines and the quads were as many.
 
-use oxigraph::model::{NamedNode, Quad, TripleRef};
+use oxigraph::model::{Triple, TripleRef};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -159,30 +159,29 @@ impl Tee {
     }
 }
 
-/// How many quads a batch to the loader's feed holds.
+/// How many triples a batch to the loader's feed holds.
 const QUADS: usize = 4096;
 
-/// A batch of quads between the maker and the loader's feed.
+/// A batch of triples between the maker and the loader's feed.
 pub(crate) enum Batch {
-    Quads(Vec<Quad>),
+    Triples(Vec<Triple>),
     /// All made.
     End,
     /// The maker failed: why.
     Failed(String),
 }
 
-/// The maker's quads, into the release's graph, to the thread that feeds the bulk loader, in
-/// batches.
+/// The maker's quads, to the thread that feeds the bulk loader, in batches: each a triple,
+/// the release's graph given to the loader once for all of them (no copy of its name made
+/// and freed a triple).
 pub struct Quads {
-    graph: NamedNode,
-    batch: Vec<Quad>,
+    batch: Vec<Triple>,
     to: SyncSender<Batch>,
 }
 
 impl Quads {
-    pub(crate) fn new(graph: NamedNode, to: SyncSender<Batch>) -> Self {
+    pub(crate) fn new(to: SyncSender<Batch>) -> Self {
         Quads {
-            graph,
             batch: Vec::with_capacity(QUADS),
             to,
         }
@@ -190,12 +189,7 @@ impl Quads {
 
     /// `t`, in the release's graph.
     pub fn triple(&mut self, t: TripleRef<'_>) -> std::io::Result<()> {
-        self.batch.push(Quad::new(
-            t.subject.into_owned(),
-            t.predicate.into_owned(),
-            t.object.into_owned(),
-            self.graph.clone(),
-        ));
+        self.batch.push(t.into_owned());
         if self.batch.len() >= QUADS {
             self.send()?;
         }
@@ -208,16 +202,17 @@ impl Quads {
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(QUADS));
         self.to
-            .send(Batch::Quads(batch))
+            .send(Batch::Triples(batch))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the load stopped"))
     }
 }
 
-/// The loader's side of [`Quads`]: each quad, then the end; or an error when the maker
-/// failed or stopped without saying how it ended (a panic). Counts what it yields.
+/// The loader's side of [`Quads`]: each triple (of the release's graph), then the end; or an
+/// error when the maker failed or stopped without saying how it ended (a panic). Counts what
+/// it yields.
 pub(crate) struct QuadFeed {
     rx: Receiver<Batch>,
-    batch: std::vec::IntoIter<Quad>,
+    batch: std::vec::IntoIter<Triple>,
     ended: bool,
     pub(crate) count: u64,
 }
@@ -234,7 +229,7 @@ impl QuadFeed {
 }
 
 impl Iterator for QuadFeed {
-    type Item = Result<Quad, String>;
+    type Item = Result<Triple, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -246,7 +241,7 @@ impl Iterator for QuadFeed {
                 return None;
             }
             match self.rx.recv() {
-                Ok(Batch::Quads(b)) => self.batch = b.into_iter(),
+                Ok(Batch::Triples(b)) => self.batch = b.into_iter(),
                 Ok(Batch::End) => self.ended = true,
                 Ok(Batch::Failed(e)) => {
                     self.ended = true;
@@ -293,14 +288,14 @@ pub(crate) fn drain_into(rx: Receiver<Piece>, w: &mut dyn Write) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oxigraph::model::{Literal, NamedNodeRef};
+    use oxigraph::model::{Literal, NamedNode, NamedNodeRef};
     use std::sync::mpsc::sync_channel;
 
     /// What the maker made: the load's quads (or its error), and the lines a dump got.
-    fn pipe(make: Make) -> (Result<Vec<Quad>, String>, Vec<u8>) {
+    fn pipe(make: Make) -> (Result<Vec<Triple>, String>, Vec<u8>) {
         let (tx, rx) = sync_channel(PIECES_IN_FLIGHT);
         let (to_load, load) = sync_channel(PIECES_IN_FLIGHT);
-        let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
+        let quads = Quads::new(to_load);
         std::thread::scope(|s| {
             s.spawn(|| Tee::new(vec![(tx, "the dump")]).run(make, quads));
             let copy = s.spawn(|| {
@@ -351,7 +346,6 @@ mod tests {
             let (_, s, o) = triple(i);
             assert_eq!(q.subject, s.into());
             assert_eq!(q.object, o.into());
-            assert_eq!(q.graph_name.to_string(), "<http://x/g>");
         }
         let want: String = (0..n).map(|i| triple(i).0).collect();
         assert!(want.len() > 8 * PIECE);
@@ -370,7 +364,7 @@ mod tests {
     #[test]
     fn a_maker_that_panics_is_not_an_end() {
         let (to_load, rx) = sync_channel(PIECES_IN_FLIGHT);
-        let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
+        let quads = Quads::new(to_load);
         let maker = std::thread::spawn(move || {
             Tee::new(vec![]).run(
                 Box::new(|w, q| {
@@ -390,7 +384,7 @@ mod tests {
         for gone in ["the .nt.gz dump", "the load"] {
             let (tx, rx) = sync_channel(PIECES_IN_FLIGHT);
             let (to_load, load) = sync_channel(PIECES_IN_FLIGHT);
-            let quads = Quads::new(NamedNode::new_unchecked("http://x/g"), to_load);
+            let quads = Quads::new(to_load);
             let (said_tx, said) = std::sync::mpsc::channel();
             let maker = std::thread::spawn(move || {
                 Tee::new(vec![(tx, "the .nt.gz dump")]).run(

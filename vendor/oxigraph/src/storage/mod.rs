@@ -11,7 +11,7 @@ use crate::storage::rocksdb::{
     RocksDbStorageBulkLoader, RocksDbStorageOptions, RocksDbStorageReadableTransaction,
     RocksDbStorageReader, RocksDbStorageTransaction,
 };
-use oxrdf::Quad;
+use oxrdf::{GraphName, Quad, Triple};
 #[cfg(all(not(target_family = "wasm"), feature = "rocksdb"))]
 use std::path::Path;
 #[cfg(not(target_family = "wasm"))]
@@ -595,6 +595,33 @@ pub struct StorageBulkLoader<'a> {
     kind: StorageBulkLoaderKind<'a>,
 }
 
+/// fivestar patch (see PATCHED.md): what the bulk loader is given at a time: quads, or
+/// triples all in one graph (its name given once, not once a triple).
+pub enum LoadBatch {
+    Quads(Vec<Quad>),
+    InGraph(GraphName, Vec<Triple>),
+}
+
+impl LoadBatch {
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Quads(q) => q.len(),
+            Self::InGraph(_, t) => t.len(),
+        }
+    }
+
+    /// The batch as quads (for the in-memory store, whose loader takes nothing else).
+    pub fn into_quads(self) -> Vec<Quad> {
+        match self {
+            Self::Quads(q) => q,
+            Self::InGraph(g, t) => t
+                .into_iter()
+                .map(|t| Quad::new(t.subject, t.predicate, t.object, g.clone()))
+                .collect(),
+        }
+    }
+}
+
 enum StorageBulkLoaderKind<'a> {
     #[cfg(all(not(target_family = "wasm"), feature = "rocksdb"))]
     RocksDb(RocksDbStorageBulkLoader<'a>),
@@ -626,20 +653,34 @@ impl StorageBulkLoader<'_> {
         }
     }
 
-    #[cfg_attr(
-        any(target_family = "wasm", not(feature = "rocksdb")),
-        expect(clippy::unnecessary_wraps, unused_variables)
-    )]
     pub fn load_batch(
         &mut self,
         quads: Vec<Quad>,
         max_num_threads: usize,
     ) -> Result<(), StorageError> {
+        self.load(LoadBatch::Quads(quads), max_num_threads)
+    }
+
+    /// fivestar patch (see PATCHED.md): a batch of triples all in `graph`.
+    pub fn load_batch_in_graph(
+        &mut self,
+        graph: GraphName,
+        triples: Vec<Triple>,
+        max_num_threads: usize,
+    ) -> Result<(), StorageError> {
+        self.load(LoadBatch::InGraph(graph, triples), max_num_threads)
+    }
+
+    #[cfg_attr(
+        any(target_family = "wasm", not(feature = "rocksdb")),
+        expect(clippy::unnecessary_wraps, unused_variables)
+    )]
+    fn load(&mut self, batch: LoadBatch, max_num_threads: usize) -> Result<(), StorageError> {
         match &mut self.kind {
             #[cfg(all(not(target_family = "wasm"), feature = "rocksdb"))]
-            StorageBulkLoaderKind::RocksDb(loader) => loader.load_batch(quads, max_num_threads),
+            StorageBulkLoaderKind::RocksDb(loader) => loader.load_batch(batch, max_num_threads),
             StorageBulkLoaderKind::Memory(loader) => {
-                loader.load_batch(quads);
+                loader.load_batch(batch.into_quads());
                 Ok(())
             }
         }

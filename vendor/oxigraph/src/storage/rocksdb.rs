@@ -1,8 +1,8 @@
 #[cfg(feature = "rdf-12")]
 use crate::model::vocab::rdf;
 #[cfg(feature = "rdf-12")]
-use crate::model::{BlankNode, GraphName, Term, Triple};
-use crate::model::{GraphNameRef, NamedOrBlankNodeRef, Quad, QuadRef, TermRef};
+use crate::model::{BlankNode, Term};
+use crate::model::{GraphName, GraphNameRef, NamedOrBlankNodeRef, Quad, QuadRef, TermRef, Triple};
 use crate::storage::binary_encoder::{
     QuadEncoding, TYPE_STAR_TRIPLE, WRITTEN_TERM_MAX_SIZE, decode_term, encode_term,
     encode_term_pair, encode_term_quad, encode_term_triple, write_gosp_quad, write_gpos_quad,
@@ -17,7 +17,7 @@ use crate::storage::rocksdb_wrapper::{
     ColumnFamily, ColumnFamilyDefinition, Db, DbOptions, Iter, ReadableTransaction, Reader,
     Transaction,
 };
-use crate::storage::{DEFAULT_BULK_LOAD_BATCH_SIZE, map_thread_result};
+use crate::storage::{DEFAULT_BULK_LOAD_BATCH_SIZE, LoadBatch, map_thread_result};
 use rustc_hash::{FxBuildHasher, FxHashSet};
 #[cfg(feature = "rdf-12")]
 use siphasher::sip128::{Hasher128, SipHasher24};
@@ -1401,7 +1401,7 @@ impl RocksDbStorageBulkLoader<'_> {
 
     pub fn load_batch(
         &mut self,
-        batch: Vec<Quad>,
+        batch: LoadBatch,
         max_num_threads: usize,
     ) -> Result<(), StorageError> {
         self.on_possible_progress()?;
@@ -1512,11 +1512,14 @@ impl<'a> FileBulkLoader<'a> {
 
     fn load(
         &mut self,
-        quads: Vec<Quad>,
+        batch: LoadBatch,
         counter: &Mutex<u64>,
         sst_files: &mut Vec<(ColumnFamily, PathBuf)>,
     ) -> Result<(), StorageError> {
-        self.encode(quads)?;
+        match batch {
+            LoadBatch::Quads(quads) => self.encode(quads)?,
+            LoadBatch::InGraph(graph, triples) => self.encode_in_graph(&graph, triples)?,
+        }
         let size = self.triples.len() + self.quads.len();
         self.build_sst_files(sst_files)?;
         *counter
@@ -1555,6 +1558,49 @@ impl<'a> FileBulkLoader<'a> {
                         &encoded.graph_name,
                     );
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// fivestar patch (see PATCHED.md): `triples`, all in `graph`, encoded as [`Self::encode`]
+    /// encodes them as quads, the graph's name encoded and kept once.
+    fn encode_in_graph(
+        &mut self,
+        graph: &GraphName,
+        triples: Vec<Triple>,
+    ) -> Result<(), StorageError> {
+        let graph_name = EncodedTerm::from(graph.as_ref());
+        match graph.as_ref() {
+            GraphNameRef::DefaultGraph => {}
+            GraphNameRef::NamedNode(n) => {
+                if self.graphs.insert(graph_name.clone()) {
+                    self.insert_term(n.into(), &graph_name);
+                }
+            }
+            GraphNameRef::BlankNode(n) => {
+                if self.graphs.insert(graph_name.clone()) {
+                    self.insert_term(n.into(), &graph_name);
+                }
+            }
+        }
+        let named = !graph.is_default_graph();
+        for t in triples {
+            let encoded = EncodedQuad::new(
+                t.subject.as_ref().into(),
+                t.predicate.as_ref().into(),
+                t.object.as_ref().into(),
+                graph_name.clone(),
+            );
+            let new = if named {
+                self.quads.insert(encoded.clone())
+            } else {
+                self.triples.insert(encoded.clone())
+            };
+            if new {
+                self.insert_term(t.subject.as_ref().into(), &encoded.subject);
+                self.insert_term(t.predicate.as_ref().into(), &encoded.predicate);
+                self.insert_term(t.object.as_ref(), &encoded.object);
             }
         }
         Ok(())
