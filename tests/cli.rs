@@ -312,7 +312,7 @@ fn bench_run_runs_a_pipeline_and_measures_the_loaders_alone_on_what_it_published
     for needle in [
         "fivestar run: 500 rows, ",
         "  tidy: ",
-        "  clean CSV: ",
+        "  clean CSV's metadata (the CSV is written beside the conversion): ",
         "  CSVW validation, csv2rdf and publish, in all (the publish: lines are its parts): ",
         "  publish: conversion, dumps and bulk load, side by side: ",
         "writing the summaries",

@@ -7,7 +7,7 @@
 //! error: a half-written file never reads as a whole one).
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -165,14 +165,6 @@ impl Read for GrowingReader {
         }
         self.at += n as u64;
         Ok(n)
-    }
-}
-
-impl Seek for GrowingReader {
-    fn seek(&mut self, _: SeekFrom) -> std::io::Result<u64> {
-        Err(std::io::Error::other(
-            "a file still being written is read from its start only",
-        ))
     }
 }
 
