@@ -1360,7 +1360,7 @@ enum Input {
         from: Box<dyn std::io::Read + Send>,
         lenient: bool,
     },
-    /// The maker's quads, parsed by no one.
+    /// The maker's triples, all in the release's graph, parsed by no one.
     Quads(triples::QuadFeed),
 }
 

@@ -173,19 +173,26 @@ mod tests {
     use super::*;
     use std::io::BufWriter;
 
-    fn temp(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("fivestar-growing-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir.join(name)
+    /// A file `name` in `dir` being written, `first` written to it already.
+    fn started(
+        dir: &tempfile::TempDir,
+        name: &str,
+        first: &[u8],
+    ) -> (std::path::PathBuf, Arc<Growing>, GrowingWriter) {
+        let path = dir.path().join(name);
+        let growing = Growing::new();
+        let mut w = growing.writer(File::create(&path).unwrap());
+        w.write_all(first).unwrap();
+        (path, growing, w)
     }
 
     /// Every byte, in order, while a slow writer is still writing: the reader never sees an
     /// early end.
     #[test]
     fn a_reader_gets_every_byte_the_writer_writes_and_then_the_end() {
-        let path = temp("whole.csv");
-        let growing = Growing::new();
-        let mut w = BufWriter::with_capacity(1000, growing.writer(File::create(&path).unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        let (path, growing, w) = started(&dir, "whole.csv", b"");
+        let mut w = BufWriter::with_capacity(1000, w);
         let mut reader = growing.reader(&path).unwrap();
         let expected: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let writer = {
@@ -205,17 +212,14 @@ mod tests {
         assert_eq!(got.len(), expected.len());
         assert!(got == expected, "the bytes read differ from those written");
         assert_eq!(growing.wait(), Ok(()));
-        let _ = std::fs::remove_file(&path);
     }
 
     /// A writer that fails makes the reader fail with its reason once the written bytes are
     /// read: a half-written file never reads as a whole one.
     #[test]
     fn a_writers_failure_is_the_readers_error_not_an_end() {
-        let path = temp("failed.csv");
-        let growing = Growing::new();
-        let mut w = growing.writer(File::create(&path).unwrap());
-        w.write_all(b"a,b\n1,2\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, growing, _w) = started(&dir, "failed.csv", b"a,b\n1,2\n");
         growing.end(Err("No space left on device".into()));
         let mut reader = growing.reader(&path).unwrap();
         let mut got = Vec::new();
@@ -229,16 +233,13 @@ mod tests {
             growing.failure().as_deref(),
             Some("No space left on device")
         );
-        let _ = std::fs::remove_file(&path);
     }
 
     /// Once nothing reads the file, the writer's next write fails (it stops early).
     #[test]
     fn an_abandoned_writer_stops_at_its_next_write() {
-        let path = temp("abandoned.csv");
-        let growing = Growing::new();
-        let mut w = growing.writer(File::create(&path).unwrap());
-        w.write_all(b"a\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, growing, mut w) = started(&dir, "abandoned.csv", b"a\n");
         growing.abandon();
         let e = w.write_all(b"b\n").unwrap_err();
         growing.end(Err(e.to_string()));
@@ -246,17 +247,14 @@ mod tests {
         // Not the file's whole, and no failure of the writer's own to report.
         assert!(growing.wait().is_err());
         assert_eq!(growing.failure(), None);
-        let _ = std::fs::remove_file(&path);
     }
 
     /// A file cut under the reader (counted as written, yet not there) is an error, not a
     /// wait for ever nor a silent end.
     #[test]
     fn a_file_shorter_than_written_is_an_error() {
-        let path = temp("cut.csv");
-        let growing = Growing::new();
-        let mut w = growing.writer(File::create(&path).unwrap());
-        w.write_all(b"0123456789").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, growing, _w) = started(&dir, "cut.csv", b"0123456789");
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
@@ -267,6 +265,5 @@ mod tests {
         let mut got = Vec::new();
         assert!(reader.read_to_end(&mut got).is_err());
         assert_eq!(got, b"0123");
-        let _ = std::fs::remove_file(&path);
     }
 }
