@@ -1973,6 +1973,44 @@ mod tests {
         }
     }
 
+    /// A scan for the keys that start with a prefix ends before the first key past it, also
+    /// when the prefix ends in 0xFF bytes (vendor/oxigraph/PATCHED.md, the sixth patch): on
+    /// disk, each integer object matches its own quads alone, as in memory. Integers are
+    /// encoded inline, big-endian, so 255, 511 and 65,535 make prefixes that end in 0xFF; the
+    /// scan for 255 found 256–510 too before the patch.
+    #[test]
+    fn a_prefix_ending_in_ff_scans_its_own_keys_alone() {
+        use oxigraph::model::*;
+        use oxigraph::store::Store as Db;
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Db::open(dir.path()).unwrap();
+        let memory = Db::new().unwrap();
+        let g = GraphName::from(NamedNode::new_unchecked("http://example.org/g"));
+        for i in (0..1_200).chain(65_500..65_600) {
+            let q = Quad::new(
+                NamedNode::new_unchecked(format!("http://example.org/s{}", i % 7)),
+                NamedNode::new_unchecked("http://example.org/p"),
+                Literal::from(i),
+                g.clone(),
+            );
+            disk.insert(&q).unwrap();
+            memory.insert(&q).unwrap();
+        }
+        for n in [0, 254, 255, 256, 510, 511, 512, 1_023, 65_535, 65_536] {
+            let o = Term::from(Literal::from(n));
+            let count = |db: &Db| {
+                db.quads_for_pattern(None, None, Some(o.as_ref()), None)
+                    .count()
+            };
+            assert_eq!(count(&disk), count(&memory), "object {n}");
+            assert_eq!(count(&disk), 1, "object {n}");
+            let in_g = disk
+                .quads_for_pattern(None, None, Some(o.as_ref()), Some(g.as_ref()))
+                .count();
+            assert_eq!(in_g, 1, "object {n} in its graph");
+        }
+    }
+
     /// The vendored bulk loader sorts each index's keys by their first 48 bytes, kept inline,
     /// then by the rest (vendor/oxigraph/PATCHED.md). Quads whose keys are shorter than, as
     /// long as and longer than that head, in every index, must be found through every index as

@@ -854,18 +854,14 @@ impl<'a> Reader<'a> {
 
     pub fn scan_prefix(&self, column_family: &ColumnFamily, prefix: &[u8]) -> Iter<'a> {
         // We generate the upper bound
-        let upper_bound = {
-            let mut bound = prefix.to_vec();
-            let mut found = false;
-            for c in bound.iter_mut().rev() {
-                if *c < u8::MAX {
-                    *c += 1;
-                    found = true;
-                    break;
-                }
-            }
-            found.then_some(bound)
-        };
+        // fivestar patch: the prefix's last byte below 0xFF is incremented and the 0xFF bytes
+        // after it are dropped. Upstream kept them, so a prefix ending in 0xFF (an integer
+        // 255 encoded inline, say) also matched the keys up to its successor's 0xFF: 256–510.
+        let upper_bound = prefix.iter().rposition(|&c| c < u8::MAX).map(|i| {
+            let mut bound = prefix[..=i].to_vec();
+            bound[i] += 1;
+            bound
+        });
 
         unsafe {
             let options = oxrocksdb_readoptions_create_copy(self.options);
