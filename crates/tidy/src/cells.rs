@@ -107,7 +107,13 @@ pub struct BuiltColumn(Column);
 pub struct Cells {
     columns: Vec<Column>,
     rows: usize,
+    /// The rows the table is expected to hold ([`Cells::expecting`]; 0 when not known).
+    expect: usize,
 }
+
+/// Rows after which [`Cells::push_row`] makes room, in the columns whose values are mostly
+/// distinct, for the rest of the rows expected.
+const SAMPLE_ROWS: usize = 4096;
 
 impl std::fmt::Debug for Cells {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,7 +129,27 @@ impl Cells {
         Cells {
             columns: vec![Column::default(); width],
             rows: 0,
+            expect: 0,
         }
+    }
+
+    /// An empty table of `width` columns that is expected to hold about `rows` rows (a hint:
+    /// it may hold more or fewer). Each column's ids are made room for at once, and once
+    /// [`SAMPLE_ROWS`] rows are in, so are the values of the columns whose values are mostly
+    /// distinct. Grown a doubling at a time instead, a column's vectors were copied into new
+    /// memory at each doubling (the copies together as large as the column), the index rehashed
+    /// each time, and the kernel cleared every new page: where fresh memory is slow to come by,
+    /// most of tidy's time (55 % of its samples, the kernel clearing pages for these vectors, in
+    /// a profile of a 1 M-row run, 2026-12-08). Room that is never used is only reserved
+    /// address space.
+    pub fn expecting(width: usize, rows: usize) -> Self {
+        let mut cells = Cells::new(width);
+        cells.expect = rows.min(MAX_ROWS);
+        for col in &mut cells.columns {
+            // A hint: where the room cannot be had, the column grows as it would have.
+            let _ = col.ids.try_reserve_exact(cells.expect);
+        }
+        cells
     }
 
     /// `width` columns of `rows` (see [`Cells::push_row`]).
@@ -166,7 +192,32 @@ impl Cells {
             col.ids.push(id);
         }
         self.rows += 1;
+        if self.rows == SAMPLE_ROWS && self.expect > SAMPLE_ROWS {
+            self.make_room();
+        }
         Ok(())
+    }
+
+    /// Room for the rows still expected in each column whose values have been mostly distinct
+    /// so far (more than half of them new): its text in proportion to the text so far, an
+    /// end and an index entry each.
+    fn make_room(&mut self) {
+        let (rows, more) = (self.rows, self.expect - self.rows);
+        for col in &mut self.columns {
+            let distinct = col.ends.len() - 1;
+            if distinct * 2 <= rows {
+                continue;
+            }
+            let Column {
+                text, ends, index, ..
+            } = col;
+            // Hints: where the room cannot be had (the first rows' long values taken for all
+            // of them, say), the column grows as it would have.
+            let _ =
+                text.try_reserve_exact((text.len() / rows).saturating_add(1).saturating_mul(more));
+            let _ = ends.try_reserve_exact(more);
+            let _ = index.try_reserve(more, |&e| spread(e >> 32));
+        }
     }
 
     /// Adds a column, its values in row order (missing ones are empty, extra ones left out).
@@ -443,6 +494,46 @@ mod tests {
             [["1", "x", "p"], ["2", "y", "q"], ["3", "", "r"]]
         );
         assert_eq!(&c.row(1)[2], "q");
+    }
+
+    /// A table told how many rows to expect holds what a table grown row by row holds,
+    /// whether the hint is right, short or far too long; told right, it has room for every
+    /// row's id at once, and after the first rows for every value of its mostly distinct
+    /// columns (not of its repeating ones).
+    #[test]
+    fn a_table_told_its_rows_is_the_table_grown() {
+        let rows = 3 * SAMPLE_ROWS;
+        let row = |i: usize| {
+            [
+                format!("council {}", i % 3),
+                format!("T{i:08}"),
+                String::new(),
+            ]
+        };
+        let mut grown = Cells::new(3);
+        for i in 0..rows {
+            grown.push_row(&row(i)).unwrap();
+        }
+        for hint in [rows, rows / 2, 0, 100 * rows] {
+            let mut told = Cells::expecting(3, hint);
+            if hint == rows {
+                assert!(told.columns.iter().all(|c| c.ids.capacity() >= rows));
+            }
+            for i in 0..rows {
+                told.push_row(&row(i)).unwrap();
+                if hint == rows && i + 1 == SAMPLE_ROWS {
+                    let [council, key, _] = &told.columns[..] else {
+                        unreachable!()
+                    };
+                    assert!(key.ends.capacity() > rows, "{}", key.ends.capacity());
+                    assert!(key.index.capacity() >= rows);
+                    assert!(key.text.capacity() >= rows * 9);
+                    assert!(council.ends.capacity() < 100);
+                }
+            }
+            assert!(told == grown, "hint {hint}");
+            assert_eq!(told.get(rows - 1, 1), format!("T{:08}", rows - 1));
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the column mapping and value normalisation, every change noted.
 
 use crate::values::{self, DateOrder, OrderEvidence, ValueKind};
-use crate::{Cells, Grid, Problem, Severity};
+use crate::{Cells, Grid, Problem, Severity, MAX_ROWS};
 use serde::Serialize;
 
 /// One column of the clean table, as the mapping declares it.
@@ -287,6 +287,9 @@ impl Rows for GridRows<'_> {
 
 /// Where tidy writes the clean table: its header once, then each row with its source row.
 pub trait Sink {
+    /// The rows about to come, as the first pass counted them (a hint: blank rows and the
+    /// header are not among them). By default nothing is done with it.
+    fn expect_rows(&mut self, _rows: usize) {}
     fn header(&mut self, header: &[String]) -> std::io::Result<()>;
     /// A clean row (the slice is tidy's, filled again for the next row).
     fn row(&mut self, source_row: u64, cells: &[String]) -> std::io::Result<()>;
@@ -297,6 +300,9 @@ pub trait Sink {
 struct Block {
     /// Cells a row.
     width: usize,
+    /// The rows the table is expected to hold ([`Sink::expect_rows`]), told with the first
+    /// block, so that the keeper's columns are made that long at once.
+    expect: usize,
     text: String,
     /// Where each cell ends in `text`.
     ends: Vec<usize>,
@@ -310,6 +316,8 @@ const COLLECT_BLOCK: usize = 4096;
 /// as [`Cells`] (finding each value's id), while tidy reads and cleans the next.
 struct Collect {
     width: usize,
+    /// [`Sink::expect_rows`], until the first block takes it.
+    expect: usize,
     block: Block,
     /// The blocks to keep, and the emptied ones back.
     send: std::sync::mpsc::SyncSender<Block>,
@@ -324,6 +332,7 @@ impl Collect {
         let next = self.reuse.try_recv().unwrap_or_default();
         let mut full = std::mem::replace(&mut self.block, next);
         full.width = self.width;
+        full.expect = std::mem::take(&mut self.expect);
         // The keeper stopped: its error is the one told (by `tidy_into_table`).
         self.send
             .send(full)
@@ -332,6 +341,9 @@ impl Collect {
 }
 
 impl Sink for Collect {
+    fn expect_rows(&mut self, rows: usize) {
+        self.expect = rows;
+    }
     fn header(&mut self, header: &[String]) -> std::io::Result<()> {
         self.width = header.len();
         Ok(())
@@ -359,7 +371,10 @@ fn keep(
     let mut source_rows = Vec::new();
     for mut block in blocks {
         let width = block.width;
-        let cells = cells.get_or_insert_with(|| Cells::new(width));
+        if block.expect > 0 {
+            source_rows.reserve_exact(block.expect.min(MAX_ROWS));
+        }
+        let cells = cells.get_or_insert_with(|| Cells::expecting(width, block.expect));
         let mut row: Vec<&str> = Vec::with_capacity(width);
         let (mut start, mut cell) = (0, 0);
         for _ in &block.source_rows {
@@ -417,6 +432,7 @@ pub(crate) fn tidy_into_table<R: Rows>(
         let keeper = scope.spawn(move || keep(blocks, back));
         let mut sink = Collect {
             width: 0,
+            expect: 0,
             block: Block::default(),
             send,
             reuse,
@@ -603,6 +619,8 @@ pub fn tidy_rows<R: Rows, S: Sink>(
     let mut head: Vec<(u64, Vec<String>)> = Vec::new();
     let mut found: Option<HeaderFound> = None;
     let mut stats = DataStats::default();
+    // Rows with a value: the header and the rows above it are among them.
+    let mut nonblank = 0usize;
     let start = |head: &[(u64, Vec<String>)], stats: &mut DataStats| {
         let h = header_of(head, options);
         stats.width = h.cells.len();
@@ -626,6 +644,7 @@ pub fn tidy_rows<R: Rows, S: Sink>(
             blank.push(n);
             continue;
         }
+        nonblank += 1;
         match &found {
             Some(_) => stats.add(n, cells),
             None => {
@@ -780,6 +799,7 @@ pub fn tidy_rows<R: Rows, S: Sink>(
         }
     }
     // The last pass: the clean rows.
+    sink.expect_rows(nonblank.saturating_sub(header_index + 1));
     sink.header(&out_header).map_err(write_failed)?;
     rows.rewind()?;
     let mut seen = 0;
