@@ -372,7 +372,8 @@ fn keep(
     for mut block in blocks {
         let width = block.width;
         if block.expect > 0 {
-            source_rows.reserve_exact(block.expect.min(MAX_ROWS));
+            // A hint: where the room cannot be had, the list grows as it would have.
+            let _ = source_rows.try_reserve_exact(block.expect.min(MAX_ROWS));
         }
         let cells = cells.get_or_insert_with(|| Cells::expecting(width, block.expect));
         let mut row: Vec<&str> = Vec::with_capacity(width);
